@@ -1,0 +1,79 @@
+"""Settings from the environment and a `.env` file, named as in shared/spec/operations.md."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str | None = None
+    data_dir: Path = Path("./.data")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    public_url: str | None = None
+    storefront_url: str | None = None
+    debug: bool = False
+    log_level: str = "info"
+    cors_origins: str = ""
+    currency: str = "usd"
+    jwt_secret: str | None = Field(default=None, repr=False)
+    access_token_ttl: int = 900
+    refresh_token_ttl: int = 2_592_000
+    stripe_secret_key: str | None = Field(default=None, repr=False)
+    stripe_webhook_secret: str | None = Field(default=None, repr=False)
+    stripe_api_base: str | None = None
+    reservation_ttl: int = 1800
+    cart_price_lock_ttl: int = 86_400
+    forwarded_allow_ips: str = "127.0.0.1"
+    bcrypt_rounds: int = 12
+
+    @field_validator("currency")
+    @classmethod
+    def _lower_currency(cls, value: str) -> str:
+        return value.strip().lower()
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def storefront_base_url(self) -> str:
+        return (self.storefront_url or self.base_url).rstrip("/")
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def local_secret(settings: Settings, name: str, prefix: str = "") -> str:
+    """A secret generated once and kept in DATA_DIR, for settings left unset."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.data_dir / name
+    if not path.exists():
+        # Write aside, then link into place: several workers may race here, and the
+        # first link wins while the others read what it wrote.
+        staging = path.with_name(f".{name}.{os.getpid()}")
+        fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(prefix + secrets.token_urlsafe(48))
+        try:
+            os.link(staging, path)
+        except FileExistsError:
+            pass
+        finally:
+            staging.unlink()
+    return path.read_text().strip()

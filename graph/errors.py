@@ -1,0 +1,82 @@
+"""Errors a client may see, and the masking of every other exception.
+
+A `PublicError` is a GraphQL error meant for the client, with a stable
+`extensions.code`. Anything else raised while executing is logged in full with the
+request id and reaches the client only as a generic message carrying that id.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from core.request_id import current_request_id
+
+logger = logging.getLogger("graph.errors")
+
+
+class PublicError(Exception):
+    code = "BAD_USER_INPUT"
+
+    def __init__(self, message: str, code: str | None = None, **extensions: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extensions = {"code": code or self.code, **extensions}
+
+
+class Unauthenticated(PublicError):
+    code = "UNAUTHENTICATED"
+
+    def __init__(self, message: str = "Sign in to do this.") -> None:
+        super().__init__(message)
+
+
+class Forbidden(PublicError):
+    code = "FORBIDDEN"
+
+    def __init__(self, message: str = "You are not allowed to do this.") -> None:
+        super().__init__(message)
+
+
+def is_unexpected(error: GraphQLError) -> bool:
+    """Errors without an original exception come from parsing and validation: they are the client's."""
+    original = error.original_error
+    return original is not None and not isinstance(original, (PublicError, GraphQLError))
+
+
+def log_unexpected_errors(errors: list[GraphQLError]) -> None:
+    for error in errors:
+        if is_unexpected(error):
+            original = error.original_error
+            assert original is not None
+            logger.error(
+                "unexpected error in %s (request id %s)",
+                ".".join(str(part) for part in error.path or ()) or "operation",
+                current_request_id(),
+                exc_info=(type(original), original, original.__traceback__),
+            )
+
+
+class MaskUnexpectedErrors(SchemaExtension):
+    """Replace unexpected errors with a generic message and the request id."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is None or not result.errors:
+            return
+        result.errors = [self._mask(error) if is_unexpected(error) else error for error in result.errors]
+
+    @staticmethod
+    def _mask(error: GraphQLError) -> GraphQLError:
+        request_id = current_request_id()
+        return GraphQLError(
+            f"Internal server error. Quote request id {request_id} when reporting it.",
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+        )

@@ -1,0 +1,31 @@
+"""The one schema: every domain's root fields merged, with the error policy and caches."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.printer import print_schema
+from strawberry.tools import merge_types
+
+from graph.errors import MaskUnexpectedErrors, log_unexpected_errors
+from resolvers.catalog import CatalogQuery
+
+
+class StorefrontSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        log_unexpected_errors(errors)
+
+
+Query = merge_types("Query", (CatalogQuery,))
+
+schema = StorefrontSchema(
+    query=Query,
+    extensions=[MaskUnexpectedErrors, lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)],
+)
+
+
+def schema_sdl() -> str:
+    return print_schema(schema) + "\n"

@@ -1,0 +1,214 @@
+"""The Starlette application and its command line (see shared/spec/operations.md)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from core.db import create_engine
+from core.health import healthz, readyz
+from core.logging import configure_logging
+from core.migrations import head_revision, upgrade_to_head
+from core.request_id import RequestIdMiddleware
+from core.settings import Settings, get_settings
+from graph.context import Context
+from graph.schema import schema, schema_sdl
+
+logger = logging.getLogger("main")
+
+ROOT = Path(__file__).resolve().parent
+# Set by `serve` for its worker processes, which must use the database the parent started.
+RESOLVED_DATABASE_URL = "STOREFRONT_RESOLVED_DATABASE_URL"
+
+
+class GraphQLApp(GraphQL[Context, None]):
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+        state = request.app.state
+        return Context(
+            request=request,
+            response=response,
+            engine=state.engine,
+            read_engine=state.read_engine,
+            settings=state.settings,
+        )
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
+
+
+def create_app(settings: Settings | None = None, database_url: str | None = None) -> Starlette:
+    settings = settings or get_settings()
+    database_url = database_url or os.environ.get(RESOLVED_DATABASE_URL) or settings.database_url
+    if not database_url:
+        raise RuntimeError("create_app needs a database URL: run `python main.py serve` to start one")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        engine = create_engine(database_url)
+        app.state.engine = engine
+        app.state.read_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    graphql = GraphQLApp(
+        schema,
+        graphql_ide="graphiql" if settings.debug else None,
+        allow_queries_via_get=False,
+    )
+    app = Starlette(
+        debug=False,
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        middleware=[Middleware(RequestIdMiddleware)],
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.head_revision = head_revision()
+    return app
+
+
+# ---------------------------------------------------------------- command line
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """DATABASE_URL when set; otherwise start (or join) the embedded server under DATA_DIR."""
+    if settings.database_url:
+        return settings.database_url
+    from core.embedded import start_embedded_postgres
+
+    return start_embedded_postgres(settings.data_dir)
+
+
+async def seed_demo_catalog(database_url: str, product_count: int, *, only_if_empty: bool) -> int:
+    from models.seed import catalog_is_empty, load_catalog
+    from models.seed_data import generate_catalog
+
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        async with engine.begin() as conn:
+            if only_if_empty and not await catalog_is_empty(conn):
+                return 0
+            return await load_catalog(conn, generate_catalog(product_count))
+    finally:
+        await engine.dispose()
+
+
+def command_serve(settings: Settings, args: argparse.Namespace) -> None:
+    import uvicorn
+
+    host = args.host or settings.host
+    port = args.port or settings.port
+    workers = args.workers or settings.workers
+    embedded = not settings.database_url
+    database_url = resolve_database_url(settings)
+    upgrade_to_head(database_url)
+    if embedded:
+        added = asyncio.run(seed_demo_catalog(database_url, DEFAULT_PRODUCTS, only_if_empty=True))
+        if added:
+            logger.info("seeded the demo catalog with %d products", added)
+    os.environ[RESOLVED_DATABASE_URL] = database_url
+    logger.info("serving on http://%s:%s with %d worker(s)", host, port, workers)
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "loop": "uvloop",
+        "http": "httptools",
+        "log_level": settings.log_level.lower(),
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+        "access_log": settings.debug,
+        "log_config": None,
+    }
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM and then re-raises the signal; exiting
+    # normally on it lets the embedded database stop at exit.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, _exit_gracefully)
+    if workers > 1:
+        uvicorn.run("main:create_app", factory=True, **options)
+    else:
+        uvicorn.run(create_app(settings, database_url), **options)
+
+
+def _exit_gracefully(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+def command_migrate(settings: Settings, args: argparse.Namespace) -> None:
+    upgrade_to_head(resolve_database_url(settings))
+    print("migrations are at head")
+
+
+DEFAULT_PRODUCTS = 320
+
+
+def command_seed(settings: Settings, args: argparse.Namespace) -> None:
+    database_url = resolve_database_url(settings)
+    upgrade_to_head(database_url)
+    added = asyncio.run(seed_demo_catalog(database_url, args.products, only_if_empty=False))
+    print(f"demo catalog loaded: {added} product(s) added")
+
+
+def command_export_schema(settings: Settings, args: argparse.Namespace) -> None:
+    Path(args.output).write_text(schema_sdl())
+    print(f"wrote {args.output}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="main.py", description="Storefront GraphQL API")
+    commands = parser.add_subparsers(dest="command")
+
+    serve = commands.add_parser("serve", help="run the server (the default)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int)
+    serve.set_defaults(handler=command_serve)
+
+    migrate = commands.add_parser("migrate", help="apply migrations to head")
+    migrate.set_defaults(handler=command_migrate)
+
+    seed = commands.add_parser("seed", help="load the deterministic demo catalog (idempotent)")
+    seed.add_argument("--products", type=int, default=DEFAULT_PRODUCTS)
+    seed.set_defaults(handler=command_seed)
+
+    export = commands.add_parser("export-schema", help="write schema.graphql from the code")
+    export.add_argument("--output", default=str(ROOT / "schema.graphql"))
+    export.set_defaults(handler=command_export_schema)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args(["serve", *(argv if argv is not None else sys.argv[1:])])
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    args.handler(settings, args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,340 @@
+"""Reads of the catalog. Every function takes an open connection and returns plain rows.
+
+List reads take many keys at once so that the GraphQL layer's DataLoaders can batch them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import (
+    Float,
+    and_,
+    cast,
+    column,
+    func,
+    literal,
+    select,
+    text,
+    true,
+    tuple_,
+)
+from sqlalchemy.dialects.postgresql import REGCONFIG
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import ColumnElement, Select
+
+from models.catalog import Category, Product, ProductVariant
+
+categories = Category.__table__
+products = Product.__table__
+variants = ProductVariant.__table__
+search_vector = column("search_vector")
+
+SEARCH_MAX_WORDS = 8
+SEARCH_MAX_WORD_LENGTH = 40
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(slots=True, frozen=True)
+class CategoryRow:
+    id: int
+    parent_id: int | None
+    slug: str
+    name: str
+
+
+@dataclass(slots=True, frozen=True)
+class ProductRow:
+    id: int
+    slug: str
+    name: str
+    description: str
+    category_id: int | None
+    images: list[dict[str, Any]]
+    created_at: datetime
+    min_price: int
+    max_price: int
+    quantity_available: int
+
+
+@dataclass(slots=True, frozen=True)
+class VariantRow:
+    id: int
+    product_id: int
+    sku: str
+    name: str
+    price: int
+    quantity_available: int
+
+
+class ProductOrder(Enum):
+    RELEVANCE = "RELEVANCE"
+    NEWEST = "NEWEST"
+    NAME = "NAME"
+    PRICE_ASC = "PRICE_ASC"
+    PRICE_DESC = "PRICE_DESC"
+
+
+@dataclass(slots=True, frozen=True)
+class ProductQuery:
+    search_words: tuple[str, ...] = ()
+    category_slug: str | None = None
+    min_price: int | None = None
+    max_price: int | None = None
+    in_stock: bool | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class ProductPage:
+    rows: list[ProductRow]
+    sort_keys: list[tuple[Any, ...]]
+    has_next_page: bool
+    total_count: int | None
+
+
+def search_words(text: str) -> tuple[str, ...]:
+    """Split a shopper's search text into plain words: quotes, operators and SQL are just text."""
+    words = [word.lower()[:SEARCH_MAX_WORD_LENGTH] for word in _WORD.findall(text.replace("_", " "))]
+    return tuple(dict.fromkeys(words))[:SEARCH_MAX_WORDS]
+
+
+# ---------------------------------------------------------------- products
+
+_price_summary = (
+    select(
+        func.coalesce(func.min(variants.c.price), 0).label("min_price"),
+        func.coalesce(func.max(variants.c.price), 0).label("max_price"),
+        func.coalesce(func.sum(variants.c.stock - variants.c.reserved), 0).label("quantity_available"),
+    )
+    .where(variants.c.product_id == products.c.id)
+    .lateral("price_summary")
+)
+
+_product_columns = (
+    products.c.id,
+    products.c.slug,
+    products.c.name,
+    products.c.description,
+    products.c.category_id,
+    products.c.images,
+    products.c.created_at,
+    _price_summary.c.min_price,
+    _price_summary.c.max_price,
+    _price_summary.c.quantity_available,
+)
+
+
+def _product_select(*extra: ColumnElement[Any]) -> Select[Any]:
+    return (
+        select(*_product_columns, *extra)
+        .select_from(products.join(_price_summary, true()))
+        .where(products.c.is_active)
+    )
+
+
+def _product_row(row: Any) -> ProductRow:
+    return ProductRow(
+        id=row.id,
+        slug=row.slug,
+        name=row.name,
+        description=row.description,
+        category_id=row.category_id,
+        images=row.images,
+        created_at=row.created_at,
+        min_price=int(row.min_price),
+        max_price=int(row.max_price),
+        quantity_available=int(row.quantity_available),
+    )
+
+
+async def products_by_ids(conn: AsyncConnection, ids: Sequence[int]) -> dict[int, ProductRow]:
+    result = await conn.execute(_product_select().where(products.c.id.in_(ids)))
+    return {row.id: _product_row(row) for row in result}
+
+
+async def products_by_slugs(conn: AsyncConnection, slugs: Sequence[str]) -> dict[str, ProductRow]:
+    result = await conn.execute(_product_select().where(products.c.slug.in_(slugs)))
+    return {row.slug: _product_row(row) for row in result}
+
+
+async def correct_search_words(conn: AsyncConnection, words: Sequence[str]) -> list[tuple[str, str | None]]:
+    """Pair each word with the nearest word of the catalog's lexicon, for typo tolerance."""
+    if not words:
+        return []
+    sql = """
+        SELECT word,
+               (SELECT term FROM search_terms
+                WHERE term % word
+                ORDER BY term <-> word, term
+                LIMIT 1) AS nearest
+        FROM unnest(CAST(:words AS text[])) WITH ORDINALITY AS w(word, position)
+        ORDER BY position
+    """
+    result = await conn.execute(text(sql), {"words": list(words)})
+    return [(row.word, row.nearest) for row in result]
+
+
+def _search_query(corrected: Sequence[tuple[str, str | None]]) -> ColumnElement[Any]:
+    """AND of the words, each word OR its nearest lexicon word, as a tsquery."""
+    english = cast(literal("english"), REGCONFIG)
+    query: ColumnElement[Any] | None = None
+    for word, nearest in corrected:
+        term = func.plainto_tsquery(english, word)
+        if nearest and nearest != word:
+            term = term.op("||")(func.plainto_tsquery(english, nearest))
+        query = term if query is None else query.op("&&")(term)
+    assert query is not None
+    return query
+
+
+def _sort_columns(
+    order: ProductOrder, rank: ColumnElement[Any] | None
+) -> tuple[list[ColumnElement[Any]], bool]:
+    """The keyset of an order: its key columns (ending with the id) and whether it descends."""
+    if order is ProductOrder.RELEVANCE and rank is not None:
+        return [rank, products.c.id], True
+    if order is ProductOrder.NAME:
+        return [products.c.name, products.c.id], False
+    if order is ProductOrder.PRICE_ASC:
+        return [_price_summary.c.min_price, products.c.id], False
+    if order is ProductOrder.PRICE_DESC:
+        return [_price_summary.c.min_price, products.c.id], True
+    return [products.c.created_at, products.c.id], True
+
+
+async def product_page(
+    conn: AsyncConnection,
+    query: ProductQuery,
+    order: ProductOrder,
+    first: int,
+    after: Sequence[Any] | None,
+    *,
+    with_total: bool = True,
+) -> ProductPage:
+    """One page of products by keyset: `after` is the sort key of the last product seen."""
+    conditions: list[ColumnElement[Any]] = []
+    rank: ColumnElement[Any] | None = None
+    if query.search_words:
+        tsquery = _search_query(await correct_search_words(conn, query.search_words))
+        conditions.append(search_vector.op("@@")(tsquery))
+        rank = cast(func.ts_rank_cd(search_vector, tsquery), Float)
+    if query.category_slug is not None:
+        subtree = select(categories.c.id).where(categories.c.slug == query.category_slug).cte(recursive=True)
+        children = categories.alias("children")
+        subtree = subtree.union(select(children.c.id).where(children.c.parent_id == subtree.c.id))
+        conditions.append(products.c.category_id.in_(select(subtree.c.id)))
+    if query.min_price is not None:
+        conditions.append(_price_summary.c.min_price >= query.min_price)
+    if query.max_price is not None:
+        conditions.append(_price_summary.c.min_price <= query.max_price)
+    if query.in_stock is not None:
+        in_stock = _price_summary.c.quantity_available > 0
+        conditions.append(in_stock if query.in_stock else ~in_stock)
+
+    keys, descending = _sort_columns(order, rank)
+    key_labels = [key.label(f"sort_key_{i}") for i, key in enumerate(keys)]
+    matching = _product_select(*key_labels).where(and_(true(), *conditions)).cte("matching")
+
+    page = select(matching)
+    sort_refs = [matching.c[f"sort_key_{i}"] for i in range(len(keys))]
+    if after is not None:
+        position = tuple_(*sort_refs)
+        bound = tuple_(*[literal(value) for value in after])
+        page = page.where(position < bound if descending else position > bound)
+    page = page.order_by(*[ref.desc() if descending else ref.asc() for ref in sort_refs]).limit(first + 1)
+
+    if with_total:
+        total = select(func.count()).select_from(matching).scalar_subquery().label("total_count")
+        page_sub = page.subquery("page")
+        statement = select(total, page_sub).select_from(
+            select(literal(1).label("one")).subquery("anchor").outerjoin(page_sub, true())
+        )
+    else:
+        statement = page
+
+    result = (await conn.execute(statement)).all()
+    total_count = int(result[0].total_count) if with_total else None
+    rows = [row for row in result if row.id is not None] if with_total else list(result)
+    has_next = len(rows) > first
+    rows = rows[:first]
+    return ProductPage(
+        rows=[_product_row(row) for row in rows],
+        sort_keys=[tuple(getattr(row, f"sort_key_{i}") for i in range(len(keys))) for row in rows],
+        has_next_page=has_next,
+        total_count=total_count,
+    )
+
+
+# ---------------------------------------------------------------- variants
+
+_variant_columns = (
+    variants.c.id,
+    variants.c.product_id,
+    variants.c.sku,
+    variants.c.name,
+    variants.c.price,
+    (variants.c.stock - variants.c.reserved).label("quantity_available"),
+)
+
+
+def _variant_row(row: Any) -> VariantRow:
+    return VariantRow(
+        id=row.id,
+        product_id=row.product_id,
+        sku=row.sku,
+        name=row.name,
+        price=row.price,
+        quantity_available=row.quantity_available,
+    )
+
+
+async def variants_by_product_ids(
+    conn: AsyncConnection, product_ids: Sequence[int]
+) -> dict[int, list[VariantRow]]:
+    statement = (
+        select(*_variant_columns)
+        .where(variants.c.product_id.in_(product_ids))
+        .order_by(variants.c.product_id, variants.c.position, variants.c.id)
+    )
+    grouped: dict[int, list[VariantRow]] = defaultdict(list)
+    for row in await conn.execute(statement):
+        grouped[row.product_id].append(_variant_row(row))
+    return grouped
+
+
+async def variants_by_ids(conn: AsyncConnection, ids: Sequence[int]) -> dict[int, VariantRow]:
+    """Variants of active products only: the others are not for sale."""
+    statement = (
+        select(*_variant_columns)
+        .join(products, products.c.id == variants.c.product_id)
+        .where(variants.c.id.in_(ids), products.c.is_active)
+    )
+    result = await conn.execute(statement)
+    return {row.id: _variant_row(row) for row in result}
+
+
+# ---------------------------------------------------------------- categories
+
+_category_columns = (categories.c.id, categories.c.parent_id, categories.c.slug, categories.c.name)
+
+
+def _category_row(row: Any) -> CategoryRow:
+    return CategoryRow(id=row.id, parent_id=row.parent_id, slug=row.slug, name=row.name)
+
+
+async def categories_by_ids(conn: AsyncConnection, ids: Iterable[int]) -> dict[int, CategoryRow]:
+    result = await conn.execute(select(*_category_columns).where(categories.c.id.in_(list(ids))))
+    return {row.id: _category_row(row) for row in result}
+
+
+async def all_categories(conn: AsyncConnection) -> list[CategoryRow]:
+    result = await conn.execute(
+        select(*_category_columns).order_by(categories.c.position, categories.c.name, categories.c.id)
+    )
+    return [_category_row(row) for row in result]

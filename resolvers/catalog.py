@@ -1,0 +1,88 @@
+"""Root catalog queries: products, product, categories and node."""
+
+from __future__ import annotations
+
+import strawberry
+
+from graph.context import Info
+from graph.ids import from_global_id
+from graph.types.catalog import (
+    Category,
+    Product,
+    ProductConnection,
+    ProductSort,
+    ProductVariant,
+    product_connection,
+)
+from graph.types.common import Node
+from models import catalog_repository
+from models.catalog_repository import ProductQuery, search_words
+
+
+@strawberry.input
+class ProductFilter:
+    search: str | None = strawberry.field(
+        default=None, description="Full-text search over name and description, tolerant of typos."
+    )
+    category_slug: str | None = None
+    min_price: int | None = strawberry.field(
+        default=None, description="Lowest variant price at least this, in minor units."
+    )
+    max_price: int | None = strawberry.field(
+        default=None, description="Lowest variant price at most this, in minor units."
+    )
+    in_stock: bool | None = None
+
+    def to_query(self) -> ProductQuery:
+        return ProductQuery(
+            search_words=search_words(self.search or ""),
+            category_slug=self.category_slug,
+            min_price=self.min_price,
+            max_price=self.max_price,
+            in_stock=self.in_stock,
+        )
+
+
+@strawberry.type
+class CatalogQuery:
+    @strawberry.field
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        decoded = from_global_id(id)
+        if decoded is None:
+            return None
+        type_name, pk = decoded
+        loaders = info.context.loaders
+        currency = info.context.settings.currency
+        if type_name == "Product":
+            product = await loaders.product.load(pk)
+            return Product.from_row(product, currency) if product else None
+        if type_name == "ProductVariant":
+            variant = await loaders.variant.load(pk)
+            return ProductVariant.from_row(variant, currency) if variant else None
+        if type_name == "Category":
+            category = await loaders.category.load(pk)
+            return Category.from_row(category) if category else None
+        return None
+
+    @strawberry.field
+    async def products(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        filter: ProductFilter | None = None,
+        sort: ProductSort | None = None,
+    ) -> ProductConnection:
+        query = filter.to_query() if filter else ProductQuery()
+        return await product_connection(info, query, sort, first, after)
+
+    @strawberry.field
+    async def product(self, info: Info, slug: str) -> Product | None:
+        row = await info.context.loaders.product_by_slug.load(slug)
+        return Product.from_row(row, info.context.settings.currency) if row else None
+
+    @strawberry.field
+    async def categories(self, info: Info) -> list[Category]:
+        async with info.context.read_engine.connect() as conn:
+            rows = await catalog_repository.all_categories(conn)
+        return [Category.from_row(row) for row in rows]

@@ -1,0 +1,141 @@
+"""Test harness: a real PostgreSQL, a migrated and seeded template, one cloned database per test,
+and the real application served by uvicorn on loopback.
+
+With TEST_DATABASE_URL set (a `postgresql://` URL with the right to create databases), the
+suite uses that server; otherwise it starts the embedded server once per test session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from starlette.applications import Starlette
+
+from core.migrations import upgrade_to_head
+from core.settings import Settings
+from main import create_app, seed_demo_catalog
+from tests.support import StatementCounter
+
+TEMPLATE_PRODUCTS = 320
+
+
+def _with_database(url: str, database: str) -> str:
+    return make_url(url).set(database=database).render_as_string(hide_password=False)
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    """A URL of the maintenance database of a PostgreSQL server we may create databases on."""
+    external = os.environ.get("TEST_DATABASE_URL")
+    if external:
+        yield external
+        return
+    from core.embedded import start_embedded_postgres
+
+    data_dir = Path(tempfile.mkdtemp(prefix="storefront-test-pg-"))
+    yield start_embedded_postgres(data_dir, "postgres", delete_on_exit=True)
+
+
+async def _admin(server_url: str, sql: str) -> None:
+    conn = await asyncpg.connect(_asyncpg_dsn(server_url))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def template_database(server_url: str) -> Iterator[str]:
+    """A database migrated to head and loaded with the demo catalog, cloned by every test."""
+    name = f"storefront_template_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
+    url = _with_database(server_url, name)
+    upgrade_to_head(url)
+    asyncio.run(seed_demo_catalog(url, TEMPLATE_PRODUCTS, only_if_empty=False))
+    yield name
+    asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+async def database_url(server_url: str, template_database: str) -> AsyncIterator[str]:
+    name = f"storefront_test_{uuid.uuid4().hex[:12]}"
+    await _admin(server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
+    yield _with_database(server_url, name)
+    await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=database_url,
+        data_dir=tmp_path / "data",
+        bcrypt_rounds=4,
+    )
+
+
+class RunningServer:
+    def __init__(self, app: Starlette, url: str) -> None:
+        self.app = app
+        self.url = url
+
+
+async def start_server(app: Starlette) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", loop="none")
+    server = uvicorn.Server(config)
+    server.capture_signals = _no_signal_capture  # type: ignore[method-assign]
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    return server, task, f"http://127.0.0.1:{port}"
+
+
+def _no_signal_capture() -> Any:
+    import contextlib
+
+    return contextlib.nullcontext()
+
+
+@pytest.fixture
+async def server(settings: Settings) -> AsyncIterator[RunningServer]:
+    """The real application, served over HTTP and WebSocket on a loopback port."""
+    app = create_app(settings)
+    uvicorn_server, task, url = await start_server(app)
+    yield RunningServer(app, url)
+    uvicorn_server.should_exit = True
+    await task
+
+
+@pytest.fixture
+async def client(server: RunningServer) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+        yield http
+
+
+@pytest.fixture
+def sql_statements(server: RunningServer) -> Iterator[StatementCounter]:
+    """Every SQL statement the application sends to the database, in order."""
+    counter = StatementCounter()
+    engine = server.app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", counter)
+    yield counter
+    event.remove(engine, "before_cursor_execute", counter)

@@ -1,0 +1,118 @@
+"""The server around the schema: probes, error masking, GraphiQL, the exported schema, seeding."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from core.db import create_engine
+from core.settings import Settings
+from graph.schema import schema_sdl
+from main import create_app, seed_demo_catalog
+from tests.conftest import start_server
+from tests.support import graphql
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def execute(database_url: str, sql: str) -> None:
+    engine = create_engine(database_url, pool_size=1)
+    async with engine.begin() as conn:
+        await conn.execute(text(sql))
+    await engine.dispose()
+
+
+async def test_healthz_and_readyz(client: httpx.AsyncClient, database_url: str) -> None:
+    health = await client.get("/healthz")
+    assert health.status_code == 200 and health.json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["status"] == "ready"
+    await execute(database_url, "UPDATE alembic_version SET version_num = 'older'")
+    stale = await client.get("/readyz")
+    assert stale.status_code == 503 and stale.json()["migrations"] == "pending"
+
+
+async def test_readyz_is_503_when_the_database_is_unreachable(settings: Settings) -> None:
+    unreachable = settings.model_copy(update={"database_url": "postgresql://nobody@127.0.0.1:1/none"})
+    app = create_app(unreachable)
+    server, task, url = await start_server(app)
+    try:
+        async with httpx.AsyncClient(base_url=url) as client:
+            assert (await client.get("/healthz")).status_code == 200
+            response = await client.get("/readyz")
+            assert response.status_code == 503 and response.json()["database"] == "unreachable"
+            body = (await client.post("/graphql", json={"query": "{ products { totalCount } }"})).json()
+            assert body["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+            assert "127.0.0.1" not in str(body) and "nobody" not in str(body)
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def test_unexpected_errors_are_masked_and_logged_with_the_request_id(
+    client: httpx.AsyncClient, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    await execute(database_url, "DROP TABLE product_variants CASCADE")
+    with caplog.at_level(logging.ERROR, logger="graph.errors"):
+        response = await client.post(
+            "/graphql", json={"query": "{ products(first: 2) { edges { node { variants { sku } } } } }"}
+        )
+    body = response.json()
+    request_id = response.headers["x-request-id"]
+    assert body["errors"]
+    for error in body["errors"]:
+        assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
+        assert request_id in error["message"]
+    text_of_answer = response.text.lower()
+    for leak in ("product_variants", "select", "traceback", "asyncpg", "sqlalchemy"):
+        assert leak not in text_of_answer
+    logged = [record for record in caplog.records if request_id in record.getMessage()]
+    assert logged and logged[0].exc_info is not None
+    assert "product_variants" in caplog.text
+
+
+async def test_syntax_and_validation_errors_reach_the_client(client: httpx.AsyncClient) -> None:
+    body = await graphql(client, "{ products { nope } }")
+    assert "nope" in body["errors"][0]["message"]
+    response = await client.post("/graphql", json={"query": "{ products("})
+    assert "Syntax Error" in response.json()["errors"][0]["message"]
+
+
+async def test_graphiql_only_in_debug(client: httpx.AsyncClient, settings: Settings) -> None:
+    response = await client.get("/graphql", headers={"Accept": "text/html"})
+    assert "graphiql" not in response.text.lower()
+    debug_app = create_app(settings.model_copy(update={"debug": True}))
+    server, task, url = await start_server(debug_app)
+    try:
+        async with httpx.AsyncClient(base_url=url) as debug_client:
+            page = await debug_client.get("/graphql", headers={"Accept": "text/html"})
+            assert page.status_code == 200 and "graphiql" in page.text.lower()
+    finally:
+        server.should_exit = True
+        await task
+
+
+def test_checked_in_schema_is_current() -> None:
+    checked_in = (ROOT / "schema.graphql").read_text()
+    assert checked_in == schema_sdl(), "schema.graphql is stale: run `python main.py export-schema`"
+
+
+async def test_seeding_twice_changes_nothing(database_url: str) -> None:
+    engine = create_engine(database_url, pool_size=1)
+    counts = (
+        "SELECT (SELECT count(*) FROM products), (SELECT count(*) FROM product_variants),"
+        " (SELECT count(*) FROM categories), (SELECT sum(stock) FROM product_variants)"
+    )
+    async with engine.connect() as conn:
+        before = (await conn.execute(text(counts))).one()
+    assert await seed_demo_catalog(database_url, 320, only_if_empty=False) == 0
+    assert await seed_demo_catalog(database_url, 320, only_if_empty=True) == 0
+    async with engine.connect() as conn:
+        after = (await conn.execute(text(counts))).one()
+    await engine.dispose()
+    assert before == after
+    assert before[0] == 320 and before[2] >= 12
