@@ -1,0 +1,1 @@
+"""Business rules, between the GraphQL layer and the repositories."""

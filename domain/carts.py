@@ -1,0 +1,401 @@
+"""Cart rules: who may use a cart, adding, changing and removing lines, prices, and merging.
+
+Every mutating function expects to run inside one transaction and starts by locking the cart
+row, which serialises the mutations of one cart: the stock and size checks made on what it
+reads still hold when it writes. A rejected call raises `Rejected`, so the transaction rolls
+back and nothing changes.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from domain.problems import Problem
+from models import cart_repository as repo
+from models.cart_repository import CartLineRow, CartRow, LineAddition, LinePlacement
+from models.catalog_repository import VariantRow
+
+MAX_LINE_QUANTITY = 99
+MAX_CART_LINES = 100
+# Money amounts travel as 32-bit GraphQL Ints.
+MAX_CART_SUBTOTAL = 2**31 - 1
+_CART_TOKEN_BYTES = 24  # 192 random bits
+
+
+class Rejected(Exception):
+    """Raised inside a cart mutation's transaction to roll it back and report the problems."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(", ".join(problem.code for problem in problems))
+        self.problems = problems
+
+
+@dataclass(slots=True, frozen=True)
+class PricedLine:
+    id: int
+    variant: VariantRow
+    quantity: int
+    unit_price: int
+    line_total: int
+    price_changed: bool
+
+
+@dataclass(slots=True, frozen=True)
+class CartView:
+    id: int
+    token: str
+    user_id: int | None
+    lines: tuple[PricedLine, ...]
+    total_quantity: int
+    subtotal: int
+
+
+@dataclass(slots=True, frozen=True)
+class LineRequest:
+    """Add `quantity` of a variant; `variant_id` is None when the given id names no variant."""
+
+    variant_id: int | None
+    quantity: int
+
+
+@dataclass(slots=True, frozen=True)
+class LineChange:
+    """Set a line's quantity (0 removes it); `line_id` is None when the given id names no line."""
+
+    line_id: int | None
+    quantity: int
+
+
+def _problem(field: tuple[str, ...] | None, message: str, code: str) -> Problem:
+    return Problem(code=code, message=message, field=field)
+
+
+def new_cart_token() -> str:
+    return secrets.token_urlsafe(_CART_TOKEN_BYTES)
+
+
+def visible_to(cart_user_id: int | None, viewer_id: int | None) -> bool:
+    """An anonymous cart is open to whoever holds its token; a user's cart only to that user."""
+    return cart_user_id is None or cart_user_id == viewer_id
+
+
+# ---------------------------------------------------------------- prices
+
+
+def unit_price(line: CartLineRow) -> int:
+    """The price locked when the line was added while the lock holds, then the current price."""
+    return line.unit_price if line.price_locked else line.variant.price
+
+
+def priced_line(line: CartLineRow) -> PricedLine:
+    price = unit_price(line)
+    return PricedLine(
+        id=line.id,
+        variant=line.variant,
+        quantity=line.quantity,
+        unit_price=price,
+        line_total=price * line.quantity,
+        price_changed=line.variant.price != price,
+    )
+
+
+def cart_view(cart: CartRow, lines: Sequence[CartLineRow]) -> CartView:
+    priced = tuple(priced_line(line) for line in lines)
+    return CartView(
+        id=cart.id,
+        token=cart.token,
+        user_id=cart.user_id,
+        lines=priced,
+        total_quantity=sum(line.quantity for line in priced),
+        subtotal=sum(line.line_total for line in priced),
+    )
+
+
+# ---------------------------------------------------------------- reading
+
+
+async def cart_by_token(conn: AsyncConnection, token: str, lock_ttl: timedelta) -> CartView | None:
+    """The active cart with this token, whoever owns it: check `visible_to` before showing it."""
+    contents = await repo.active_cart_by_token(conn, token, lock_ttl)
+    return cart_view(contents.cart, contents.lines) if contents else None
+
+
+async def cart_of_user(conn: AsyncConnection, user_id: int, lock_ttl: timedelta) -> CartView | None:
+    contents = await repo.active_cart_of_user(conn, user_id, lock_ttl)
+    return cart_view(contents.cart, contents.lines) if contents else None
+
+
+async def current_view(conn: AsyncConnection, cart: CartRow, lock_ttl: timedelta) -> CartView:
+    state = await repo.cart_state(conn, cart.id, lock_ttl)
+    return cart_view(cart, state.lines)
+
+
+# ---------------------------------------------------------------- locking
+
+
+def _cart_not_found(message: str = "No cart with this token.") -> Rejected:
+    return Rejected([_problem(("cartToken",), message, "CART_NOT_FOUND")])
+
+
+async def _lock_or_create_user_cart(conn: AsyncConnection, user_id: int) -> CartRow:
+    cart = await repo.lock_active_cart_of_user(conn, user_id)
+    if cart is None:
+        cart = await repo.insert_cart(conn, new_cart_token(), user_id)
+    if cart is None:  # created by a concurrent request since we looked
+        cart = await repo.lock_active_cart_of_user(conn, user_id)
+    assert cart is not None
+    return cart
+
+
+async def lock_cart(
+    conn: AsyncConnection, *, viewer_id: int | None, token: str | None, create: bool = False
+) -> CartRow:
+    """Lock the cart a mutation works on: the token's cart, else the viewer's own cart.
+
+    With `create`, a signed-in viewer without a cart gets one, and a signed-out caller without
+    a token gets a new anonymous cart. Raises `Rejected` (CART_NOT_FOUND) otherwise.
+    """
+    if token is not None:
+        cart = await repo.lock_active_cart_by_token(conn, token)
+        if cart is None or not visible_to(cart.user_id, viewer_id):
+            raise _cart_not_found()
+        return cart
+    if viewer_id is not None:
+        if create:
+            return await _lock_or_create_user_cart(conn, viewer_id)
+        cart = await repo.lock_active_cart_of_user(conn, viewer_id)
+        if cart is None:
+            raise _cart_not_found("You have no cart yet.")
+        return cart
+    if create:
+        cart = await repo.insert_cart(conn, new_cart_token(), None)
+        assert cart is not None
+        return cart
+    raise _cart_not_found("Pass the cart's token, or sign in.")
+
+
+# ---------------------------------------------------------------- changing lines
+
+
+def _quantity_problem(path: tuple[str, ...], quantity: int, minimum: int) -> Problem | None:
+    if quantity < minimum or quantity > MAX_LINE_QUANTITY:
+        return _problem(
+            path,
+            f"Quantity must be between {minimum} and {MAX_LINE_QUANTITY}.",
+            "INVALID_QUANTITY",
+        )
+    return None
+
+
+def _too_many_lines(field: str) -> Problem:
+    return _problem((field,), f"A cart holds at most {MAX_CART_LINES} different items.", "INVALID_QUANTITY")
+
+
+def _stock_problem(path: tuple[str, ...], quantity: int, variant: VariantRow) -> Problem | None:
+    if quantity > MAX_LINE_QUANTITY:
+        return _problem(path, f"At most {MAX_LINE_QUANTITY} of one item fit in a cart.", "INVALID_QUANTITY")
+    available = max(variant.quantity_available, 0)
+    if quantity > available:
+        return _problem(path, f"Only {available} of {variant.sku} available.", "OUT_OF_STOCK")
+    return None
+
+
+def _subtotal_problem(field: str, subtotal: int) -> Problem | None:
+    if subtotal > MAX_CART_SUBTOTAL:
+        return _problem(
+            (field,), "The cart's total would be larger than a cart can hold.", "INVALID_QUANTITY"
+        )
+    return None
+
+
+async def add_lines(
+    conn: AsyncConnection,
+    *,
+    viewer_id: int | None,
+    cart_token: str | None,
+    lines: Sequence[LineRequest],
+    lock_ttl: timedelta,
+) -> CartView:
+    problems: list[Problem] = []
+    if len(lines) > MAX_CART_LINES:
+        raise Rejected([_too_many_lines("lines")])
+    added: dict[int, int] = {}  # variant id -> quantity to add, summed over repeated variants
+    indexes: dict[int, list[int]] = {}
+    for index, line in enumerate(lines):
+        if line.variant_id is None:
+            problems.append(_problem(("lines", str(index), "variantId"), "No such variant.", "NOT_FOUND"))
+            continue
+        problem = _quantity_problem(("lines", str(index), "quantity"), line.quantity, 1)
+        if problem:
+            problems.append(problem)
+            continue
+        added[line.variant_id] = added.get(line.variant_id, 0) + line.quantity
+        indexes.setdefault(line.variant_id, []).append(index)
+    if problems:
+        raise Rejected(problems)
+
+    cart = await lock_cart(conn, viewer_id=viewer_id, token=cart_token, create=True)
+    state = await repo.cart_state(conn, cart.id, lock_ttl, list(added))
+    in_cart = {line.variant.id: line for line in state.lines}
+    subtotal = sum(unit_price(line) * line.quantity for line in state.lines)
+    additions: list[LineAddition] = []
+    for variant_id, quantity in added.items():
+        line = in_cart.get(variant_id)
+        variant = line.variant if line else state.other_variants.get(variant_id)
+        if variant is None:
+            problems += [
+                _problem(("lines", str(index), "variantId"), "No such variant.", "NOT_FOUND")
+                for index in indexes[variant_id]
+            ]
+            continue
+        total = quantity + (line.quantity if line else 0)
+        problem = _stock_problem(("lines", str(indexes[variant_id][-1]), "quantity"), total, variant)
+        if problem:
+            problems.append(problem)
+            continue
+        # A line whose lock has lapsed is re-locked at the current price, its effective price already.
+        subtotal += (unit_price(line) if line else variant.price) * quantity
+        additions.append(LineAddition(variant_id=variant_id, quantity=quantity, unit_price=variant.price))
+    if len(state.lines) + sum(1 for variant_id in added if variant_id not in in_cart) > MAX_CART_LINES:
+        problems.append(_too_many_lines("lines"))
+    problems += filter(None, [_subtotal_problem("lines", subtotal)])
+    if problems:
+        raise Rejected(problems)
+
+    await repo.add_to_lines(conn, cart.id, additions, lock_ttl)
+    return await current_view(conn, cart, lock_ttl)
+
+
+async def update_lines(
+    conn: AsyncConnection,
+    *,
+    viewer_id: int | None,
+    cart_token: str | None,
+    changes: Sequence[LineChange],
+    lock_ttl: timedelta,
+) -> CartView:
+    if len(changes) > MAX_CART_LINES:
+        raise Rejected([_too_many_lines("lines")])
+    problems: list[Problem] = []
+    for index, change in enumerate(changes):
+        if change.line_id is None:
+            problems.append(_problem(("lines", str(index), "lineId"), "No such cart line.", "NOT_FOUND"))
+        elif problem := _quantity_problem(("lines", str(index), "quantity"), change.quantity, 0):
+            problems.append(problem)
+    if problems:
+        raise Rejected(problems)
+
+    cart = await lock_cart(conn, viewer_id=viewer_id, token=cart_token)
+    state = await repo.cart_state(conn, cart.id, lock_ttl)
+    by_id = {line.id: line for line in state.lines}
+    quantities: dict[int, int] = {}  # line id -> new quantity; the last change of a line wins
+    index_of: dict[int, int] = {}
+    for index, change in enumerate(changes):
+        assert change.line_id is not None
+        if change.line_id not in by_id:
+            problems.append(_problem(("lines", str(index), "lineId"), "No such cart line.", "NOT_FOUND"))
+            continue
+        quantities[change.line_id] = change.quantity
+        index_of[change.line_id] = index
+    for line_id, quantity in quantities.items():
+        if quantity > 0:
+            path = ("lines", str(index_of[line_id]), "quantity")
+            problems += filter(None, [_stock_problem(path, quantity, by_id[line_id].variant)])
+    subtotal = sum(unit_price(line) * quantities.get(line.id, line.quantity) for line in state.lines)
+    problems += filter(None, [_subtotal_problem("lines", subtotal)])
+    if problems:
+        raise Rejected(problems)
+
+    await repo.set_line_quantities(conn, cart.id, {key: value for key, value in quantities.items() if value})
+    await repo.delete_lines(conn, cart.id, [key for key, value in quantities.items() if not value])
+    return await current_view(conn, cart, lock_ttl)
+
+
+async def remove_lines(
+    conn: AsyncConnection,
+    *,
+    viewer_id: int | None,
+    cart_token: str | None,
+    line_ids: Sequence[int | None],
+    lock_ttl: timedelta,
+) -> CartView:
+    """Remove lines by id; an id that is not a line of the cart fails the whole call."""
+    problems = [
+        _problem(("lineIds", str(index)), "No such cart line.", "NOT_FOUND")
+        for index, line_id in enumerate(line_ids)
+        if line_id is None
+    ]
+    if problems:
+        raise Rejected(problems)
+    cart = await lock_cart(conn, viewer_id=viewer_id, token=cart_token)
+    removed = await repo.delete_lines(conn, cart.id, [line_id for line_id in line_ids if line_id is not None])
+    problems = [
+        _problem(("lineIds", str(index)), "No such cart line.", "NOT_FOUND")
+        for index, line_id in enumerate(line_ids)
+        if line_id not in removed
+    ]
+    if problems:
+        raise Rejected(problems)
+    return await current_view(conn, cart, lock_ttl)
+
+
+# ---------------------------------------------------------------- merging
+
+
+def plan_merge(source: Sequence[CartLineRow], target: Sequence[CartLineRow]) -> list[LinePlacement]:
+    """What merging the `source` lines into the `target` lines writes.
+
+    Quantities of one variant add up, capped at what is available and at the per-line maximum
+    (a target line already above what is available keeps its quantity). Moved lines keep their
+    price lock; a variant already in the target keeps the target's. Lines that would push the
+    cart past its size or total limits are left out.
+    """
+    existing = {line.variant.id: line for line in target}
+    line_count = len(target)
+    subtotal = sum(unit_price(line) * line.quantity for line in target)
+    placements: list[LinePlacement] = []
+    for line in source:
+        mine = existing.get(line.variant.id)
+        have = mine.quantity if mine else 0
+        ceiling = min(MAX_LINE_QUANTITY, max(line.variant.quantity_available, 0))
+        extra = max(min(have + line.quantity, ceiling) - have, 0)
+        price = unit_price(mine) if mine else unit_price(line)
+        if price:
+            extra = min(extra, (MAX_CART_SUBTOTAL - subtotal) // price)
+        if extra <= 0 or (mine is None and line_count >= MAX_CART_LINES):
+            continue
+        line_count += mine is None
+        subtotal += price * extra
+        placements.append(
+            LinePlacement(
+                variant_id=line.variant.id,
+                quantity=have + extra,
+                unit_price=line.unit_price,
+                price_locked_at=line.price_locked_at,
+            )
+        )
+    return placements
+
+
+async def merge_anonymous_cart(
+    conn: AsyncConnection, *, user_id: int, cart_token: str, lock_ttl: timedelta
+) -> bool:
+    """Merge the anonymous cart with this token into the user's cart and retire it.
+
+    A token that names no active anonymous cart (unknown, already merged, or a user's cart) is
+    left alone: signing in must not fail over a stale cart token. Returns whether a merge happened.
+    """
+    anonymous = await repo.lock_active_cart_by_token(conn, cart_token)
+    if anonymous is None or anonymous.user_id is not None:
+        return False
+    target = await _lock_or_create_user_cart(conn, user_id)
+    source_state = await repo.cart_state(conn, anonymous.id, lock_ttl)
+    target_state = await repo.cart_state(conn, target.id, lock_ttl)
+    await repo.place_lines(conn, target.id, plan_merge(source_state.lines, target_state.lines))
+    await repo.set_cart_status(conn, anonymous.id, "merged")
+    return True

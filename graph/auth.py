@@ -1,0 +1,79 @@
+"""Who is asking: the viewer behind the access token of a request.
+
+HTTP requests carry the token as `Authorization: Bearer <jwt>`, WebSocket connections as
+{"authorization": "Bearer <jwt>"} in their connection_init payload. A missing, malformed,
+forged or expired token means signed out; operations that need a user raise Unauthenticated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.websockets import WebSocket
+
+from domain.auth import user_of_access_token
+from graph.context import Context, Info
+from graph.errors import Unauthenticated
+from models.account_repository import UserRow
+
+
+@dataclass(slots=True, frozen=True)
+class Viewer:
+    id: int
+    email: str
+    is_staff: bool
+
+
+def _bearer(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    scheme, _, token = value.strip().partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def _credentials(context: Context) -> str | None:
+    if isinstance(context.request, WebSocket):
+        params = context.connection_params
+        if not isinstance(params, Mapping):
+            return None
+        value = next((value for key, value in params.items() if str(key).lower() == "authorization"), None)
+        return _bearer(value)
+    return _bearer(context.request.headers.get("authorization"))
+
+
+async def _look_up(context: Context) -> UserRow | None:
+    token = _credentials(context)
+    if token is None:
+        return None
+    async with context.read_engine.connect() as conn:
+        return await user_of_access_token(conn, token, context.jwt_secret)
+
+
+async def current_user(info: Info) -> UserRow | None:
+    """The signed-in user, or None. Looked up once per HTTP request.
+
+    A WebSocket context lives as long as its connection, so there every call looks again and a
+    token that expires mid-connection stops counting.
+    """
+    context = info.context
+    if isinstance(context.request, WebSocket):
+        return await _look_up(context)
+    if context.viewer_lookup is None:
+        context.viewer_lookup = asyncio.ensure_future(_look_up(context))
+    return await context.viewer_lookup
+
+
+async def viewer(info: Info) -> Viewer | None:
+    user = await current_user(info)
+    return Viewer(id=user.id, email=user.email, is_staff=user.is_staff) if user else None
+
+
+async def require_viewer(info: Info) -> Viewer:
+    signed_in = await viewer(info)
+    if signed_in is None:
+        raise Unauthenticated()
+    return signed_in

@@ -1,0 +1,147 @@
+"""Reads and writes of users and refresh tokens. Every function takes an open connection.
+
+Refresh tokens arrive here only as SHA-256 digests. A family is the chain of tokens issued from
+one login; it is revoked as a whole, and a family with any revoked token is dead.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Exists, exists, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import ColumnElement
+
+from models.accounts import RefreshToken, User
+
+users = User.__table__
+refresh_tokens = RefreshToken.__table__
+
+_user_columns = (users.c.id, users.c.email, users.c.name, users.c.is_staff)
+
+
+@dataclass(slots=True, frozen=True)
+class UserRow:
+    id: int
+    email: str
+    name: str
+    is_staff: bool
+
+
+@dataclass(slots=True, frozen=True)
+class UserCredentials:
+    user: UserRow
+    password_hash: str
+
+
+@dataclass(slots=True, frozen=True)
+class RotatedToken:
+    user_id: int
+    family_id: uuid.UUID
+
+
+@dataclass(slots=True, frozen=True)
+class RefreshTokenState:
+    user_id: int
+    family_id: uuid.UUID
+    retired: bool
+    revoked: bool
+
+
+def _user_row(row: Any) -> UserRow:
+    return UserRow(id=row.id, email=row.email, name=row.name, is_staff=row.is_staff)
+
+
+def _family_revoked(family_id: uuid.UUID | ColumnElement[Any]) -> Exists:
+    other = refresh_tokens.alias("family_member")
+    return exists().where(other.c.family_id == family_id, other.c.revoked_at.is_not(None))
+
+
+async def insert_user(conn: AsyncConnection, email: str, password_hash: str, name: str) -> UserRow | None:
+    """The new user, or None when the e-mail address is taken."""
+    statement = (
+        insert(users)
+        .values(email=email, password_hash=password_hash, name=name)
+        .on_conflict_do_nothing()
+        .returning(*_user_columns)
+    )
+    row = (await conn.execute(statement)).first()
+    return _user_row(row) if row else None
+
+
+async def credentials_by_email(conn: AsyncConnection, email: str) -> UserCredentials | None:
+    statement = select(*_user_columns, users.c.password_hash).where(
+        func.lower(users.c.email) == email.lower()
+    )
+    row = (await conn.execute(statement)).first()
+    return UserCredentials(user=_user_row(row), password_hash=row.password_hash) if row else None
+
+
+async def user_by_id(conn: AsyncConnection, user_id: int) -> UserRow | None:
+    row = (await conn.execute(select(*_user_columns).where(users.c.id == user_id))).first()
+    return _user_row(row) if row else None
+
+
+async def user_of_live_session(conn: AsyncConnection, user_id: int, family_id: uuid.UUID) -> UserRow | None:
+    """The user, when they still exist and the login (token family) has not been revoked."""
+    statement = select(*_user_columns).where(users.c.id == user_id, ~_family_revoked(family_id))
+    row = (await conn.execute(statement)).first()
+    return _user_row(row) if row else None
+
+
+async def insert_refresh_token(
+    conn: AsyncConnection, user_id: int, family_id: uuid.UUID, token_hash: bytes, lifetime: timedelta
+) -> None:
+    await conn.execute(
+        insert(refresh_tokens).values(
+            user_id=user_id,
+            family_id=family_id,
+            token_hash=token_hash,
+            expires_at=func.now() + lifetime,
+        )
+    )
+
+
+async def retire_refresh_token(conn: AsyncConnection, token_hash: bytes) -> RotatedToken | None:
+    """Retire a live token, at most once: of two concurrent calls only one gets the row back."""
+    statement = (
+        update(refresh_tokens)
+        .where(
+            refresh_tokens.c.token_hash == token_hash,
+            refresh_tokens.c.retired_at.is_(None),
+            refresh_tokens.c.revoked_at.is_(None),
+            refresh_tokens.c.expires_at > func.now(),
+            ~_family_revoked(refresh_tokens.c.family_id),
+        )
+        .values(retired_at=func.now())
+        .returning(refresh_tokens.c.user_id, refresh_tokens.c.family_id)
+    )
+    row = (await conn.execute(statement)).first()
+    return RotatedToken(user_id=row.user_id, family_id=row.family_id) if row else None
+
+
+async def refresh_token_state(conn: AsyncConnection, token_hash: bytes) -> RefreshTokenState | None:
+    statement = select(
+        refresh_tokens.c.user_id,
+        refresh_tokens.c.family_id,
+        refresh_tokens.c.retired_at.is_not(None).label("retired"),
+        refresh_tokens.c.revoked_at.is_not(None).label("revoked"),
+    ).where(refresh_tokens.c.token_hash == token_hash)
+    row = (await conn.execute(statement)).first()
+    if row is None:
+        return None
+    return RefreshTokenState(
+        user_id=row.user_id, family_id=row.family_id, retired=row.retired, revoked=row.revoked
+    )
+
+
+async def revoke_token_family(conn: AsyncConnection, family_id: uuid.UUID) -> None:
+    await conn.execute(
+        update(refresh_tokens)
+        .where(refresh_tokens.c.family_id == family_id, refresh_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=func.now())
+    )

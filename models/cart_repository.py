@@ -1,0 +1,338 @@
+"""Reads and writes of carts and their lines. Every function takes an open connection.
+
+Lines are read together with their variant (current price and availability), and only for
+variants of active products: the others are not for sale and are left out of the cart.
+Whether a line's price lock still holds is decided by the database clock, as the lock was set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, bindparam, delete, exists, func, null, select, text, union_all, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.types import BigInteger, DateTime, Integer, Interval
+
+from models.carts import Cart, CartLine
+from models.catalog import Product, ProductVariant
+from models.catalog_repository import VariantRow
+
+carts = Cart.__table__
+cart_lines = CartLine.__table__
+variants = ProductVariant.__table__
+products = Product.__table__
+
+_cart_columns = (carts.c.id, carts.c.token, carts.c.user_id, carts.c.status)
+
+
+@dataclass(slots=True, frozen=True)
+class CartRow:
+    id: int
+    token: str
+    user_id: int | None
+    status: str
+
+
+@dataclass(slots=True, frozen=True)
+class CartLineRow:
+    id: int
+    variant: VariantRow
+    quantity: int
+    unit_price: int
+    price_locked_at: datetime
+    price_locked: bool
+
+
+@dataclass(slots=True, frozen=True)
+class CartContents:
+    cart: CartRow
+    lines: list[CartLineRow]
+
+
+@dataclass(slots=True, frozen=True)
+class CartState:
+    """The lines of a cart, and the requested variants that are not in it yet."""
+
+    lines: list[CartLineRow]
+    other_variants: dict[int, VariantRow]
+
+
+@dataclass(slots=True, frozen=True)
+class LineAddition:
+    variant_id: int
+    quantity: int
+    unit_price: int
+
+
+@dataclass(slots=True, frozen=True)
+class LinePlacement:
+    """A line to put into a cart as it is, with its own price lock (merging carts)."""
+
+    variant_id: int
+    quantity: int
+    unit_price: int
+    price_locked_at: datetime
+
+
+def _cart_row(row: Any) -> CartRow:
+    return CartRow(id=row.id, token=row.token, user_id=row.user_id, status=row.status)
+
+
+def _variant_row(row: Any) -> VariantRow:
+    return VariantRow(
+        id=row.variant_id,
+        product_id=row.product_id,
+        sku=row.sku,
+        name=row.name,
+        price=row.price,
+        quantity_available=row.quantity_available,
+    )
+
+
+def _line_row(row: Any) -> CartLineRow:
+    return CartLineRow(
+        id=row.line_id,
+        variant=_variant_row(row),
+        quantity=row.quantity,
+        unit_price=row.unit_price,
+        price_locked_at=row.price_locked_at,
+        price_locked=row.price_locked,
+    )
+
+
+_variant_columns = (
+    variants.c.id.label("variant_id"),
+    variants.c.product_id,
+    variants.c.sku,
+    variants.c.name,
+    variants.c.price,
+    (variants.c.stock - variants.c.reserved).label("quantity_available"),
+)
+_for_sale = variants.join(products, and_(products.c.id == variants.c.product_id, products.c.is_active))
+_lines_for_sale = cart_lines.join(_for_sale, variants.c.id == cart_lines.c.variant_id)
+
+
+def _line_columns(lock_ttl: timedelta) -> tuple[ColumnElement[Any], ...]:
+    return (
+        cart_lines.c.id.label("line_id"),
+        cart_lines.c.quantity,
+        cart_lines.c.unit_price,
+        cart_lines.c.price_locked_at,
+        (cart_lines.c.price_locked_at > func.now() - lock_ttl).label("price_locked"),
+    )
+
+
+# ---------------------------------------------------------------- carts
+
+
+async def lock_active_cart_by_token(conn: AsyncConnection, token: str) -> CartRow | None:
+    """The active cart with this token, locked until the transaction ends (and its updated_at set)."""
+    statement = (
+        update(carts)
+        .where(carts.c.token == token, carts.c.status == "active")
+        .values(updated_at=func.now())
+        .returning(*_cart_columns)
+    )
+    row = (await conn.execute(statement)).first()
+    return _cart_row(row) if row else None
+
+
+async def lock_active_cart_of_user(conn: AsyncConnection, user_id: int) -> CartRow | None:
+    statement = (
+        update(carts)
+        .where(carts.c.user_id == user_id, carts.c.status == "active")
+        .values(updated_at=func.now())
+        .returning(*_cart_columns)
+    )
+    row = (await conn.execute(statement)).first()
+    return _cart_row(row) if row else None
+
+
+async def insert_cart(conn: AsyncConnection, token: str, user_id: int | None) -> CartRow | None:
+    """A new active cart, or None when the user already has one (created concurrently)."""
+    statement = (
+        insert(carts).values(token=token, user_id=user_id).on_conflict_do_nothing().returning(*_cart_columns)
+    )
+    row = (await conn.execute(statement)).first()
+    return _cart_row(row) if row else None
+
+
+async def set_cart_status(conn: AsyncConnection, cart_id: int, status: str) -> None:
+    await conn.execute(
+        update(carts).where(carts.c.id == cart_id).values(status=status, updated_at=func.now())
+    )
+
+
+def _active_cart_contents(lock_ttl: timedelta) -> Select[Any]:
+    return (
+        select(*_cart_columns, *_variant_columns, *_line_columns(lock_ttl))
+        .select_from(carts.outerjoin(_lines_for_sale, cart_lines.c.cart_id == carts.c.id))
+        .where(carts.c.status == "active")
+        .order_by(cart_lines.c.id)
+    )
+
+
+def _contents(rows: Sequence[Any]) -> CartContents | None:
+    if not rows:
+        return None
+    lines = [_line_row(row) for row in rows if row.line_id is not None]
+    return CartContents(cart=_cart_row(rows[0]), lines=lines)
+
+
+async def active_cart_by_token(conn: AsyncConnection, token: str, lock_ttl: timedelta) -> CartContents | None:
+    """An active cart and its lines in one statement (no lock: for reading)."""
+    result = await conn.execute(_active_cart_contents(lock_ttl).where(carts.c.token == token))
+    return _contents(result.all())
+
+
+async def active_cart_of_user(
+    conn: AsyncConnection, user_id: int, lock_ttl: timedelta
+) -> CartContents | None:
+    result = await conn.execute(_active_cart_contents(lock_ttl).where(carts.c.user_id == user_id))
+    return _contents(result.all())
+
+
+# ---------------------------------------------------------------- lines
+
+
+async def cart_state(
+    conn: AsyncConnection, cart_id: int, lock_ttl: timedelta, variant_ids: Sequence[int] = ()
+) -> CartState:
+    """Every line of a cart, and those of `variant_ids` that are for sale but not in the cart yet."""
+    in_cart = select(*_variant_columns, *_line_columns(lock_ttl)).select_from(_lines_for_sale)
+    not_in_cart = (
+        select(*_variant_columns, *(null().label(column.key) for column in _line_columns(lock_ttl)))
+        .select_from(_for_sale)
+        .where(
+            variants.c.id.in_(list(variant_ids)),
+            ~exists().where(cart_lines.c.cart_id == cart_id, cart_lines.c.variant_id == variants.c.id),
+        )
+    )
+    statement = union_all(in_cart.where(cart_lines.c.cart_id == cart_id), not_in_cart)
+    ordered = statement.order_by(
+        statement.selected_columns.line_id.nulls_last(), statement.selected_columns.variant_id
+    )
+    result = await conn.execute(ordered)
+    lines: list[CartLineRow] = []
+    others: dict[int, VariantRow] = {}
+    for row in result:
+        if row.line_id is None:
+            others[row.variant_id] = _variant_row(row)
+        else:
+            lines.append(_line_row(row))
+    return CartState(lines=lines, other_variants=others)
+
+
+_ADD = text(
+    """
+    INSERT INTO cart_lines AS cl (cart_id, variant_id, quantity, unit_price, price_locked_at)
+    SELECT :cart_id, added.variant_id, added.quantity, added.unit_price, now()
+    FROM unnest(:variant_ids, :quantities, :unit_prices) AS added(variant_id, quantity, unit_price)
+    ON CONFLICT (cart_id, variant_id) DO UPDATE SET
+        quantity = cl.quantity + excluded.quantity,
+        unit_price = CASE WHEN cl.price_locked_at > now() - :lock_ttl
+                          THEN cl.unit_price ELSE excluded.unit_price END,
+        price_locked_at = CASE WHEN cl.price_locked_at > now() - :lock_ttl
+                               THEN cl.price_locked_at ELSE excluded.price_locked_at END
+    """
+).bindparams(
+    bindparam("cart_id", type_=BigInteger),
+    bindparam("variant_ids", type_=ARRAY(BigInteger)),
+    bindparam("quantities", type_=ARRAY(Integer)),
+    bindparam("unit_prices", type_=ARRAY(Integer)),
+    bindparam("lock_ttl", type_=Interval),
+)
+
+
+async def add_to_lines(
+    conn: AsyncConnection, cart_id: int, additions: Sequence[LineAddition], lock_ttl: timedelta
+) -> None:
+    """Add quantities to a cart's lines in one statement, creating the lines that are missing.
+
+    A new line locks the given price; a line whose lock has lapsed takes the given price anew.
+    Concurrent additions of one variant add up on one line (the unique (cart_id, variant_id)).
+    """
+    if not additions:
+        return
+    await conn.execute(
+        _ADD,
+        {
+            "cart_id": cart_id,
+            "variant_ids": [addition.variant_id for addition in additions],
+            "quantities": [addition.quantity for addition in additions],
+            "unit_prices": [addition.unit_price for addition in additions],
+            "lock_ttl": lock_ttl,
+        },
+    )
+
+
+_PLACE = text(
+    """
+    INSERT INTO cart_lines AS cl (cart_id, variant_id, quantity, unit_price, price_locked_at)
+    SELECT :cart_id, placed.variant_id, placed.quantity, placed.unit_price, placed.price_locked_at
+    FROM unnest(:variant_ids, :quantities, :unit_prices, :locked_at)
+        AS placed(variant_id, quantity, unit_price, price_locked_at)
+    ON CONFLICT (cart_id, variant_id) DO UPDATE SET quantity = excluded.quantity
+    """
+).bindparams(
+    bindparam("cart_id", type_=BigInteger),
+    bindparam("variant_ids", type_=ARRAY(BigInteger)),
+    bindparam("quantities", type_=ARRAY(Integer)),
+    bindparam("unit_prices", type_=ARRAY(Integer)),
+    bindparam("locked_at", type_=ARRAY(DateTime(timezone=True))),
+)
+
+
+async def place_lines(conn: AsyncConnection, cart_id: int, placements: Sequence[LinePlacement]) -> None:
+    """Put lines into a cart: new lines keep the given price lock; existing lines take the quantity."""
+    if not placements:
+        return
+    await conn.execute(
+        _PLACE,
+        {
+            "cart_id": cart_id,
+            "variant_ids": [placement.variant_id for placement in placements],
+            "quantities": [placement.quantity for placement in placements],
+            "unit_prices": [placement.unit_price for placement in placements],
+            "locked_at": [placement.price_locked_at for placement in placements],
+        },
+    )
+
+
+_SET_QUANTITIES = text(
+    """
+    UPDATE cart_lines AS cl SET quantity = changed.quantity
+    FROM unnest(:line_ids, :quantities) AS changed(line_id, quantity)
+    WHERE cl.id = changed.line_id AND cl.cart_id = :cart_id
+    """
+).bindparams(
+    bindparam("cart_id", type_=BigInteger),
+    bindparam("line_ids", type_=ARRAY(BigInteger)),
+    bindparam("quantities", type_=ARRAY(Integer)),
+)
+
+
+async def set_line_quantities(conn: AsyncConnection, cart_id: int, quantities: Mapping[int, int]) -> None:
+    if not quantities:
+        return
+    await conn.execute(
+        _SET_QUANTITIES,
+        {"cart_id": cart_id, "line_ids": list(quantities), "quantities": list(quantities.values())},
+    )
+
+
+async def delete_lines(conn: AsyncConnection, cart_id: int, line_ids: Sequence[int]) -> set[int]:
+    """Delete lines of a cart; returns the ids that were there."""
+    if not line_ids:
+        return set()
+    statement = (
+        delete(cart_lines)
+        .where(cart_lines.c.cart_id == cart_id, cart_lines.c.id.in_(list(line_ids)))
+        .returning(cart_lines.c.id)
+    )
+    return set((await conn.execute(statement)).scalars())

@@ -1,0 +1,70 @@
+"""Root account operations: me, register, login, refreshToken, logout."""
+
+from __future__ import annotations
+
+import strawberry
+
+from domain import auth
+from domain.auth import AuthConfig, AuthResult
+from graph.auth import current_user
+from graph.context import Info
+from graph.types.accounts import AuthPayload, LogoutPayload, User
+from graph.types.carts import Cart, user_errors
+
+
+def _config(info: Info) -> AuthConfig:
+    return AuthConfig.from_settings(info.context.settings, info.context.jwt_secret)
+
+
+def _payload(result: AuthResult, info: Info) -> AuthPayload:
+    return AuthPayload(
+        access_token=result.access_token,
+        refresh_token=result.refresh_token,
+        user=User.from_row(result.user) if result.user else None,
+        cart=Cart.from_view(result.cart, info) if result.cart else None,
+        user_errors=user_errors(result.problems),
+    )
+
+
+@strawberry.type
+class AccountQuery:
+    @strawberry.field(description="The signed-in user, or null.")
+    async def me(self, info: Info) -> User | None:
+        user = await current_user(info)
+        return User.from_row(user) if user else None
+
+
+@strawberry.type
+class AccountMutation:
+    @strawberry.mutation
+    async def register(
+        self, info: Info, email: str, password: str, name: str, cart_token: str | None = None
+    ) -> AuthPayload:
+        result = await auth.register(
+            info.context.engine,
+            _config(info),
+            email=email,
+            password=password,
+            name=name,
+            cart_token=cart_token,
+        )
+        return _payload(result, info)
+
+    @strawberry.mutation
+    async def login(
+        self, info: Info, email: str, password: str, cart_token: str | None = None
+    ) -> AuthPayload:
+        result = await auth.login(
+            info.context.engine, _config(info), email=email, password=password, cart_token=cart_token
+        )
+        return _payload(result, info)
+
+    @strawberry.mutation
+    async def refresh_token(self, info: Info, refresh_token: str) -> AuthPayload:
+        result = await auth.refresh(info.context.engine, _config(info), refresh_token=refresh_token)
+        return _payload(result, info)
+
+    @strawberry.mutation
+    async def logout(self, info: Info, refresh_token: str) -> LogoutPayload:
+        problems = await auth.logout(info.context.engine, refresh_token=refresh_token)
+        return LogoutPayload(ok=not problems, user_errors=user_errors(problems))
