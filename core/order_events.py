@@ -1,0 +1,207 @@
+"""Order status changes heard from PostgreSQL and fanned out to this process's subscribers.
+
+Each change is published with pg_notify inside the transaction that makes it, so LISTEN
+hears exactly the committed changes, from every server process. One process holds one
+LISTEN connection; each subscriber has a bounded queue, and one that falls too far behind
+is dropped rather than slowing the others. When the LISTEN connection is lost, the hub
+reconnects with backoff and tells every subscriber to catch up from the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import asyncpg
+import orjson
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from models import order_repository
+from models.order_repository import OrderRow
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "order_status"
+SUBSCRIBER_BUFFER = 64
+HEALTH_CHECK_INTERVAL = 5.0
+MAX_BACKOFF = 5.0
+SNAPSHOT_CACHE_SIZE = 512
+
+
+@dataclass(slots=True, frozen=True)
+class StatusEvent:
+    order_id: int
+    user_id: int | None
+    change_id: int
+    from_status: str | None
+    to_status: str
+    at: datetime
+
+
+class CatchUp:
+    """Marker: notifications may have been missed; read what changed from the database."""
+
+
+CATCH_UP = CatchUp()
+
+
+class SubscriberDropped(Exception):
+    """The subscriber did not keep up with its events and was dropped."""
+
+
+@dataclass(eq=False)
+class Subscriber:
+    order_id: int | None = None
+    user_id: int | None = None
+    queue: asyncio.Queue[StatusEvent | CatchUp] = field(
+        default_factory=lambda: asyncio.Queue(maxsize=SUBSCRIBER_BUFFER)
+    )
+    dropped: bool = False
+
+    def wants(self, event: StatusEvent) -> bool:
+        if self.order_id is not None:
+            return event.order_id == self.order_id
+        return self.user_id is not None and event.user_id == self.user_id
+
+    def offer(self, item: StatusEvent | CatchUp) -> None:
+        if self.dropped:
+            return
+        try:
+            self.queue.put_nowait(item)
+        except asyncio.QueueFull:
+            self.dropped = True
+            # Make room for the marker that wakes the reader up to find it was dropped.
+            with contextlib.suppress(asyncio.QueueEmpty):
+                self.queue.get_nowait()
+            self.queue.put_nowait(CATCH_UP)
+
+    async def events(self) -> AsyncIterator[StatusEvent | CatchUp]:
+        while True:
+            item = await self.queue.get()
+            if self.dropped:
+                raise SubscriberDropped
+            yield item
+
+
+class OrderEventHub:
+    def __init__(self, database_url: str) -> None:
+        self._dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self._subscribers: set[Subscriber] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._connection: asyncpg.Connection | None = None
+        self._snapshots: OrderedDict[tuple[int, int], asyncio.Future[OrderRow]] = OrderedDict()
+        self.connected = asyncio.Event()
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscribers)
+
+    def subscriptions_of_user(self, user_id: int) -> int:
+        return sum(1 for subscriber in self._subscribers if subscriber.user_id == user_id)
+
+    async def order_snapshot(self, order_id: int, change_id: int, engine: AsyncEngine) -> OrderRow:
+        """The order as of a change, read once however many subscribers are told of that change."""
+        key = (order_id, change_id)
+        pending = self._snapshots.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(self._read_order(order_id, engine))
+            self._snapshots[key] = pending
+            while len(self._snapshots) > SNAPSHOT_CACHE_SIZE:
+                self._snapshots.popitem(last=False)
+        try:
+            return await asyncio.shield(pending)
+        except Exception:
+            self._snapshots.pop(key, None)
+            raise
+
+    @staticmethod
+    async def _read_order(order_id: int, engine: AsyncEngine) -> OrderRow:
+        async with engine.connect() as conn:
+            return (await order_repository.orders_by_ids(conn, [order_id]))[order_id]
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._listen_forever(), name="order-event-listener")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._connection is not None and not self._connection.is_closed():
+            await self._connection.close()
+
+    @contextlib.contextmanager
+    def subscribe(self, *, order_id: int | None = None, user_id: int | None = None) -> Iterator[Subscriber]:
+        subscriber = Subscriber(order_id=order_id, user_id=user_id)
+        self._subscribers.add(subscriber)
+        try:
+            yield subscriber
+        finally:
+            self._subscribers.discard(subscriber)
+
+    def _dispatch(self, connection: object, pid: int, channel: str, payload: str) -> None:
+        try:
+            raw = orjson.loads(payload)
+            event = StatusEvent(
+                order_id=int(raw["order_id"]),
+                user_id=raw.get("user_id"),
+                change_id=int(raw["change_id"]),
+                from_status=raw.get("from"),
+                to_status=raw["to"],
+                at=datetime.fromisoformat(raw["at"]),
+            )
+        except (ValueError, KeyError, TypeError):
+            logger.error("ignored a malformed order status notification")
+            return
+        for subscriber in list(self._subscribers):
+            if subscriber.wants(event):
+                subscriber.offer(event)
+
+    async def _listen_forever(self) -> None:
+        backoff = 0.1
+        first = True
+        while True:
+            lost = asyncio.Event()
+            try:
+                connection = await asyncpg.connect(self._dsn, timeout=10)
+                connection.add_termination_listener(lambda _, lost=lost: lost.set())
+                await connection.add_listener(CHANNEL, self._dispatch)
+            except (OSError, asyncpg.PostgresError, TimeoutError) as error:
+                logger.warning(
+                    "order events: cannot LISTEN (%s); retrying in %.1fs", type(error).__name__, backoff
+                )
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+                continue
+            self._connection = connection
+            self.connected.set()
+            backoff = 0.1
+            if not first:
+                logger.info("order events: LISTEN restored; subscribers catch up")
+                for subscriber in list(self._subscribers):
+                    subscriber.offer(CATCH_UP)
+            first = False
+            await self._watch(connection, lost)
+            self.connected.clear()
+            with contextlib.suppress(Exception):
+                connection.terminate()
+
+    @staticmethod
+    async def _watch(connection: asyncpg.Connection, lost: asyncio.Event) -> None:
+        """Return when the connection is gone; a periodic query also catches a silent network drop."""
+        while not lost.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(lost.wait(), HEALTH_CHECK_INTERVAL)
+            if lost.is_set() or connection.is_closed():
+                return
+            try:
+                await asyncio.wait_for(connection.fetchval("SELECT 1"), HEALTH_CHECK_INTERVAL)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+                logger.warning("order events: LISTEN connection lost")
+                return

@@ -1,0 +1,324 @@
+"""Live order status over WebSocket, across server processes, through pg_notify."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from websockets.exceptions import ConnectionClosed
+
+from core.db import create_engine
+from core.settings import Settings
+from domain.orders import OrderStatus, change_status
+from tests.shop import (
+    checkout,
+    new_cart,
+    order_row,
+    register,
+    send_event,
+    session_of,
+    sql,
+    staff_token,
+    variant_with_stock,
+)
+from tests.stripe_stub import WEBHOOK_SECRET
+from tests.support import RunningServer
+from tests.ws_client import LEGACY_WS, TRANSPORT_WS, GraphQLWebSocket
+
+ROOT = Path(__file__).resolve().parent.parent
+
+FOLLOW = """
+subscription($id: ID!, $token: String) {
+  orderStatusChanged(orderId: $id, orderToken: $token) { from to at order { id number status } }
+}
+"""
+MINE = "subscription { myOrderUpdates { from to order { id status } } }"
+
+
+async def guest_order(
+    client: httpx.AsyncClient, database_url: str, token: str | None = None
+) -> dict[str, Any]:
+    variant_id, _, _ = await variant_with_stock(database_url, 50)
+    return await checkout(
+        client,
+        await new_cart(client, variant_id, token=token),
+        token=token,
+        **({"email": None} if token else {}),
+    )
+
+
+async def pay(client: httpx.AsyncClient, database_url: str, order_id: str) -> None:
+    row = await order_row(database_url, order_id)
+    response = await send_event(client, "checkout.session.completed", session_of(row))
+    assert response.status_code == 200 and response.json()["outcome"] == "paid", response.text
+
+
+async def test_first_event_is_the_current_status_then_changes_follow(
+    client: httpx.AsyncClient, server: RunningServer, database_url: str
+) -> None:
+    order = await guest_order(client, database_url)
+    ws = await GraphQLWebSocket.open(server.url)
+    try:
+        await ws.subscribe(FOLLOW, {"id": order["order"]["id"], "token": order["orderToken"]})
+        first = (await ws.next_payload())["data"]["orderStatusChanged"]
+        assert first["from"] is None and first["to"] == "AWAITING_PAYMENT"
+        assert first["order"]["id"] == order["order"]["id"]
+        await pay(client, database_url, order["order"]["id"])
+        paid = (await ws.next_payload())["data"]["orderStatusChanged"]
+        assert (paid["from"], paid["to"], paid["order"]["status"]) == ("AWAITING_PAYMENT", "PAID", "PAID")
+    finally:
+        await ws.close()
+
+
+async def test_legacy_graphql_ws_protocol_works_and_needs_connection_init(
+    client: httpx.AsyncClient, server: RunningServer, database_url: str
+) -> None:
+    order = await guest_order(client, database_url)
+    ws = await GraphQLWebSocket.open(server.url, protocol=LEGACY_WS)
+    try:
+        await ws.subscribe(FOLLOW, {"id": order["order"]["id"], "token": order["orderToken"]})
+        assert (await ws.next_payload())["data"]["orderStatusChanged"]["to"] == "AWAITING_PAYMENT"
+    finally:
+        await ws.close()
+
+    # CVE-2026-35526: a `start` before `connection_init` must not run.
+    early = await GraphQLWebSocket.open(server.url, protocol=LEGACY_WS, init=False)
+    try:
+        await early.subscribe(FOLLOW, {"id": order["order"]["id"], "token": order["orderToken"]})
+        answer = await answer_or_close(early)
+        assert answer is None or answer["type"] not in ("data", "next"), answer
+    finally:
+        await early.close()
+
+
+async def answer_or_close(ws: GraphQLWebSocket, seconds: float = 2) -> dict[str, Any] | None:
+    """The next message, or None when the server closed the connection or said nothing."""
+    try:
+        return await ws.receive(timeout=seconds)
+    except (ConnectionClosed, TimeoutError):
+        return None
+
+
+@pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
+async def test_who_may_follow_an_order(
+    client: httpx.AsyncClient, server: RunningServer, database_url: str, protocol: str
+) -> None:
+    owner = await register(client, "owner@example.com")
+    other = await register(client, "other@example.com")
+    staff = await staff_token(client, database_url)
+    order = await guest_order(client, database_url, token=owner)
+    order_id = order["order"]["id"]
+
+    async def first_answer(token: str | None, variables: dict[str, Any]) -> dict[str, Any]:
+        ws = await GraphQLWebSocket.open(server.url, token=token, protocol=protocol)
+        try:
+            await ws.subscribe(FOLLOW, variables)
+            return await ws.next_payload()
+        finally:
+            await ws.close()
+
+    for token in (owner, staff):
+        assert (await first_answer(token, {"id": order_id}))["data"]["orderStatusChanged"][
+            "to"
+        ] == "AWAITING_PAYMENT"
+    guest = await guest_order(client, database_url)
+    by_token = await first_answer(None, {"id": guest["order"]["id"], "token": guest["orderToken"]})
+    assert by_token["data"]["orderStatusChanged"]["order"]["id"] == guest["order"]["id"]
+
+    made_up = "T3JkZXI6OTk5OTk5"  # Order:999999
+    refusals = [
+        await first_answer(other, {"id": order_id}),
+        await first_answer(None, {"id": order_id}),
+        await first_answer(None, {"id": order_id, "token": guest["orderToken"]}),
+        await first_answer(other, {"id": made_up}),
+        await first_answer(None, {"id": made_up}),
+    ]
+    messages = {
+        (r["errors"][0]["message"], r["errors"][0].get("extensions", {}).get("code")) for r in refusals
+    }
+    assert len(messages) == 1, "a real and a made-up order get the same answer"
+    assert all("data" not in r or r["data"] is None for r in refusals)
+
+
+async def test_my_order_updates_sees_my_orders_only(
+    client: httpx.AsyncClient, server: RunningServer, database_url: str
+) -> None:
+    me = await register(client, "me@example.com")
+    other = await register(client, "someone@example.com")
+    mine_before = await guest_order(client, database_url, token=me)
+    ws = await GraphQLWebSocket.open(server.url, token=me)
+    try:
+        await ws.subscribe(MINE)
+        first = (await ws.next_payload())["data"]["myOrderUpdates"]
+        assert first["order"]["id"] == mine_before["order"]["id"] and first["to"] == "AWAITING_PAYMENT"
+        theirs = await guest_order(client, database_url, token=other)
+        await pay(client, database_url, theirs["order"]["id"])
+        mine_after = await guest_order(client, database_url, token=me)
+        created = (await ws.next_payload())["data"]["myOrderUpdates"]
+        assert created["order"]["id"] == mine_after["order"]["id"] and created["to"] == "AWAITING_PAYMENT"
+        await pay(client, database_url, mine_before["order"]["id"])
+        paid = (await ws.next_payload())["data"]["myOrderUpdates"]
+        assert paid["order"]["id"] == mine_before["order"]["id"] and paid["to"] == "PAID"
+        assert await ws.nothing_within(0.5)
+    finally:
+        await ws.close()
+    anonymous = await GraphQLWebSocket.open(server.url)
+    try:
+        await anonymous.subscribe(MINE)
+        refused = await anonymous.next_payload()
+        assert refused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    finally:
+        await anonymous.close()
+
+
+async def test_a_rolled_back_change_publishes_nothing(
+    client: httpx.AsyncClient, server: RunningServer, database_url: str
+) -> None:
+    order = await guest_order(client, database_url)
+    row = await order_row(database_url, order["order"]["id"])
+    ws = await GraphQLWebSocket.open(server.url)
+    try:
+        await ws.subscribe(FOLLOW, {"id": order["order"]["id"], "token": order["orderToken"]})
+        assert (await ws.next_payload())["data"]["orderStatusChanged"]["to"] == "AWAITING_PAYMENT"
+        engine = create_engine(database_url, pool_size=1)
+        try:
+            async with engine.connect() as conn:
+                transaction = await conn.begin()
+                change = await change_status(
+                    conn, row.id, OrderStatus.CANCELLED, actor="test", reason="rolled back"
+                )
+                assert change.changed
+                await transaction.rollback()
+        finally:
+            await engine.dispose()
+        assert await ws.nothing_within(1.0)
+        await pay(client, database_url, order["order"]["id"])
+        assert (await ws.next_payload())["data"]["orderStatusChanged"]["to"] == "PAID"
+    finally:
+        await ws.close()
+
+
+async def test_subscribers_survive_a_killed_listen_connection(
+    client: httpx.AsyncClient, server: RunningServer, database_url: str
+) -> None:
+    order = await guest_order(client, database_url)
+    ws = await GraphQLWebSocket.open(server.url)
+    try:
+        await ws.subscribe(FOLLOW, {"id": order["order"]["id"], "token": order["orderToken"]})
+        assert (await ws.next_payload())["data"]["orderStatusChanged"]["to"] == "AWAITING_PAYMENT"
+        killed = await sql(
+            database_url,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()",
+        )
+        assert killed and all(row[0] for row in killed)
+        await pay(client, database_url, order["order"]["id"])
+        assert (await ws.next_payload(timeout=15))["data"]["orderStatusChanged"]["to"] == "PAID"
+        hub = server.app.state.order_events
+        deadline = time.monotonic() + 10
+        while not hub.connected.is_set():
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.1)
+    finally:
+        await ws.close()
+
+
+async def test_closing_a_subscription_frees_it(
+    client: httpx.AsyncClient, server: RunningServer, database_url: str
+) -> None:
+    order = await guest_order(client, database_url)
+    hub = server.app.state.order_events
+    ws = await GraphQLWebSocket.open(server.url)
+    operation = await ws.subscribe(FOLLOW, {"id": order["order"]["id"], "token": order["orderToken"]})
+    await ws.next_payload()
+    assert hub.subscriber_count == 1
+    await ws.send({"type": "complete", "id": operation})
+    deadline = time.monotonic() + 5
+    while hub.subscriber_count:
+        assert time.monotonic() < deadline, "the subscription was not released"
+        await asyncio.sleep(0.05)
+    await ws.close()
+
+
+async def test_subscriptions_per_connection_are_capped(
+    client: httpx.AsyncClient, server: RunningServer, database_url: str
+) -> None:
+    order = await guest_order(client, database_url)
+    ws = await GraphQLWebSocket.open(server.url)
+    try:
+        for _ in range(20):
+            await ws.subscribe(FOLLOW, {"id": order["order"]["id"], "token": order["orderToken"]})
+            await ws.next_payload()
+        await ws.subscribe(FOLLOW, {"id": order["order"]["id"], "token": order["orderToken"]})
+        answer = await answer_or_close(ws)
+        assert answer is None or answer["type"] == "error", answer
+        assert answer is not None or ws.connection.close_code is not None, "refused: error or closed"
+    finally:
+        await ws.close()
+
+
+@pytest.fixture
+async def second_process(settings: Settings, database_url: str, tmp_path: Path) -> AsyncIterator[str]:
+    """Another server process on the same database, as `python main.py serve` runs it."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DATA_DIR": str(settings.data_dir),
+        "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "LOG_LEVEL": "warning",
+    }
+    env.pop("STRIPE_SECRET_KEY", None)
+    process = subprocess.Popen(  # noqa: ASYNC220 - started once, before the test runs
+        [sys.executable, "main.py", "serve", "--port", str(port)], cwd=ROOT, env=env
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient() as http:
+            deadline = time.monotonic() + 60
+            while True:
+                assert process.poll() is None, "the second server exited"
+                try:
+                    if (await http.get(f"{url}/readyz")).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.2)
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+async def test_a_change_made_by_another_process_reaches_subscribers_within_a_second(
+    client: httpx.AsyncClient, server: RunningServer, database_url: str, second_process: str
+) -> None:
+    order = await guest_order(client, database_url)
+    ws = await GraphQLWebSocket.open(server.url)
+    try:
+        await ws.subscribe(FOLLOW, {"id": order["order"]["id"], "token": order["orderToken"]})
+        await ws.next_payload()
+        row = await order_row(database_url, order["order"]["id"])
+        async with httpx.AsyncClient(base_url=second_process) as process_b:
+            sent = time.monotonic()
+            response = await send_event(process_b, "checkout.session.completed", session_of(row))
+            assert response.status_code == 200 and response.json()["outcome"] == "paid"
+        event = (await ws.next_payload(timeout=1.0))["data"]["orderStatusChanged"]
+        assert event["to"] == "PAID"
+        assert time.monotonic() - sent < 1.0
+    finally:
+        await ws.close()
