@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import logging
 import os
 import signal
 import sys
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,18 +25,25 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
+from core.background import every
 from core.db import create_engine
 from core.health import healthz, readyz
 from core.logging import configure_logging
 from core.migrations import head_revision, upgrade_to_head
+from core.order_events import OrderEventHub
 from core.request_id import RequestIdMiddleware
-from core.settings import Settings, get_settings
+from core.settings import Settings, get_settings, local_secret
+from domain.order_actions import cancel_overdue_orders
+from domain.payments import PaymentProvider, SandboxPayments, StripePayments
 from graph.context import Context
 from graph.schema import schema, schema_sdl
+from webhooks import sandbox
+from webhooks.stripe import stripe_webhook
 
 logger = logging.getLogger("main")
 
 ROOT = Path(__file__).resolve().parent
+MAX_SUBSCRIPTIONS_PER_CONNECTION = 20
 # Set by `serve` for its worker processes, which must use the database the parent started.
 RESOLVED_DATABASE_URL = "STOREFRONT_RESOLVED_DATABASE_URL"
 
@@ -47,6 +57,10 @@ class GraphQLApp(GraphQL[Context, None]):
             engine=state.engine,
             read_engine=state.read_engine,
             settings=state.settings,
+            jwt_secret=state.jwt_secret,
+            payments=state.payments,
+            order_events=state.order_events,
+            order_token_secret=state.order_token_secret,
         )
 
     def encode_json(self, data: object) -> bytes:
@@ -59,35 +73,89 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     if not database_url:
         raise RuntimeError("create_app needs a database URL: run `python main.py serve` to start one")
 
+    payments = payment_provider(settings)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        order_events = OrderEventHub(database_url)
+        order_events.start()
+        app.state.order_events = order_events
         engine = create_engine(database_url)
         app.state.engine = engine
         app.state.read_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        expiry = asyncio.create_task(
+            every(
+                expiry_interval(settings),
+                lambda: cancel_overdue_orders(engine, payments),
+                "reservation expiry",
+            )
+        )
         try:
             yield
         finally:
+            expiry.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await expiry
+            await order_events.stop()
+            await payments.close()
             await engine.dispose()
 
     graphql = GraphQLApp(
         schema,
         graphql_ide="graphiql" if settings.debug else None,
         allow_queries_via_get=False,
+        keep_alive=True,
+        keep_alive_interval=15,
+        max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
+        connection_init_wait_timeout=timedelta(seconds=10),
     )
     app = Starlette(
         debug=False,
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            Route("/webhooks/stripe", stripe_webhook, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            *(sandbox.routes if payments.is_sandbox else []),
         ],
         middleware=[Middleware(RequestIdMiddleware)],
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.head_revision = head_revision()
+    app.state.payments = payments
+    app.state.webhook_secret = webhook_secret(settings, payments)
+    app.state.jwt_secret = settings.jwt_secret or local_secret(settings, "jwt_secret")
+    app.state.order_token_secret = derived_secret(app.state.jwt_secret, "order-token")
     return app
+
+
+def payment_provider(settings: Settings) -> PaymentProvider:
+    if settings.stripe_secret_key:
+        if settings.reservation_ttl < 1800:
+            logger.warning("RESERVATION_TTL is below Stripe's minimum session lifetime of 1800 seconds")
+        return StripePayments(settings.stripe_secret_key, settings.stripe_api_base)
+    return SandboxPayments(settings.base_url)
+
+
+def webhook_secret(settings: Settings, payments: PaymentProvider) -> str | None:
+    if settings.stripe_webhook_secret:
+        return settings.stripe_webhook_secret
+    if payments.is_sandbox:
+        return local_secret(settings, "stripe_webhook_secret", prefix="whsec_")
+    logger.error("STRIPE_WEBHOOK_SECRET is not set: every Stripe webhook will be refused")
+    return None
+
+
+def derived_secret(root: str, purpose: str) -> str:
+    """A key for one purpose, derived from JWT_SECRET so that operators configure a single secret."""
+    return hmac.new(root.encode(), purpose.encode(), hashlib.sha256).hexdigest()
+
+
+def expiry_interval(settings: Settings) -> float:
+    """How often to look for expired reservations: often enough to release stock promptly."""
+    return min(30.0, max(0.2, settings.reservation_ttl / 10))
 
 
 # ---------------------------------------------------------------- command line

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
@@ -10,8 +12,11 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.types import Info as StrawberryInfo
 
+from core.order_events import OrderEventHub
 from core.settings import Settings
+from domain.payments import PaymentProvider
 from graph.dataloaders import Loaders
+from models.account_repository import UserRow
 
 
 @dataclass
@@ -21,7 +26,15 @@ class Context:
     engine: AsyncEngine
     read_engine: AsyncEngine
     settings: Settings
+    payments: PaymentProvider
+    order_events: OrderEventHub
+    order_token_secret: str = field(repr=False)
+    jwt_secret: str = field(repr=False)
+    # The WebSocket connection_init payload; strawberry sets it when the client sends one.
+    connection_params: dict[str, Any] | None = field(default=None, repr=False)
     loaders: Loaders = field(init=False)
+    # The signed-in user of an HTTP request, looked up once (see graph.auth).
+    viewer_lookup: asyncio.Task[UserRow | None] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.read_engine)

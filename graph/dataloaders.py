@@ -9,7 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from strawberry.dataloader import DataLoader
 
 from models import catalog_repository as catalog
+from models import order_repository as orders
 from models.catalog_repository import CategoryRow, ProductRow, VariantRow
+from models.order_repository import OrderLineRow, OrderRow, StatusChangeRow
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -34,17 +36,13 @@ class Loaders:
         self.product_by_slug: DataLoader[str, ProductRow | None] = _batched(engine, catalog.products_by_slugs)
         self.category: DataLoader[int, CategoryRow | None] = _batched(engine, catalog.categories_by_ids)
         self.variant: DataLoader[int, VariantRow | None] = _batched(engine, catalog.variants_by_ids)
-        self.variants_of_product: DataLoader[int, list[VariantRow]] = DataLoader(
-            load_fn=self._variants_of_products(engine)
+        self.variants_of_product: DataLoader[int, list[VariantRow]] = _batched(
+            engine, catalog.variants_by_product_ids, missing=[]
         )
-
-    @staticmethod
-    def _variants_of_products(
-        engine: AsyncEngine,
-    ) -> Callable[[list[int]], Awaitable[list[list[VariantRow]]]]:
-        async def load(product_ids: list[int]) -> list[list[VariantRow]]:
-            async with engine.connect() as conn:
-                grouped = await catalog.variants_by_product_ids(conn, product_ids)
-            return [grouped.get(product_id, []) for product_id in product_ids]
-
-        return load
+        self.order: DataLoader[int, OrderRow | None] = _batched(engine, orders.orders_by_ids)
+        self.order_lines: DataLoader[int, list[OrderLineRow]] = _batched(
+            engine, orders.lines_of_orders, missing=[]
+        )
+        self.order_history: DataLoader[int, list[StatusChangeRow]] = _batched(
+            engine, orders.history_of_orders, missing=[]
+        )

@@ -11,7 +11,11 @@ from strawberry.printer import print_schema
 from strawberry.tools import merge_types
 
 from graph.errors import MaskUnexpectedErrors, log_unexpected_errors
+from resolvers.accounts import AccountMutation, AccountQuery
+from resolvers.carts import CartMutation, CartQuery
 from resolvers.catalog import CatalogQuery
+from resolvers.orders import OrderMutation, OrderQuery
+from resolvers.subscriptions import OrderSubscription
 
 
 class StorefrontSchema(strawberry.Schema):
@@ -19,10 +23,13 @@ class StorefrontSchema(strawberry.Schema):
         log_unexpected_errors(errors)
 
 
-Query = merge_types("Query", (CatalogQuery,))
+Query = merge_types("Query", (CatalogQuery, AccountQuery, CartQuery, OrderQuery))
+Mutation = merge_types("Mutation", (AccountMutation, CartMutation, OrderMutation))
 
 schema = StorefrontSchema(
     query=Query,
+    mutation=Mutation,
+    subscription=merge_types("Subscription", (OrderSubscription,)),
     extensions=[MaskUnexpectedErrors, lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)],
 )
 

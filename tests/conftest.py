@@ -13,20 +13,19 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from starlette.applications import Starlette
 
 from core.migrations import upgrade_to_head
 from core.settings import Settings
 from main import create_app, seed_demo_catalog
-from tests.support import StatementCounter
+from tests.shop import serve
+from tests.stripe_stub import WEBHOOK_SECRET, StripeStub
+from tests.support import RunningServer, StatementCounter, start_server
 
 TEMPLATE_PRODUCTS = 320
 
@@ -87,32 +86,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database_url=database_url,
         data_dir=tmp_path / "data",
         bcrypt_rounds=4,
+        stripe_webhook_secret=WEBHOOK_SECRET,
     )
-
-
-class RunningServer:
-    def __init__(self, app: Starlette, url: str) -> None:
-        self.app = app
-        self.url = url
-
-
-async def start_server(app: Starlette) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", loop="none")
-    server = uvicorn.Server(config)
-    server.capture_signals = _no_signal_capture  # type: ignore[method-assign]
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    return server, task, f"http://127.0.0.1:{port}"
-
-
-def _no_signal_capture() -> Any:
-    import contextlib
-
-    return contextlib.nullcontext()
 
 
 @pytest.fixture
@@ -139,3 +114,34 @@ def sql_statements(server: RunningServer) -> Iterator[StatementCounter]:
     event.listen(engine, "before_cursor_execute", counter)
     yield counter
     event.remove(engine, "before_cursor_execute", counter)
+
+
+@pytest.fixture
+async def stripe_stub() -> AsyncIterator[tuple[StripeStub, str]]:
+    stub = StripeStub()
+    server, task, url = await start_server(stub.app())
+    yield stub, url
+    server.should_exit = True
+    await task
+
+
+@pytest.fixture
+async def stripe_settings(settings: Settings, stripe_stub: tuple[StripeStub, str]) -> Settings:
+    return settings.model_copy(
+        update={
+            "stripe_secret_key": "sk_test_stub_key",
+            "stripe_api_base": stripe_stub[1],
+            "stripe_webhook_secret": WEBHOOK_SECRET,
+            "storefront_url": "https://shop.example.test",
+        }
+    )
+
+
+@pytest.fixture
+async def shop(stripe_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The application configured for Stripe (the stub), over HTTP."""
+    running, server, task = await serve(stripe_settings)
+    async with httpx.AsyncClient(base_url=running.url, timeout=60) as client:
+        yield client
+    server.should_exit = True
+    await task

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 
 import httpx
+import uvicorn
+from starlette.applications import Starlette
 
 
 class StatementCounter:
@@ -35,3 +39,26 @@ async def graphql(
     )
     assert response.status_code == 200, response.text
     return response.json()
+
+
+class RunningServer:
+    def __init__(self, app: Starlette, url: str) -> None:
+        self.app = app
+        self.url = url
+
+
+async def start_server(app: Starlette) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", loop="none")
+    server = uvicorn.Server(config)
+    server.capture_signals = _no_signal_capture  # type: ignore[method-assign]
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    return server, task, f"http://127.0.0.1:{port}"
+
+
+def _no_signal_capture() -> Any:
+    return contextlib.nullcontext()

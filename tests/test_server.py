@@ -13,8 +13,7 @@ from core.db import create_engine
 from core.settings import Settings
 from graph.schema import schema_sdl
 from main import create_app, seed_demo_catalog
-from tests.conftest import start_server
-from tests.support import graphql
+from tests.support import graphql, start_server
 
 ROOT = Path(__file__).resolve().parent.parent
 

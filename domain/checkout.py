@@ -1,0 +1,251 @@
+"""Checkout: a cart becomes an order awaiting payment, with its stock reserved, and a payment session.
+
+1. One transaction locks the cart, prices its lines, reserves their stock (all or nothing),
+   creates the order with snapshots of the lines and its first history entry, and closes the cart.
+2. After it commits, the payment provider opens a session, with an idempotency key derived
+   from the order. If the provider cannot be reached, the order is cancelled, its stock
+   released and the cart reopened, so the shopper can simply try again.
+3. The session is recorded on the order.
+A second checkout of the same cart finds the first order and returns it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from domain.addresses import normalise_address, redirect_allowed
+from domain.orders import OrderStatus, change_status, order_token, publish
+from domain.payments import CheckoutLine, CheckoutRequest, PaymentProvider, PaymentProviderUnavailable
+from domain.problems import Problem
+from models import inventory_repository as inventory
+from models import order_repository as orders
+from models.order_repository import NewOrderLine, OrderRow
+
+logger = logging.getLogger(__name__)
+
+MAX_ORDER_TOTAL = 2**31 - 1
+MAX_EMAIL_LENGTH = 254
+
+
+@dataclass(slots=True, frozen=True)
+class CheckoutInput:
+    user_id: int | None
+    user_email: str | None
+    cart_token: str | None
+    email: str | None
+    shipping_address: dict[str, str | None]
+    success_url: str | None
+    cancel_url: str | None
+
+
+@dataclass(slots=True)
+class CheckoutResult:
+    order: OrderRow | None = None
+    payment_url: str | None = None
+    order_token: str | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+
+@dataclass(slots=True, frozen=True)
+class CheckoutSettings:
+    currency: str
+    reservation_ttl: int
+    price_lock_ttl: int
+    storefront_url: str
+    allowed_redirect_origins: list[str]
+    token_secret: str
+
+
+def _normalise_email(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    try:
+        return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        return None
+
+
+def _validate(
+    data: CheckoutInput, settings: CheckoutSettings
+) -> tuple[str, dict[str, str | None], list[Problem]]:
+    problems: list[Problem] = []
+    email = data.user_email
+    if data.email is not None or email is None:
+        email = _normalise_email(data.email)
+        if email is None or len(email) > MAX_EMAIL_LENGTH:
+            problems.append(
+                Problem("INVALID_EMAIL", "Give a valid e-mail address for the order.", ("email",))
+            )
+    address, address_problems = normalise_address(data.shipping_address)
+    problems.extend(
+        Problem(
+            "INVALID_ADDRESS",
+            f"{problem.field} {problem.message}.",
+            ("shippingAddress", _camel(problem.field)),
+        )
+        for problem in address_problems
+    )
+    for name, url in (("successUrl", data.success_url), ("cancelUrl", data.cancel_url)):
+        if url is not None and not redirect_allowed(url, settings.allowed_redirect_origins):
+            problems.append(Problem("INVALID_URL", "Redirects must go back to the storefront.", (name,)))
+    return email or "", address, problems
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+async def checkout(
+    engine: AsyncEngine, payments: PaymentProvider, settings: CheckoutSettings, data: CheckoutInput
+) -> CheckoutResult:
+    email, address, problems = _validate(data, settings)
+    if problems:
+        return CheckoutResult(problems=problems)
+
+    async with engine.connect() as conn:
+        async with conn.begin() as transaction:
+            result = await _create_order(conn, settings, data, email, address)
+            if result.problems:
+                await transaction.rollback()
+                return result
+    order = result.order
+    assert order is not None
+
+    if order.payment_url is None:
+        request = CheckoutRequest(
+            order_id=order.id,
+            public_id=order.public_id,
+            number=order.number,
+            email=order.email,
+            currency=order.currency,
+            lines=await _payment_lines(engine, order.id),
+            success_url=data.success_url
+            or f"{settings.storefront_url}/checkout/success?order={order.number}",
+            cancel_url=data.cancel_url or f"{settings.storefront_url}/checkout/cancel?order={order.number}",
+            expires_at=order.reservation_expires_at,
+        )
+        try:
+            session = await payments.open_checkout(request)
+        except PaymentProviderUnavailable:
+            await _abandon(engine, order)
+            return CheckoutResult(
+                problems=[
+                    Problem(
+                        "PAYMENT_PROVIDER_UNAVAILABLE",
+                        "The payment provider cannot be reached. Nothing was charged; please try again.",
+                    )
+                ]
+            )
+        async with engine.begin() as conn:
+            await orders.set_payment_session(
+                conn, order.id, session.id, session.url, request.success_url, request.cancel_url
+            )
+            refreshed = (await orders.orders_by_ids(conn, [order.id]))[order.id]
+        order = refreshed
+    return CheckoutResult(
+        order=order,
+        payment_url=order.payment_url,
+        order_token=order_token(settings.token_secret, order.public_id),
+    )
+
+
+async def _create_order(
+    conn: AsyncConnection,
+    settings: CheckoutSettings,
+    data: CheckoutInput,
+    email: str,
+    address: dict[str, str | None],
+) -> CheckoutResult:
+    cart = await orders.lock_cart(conn, token=data.cart_token, user_id=data.user_id)
+    if cart is None:
+        return CheckoutResult(problems=[Problem("CART_NOT_FOUND", "There is no such cart.", ("cartToken",))])
+    if cart.status != "active":
+        existing = await orders.order_by_cart(conn, cart.id)
+        if existing is not None and existing.status == OrderStatus.AWAITING_PAYMENT.value:
+            return CheckoutResult(order=existing)
+        return CheckoutResult(
+            problems=[Problem("CART_NOT_FOUND", "This cart is already checked out.", ("cartToken",))]
+        )
+
+    lines = await orders.priced_cart_lines(conn, cart.id, settings.price_lock_ttl)
+    if not lines:
+        return CheckoutResult(problems=[Problem("CART_EMPTY", "The cart is empty.", ("cartToken",))])
+    unavailable = [line.sku for line in lines if not line.product_active]
+    quantities: dict[int, int] = {}
+    for line in lines:
+        quantities[line.variant_id] = quantities.get(line.variant_id, 0) + line.quantity
+    short = await inventory.reserve(conn, quantities) if not unavailable else []
+    if unavailable or short:
+        skus = unavailable or [line.sku for line in lines if line.variant_id in short]
+        return CheckoutResult(
+            problems=[Problem("OUT_OF_STOCK", f"Not enough stock for {', '.join(skus)}.", ("cartToken",))]
+        )
+    subtotal = sum(line.quantity * line.unit_price for line in lines)
+    if subtotal > MAX_ORDER_TOTAL:
+        return CheckoutResult(
+            problems=[Problem("ORDER_TOO_LARGE", "The order total is too large.", ("cartToken",))]
+        )
+
+    order = await orders.insert_order(
+        conn,
+        user_id=data.user_id,
+        cart_id=cart.id,
+        email=email,
+        status=OrderStatus.AWAITING_PAYMENT.value,
+        currency=settings.currency,
+        shipping_address=address,
+        lines=[
+            NewOrderLine(
+                variant_id=line.variant_id,
+                sku=line.sku,
+                product_name=line.product_name,
+                variant_name=line.variant_name,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+            )
+            for line in lines
+        ],
+        reservation_expires_at=datetime.now(UTC) + timedelta(seconds=settings.reservation_ttl),
+    )
+    actor = f"user:{data.user_id}" if data.user_id else "guest"
+    change = await orders.append_history(
+        conn, order.id, None, OrderStatus.AWAITING_PAYMENT.value, "checkout created", actor
+    )
+    await publish(conn, order, change)
+    await orders.set_cart_status(conn, cart.id, "checked_out")
+    return CheckoutResult(order=order)
+
+
+async def _payment_lines(engine: AsyncEngine, order_id: int) -> tuple[CheckoutLine, ...]:
+    async with engine.connect() as conn:
+        lines = (await orders.lines_of_orders(conn, [order_id]))[order_id]
+    return tuple(
+        CheckoutLine(
+            name=f"{line.product_name} ({line.variant_name})",
+            unit_amount=line.unit_price,
+            quantity=line.quantity,
+        )
+        for line in lines
+    )
+
+
+async def _abandon(engine: AsyncEngine, order: OrderRow) -> None:
+    """The provider failed: cancel the order, release its stock and give the shopper the cart back."""
+    async with engine.begin() as conn:
+        await change_status(
+            conn,
+            order.id,
+            OrderStatus.CANCELLED,
+            actor="system",
+            reason="payment provider unavailable",
+            only_from={OrderStatus.AWAITING_PAYMENT},
+            cart_id=None,
+        )
+        if order.cart_id is not None:
+            await orders.reopen_cart(conn, order.cart_id)

@@ -1,0 +1,199 @@
+"""What owners and staff do to orders: cancel, refund, and move along the fulfilment lifecycle.
+
+Refunds call the payment provider outside any transaction, with an idempotency key
+derived from the order; the order ends REFUNDED once, whether the provider's answer or
+its `charge.refunded` event is applied first.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from domain.orders import (
+    EXPIRED_REASON,
+    PAID_NOT_SHIPPED,
+    UNPAID,
+    InvalidTransition,
+    OrderStatus,
+    change_status,
+)
+from domain.payments import PaymentProvider, PaymentProviderUnavailable, RefundRefused
+from domain.problems import Problem
+from models import order_repository as orders
+from models.order_repository import OrderRow
+
+logger = logging.getLogger(__name__)
+
+S = OrderStatus
+REFUNDABLE = frozenset({S.PAID, S.PROCESSING, S.SHIPPED, S.DELIVERED})
+FULFILMENT_STEPS = frozenset({S.PROCESSING, S.SHIPPED, S.DELIVERED, S.COMPLETED})
+MAX_REASON_LENGTH = 500
+MAX_TRACKING_LENGTH = 100
+
+
+@dataclass(slots=True)
+class OrderActionResult:
+    order: OrderRow | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _invalid(error: InvalidTransition) -> OrderActionResult:
+    return OrderActionResult(problems=[Problem("INVALID_TRANSITION", str(error), ("status",))])
+
+
+def _clean_reason(reason: str | None) -> str | None:
+    return " ".join(reason.split())[:MAX_REASON_LENGTH] or None if reason else None
+
+
+async def _current(engine: AsyncEngine, order_id: int) -> OrderRow:
+    async with engine.connect() as conn:
+        return (await orders.orders_by_ids(conn, [order_id]))[order_id]
+
+
+async def update_status(
+    engine: AsyncEngine,
+    order_id: int,
+    target: OrderStatus,
+    *,
+    actor: str,
+    reason: str | None,
+    tracking_number: str | None,
+) -> OrderActionResult:
+    if target not in FULFILMENT_STEPS:
+        return OrderActionResult(
+            problems=[
+                Problem(
+                    "INVALID_TRANSITION",
+                    "Use orderCancel or orderRefund for that; this moves orders along fulfilment only.",
+                    ("status",),
+                )
+            ]
+        )
+    fields: dict[str, object] = {}
+    if target is S.SHIPPED:
+        tracking = " ".join((tracking_number or "").split())
+        if not tracking or len(tracking) > MAX_TRACKING_LENGTH:
+            return OrderActionResult(
+                problems=[
+                    Problem(
+                        "TRACKING_NUMBER_REQUIRED", "Shipping needs a tracking number.", ("trackingNumber",)
+                    )
+                ]
+            )
+        fields["tracking_number"] = tracking
+    try:
+        async with engine.begin() as conn:
+            change = await change_status(
+                conn, order_id, target, actor=actor, reason=_clean_reason(reason), **fields
+            )
+    except InvalidTransition as error:
+        return _invalid(error)
+    return OrderActionResult(order=change.order)
+
+
+async def cancel_order(
+    engine: AsyncEngine,
+    payments: PaymentProvider,
+    order_id: int,
+    *,
+    actor: str,
+    by_staff: bool,
+    reason: str | None,
+) -> OrderActionResult:
+    """Owners cancel before payment; staff cancel where the lifecycle allows, refunding a paid order."""
+    order = await _current(engine, order_id)
+    status = S(order.status)
+    if not by_staff and status not in UNPAID:
+        return OrderActionResult(
+            problems=[
+                Problem("INVALID_TRANSITION", "A paid order can only be cancelled by the shop.", ("id",))
+            ]
+        )
+    fields: dict[str, object] = {}
+    if status in PAID_NOT_SHIPPED and order.payment_intent_id:
+        try:
+            fields["refund_id"] = await payments.refund(order.payment_intent_id, order.public_id)
+        except PaymentProviderUnavailable:
+            return OrderActionResult(problems=[_provider_unavailable()])
+        except RefundRefused as error:
+            return OrderActionResult(problems=[Problem("REFUND_FAILED", str(error), ("id",))])
+    try:
+        async with engine.begin() as conn:
+            change = await change_status(
+                conn,
+                order_id,
+                S.CANCELLED,
+                actor=actor,
+                reason=_clean_reason(reason) or "cancelled",
+                **fields,
+            )
+    except InvalidTransition as error:
+        return _invalid(error)
+    if status in UNPAID and order.payment_session_id:
+        await payments.expire_checkout(order.payment_session_id)
+    return OrderActionResult(order=change.order)
+
+
+async def refund_order(
+    engine: AsyncEngine, payments: PaymentProvider, order_id: int, *, actor: str, reason: str | None
+) -> OrderActionResult:
+    order = await _current(engine, order_id)
+    status = S(order.status)
+    if status is S.REFUNDED:
+        return OrderActionResult(order=order)
+    if status not in REFUNDABLE or not order.payment_intent_id:
+        return OrderActionResult(
+            problems=[
+                Problem("INVALID_TRANSITION", f"An order that is {status.value} cannot be refunded.", ("id",))
+            ]
+        )
+    try:
+        refund_id = await payments.refund(order.payment_intent_id, order.public_id)
+    except PaymentProviderUnavailable:
+        return OrderActionResult(problems=[_provider_unavailable()])
+    except RefundRefused as error:
+        return OrderActionResult(problems=[Problem("REFUND_FAILED", str(error), ("id",))])
+    async with engine.begin() as conn:
+        # The charge.refunded event may have been applied meanwhile: then this changes nothing.
+        change = await change_status(
+            conn,
+            order_id,
+            S.REFUNDED,
+            actor=actor,
+            reason=_clean_reason(reason) or "refunded",
+            only_from=REFUNDABLE,
+            refund_id=refund_id,
+        )
+    return OrderActionResult(order=change.order)
+
+
+def _provider_unavailable() -> Problem:
+    return Problem(
+        "PAYMENT_PROVIDER_UNAVAILABLE", "The payment provider cannot be reached; nothing changed. Try again."
+    )
+
+
+async def cancel_overdue_orders(engine: AsyncEngine, payments: PaymentProvider) -> int:
+    """Cancel unpaid orders whose reservation ran out and release their stock, each exactly once."""
+    cancelled = 0
+    expired_sessions: list[str] = []
+    async with engine.begin() as conn:
+        for order_id in await orders.overdue_order_ids(conn, datetime.now(UTC)):
+            change = await change_status(
+                conn,
+                order_id,
+                S.CANCELLED,
+                actor="system",
+                reason=EXPIRED_REASON,
+                only_from={S.AWAITING_PAYMENT},
+            )
+            cancelled += change.changed
+            if change.changed and change.order.payment_session_id:
+                expired_sessions.append(change.order.payment_session_id)
+    for session_id in expired_sessions:
+        await payments.expire_checkout(session_id)
+    return cancelled

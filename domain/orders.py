@@ -1,0 +1,158 @@
+"""The one order state machine, shared by checkout, payment events, expiry and staff.
+
+Every status change goes through `change_status`: it locks the order, refuses moves the
+lifecycle does not allow, moves stock as the change requires, appends to the history,
+and publishes the change with pg_notify inside the same transaction.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import uuid
+from collections.abc import Collection
+from dataclasses import dataclass
+from enum import StrEnum
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from models import inventory_repository as inventory
+from models import order_repository as orders
+from models.order_repository import OrderRow, StatusChangeRow
+
+
+class OrderStatus(StrEnum):
+    PENDING = "PENDING"
+    AWAITING_PAYMENT = "AWAITING_PAYMENT"
+    PAID = "PAID"
+    PROCESSING = "PROCESSING"
+    SHIPPED = "SHIPPED"
+    DELIVERED = "DELIVERED"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    REFUNDED = "REFUNDED"
+
+
+S = OrderStatus
+TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    S.PENDING: frozenset({S.AWAITING_PAYMENT, S.CANCELLED}),
+    S.AWAITING_PAYMENT: frozenset({S.PAID, S.FAILED, S.CANCELLED}),
+    S.PAID: frozenset({S.PROCESSING, S.REFUNDED, S.CANCELLED}),
+    S.PROCESSING: frozenset({S.SHIPPED, S.CANCELLED, S.REFUNDED}),
+    S.SHIPPED: frozenset({S.DELIVERED, S.REFUNDED}),
+    S.DELIVERED: frozenset({S.COMPLETED, S.REFUNDED}),
+}
+UNPAID = frozenset({S.PENDING, S.AWAITING_PAYMENT})
+PAID_NOT_SHIPPED = frozenset({S.PAID, S.PROCESSING})
+
+EXPIRED_REASON = "payment window expired"
+
+
+def can_change(current: OrderStatus, target: OrderStatus) -> bool:
+    return target in TRANSITIONS.get(current, frozenset())
+
+
+@dataclass(slots=True, frozen=True)
+class StatusChange:
+    order: OrderRow
+    change: StatusChangeRow | None
+
+    @property
+    def changed(self) -> bool:
+        return self.change is not None
+
+
+class InvalidTransition(Exception):
+    def __init__(self, current: OrderStatus, target: OrderStatus) -> None:
+        super().__init__(f"An order that is {current.value} cannot become {target.value}.")
+        self.current = current
+        self.target = target
+
+
+async def change_status(
+    conn: AsyncConnection,
+    order_id: int,
+    target: OrderStatus,
+    *,
+    actor: str,
+    reason: str | None = None,
+    only_from: Collection[OrderStatus] | None = None,
+    **fields: object,
+) -> StatusChange:
+    """Move an order to `target` inside the caller's transaction.
+
+    `only_from` narrows the allowed starting points further (a payment event may only
+    move an order that is still waiting for it). A move the lifecycle forbids raises
+    InvalidTransition; one outside `only_from` changes nothing and returns `changed == False`.
+    """
+    order = await orders.lock_order(conn, order_id)
+    if order is None:
+        raise LookupError(order_id)
+    current = OrderStatus(order.status)
+    if only_from is not None and current not in only_from:
+        return StatusChange(order=order, change=None)
+    if not can_change(current, target):
+        raise InvalidTransition(current, target)
+
+    stock_state = await _move_stock(conn, order, current, target)
+    values: dict[str, object] = {"status": target.value, **fields}
+    if stock_state != order.stock_state:
+        values["stock_state"] = stock_state
+    await orders.update_order(conn, order.id, **values)
+    change = await orders.append_history(conn, order.id, current.value, target.value, reason, actor)
+    await publish(conn, order, change)
+    updated = await orders.lock_order(conn, order.id)
+    assert updated is not None
+    return StatusChange(order=updated, change=change)
+
+
+async def _move_stock(
+    conn: AsyncConnection, order: OrderRow, current: OrderStatus, target: OrderStatus
+) -> str:
+    """Stock follows the order: held while unpaid, sold when paid, back on sale if it never ships."""
+    if order.stock_state not in ("reserved", "committed"):
+        return order.stock_state
+    lines = (await orders.lines_of_orders(conn, [order.id])).get(order.id, [])
+    quantities: dict[int, int] = {}
+    for line in lines:
+        if line.variant_id is not None:
+            quantities[line.variant_id] = quantities.get(line.variant_id, 0) + line.quantity
+    if order.stock_state == "reserved":
+        if target is S.PAID:
+            await inventory.commit(conn, quantities)
+            return "committed"
+        if target in (S.CANCELLED, S.FAILED):
+            await inventory.release(conn, quantities)
+            return "released"
+    elif current in PAID_NOT_SHIPPED and target in (S.CANCELLED, S.REFUNDED):
+        await inventory.restock(conn, quantities)
+        return "restocked"
+    return order.stock_state
+
+
+async def publish(conn: AsyncConnection, order: OrderRow, change: StatusChangeRow) -> None:
+    payload = {
+        "order_id": order.id,
+        "user_id": order.user_id,
+        "change_id": change.id,
+        "from": change.from_status,
+        "to": change.to_status,
+        "at": change.at.isoformat(),
+    }
+    await orders.notify_status_change(conn, orjson.dumps(payload).decode())
+
+
+# ---------------------------------------------------------------- guest access
+
+
+def order_token(secret: str, public_id: uuid.UUID) -> str:
+    """The secret that lets a guest read and follow one order: an HMAC of the order's public id."""
+    digest = hmac.new(secret.encode(), b"order-token:" + public_id.bytes, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def order_token_matches(secret: str, public_id: uuid.UUID, token: str | None) -> bool:
+    return bool(token) and hmac.compare_digest(order_token(secret, public_id), token or "")

@@ -1,0 +1,158 @@
+"""Applying payment-provider events (Stripe's, or the sandbox's in Stripe's shape) to orders.
+
+Each event is recorded in the same transaction as its effects, so a redelivered event
+changes nothing and a failed one leaves no trace and is retried. Events may arrive late,
+twice or out of order: every effect names the statuses it may start from, so an order
+never moves backwards.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from domain.orders import EXPIRED_REASON, OrderStatus, change_status
+from models import order_repository as orders
+
+logger = logging.getLogger(__name__)
+
+S = OrderStatus
+REFUNDABLE = frozenset({S.PAID, S.PROCESSING, S.SHIPPED, S.DELIVERED})
+ACTOR = "stripe"
+
+Handler = Callable[[AsyncConnection, dict[str, Any]], Awaitable[tuple[int | None, str]]]
+
+
+async def apply_payment_event(engine: AsyncEngine, event: dict[str, Any]) -> str:
+    """Apply one verified event; returns what became of it (for logs and tests)."""
+    event_id = str(event["id"])
+    event_type = str(event["type"])
+    payload = event.get("data", {}).get("object", {})
+    async with engine.begin() as conn:
+        if not await orders.record_payment_event(conn, event_id, event_type):
+            return "duplicate"
+        handler = HANDLERS.get(event_type)
+        if handler is None:
+            return "ignored"
+        order_id, outcome = await handler(conn, payload)
+        await orders.set_payment_event_outcome(conn, event_id, order_id, outcome)
+    logger.info("payment event %s (%s): %s", event_id, event_type, outcome)
+    return outcome
+
+
+async def _order_of_session(conn: AsyncConnection, session: dict[str, Any]) -> int | None:
+    """The order a checkout session was opened for, by the id we put in its metadata."""
+    raw = (session.get("metadata") or {}).get("order_id") or session.get("client_reference_id")
+    order_id = await _existing_order_id(conn, raw)
+    if order_id is None:
+        return None
+    order = (await orders.orders_by_ids(conn, [order_id]))[order_id]
+    if order.payment_session_id is not None and session.get("id") not in (None, order.payment_session_id):
+        logger.error("event names order %s with a session that is not its own", order.number)
+        return None
+    return order_id
+
+
+async def _existing_order_id(conn: AsyncConnection, raw: object) -> int | None:
+    text = str(raw or "")
+    if not text.isascii() or not text.isdigit() or not 0 < int(text) < 2**63:
+        return None
+    order_id = int(text)
+    return order_id if await orders.orders_by_ids(conn, [order_id]) else None
+
+
+async def _mark_paid(conn: AsyncConnection, session: dict[str, Any]) -> tuple[int | None, str]:
+    order_id = await _order_of_session(conn, session)
+    if order_id is None:
+        return None, "unknown_order"
+    order = await orders.lock_order(conn, order_id)
+    assert order is not None
+    amount, currency = session.get("amount_total"), str(session.get("currency") or "").lower()
+    if amount != order.total or currency != order.currency:
+        logger.error(
+            "payment for order %s does not match it: paid %s %s, order is %s %s; not marked paid, check it",
+            order.number,
+            amount,
+            currency,
+            order.total,
+            order.currency,
+        )
+        return order_id, "amount_mismatch"
+    if order.status in (S.CANCELLED.value, S.FAILED.value):
+        logger.error("payment arrived for order %s after it became %s: refund it", order.number, order.status)
+        return order_id, "paid_after_close"
+    change = await change_status(
+        conn,
+        order_id,
+        S.PAID,
+        actor=ACTOR,
+        reason="payment received",
+        only_from={S.AWAITING_PAYMENT},
+        paid_at=datetime.now(UTC),
+        payment_intent_id=session.get("payment_intent"),
+        payment_session_id=order.payment_session_id or session.get("id"),
+    )
+    return order_id, "paid" if change.changed else "already_applied"
+
+
+async def checkout_completed(conn: AsyncConnection, session: dict[str, Any]) -> tuple[int | None, str]:
+    if session.get("payment_status") in ("paid", "no_payment_required"):
+        return await _mark_paid(conn, session)
+    # Delayed payment methods complete first and pay later (async_payment_succeeded).
+    return await _order_of_session(conn, session), "awaiting_payment"
+
+
+async def async_payment_failed(conn: AsyncConnection, session: dict[str, Any]) -> tuple[int | None, str]:
+    order_id = await _order_of_session(conn, session)
+    if order_id is None:
+        return None, "unknown_order"
+    change = await change_status(
+        conn, order_id, S.FAILED, actor=ACTOR, reason="payment failed", only_from={S.AWAITING_PAYMENT}
+    )
+    return order_id, "failed" if change.changed else "already_applied"
+
+
+async def checkout_expired(conn: AsyncConnection, session: dict[str, Any]) -> tuple[int | None, str]:
+    order_id = await _order_of_session(conn, session)
+    if order_id is None:
+        return None, "unknown_order"
+    change = await change_status(
+        conn, order_id, S.CANCELLED, actor=ACTOR, reason=EXPIRED_REASON, only_from={S.AWAITING_PAYMENT}
+    )
+    return order_id, "cancelled" if change.changed else "already_applied"
+
+
+async def charge_refunded(conn: AsyncConnection, charge: dict[str, Any]) -> tuple[int | None, str]:
+    payment_intent = charge.get("payment_intent")
+    order_id = await orders.order_id_by_payment_intent(conn, str(payment_intent)) if payment_intent else None
+    if order_id is None:
+        return None, "unknown_order"
+    refunded_in_full = charge.get("refunded") is True or (
+        charge.get("amount_refunded") is not None and charge.get("amount_refunded") == charge.get("amount")
+    )
+    if not refunded_in_full:
+        return order_id, "partial_refund_recorded"
+    change = await change_status(
+        conn, order_id, S.REFUNDED, actor=ACTOR, reason="refunded", only_from=REFUNDABLE
+    )
+    return order_id, "refunded" if change.changed else "already_applied"
+
+
+async def payment_attempt_failed(conn: AsyncConnection, intent: dict[str, Any]) -> tuple[int | None, str]:
+    # Checkout lets the shopper try another card until the session expires: nothing changes.
+    order_id = await _existing_order_id(conn, (intent.get("metadata") or {}).get("order_id"))
+    return order_id, "attempt_failed_recorded"
+
+
+HANDLERS: dict[str, Handler] = {
+    "checkout.session.completed": checkout_completed,
+    "checkout.session.async_payment_succeeded": _mark_paid,
+    "checkout.session.async_payment_failed": async_payment_failed,
+    "checkout.session.expired": checkout_expired,
+    "charge.refunded": charge_refunded,
+    "payment_intent.payment_failed": payment_attempt_failed,
+}

@@ -1,0 +1,158 @@
+"""Order types. Lines and history come through per-request DataLoaders."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from domain import orders as order_domain
+from graph.context import Info
+from graph.ids import to_global_id
+from graph.types.common import Money, Node, PageInfo, UserError
+from models.order_repository import OrderLineRow, OrderRow, StatusChangeRow
+
+OrderStatus = strawberry.enum(order_domain.OrderStatus, name="OrderStatus")
+
+
+@strawberry.type
+class Address:
+    name: str
+    line1: str
+    line2: str | None
+    city: str
+    state: str | None
+    postal_code: str
+    country: str
+
+
+@strawberry.input
+class AddressInput:
+    name: str
+    line1: str
+    line2: str | None = None
+    city: str
+    state: str | None = None
+    postal_code: str
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code.")
+
+
+@strawberry.type
+class OrderLine:
+    id: strawberry.ID
+    sku: str
+    product_name: str
+    variant_name: str
+    quantity: int
+    unit_price: Money
+    line_total: Money
+
+    @classmethod
+    def from_row(cls, row: OrderLineRow, currency: str) -> OrderLine:
+        return cls(
+            id=strawberry.ID(to_global_id("OrderLine", row.id)),
+            sku=row.sku,
+            product_name=row.product_name,
+            variant_name=row.variant_name,
+            quantity=row.quantity,
+            unit_price=Money(amount=row.unit_price, currency=currency),
+            line_total=Money(amount=row.line_total, currency=currency),
+        )
+
+
+@strawberry.type
+class OrderStatusChange:
+    from_: OrderStatus | None = strawberry.field(name="from")  # type: ignore[valid-type]
+    to: OrderStatus  # type: ignore[valid-type]
+    at: datetime
+    reason: str | None
+
+    @classmethod
+    def from_row(cls, row: StatusChangeRow) -> OrderStatusChange:
+        return cls(
+            from_=order_domain.OrderStatus(row.from_status) if row.from_status else None,
+            to=order_domain.OrderStatus(row.to_status),
+            at=row.at,
+            reason=row.reason,
+        )
+
+
+@strawberry.type
+class Order(Node):
+    id: strawberry.ID
+    number: int = strawberry.field(description="Human-friendly order number, increasing.")
+    status: OrderStatus  # type: ignore[valid-type]
+    email: str
+    subtotal: Money
+    total: Money
+    shipping_address: Address
+    tracking_number: str | None
+    created_at: datetime
+    paid_at: datetime | None
+    pk: strawberry.Private[int]
+
+    @classmethod
+    def from_row(cls, row: OrderRow) -> Order:
+        address = row.shipping_address
+        return cls(
+            id=strawberry.ID(to_global_id("Order", row.id)),
+            number=row.number,
+            status=order_domain.OrderStatus(row.status),
+            email=row.email,
+            subtotal=Money(amount=row.subtotal, currency=row.currency),
+            total=Money(amount=row.total, currency=row.currency),
+            shipping_address=Address(
+                name=address["name"],
+                line1=address["line1"],
+                line2=address.get("line2"),
+                city=address["city"],
+                state=address.get("state"),
+                postal_code=address["postal_code"],
+                country=address["country"],
+            ),
+            tracking_number=row.tracking_number,
+            created_at=row.created_at,
+            paid_at=row.paid_at,
+            pk=row.id,
+        )
+
+    @strawberry.field
+    async def lines(self, info: Info) -> list[OrderLine]:
+        rows = await info.context.loaders.order_lines.load(self.pk)
+        return [OrderLine.from_row(row, self.total.currency) for row in rows]
+
+    @strawberry.field
+    async def status_history(self, info: Info) -> list[OrderStatusChange]:
+        rows = await info.context.loaders.order_history.load(self.pk)
+        return [OrderStatusChange.from_row(row) for row in rows]
+
+
+@strawberry.type
+class OrderEdge:
+    cursor: str
+    node: Order
+
+
+@strawberry.type
+class OrderConnection:
+    edges: list[OrderEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.type
+class CheckoutPayload:
+    order: Order | None
+    checkout_url: str | None = strawberry.field(
+        description="Where to send the shopper to pay: Stripe Checkout, or the local payment sandbox."
+    )
+    order_token: str | None = strawberry.field(
+        description="Secret that lets a guest read this order and subscribe to its status."
+    )
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class OrderPayload:
+    order: Order | None
+    user_errors: list[UserError]

@@ -1,0 +1,410 @@
+"""Reads and writes of orders, their lines and history, and of payment events seen."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from models.orders import Order, OrderLine, OrderStatusChange, ProcessedPaymentEvent
+
+orders = Order.__table__
+order_lines = OrderLine.__table__
+history = OrderStatusChange.__table__
+payment_events = ProcessedPaymentEvent.__table__
+
+
+@dataclass(slots=True, frozen=True)
+class OrderRow:
+    id: int
+    public_id: uuid.UUID
+    number: int
+    user_id: int | None
+    cart_id: int | None
+    email: str
+    status: str
+    currency: str
+    subtotal: int
+    total: int
+    shipping_address: dict[str, Any]
+    tracking_number: str | None
+    stock_state: str
+    reservation_expires_at: datetime
+    payment_session_id: str | None
+    payment_url: str | None
+    success_url: str | None
+    cancel_url: str | None
+    payment_intent_id: str | None
+    refund_id: str | None
+    paid_at: datetime | None
+    created_at: datetime
+
+
+@dataclass(slots=True, frozen=True)
+class OrderLineRow:
+    id: int
+    order_id: int
+    variant_id: int | None
+    sku: str
+    product_name: str
+    variant_name: str
+    quantity: int
+    unit_price: int
+    line_total: int
+
+
+@dataclass(slots=True, frozen=True)
+class StatusChangeRow:
+    id: int
+    order_id: int
+    from_status: str | None
+    to_status: str
+    at: datetime
+    reason: str | None
+    actor: str
+
+
+@dataclass(slots=True, frozen=True)
+class NewOrderLine:
+    variant_id: int
+    sku: str
+    product_name: str
+    variant_name: str
+    quantity: int
+    unit_price: int
+
+
+_order_columns = [orders.c[field] for field in OrderRow.__dataclass_fields__]
+_line_columns = [order_lines.c[field] for field in OrderLineRow.__dataclass_fields__]
+_history_columns = [history.c[field] for field in StatusChangeRow.__dataclass_fields__]
+
+
+def _order(row: Any) -> OrderRow:
+    return OrderRow(**row._mapping)
+
+
+async def insert_order(
+    conn: AsyncConnection,
+    *,
+    user_id: int | None,
+    cart_id: int | None,
+    email: str,
+    status: str,
+    currency: str,
+    shipping_address: dict[str, Any],
+    lines: Sequence[NewOrderLine],
+    reservation_expires_at: datetime,
+) -> OrderRow:
+    subtotal = sum(line.quantity * line.unit_price for line in lines)
+    row = (
+        await conn.execute(
+            insert(orders)
+            .values(
+                user_id=user_id,
+                cart_id=cart_id,
+                email=email,
+                status=status,
+                currency=currency,
+                subtotal=subtotal,
+                total=subtotal,
+                shipping_address=shipping_address,
+                reservation_expires_at=reservation_expires_at,
+            )
+            .returning(*_order_columns)
+        )
+    ).one()
+    await conn.execute(
+        insert(order_lines),
+        [
+            {
+                "order_id": row.id,
+                "variant_id": line.variant_id,
+                "sku": line.sku,
+                "product_name": line.product_name,
+                "variant_name": line.variant_name,
+                "quantity": line.quantity,
+                "unit_price": line.unit_price,
+                "line_total": line.quantity * line.unit_price,
+            }
+            for line in lines
+        ],
+    )
+    return _order(row)
+
+
+async def lock_order(conn: AsyncConnection, order_id: int) -> OrderRow | None:
+    row = (
+        await conn.execute(select(*_order_columns).where(orders.c.id == order_id).with_for_update())
+    ).first()
+    return _order(row) if row else None
+
+
+async def order_by_cart(conn: AsyncConnection, cart_id: int) -> OrderRow | None:
+    row = (await conn.execute(select(*_order_columns).where(orders.c.cart_id == cart_id))).first()
+    return _order(row) if row else None
+
+
+async def order_by_payment_session(conn: AsyncConnection, session_id: str) -> OrderRow | None:
+    row = (
+        await conn.execute(select(*_order_columns).where(orders.c.payment_session_id == session_id))
+    ).first()
+    return _order(row) if row else None
+
+
+async def order_id_by_payment_intent(conn: AsyncConnection, payment_intent_id: str) -> int | None:
+    return (
+        await conn.execute(select(orders.c.id).where(orders.c.payment_intent_id == payment_intent_id))
+    ).scalar_one_or_none()
+
+
+async def update_order(conn: AsyncConnection, order_id: int, **values: Any) -> None:
+    await conn.execute(update(orders).where(orders.c.id == order_id).values(updated_at=func.now(), **values))
+
+
+async def set_payment_session(
+    conn: AsyncConnection, order_id: int, session_id: str, url: str, success_url: str, cancel_url: str
+) -> bool:
+    """Record the session of an order once; a second identical call (an idempotent retry) is a no-op."""
+    result = await conn.execute(
+        update(orders)
+        .where(
+            orders.c.id == order_id,
+            (orders.c.payment_session_id.is_(None)) | (orders.c.payment_session_id == session_id),
+        )
+        .values(
+            payment_session_id=session_id,
+            payment_url=url,
+            success_url=success_url,
+            cancel_url=cancel_url,
+            updated_at=func.now(),
+        )
+    )
+    return result.rowcount == 1
+
+
+async def append_history(
+    conn: AsyncConnection,
+    order_id: int,
+    from_status: str | None,
+    to_status: str,
+    reason: str | None,
+    actor: str,
+) -> StatusChangeRow:
+    row = (
+        await conn.execute(
+            insert(history)
+            .values(
+                order_id=order_id, from_status=from_status, to_status=to_status, reason=reason, actor=actor
+            )
+            .returning(*_history_columns)
+        )
+    ).one()
+    return StatusChangeRow(**row._mapping)
+
+
+async def lines_of_orders(conn: AsyncConnection, order_ids: Sequence[int]) -> dict[int, list[OrderLineRow]]:
+    grouped: dict[int, list[OrderLineRow]] = defaultdict(list)
+    result = await conn.execute(
+        select(*_line_columns).where(order_lines.c.order_id.in_(order_ids)).order_by(order_lines.c.id)
+    )
+    for row in result:
+        grouped[row.order_id].append(OrderLineRow(**row._mapping))
+    return grouped
+
+
+async def history_of_orders(
+    conn: AsyncConnection, order_ids: Sequence[int]
+) -> dict[int, list[StatusChangeRow]]:
+    grouped: dict[int, list[StatusChangeRow]] = defaultdict(list)
+    result = await conn.execute(
+        select(*_history_columns).where(history.c.order_id.in_(order_ids)).order_by(history.c.id)
+    )
+    for row in result:
+        grouped[row.order_id].append(StatusChangeRow(**row._mapping))
+    return grouped
+
+
+async def orders_by_ids(conn: AsyncConnection, order_ids: Sequence[int]) -> dict[int, OrderRow]:
+    result = await conn.execute(select(*_order_columns).where(orders.c.id.in_(order_ids)))
+    return {row.id: _order(row) for row in result}
+
+
+@dataclass(slots=True, frozen=True)
+class OrderPage:
+    rows: list[OrderRow]
+    has_next_page: bool
+    total_count: int
+
+
+async def orders_of_user(
+    conn: AsyncConnection, user_id: int, first: int, after: tuple[datetime, int] | None
+) -> OrderPage:
+    """The user's orders, newest first, by keyset after (created_at, id)."""
+    statement = select(*_order_columns).where(orders.c.user_id == user_id)
+    if after is not None:
+        statement = statement.where(tuple_(orders.c.created_at, orders.c.id) < tuple_(*after))
+    statement = statement.order_by(orders.c.created_at.desc(), orders.c.id.desc()).limit(first + 1)
+    rows = [_order(row) for row in await conn.execute(statement)]
+    total = (
+        await conn.execute(select(func.count()).select_from(orders).where(orders.c.user_id == user_id))
+    ).scalar_one()
+    return OrderPage(rows=rows[:first], has_next_page=len(rows) > first, total_count=total)
+
+
+async def overdue_order_ids(conn: AsyncConnection, now: datetime, limit: int = 100) -> list[int]:
+    """Unpaid orders whose reservation ran out, skipping those another process is handling."""
+    result = await conn.execute(
+        select(orders.c.id)
+        .where(orders.c.status == "AWAITING_PAYMENT", orders.c.reservation_expires_at <= now)
+        .order_by(orders.c.reservation_expires_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(result.scalars())
+
+
+async def record_payment_event(conn: AsyncConnection, event_id: str, event_type: str) -> bool:
+    """Record an event id; False when it was recorded before (a redelivery)."""
+    result = await conn.execute(
+        pg_insert(payment_events)
+        .values(event_id=event_id, type=event_type)
+        .on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(payment_events.c.event_id)
+    )
+    return result.first() is not None
+
+
+async def set_payment_event_outcome(
+    conn: AsyncConnection, event_id: str, order_id: int | None, outcome: str
+) -> None:
+    await conn.execute(
+        update(payment_events)
+        .where(payment_events.c.event_id == event_id)
+        .values(order_id=order_id, outcome=outcome)
+    )
+
+
+async def notify_status_change(conn: AsyncConnection, payload: str) -> None:
+    """Publish inside the caller's transaction: listeners hear it only if it commits."""
+    await conn.execute(text("SELECT pg_notify('order_status', :payload)"), {"payload": payload})
+
+
+# ---------------------------------------------------------------- carts being checked out
+
+
+@dataclass(slots=True, frozen=True)
+class CheckoutCart:
+    id: int
+    user_id: int | None
+    status: str
+
+
+@dataclass(slots=True, frozen=True)
+class CheckoutCartLine:
+    variant_id: int
+    sku: str
+    product_name: str
+    variant_name: str
+    quantity: int
+    unit_price: int
+    product_active: bool
+
+
+async def lock_cart(conn: AsyncConnection, *, token: str | None, user_id: int | None) -> CheckoutCart | None:
+    """The cart a checkout is about, locked: by token (anonymous or the caller's own), else the user's."""
+    if token is not None:
+        sql = "SELECT id, user_id, status FROM carts WHERE token = :token FOR UPDATE"
+        row = (await conn.execute(text(sql), {"token": token})).first()
+        if row is None or (row.user_id is not None and row.user_id != user_id):
+            return None
+    elif user_id is not None:
+        sql = (
+            "SELECT id, user_id, status FROM carts WHERE user_id = :user_id AND status = 'active'"
+            " ORDER BY id DESC LIMIT 1 FOR UPDATE"
+        )
+        row = (await conn.execute(text(sql), {"user_id": user_id})).first()
+        if row is None:
+            return None
+    else:
+        return None
+    return CheckoutCart(id=row.id, user_id=row.user_id, status=row.status)
+
+
+async def priced_cart_lines(
+    conn: AsyncConnection, cart_id: int, price_lock_ttl: int
+) -> list[CheckoutCartLine]:
+    """Lines at the price checkout charges: the locked price while the lock holds, else today's."""
+    result = await conn.execute(
+        text(
+            """
+            SELECT l.variant_id, v.sku, p.name AS product_name, v.name AS variant_name, l.quantity,
+                   CASE WHEN l.price_locked_at > now() - make_interval(secs => :ttl)
+                        THEN l.unit_price ELSE v.price END AS unit_price,
+                   p.is_active AS product_active
+            FROM cart_lines l
+            JOIN product_variants v ON v.id = l.variant_id
+            JOIN products p ON p.id = v.product_id
+            WHERE l.cart_id = :cart_id
+            ORDER BY l.id
+            """
+        ),
+        {"cart_id": cart_id, "ttl": price_lock_ttl},
+    )
+    return [CheckoutCartLine(**row._mapping) for row in result]
+
+
+async def set_cart_status(conn: AsyncConnection, cart_id: int, status: str) -> None:
+    await conn.execute(
+        text("UPDATE carts SET status = :status, updated_at = now() WHERE id = :id"),
+        {"id": cart_id, "status": status},
+    )
+
+
+async def reopen_cart(conn: AsyncConnection, cart_id: int) -> None:
+    """Give a cart back to its shopper, unless a signed-in owner has started another since."""
+    await conn.execute(
+        text(
+            """
+            UPDATE carts c SET status = 'active', updated_at = now()
+            WHERE c.id = :id AND (
+                c.user_id IS NULL
+                OR NOT EXISTS (SELECT 1 FROM carts o WHERE o.user_id = c.user_id AND o.status = 'active')
+            )
+            """
+        ),
+        {"id": cart_id},
+    )
+
+
+async def latest_change_of_orders(
+    conn: AsyncConnection, order_ids: Sequence[int]
+) -> dict[int, StatusChangeRow]:
+    result = await conn.execute(
+        select(*_history_columns)
+        .ext(distinct_on(history.c.order_id))
+        .where(history.c.order_id.in_(order_ids))
+        .order_by(history.c.order_id, history.c.id.desc())
+    )
+    return {row.order_id: StatusChangeRow(**row._mapping) for row in result}
+
+
+async def changes_after(conn: AsyncConnection, order_id: int, after_change_id: int) -> list[StatusChangeRow]:
+    result = await conn.execute(
+        select(*_history_columns)
+        .where(history.c.order_id == order_id, history.c.id > after_change_id)
+        .order_by(history.c.id)
+    )
+    return [StatusChangeRow(**row._mapping) for row in result]
+
+
+async def order_ids_of_user(conn: AsyncConnection, user_id: int) -> list[int]:
+    result = await conn.execute(select(orders.c.id).where(orders.c.user_id == user_id))
+    return list(result.scalars())

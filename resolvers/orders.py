@@ -1,0 +1,232 @@
+"""Checkout and orders: checkoutCreate, orders, order, and the owner's and staff's order mutations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from domain import order_actions
+from domain.checkout import CheckoutInput, CheckoutSettings, checkout
+from domain.orders import OrderStatus, order_token_matches
+from domain.problems import Problem
+from graph.auth import Viewer, require_viewer, viewer
+from graph.context import Info
+from graph.errors import Forbidden, Unauthenticated
+from graph.ids import pk_of
+from graph.pagination import decode_cursor, encode_cursor, page_size
+from graph.types.common import PageInfo, UserError
+from graph.types.orders import (
+    AddressInput,
+    CheckoutPayload,
+    Order,
+    OrderConnection,
+    OrderEdge,
+    OrderPayload,
+)
+from graph.types.orders import OrderStatus as OrderStatusType
+from models import order_repository
+from models.order_repository import OrderRow
+
+ORDER_CURSOR = "orders:NEWEST"
+
+
+def user_errors(problems: list[Problem]) -> list[UserError]:
+    return [
+        UserError(
+            field=list(problem.field) if problem.field else None, message=problem.message, code=problem.code
+        )
+        for problem in problems
+    ]
+
+
+def not_found() -> list[UserError]:
+    return [UserError(field=["id"], message="There is no such order.", code="NOT_FOUND")]
+
+
+async def load_order(info: Info, global_id: str) -> OrderRow | None:
+    pk = pk_of(global_id, "Order")
+    return await info.context.loaders.order.load(pk) if pk is not None else None
+
+
+def may_read(order: OrderRow, reader: Viewer | None, order_token: str | None, token_secret: str) -> bool:
+    """The owner, staff, or the holder of the order's token; to anyone else the order does not exist."""
+    if reader is not None and (reader.is_staff or reader.id == order.user_id):
+        return True
+    return order_token_matches(token_secret, order.public_id, order_token)
+
+
+def actor_of(reader: Viewer | None) -> str:
+    if reader is None:
+        return "guest"
+    return f"staff:{reader.id}" if reader.is_staff else f"user:{reader.id}"
+
+
+async def require_staff(info: Info) -> Viewer:
+    reader = await require_viewer(info)
+    if not reader.is_staff:
+        raise Forbidden("Only staff may do this.")
+    return reader
+
+
+@strawberry.type
+class OrderQuery:
+    @strawberry.field(description="The signed-in user's orders, newest first.")
+    async def orders(self, info: Info, first: int | None = None, after: str | None = None) -> OrderConnection:
+        reader = await require_viewer(info)
+        limit = page_size(first)
+        after_key = decode_cursor(after, ORDER_CURSOR, (datetime, int)) if after else None
+        async with info.context.read_engine.connect() as conn:
+            page = await order_repository.orders_of_user(conn, reader.id, limit, after_key)  # type: ignore[arg-type]
+        edges = [
+            OrderEdge(cursor=encode_cursor(ORDER_CURSOR, (row.created_at, row.id)), node=Order.from_row(row))
+            for row in page.rows
+        ]
+        return OrderConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next_page,
+                has_previous_page=after_key is not None,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+            total_count=page.total_count,
+        )
+
+    @strawberry.field(
+        description="An order its owner, a staff member, or the holder of its orderToken may read."
+    )
+    async def order(self, info: Info, id: strawberry.ID, order_token: str | None = None) -> Order | None:
+        order = await load_order(info, id)
+        if order is None or not may_read(
+            order, await viewer(info), order_token, info.context.order_token_secret
+        ):
+            return None
+        return Order.from_row(order)
+
+
+@strawberry.type
+class OrderMutation:
+    @strawberry.mutation(
+        description=(
+            "Turns the cart into an order awaiting payment, reserves its stock, and opens a payment session."
+        )
+    )
+    async def checkout_create(
+        self,
+        info: Info,
+        shipping_address: AddressInput,
+        cart_token: str | None = None,
+        email: str | None = None,
+        success_url: str | None = None,
+        cancel_url: str | None = None,
+    ) -> CheckoutPayload:
+        context = info.context
+        settings = context.settings
+        reader = await viewer(info)
+        result = await checkout(
+            context.engine,
+            context.payments,
+            CheckoutSettings(
+                currency=settings.currency,
+                reservation_ttl=settings.reservation_ttl,
+                price_lock_ttl=settings.cart_price_lock_ttl,
+                storefront_url=settings.storefront_base_url,
+                allowed_redirect_origins=[
+                    settings.storefront_base_url,
+                    settings.base_url,
+                    *settings.cors_origin_list,
+                ],
+                token_secret=context.order_token_secret,
+            ),
+            CheckoutInput(
+                user_id=reader.id if reader else None,
+                user_email=reader.email if reader else None,
+                cart_token=cart_token,
+                email=email,
+                shipping_address={
+                    "name": shipping_address.name,
+                    "line1": shipping_address.line1,
+                    "line2": shipping_address.line2,
+                    "city": shipping_address.city,
+                    "state": shipping_address.state,
+                    "postal_code": shipping_address.postal_code,
+                    "country": shipping_address.country,
+                },
+                success_url=success_url,
+                cancel_url=cancel_url,
+            ),
+        )
+        return CheckoutPayload(
+            order=Order.from_row(result.order) if result.order else None,
+            checkout_url=result.payment_url,
+            order_token=result.order_token,
+            user_errors=user_errors(result.problems),
+        )
+
+    @strawberry.mutation(
+        description="The owner may cancel before payment; staff may cancel where the order lifecycle allows."
+    )
+    async def order_cancel(
+        self, info: Info, id: strawberry.ID, reason: str | None = None, order_token: str | None = None
+    ) -> OrderPayload:
+        reader = await viewer(info)
+        if reader is None and not order_token:
+            raise Unauthenticated()
+        order = await load_order(info, id)
+        if order is None or not may_read(order, reader, order_token, info.context.order_token_secret):
+            return OrderPayload(order=None, user_errors=not_found())
+        result = await order_actions.cancel_order(
+            info.context.engine,
+            info.context.payments,
+            order.id,
+            actor=actor_of(reader),
+            by_staff=bool(reader and reader.is_staff),
+            reason=reason,
+        )
+        return _payload(result)
+
+    @strawberry.mutation(
+        description=(
+            "Staff only: moves an order along its lifecycle "
+            "(PROCESSING, SHIPPED with a tracking number, DELIVERED, COMPLETED)."
+        )
+    )
+    async def order_update_status(
+        self,
+        info: Info,
+        id: strawberry.ID,
+        status: OrderStatusType,  # type: ignore[valid-type]
+        reason: str | None = None,
+        tracking_number: str | None = None,
+    ) -> OrderPayload:
+        staff = await require_staff(info)
+        order = await load_order(info, id)
+        if order is None:
+            return OrderPayload(order=None, user_errors=not_found())
+        result = await order_actions.update_status(
+            info.context.engine,
+            order.id,
+            OrderStatus(status.value),
+            actor=actor_of(staff),
+            reason=reason,
+            tracking_number=tracking_number,
+        )
+        return _payload(result)
+
+    @strawberry.mutation(description="Staff only: refunds the order's payment through the payment provider.")
+    async def order_refund(self, info: Info, id: strawberry.ID, reason: str | None = None) -> OrderPayload:
+        staff = await require_staff(info)
+        order = await load_order(info, id)
+        if order is None:
+            return OrderPayload(order=None, user_errors=not_found())
+        result = await order_actions.refund_order(
+            info.context.engine, info.context.payments, order.id, actor=actor_of(staff), reason=reason
+        )
+        return _payload(result)
+
+
+def _payload(result: order_actions.OrderActionResult) -> OrderPayload:
+    return OrderPayload(
+        order=Order.from_row(result.order) if result.order else None, user_errors=user_errors(result.problems)
+    )
