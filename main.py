@@ -69,6 +69,8 @@ class GraphQLApp(GraphQL[Context, None]):
 
 def create_app(settings: Settings | None = None, database_url: str | None = None) -> Starlette:
     settings = settings or get_settings()
+    if not logging.getLogger().handlers:  # a worker process started by `serve --workers N`
+        configure_logging(settings.log_level)
     database_url = database_url or os.environ.get(RESOLVED_DATABASE_URL) or settings.database_url
     if not database_url:
         raise RuntimeError("create_app needs a database URL: run `python main.py serve` to start one")
@@ -190,6 +192,9 @@ def command_serve(settings: Settings, args: argparse.Namespace) -> None:
     host = args.host or settings.host
     port = args.port or settings.port
     workers = args.workers or settings.workers
+    # The command line wins over the environment, in this process and in its workers.
+    settings = settings.model_copy(update={"host": host, "port": port})
+    os.environ.update({"HOST": host, "PORT": str(port)})
     embedded = not settings.database_url
     database_url = resolve_database_url(settings)
     upgrade_to_head(database_url)
@@ -240,6 +245,47 @@ def command_seed(settings: Settings, args: argparse.Namespace) -> None:
     print(f"demo catalog loaded: {added} product(s) added")
 
 
+def command_create_staff(settings: Settings, args: argparse.Namespace) -> None:
+    from domain.auth import (
+        InvalidEmail,
+        StaffSetupError,
+        create_or_promote_staff,
+        normalize_email,
+        staff_exists,
+    )
+
+    try:
+        email = normalize_email(args.email)
+    except InvalidEmail:
+        raise SystemExit(f"not a valid e-mail address: {args.email!r}") from None
+
+    async def run(database_url: str) -> str:
+        engine = create_engine(database_url, pool_size=1)
+        try:
+            password = os.environ.get("STAFF_PASSWORD")
+            if password is None and not await staff_exists(engine, email):
+                password = _prompt_password()
+            user, created = await create_or_promote_staff(engine, email, password, settings.bcrypt_rounds)
+        except StaffSetupError as error:
+            raise SystemExit(str(error)) from None
+        finally:
+            await engine.dispose()
+        return f"{'created' if created else 'promoted'} staff user {user.email}"
+
+    database_url = resolve_database_url(settings)
+    upgrade_to_head(database_url)
+    print(asyncio.run(run(database_url)))
+
+
+def _prompt_password() -> str:
+    import getpass
+
+    password = getpass.getpass("Password for the new staff user: ")
+    if password != getpass.getpass("Again: "):
+        raise SystemExit("the passwords differ")
+    return password
+
+
 def command_export_schema(settings: Settings, args: argparse.Namespace) -> None:
     Path(args.output).write_text(schema_sdl())
     print(f"wrote {args.output}")
@@ -261,6 +307,12 @@ def build_parser() -> argparse.ArgumentParser:
     seed = commands.add_parser("seed", help="load the deterministic demo catalog (idempotent)")
     seed.add_argument("--products", type=int, default=DEFAULT_PRODUCTS)
     seed.set_defaults(handler=command_seed)
+
+    staff = commands.add_parser(
+        "create-staff", help="create or promote a staff user (STAFF_PASSWORD or a prompt)"
+    )
+    staff.add_argument("email")
+    staff.set_defaults(handler=command_create_staff)
 
     export = commands.add_parser("export-schema", help="write schema.graphql from the code")
     export.add_argument("--output", default=str(ROOT / "schema.graphql"))

@@ -304,3 +304,36 @@ async def user_of_access_token(conn: AsyncConnection, token: str, secret: str) -
     if claims is None:
         return None
     return await repo.user_of_live_session(conn, claims.user_id, claims.session_id)
+
+
+# ---------------------------------------------------------------- staff
+
+
+class StaffSetupError(ValueError):
+    """The e-mail address or password given for a staff user cannot be used."""
+
+
+async def staff_exists(engine: AsyncEngine, email: str) -> bool:
+    async with engine.connect() as conn:
+        return await repo.user_exists(conn, email)
+
+
+async def create_or_promote_staff(
+    engine: AsyncEngine, email: str, password: str | None, rounds: int
+) -> tuple[UserRow, bool]:
+    """Promote the user with this e-mail to staff, or create a staff user; True when created."""
+    if password is not None and (problem := password_problem(password)):
+        raise StaffSetupError(problem.message)
+    password_hash = await hash_password(password, rounds) if password is not None else None
+    async with engine.begin() as conn:
+        promoted = await repo.promote_to_staff(conn, email, password_hash)
+        if promoted is not None:
+            return promoted, False
+        if password_hash is None:
+            raise StaffSetupError("A new staff user needs a password.")
+        created = await repo.insert_staff(conn, email, password_hash, email.split("@")[0])
+        if created is None:  # registered meanwhile
+            promoted = await repo.promote_to_staff(conn, email, password_hash)
+            assert promoted is not None
+            return promoted, False
+        return created, True

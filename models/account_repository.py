@@ -145,3 +145,34 @@ async def revoke_token_family(conn: AsyncConnection, family_id: uuid.UUID) -> No
         .where(refresh_tokens.c.family_id == family_id, refresh_tokens.c.revoked_at.is_(None))
         .values(revoked_at=func.now())
     )
+
+
+async def promote_to_staff(conn: AsyncConnection, email: str, password_hash: str | None) -> UserRow | None:
+    """Make the user with this e-mail staff (with a new password when given); None when there is none."""
+    values: dict[str, Any] = {"is_staff": True}
+    if password_hash is not None:
+        values["password_hash"] = password_hash
+    statement = (
+        update(users)
+        .where(func.lower(users.c.email) == email.lower())
+        .values(**values)
+        .returning(*_user_columns)
+    )
+    row = (await conn.execute(statement)).first()
+    return _user_row(row) if row else None
+
+
+async def insert_staff(conn: AsyncConnection, email: str, password_hash: str, name: str) -> UserRow | None:
+    statement = (
+        insert(users)
+        .values(email=email, password_hash=password_hash, name=name, is_staff=True)
+        .on_conflict_do_nothing()
+        .returning(*_user_columns)
+    )
+    row = (await conn.execute(statement)).first()
+    return _user_row(row) if row else None
+
+
+async def user_exists(conn: AsyncConnection, email: str) -> bool:
+    statement = select(exists().where(func.lower(users.c.email) == email.lower()))
+    return bool((await conn.execute(statement)).scalar())

@@ -136,3 +136,45 @@ def test_export_schema_writes_the_schema(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert target.read_text() == (ROOT / "schema.graphql").read_text()
+
+
+async def test_create_staff_creates_then_promotes(
+    client: httpx.AsyncClient, database_url: str, tmp_path: Path
+) -> None:
+    from tests.support import graphql
+
+    login = """mutation($e: String!, $p: String!) { login(email: $e, password: $p) {
+        user { email isStaff } userErrors { code } } }"""
+
+    def create_staff(email: str, password: str | None) -> subprocess.CompletedProcess[str]:
+        env = command_env(tmp_path, DATABASE_URL=database_url)
+        if password is not None:
+            env["STAFF_PASSWORD"] = password
+        return subprocess.run(
+            [sys.executable, "main.py", "create-staff", email],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
+
+    created = create_staff("  Boss@Example.com ", "staff password 1")
+    assert created.returncode == 0, created.stderr
+    assert "created staff user boss@example.com" in created.stdout
+    body = await graphql(client, login, {"e": "boss@example.com", "p": "staff password 1"})
+    assert body["data"]["login"]["user"] == {"email": "boss@example.com", "isStaff": True}
+
+    await graphql(
+        client,
+        'mutation { register(email: "clerk@example.com", password: "clerk password", name: "Clerk") { userErrors { code } } }',
+    )
+    promoted = create_staff("clerk@example.com", None)
+    assert promoted.returncode == 0, promoted.stderr
+    assert "promoted staff user clerk@example.com" in promoted.stdout
+    body = await graphql(client, login, {"e": "clerk@example.com", "p": "clerk password"})
+    assert body["data"]["login"]["user"]["isStaff"] is True
+
+    weak = create_staff("new@example.com", "short")
+    assert weak.returncode != 0 and "password" in weak.stderr.lower()
+    assert "short" not in weak.stderr

@@ -322,3 +322,62 @@ async def test_a_change_made_by_another_process_reaches_subscribers_within_a_sec
         assert time.monotonic() - sent < 1.0
     finally:
         await ws.close()
+
+
+async def test_serve_with_several_workers_delivers_to_every_subscriber(tmp_path: Path) -> None:
+    """`serve --workers 2` on the embedded database: subscribers on any worker hear a change made on any."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {
+        key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "STRIPE_SECRET_KEY"}
+    }
+    env.update({"DATA_DIR": str(tmp_path / "data"), "LOG_LEVEL": "warning", "WORKERS": "2"})
+    process = subprocess.Popen(  # noqa: ASYNC220 - the server under test
+        [sys.executable, "main.py", "serve", "--port", str(port)], cwd=ROOT, env=env
+    )
+    url = f"http://127.0.0.1:{port}"
+    sockets: list[GraphQLWebSocket] = []
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            deadline = time.monotonic() + 90
+            while True:
+                assert process.poll() is None, "the server exited"
+                try:
+                    if (await client.get("/readyz")).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.3)
+            product = (
+                await client.post(
+                    "/graphql",
+                    json={
+                        "query": "{ products(first: 1, filter: {inStock: true}) { edges { node { variants { id quantityAvailable } } } } }"
+                    },
+                )
+            ).json()
+            variant = next(
+                v
+                for v in product["data"]["products"]["edges"][0]["node"]["variants"]
+                if v["quantityAvailable"] > 0
+            )
+            order = await checkout(client, await new_cart(client, variant["id"]))
+            variables = {"id": order["order"]["id"], "token": order["orderToken"]}
+            for _ in range(8):
+                ws = await GraphQLWebSocket.open(url)
+                sockets.append(ws)
+                await ws.subscribe(FOLLOW, variables)
+                assert (await ws.next_payload())["data"]["orderStatusChanged"]["to"] == "AWAITING_PAYMENT"
+            assert order["checkoutUrl"].startswith(f"{url}/sandbox/checkout/")
+            assert (await client.post(order["checkoutUrl"] + "/pay")).status_code == 303
+            for ws in sockets:
+                assert (await ws.next_payload(timeout=3))["data"]["orderStatusChanged"]["to"] == "PAID"
+    finally:
+        for ws in sockets:
+            await ws.close()
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
