@@ -15,13 +15,14 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.addresses import normalise_address, redirect_allowed
+from domain.auth import InvalidEmail, normalize_email
 from domain.orders import OrderStatus, change_status, order_token, publish
 from domain.payments import CheckoutLine, CheckoutRequest, PaymentProvider, PaymentProviderUnavailable
 from domain.problems import Problem
+from models import cart_repository as carts
 from models import inventory_repository as inventory
 from models import order_repository as orders
 from models.order_repository import NewOrderLine, OrderRow
@@ -65,8 +66,8 @@ def _normalise_email(raw: str | None) -> str | None:
     if raw is None:
         return None
     try:
-        return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
-    except EmailNotValidError:
+        return normalize_email(raw)
+    except InvalidEmail:
         return None
 
 
@@ -173,7 +174,7 @@ async def _create_order(
             problems=[Problem("CART_NOT_FOUND", "This cart is already checked out.", ("cartToken",))]
         )
 
-    lines = await orders.priced_cart_lines(conn, cart.id, settings.price_lock_ttl)
+    lines = await orders.priced_cart_lines(conn, cart.id, timedelta(seconds=settings.price_lock_ttl))
     if not lines:
         return CheckoutResult(problems=[Problem("CART_EMPTY", "The cart is empty.", ("cartToken",))])
     unavailable = [line.sku for line in lines if not line.product_active]
@@ -218,7 +219,7 @@ async def _create_order(
         conn, order.id, None, OrderStatus.AWAITING_PAYMENT.value, "checkout created", actor
     )
     await publish(conn, order, change)
-    await orders.set_cart_status(conn, cart.id, "checked_out")
+    await carts.set_cart_status(conn, cart.id, "checked_out")
     return CheckoutResult(order=order)
 
 

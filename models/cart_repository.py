@@ -117,13 +117,18 @@ _for_sale = variants.join(products, and_(products.c.id == variants.c.product_id,
 _lines_for_sale = cart_lines.join(_for_sale, variants.c.id == cart_lines.c.variant_id)
 
 
+def price_lock_holds(lock_ttl: timedelta) -> ColumnElement[bool]:
+    """Whether a line still keeps the price it was added at."""
+    return cart_lines.c.price_locked_at > func.now() - lock_ttl
+
+
 def _line_columns(lock_ttl: timedelta) -> tuple[ColumnElement[Any], ...]:
     return (
         cart_lines.c.id.label("line_id"),
         cart_lines.c.quantity,
         cart_lines.c.unit_price,
         cart_lines.c.price_locked_at,
-        (cart_lines.c.price_locked_at > func.now() - lock_ttl).label("price_locked"),
+        price_lock_holds(lock_ttl).label("price_locked"),
     )
 
 

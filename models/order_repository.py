@@ -6,20 +6,24 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, text, tuple_, update
+from sqlalchemy import case, func, insert, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from models.cart_repository import cart_lines, price_lock_holds
+from models.catalog import Product, ProductVariant
 from models.orders import Order, OrderLine, OrderStatusChange, ProcessedPaymentEvent
 
 orders = Order.__table__
 order_lines = OrderLine.__table__
 history = OrderStatusChange.__table__
 payment_events = ProcessedPaymentEvent.__table__
+products = Product.__table__
+variants = ProductVariant.__table__
 
 
 @dataclass(slots=True, frozen=True)
@@ -339,33 +343,30 @@ async def lock_cart(conn: AsyncConnection, *, token: str | None, user_id: int | 
 
 
 async def priced_cart_lines(
-    conn: AsyncConnection, cart_id: int, price_lock_ttl: int
+    conn: AsyncConnection, cart_id: int, price_lock_ttl: timedelta
 ) -> list[CheckoutCartLine]:
     """Lines at the price checkout charges: the locked price while the lock holds, else today's."""
-    result = await conn.execute(
-        text(
-            """
-            SELECT l.variant_id, v.sku, p.name AS product_name, v.name AS variant_name, l.quantity,
-                   CASE WHEN l.price_locked_at > now() - make_interval(secs => :ttl)
-                        THEN l.unit_price ELSE v.price END AS unit_price,
-                   p.is_active AS product_active
-            FROM cart_lines l
-            JOIN product_variants v ON v.id = l.variant_id
-            JOIN products p ON p.id = v.product_id
-            WHERE l.cart_id = :cart_id
-            ORDER BY l.id
-            """
-        ),
-        {"cart_id": cart_id, "ttl": price_lock_ttl},
+    statement = (
+        select(
+            cart_lines.c.variant_id,
+            variants.c.sku,
+            products.c.name.label("product_name"),
+            variants.c.name.label("variant_name"),
+            cart_lines.c.quantity,
+            case((price_lock_holds(price_lock_ttl), cart_lines.c.unit_price), else_=variants.c.price).label(
+                "unit_price"
+            ),
+            products.c.is_active.label("product_active"),
+        )
+        .select_from(
+            cart_lines.join(variants, variants.c.id == cart_lines.c.variant_id).join(
+                products, products.c.id == variants.c.product_id
+            )
+        )
+        .where(cart_lines.c.cart_id == cart_id)
+        .order_by(cart_lines.c.id)
     )
-    return [CheckoutCartLine(**row._mapping) for row in result]
-
-
-async def set_cart_status(conn: AsyncConnection, cart_id: int, status: str) -> None:
-    await conn.execute(
-        text("UPDATE carts SET status = :status, updated_at = now() WHERE id = :id"),
-        {"id": cart_id, "status": status},
-    )
+    return [CheckoutCartLine(**row._mapping) for row in await conn.execute(statement)]
 
 
 async def reopen_cart(conn: AsyncConnection, cart_id: int) -> None:

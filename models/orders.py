@@ -19,8 +19,12 @@ class Order(SQLModel, table=True):
         default=None, sa_column=Column(UUID(as_uuid=True), nullable=False, unique=True)
     )
     number: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=False, unique=True))
-    user_id: int | None = Field(default=None, sa_column=Column(BigInteger, ForeignKey("users.id")))
-    cart_id: int | None = Field(default=None, sa_column=Column(BigInteger, ForeignKey("carts.id")))
+    user_id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, ForeignKey("users.id", ondelete="SET NULL"))
+    )
+    cart_id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, ForeignKey("carts.id", ondelete="SET NULL"))
+    )
     email: str
     status: str
     currency: str = Field(sa_column=Column(String(3), nullable=False))

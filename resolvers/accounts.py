@@ -9,7 +9,8 @@ from domain.auth import AuthConfig, AuthResult
 from graph.auth import current_user
 from graph.context import Info
 from graph.types.accounts import AuthPayload, LogoutPayload, User
-from graph.types.carts import Cart, user_errors
+from graph.types.carts import Cart
+from graph.types.common import user_errors
 
 
 def _config(info: Info) -> AuthConfig:

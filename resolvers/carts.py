@@ -13,7 +13,8 @@ from domain.carts import CartView, LineChange, LineRequest, Rejected
 from graph.auth import viewer
 from graph.context import Info
 from graph.ids import pk_of
-from graph.types.carts import Cart, CartLineInput, CartLineUpdateInput, CartPayload, user_errors
+from graph.types.carts import Cart, CartLineInput, CartLineUpdateInput, CartPayload
+from graph.types.common import user_errors
 
 
 def _lock_ttl(info: Info) -> timedelta:

@@ -9,13 +9,12 @@ import strawberry
 from domain import order_actions
 from domain.checkout import CheckoutInput, CheckoutSettings, checkout
 from domain.orders import OrderStatus, order_token_matches
-from domain.problems import Problem
 from graph.auth import Viewer, require_viewer, viewer
 from graph.context import Info
 from graph.errors import Forbidden, Unauthenticated
 from graph.ids import pk_of
 from graph.pagination import decode_cursor, encode_cursor, page_size
-from graph.types.common import PageInfo, UserError
+from graph.types.common import PageInfo, UserError, user_errors
 from graph.types.orders import (
     AddressInput,
     CheckoutPayload,
@@ -29,15 +28,6 @@ from models import order_repository
 from models.order_repository import OrderRow
 
 ORDER_CURSOR = "orders:NEWEST"
-
-
-def user_errors(problems: list[Problem]) -> list[UserError]:
-    return [
-        UserError(
-            field=list(problem.field) if problem.field else None, message=problem.message, code=problem.code
-        )
-        for problem in problems
-    ]
 
 
 def not_found() -> list[UserError]:

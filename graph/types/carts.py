@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import strawberry
 
 from domain.carts import CartView, PricedLine
-from domain.problems import Problem
 from graph.context import Info
 from graph.ids import to_global_id
 from graph.types.catalog import ProductVariant
 from graph.types.common import Money, UserError
-
-
-def user_errors(problems: Iterable[Problem]) -> list[UserError]:
-    return [
-        UserError(
-            field=list(problem.field) if problem.field else None, message=problem.message, code=problem.code
-        )
-        for problem in problems
-    ]
 
 
 async def _variant_of_line(root: strawberry.Parent[CartLine], info: Info) -> ProductVariant:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import strawberry
+
+from domain.problems import Problem
 
 
 @strawberry.interface
@@ -35,3 +39,12 @@ class UserError:
             "Stable machine-readable code such as OUT_OF_STOCK, INVALID_CREDENTIALS, INVALID_TRANSITION."
         )
     )
+
+
+def user_errors(problems: Iterable[Problem]) -> list[UserError]:
+    return [
+        UserError(
+            field=list(problem.field) if problem.field else None, message=problem.message, code=problem.code
+        )
+        for problem in problems
+    ]
