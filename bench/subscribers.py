@@ -1,0 +1,232 @@
+"""Benchmark: order-status fan-out to many WebSocket subscribers on one server process.
+
+Starts `python main.py serve` (one worker, embedded PostgreSQL in a fresh DATA_DIR, sandbox
+payments), opens N WebSocket connections, subscribes each to one order per round, then sends
+one Stripe-signed `checkout.session.completed` webhook and measures, for every subscriber,
+the time from sending the webhook to receiving the PAID event. Also reports the server's
+memory per subscriber. Run: .venv/bin/python bench/subscribers.py [--subscribers 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import hashlib
+import hmac
+import os
+import resource
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import psutil
+from websockets.asyncio.client import ClientConnection, connect
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "whsec_subscriber_benchmark"
+FOLLOW = (
+    "subscription($id: ID!, $token: String) { orderStatusChanged(orderId: $id, orderToken: $token)"
+    " { to at order { id status } } }"
+)
+ADDRESS = {
+    "name": "Bench",
+    "line1": "1 Loop Rd",
+    "city": "Springfield",
+    "postalCode": "12345",
+    "country": "US",
+}
+
+
+def raise_fd_limit() -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = max(hard, 65536)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, target))
+    except (ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def sign(payload: str) -> str:
+    stamp = int(time.time())
+    mac = hmac.new(SECRET.encode(), f"{stamp}.{payload}".encode(), hashlib.sha256).hexdigest()
+    return f"t={stamp},v1={mac}"
+
+
+async def gql(
+    client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    response = await client.post("/graphql", json={"query": query, "variables": variables or {}})
+    body = response.json()
+    assert "errors" not in body, body
+    return body["data"]
+
+
+async def new_order(client: httpx.AsyncClient, variant_id: str) -> dict[str, Any]:
+    add = "mutation($v: ID!) { cartLinesAdd(lines: [{variantId: $v, quantity: 1}]) { cart { token } } }"
+    token = (await gql(client, add, {"v": variant_id}))["cartLinesAdd"]["cart"]["token"]
+    checkout = """mutation($t: String, $a: AddressInput!) { checkoutCreate(cartToken: $t, email: "b@example.com",
+        shippingAddress: $a) { order { id number total { amount currency } } orderToken checkoutUrl userErrors { code } } }"""
+    result = (await gql(client, checkout, {"t": token, "a": ADDRESS}))["checkoutCreate"]
+    assert not result["userErrors"], result
+    return result
+
+
+def paid_event(order: dict[str, Any], order_pk: int, session_id: str) -> str:
+    return orjson.dumps(
+        {
+            "id": f"evt_bench_{time.time_ns()}",
+            "object": "event",
+            "type": "checkout.session.completed",
+            "created": int(time.time()),
+            "data": {
+                "object": {
+                    "id": session_id,
+                    "object": "checkout.session",
+                    "amount_total": order["order"]["total"]["amount"],
+                    "currency": order["order"]["total"]["currency"],
+                    "client_reference_id": str(order_pk),
+                    "metadata": {"order_id": str(order_pk)},
+                    "payment_status": "paid",
+                    "payment_intent": f"pi_bench_{order_pk}",
+                }
+            },
+        }
+    ).decode()
+
+
+async def open_socket(ws_url: str) -> ClientConnection:
+    connection = await connect(ws_url, subprotocols=["graphql-transport-ws"], max_queue=None)  # type: ignore[list-item]
+    await connection.send(orjson.dumps({"type": "connection_init", "payload": {}}).decode())
+    assert orjson.loads(await connection.recv())["type"] == "connection_ack"
+    return connection
+
+
+async def subscribe(connection: ClientConnection, operation: str, variables: dict[str, Any]) -> None:
+    message = {"type": "subscribe", "id": operation, "payload": {"query": FOLLOW, "variables": variables}}
+    await connection.send(orjson.dumps(message).decode())
+    first = orjson.loads(await connection.recv())
+    assert first["type"] == "next", first
+
+
+async def wait_paid(connection: ClientConnection) -> float:
+    while True:
+        message = orjson.loads(await connection.recv())
+        if message["type"] == "next" and message["payload"]["data"]["orderStatusChanged"]["to"] == "PAID":
+            return time.perf_counter()
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+async def run(subscribers: int, rounds: int) -> None:
+    raise_fd_limit()
+    data_dir = Path(tempfile.mkdtemp(prefix="bench-subscribers-"))
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "STRIPE_SECRET_KEY"}}
+    env.update(
+        {"DATA_DIR": str(data_dir), "LOG_LEVEL": "warning", "STRIPE_WEBHOOK_SECRET": SECRET, "WORKERS": "1"}
+    )
+    server = subprocess.Popen([sys.executable, "main.py", "serve", "--port", str(port)], cwd=ROOT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    sockets: list[ClientConnection] = []
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+            for _ in range(600):
+                try:
+                    if (await client.get("/readyz")).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.2)
+            process = psutil.Process(server.pid)
+            products = await gql(
+                client,
+                "{ products(first: 20, filter: {inStock: true}) { edges { node { variants { id quantityAvailable } } } } }",
+            )
+            variants = [
+                v["id"]
+                for e in products["products"]["edges"]
+                for v in e["node"]["variants"]
+                if v["quantityAvailable"] > 5
+            ]
+            orders = [await new_order(client, variants[i % len(variants)]) for i in range(rounds)]
+
+            rss_before = process.memory_info().rss
+            sockets = list(
+                await asyncio.gather(
+                    *(open_socket(url.replace("http", "ws") + "/graphql") for _ in range(subscribers))
+                )
+            )
+            results = []
+            for round_number, order in enumerate(orders):
+                variables = {"id": order["order"]["id"], "token": order["orderToken"]}
+                await asyncio.gather(*(subscribe(ws, str(round_number), variables) for ws in sockets))
+                if round_number == 0:
+                    rss_subscribed = process.memory_info().rss
+                session_id = order["checkoutUrl"].rsplit("/", 1)[-1]
+                order_pk = int(base64.b64decode(order["order"]["id"]).decode().split(":")[1])
+                payload = paid_event(order, order_pk, session_id)
+                waiting = [asyncio.ensure_future(wait_paid(ws)) for ws in sockets]
+                await asyncio.sleep(0.2)
+                sent = time.perf_counter()
+                response = await client.post(
+                    "/webhooks/stripe", content=payload, headers={"Stripe-Signature": sign(payload)}
+                )
+                assert response.status_code == 200, response.text
+                arrivals = await asyncio.gather(*waiting)
+                latencies = [(arrival - sent) * 1000 for arrival in arrivals]
+                results.append(latencies)
+                await asyncio.gather(
+                    *(
+                        ws.send(orjson.dumps({"type": "complete", "id": str(round_number)}).decode())
+                        for ws in sockets
+                    )
+                )
+            peak = process.memory_info().rss
+        p50 = statistics.median(percentile(r, 0.50) for r in results)
+        p99 = statistics.median(percentile(r, 0.99) for r in results)
+        last = statistics.median(max(r) for r in results)
+        per_subscriber = (rss_subscribed - rss_before) / subscribers / 1024
+        print(f"subscribers: {subscribers} on one server process, {rounds} rounds (medians over rounds)")
+        print("| webhook sent -> PAID event received | p50 | p99 | last subscriber |")
+        print("| --- | --- | --- | --- |")
+        print(f"| latency (ms) | {p50:.1f} | {p99:.1f} | {last:.1f} |")
+        print(
+            f"server RSS: {rss_before / 2**20:.0f} MB before, {rss_subscribed / 2**20:.0f} MB with {subscribers} "
+            f"subscribers, peak {peak / 2**20:.0f} MB; about {per_subscriber:.1f} KB per subscriber "
+            "(its WebSocket connection and subscription)"
+        )
+    finally:
+        for ws in sockets:
+            await ws.close()
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subscribers", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    asyncio.run(run(args.subscribers, args.rounds))
+
+
+if __name__ == "__main__":
+    main()
