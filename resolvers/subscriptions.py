@@ -12,7 +12,7 @@ from datetime import datetime
 
 import strawberry
 
-from core.order_events import CatchUp, Subscriber
+from core.order_events import CatchUp, Subscriber, SubscriberDropped
 from domain.orders import OrderStatus
 from graph.auth import require_viewer, viewer
 from graph.context import Info
@@ -55,6 +55,19 @@ async def _follow(
     info: Info, subscriber: Subscriber, seen: dict[int, int]
 ) -> AsyncGenerator[OrderStatusEvent, None]:
     """Events after those already seen (per order, by history id); on a catch-up, read the database."""
+    try:
+        async for event in _follow_events(info, subscriber, seen):
+            yield event
+    except SubscriberDropped:
+        raise PublicError(
+            "This subscription fell too far behind and was ended; subscribe again to catch up.",
+            code="SUBSCRIPTION_OVERFLOW",
+        ) from None
+
+
+async def _follow_events(
+    info: Info, subscriber: Subscriber, seen: dict[int, int]
+) -> AsyncGenerator[OrderStatusEvent, None]:
     async for item in subscriber.events():
         if isinstance(item, CatchUp):
             if subscriber.order_id is not None:
