@@ -26,6 +26,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from core.background import every
+from core.catalog_cache import CATALOG_CHANNEL, CatalogCache, CatalogCacheMiddleware
 from core.db import create_engine
 from core.health import healthz, readyz
 from core.logging import configure_logging
@@ -76,10 +77,12 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         raise RuntimeError("create_app needs a database URL: run `python main.py serve` to start one")
 
     payments = payment_provider(settings)
+    catalog_cache = CatalogCache(settings.catalog_cache_size)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         order_events = OrderEventHub(database_url)
+        order_events.also_listen(CATALOG_CHANNEL, catalog_cache.invalidate, catalog_cache.set_available)
         order_events.start()
         app.state.order_events = order_events
         engine = create_engine(database_url)
@@ -114,7 +117,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app = Starlette(
         debug=False,
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", CatalogCacheMiddleware(graphql, catalog_cache), methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/webhooks/stripe", stripe_webhook, methods=["POST"]),
             Route("/healthz", healthz),
@@ -127,6 +130,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.state.settings = settings
     app.state.head_revision = head_revision()
     app.state.payments = payments
+    app.state.catalog_cache = catalog_cache
     app.state.webhook_secret = webhook_secret(settings, payments)
     app.state.jwt_secret = settings.jwt_secret or local_secret(settings, "jwt_secret")
     app.state.order_token_secret = derived_secret(app.state.jwt_secret, "order-token")

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -96,7 +96,23 @@ class OrderEventHub:
         self._task: asyncio.Task[None] | None = None
         self._connection: asyncpg.Connection | None = None
         self._snapshots: OrderedDict[tuple[int, int], asyncio.Future[OrderRow]] = OrderedDict()
+        self._channels: dict[str, Callable[[], None]] = {}
+        self._connection_watchers: list[Callable[[bool], None]] = []
         self.connected = asyncio.Event()
+
+    def also_listen(
+        self, channel: str, on_notify: Callable[[], None], on_connection: Callable[[bool], None]
+    ) -> None:
+        """Share this process's LISTEN connection with another channel (before `start`).
+
+        `on_connection(False)` is called when notifications may be missed, `True` once they flow again.
+        """
+        self._channels[channel] = on_notify
+        self._connection_watchers.append(on_connection)
+
+    def _connection_changed(self, up: bool) -> None:
+        for watcher in self._connection_watchers:
+            watcher(up)
 
     @property
     def subscriber_count(self) -> int:
@@ -172,6 +188,8 @@ class OrderEventHub:
                 connection = await asyncpg.connect(self._dsn, timeout=10)
                 connection.add_termination_listener(lambda _, lost=lost: lost.set())
                 await connection.add_listener(CHANNEL, self._dispatch)
+                for channel, on_notify in self._channels.items():
+                    await connection.add_listener(channel, lambda *_, notify=on_notify: notify())
             except (OSError, asyncpg.PostgresError, TimeoutError) as error:
                 logger.warning(
                     "order events: cannot LISTEN (%s); retrying in %.1fs", type(error).__name__, backoff
@@ -181,6 +199,7 @@ class OrderEventHub:
                 continue
             self._connection = connection
             self.connected.set()
+            self._connection_changed(True)
             backoff = 0.1
             if not first:
                 logger.info("order events: LISTEN restored; subscribers catch up")
@@ -189,6 +208,7 @@ class OrderEventHub:
             first = False
             await self._watch(connection, lost)
             self.connected.clear()
+            self._connection_changed(False)
             with contextlib.suppress(Exception):
                 connection.terminate()
 

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     cart_price_lock_ttl: int = 86_400
     forwarded_allow_ips: str = "127.0.0.1"
     bcrypt_rounds: int = 12
+    # Answers of catalog-only queries kept per process (0 turns the cache off).
+    catalog_cache_size: int = 256
 
     @field_validator("currency")
     @classmethod

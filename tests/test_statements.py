@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import httpx
 import pytest
+from sqlalchemy import text
 
+from core.db import create_engine
 from tests.support import StatementCounter, graphql
 
 CATALOG_PAGE = """
@@ -38,7 +43,7 @@ query($first: Int!) {
 async def test_catalog_page_costs_the_same_statements_at_every_size(
     client: httpx.AsyncClient, sql_statements: StatementCounter, first: int
 ) -> None:
-    await graphql(client, CATALOG_PAGE, {"first": 1})  # warm the connection pool
+    await graphql(client, "{ categories { id } }")  # warm the connection pool
     sql_statements.reset()
     body = await graphql(client, CATALOG_PAGE, {"first": first})
     assert len(body["data"]["products"]["edges"]) == first
@@ -72,3 +77,45 @@ async def test_product_by_slug_costs_two_statements(
     )
     assert body["data"]["product"]["variants"]
     assert sql_statements.count == 2, sql_statements.statements
+
+
+async def wait_for_invalidation(client: httpx.AsyncClient, query: str, variables: dict, before: dict) -> dict:
+    """The answer once the catalog change has been heard (pg_notify is delivered after commit)."""
+    deadline = time.monotonic() + 5
+    while True:
+        body = await graphql(client, query, variables)
+        if body != before or time.monotonic() > deadline:
+            return body
+        await asyncio.sleep(0.02)
+
+
+async def test_repeated_catalog_pages_come_from_the_cache_until_the_catalog_changes(
+    client: httpx.AsyncClient, sql_statements: StatementCounter, database_url: str
+) -> None:
+    first = await graphql(client, CATALOG_PAGE, {"first": 20})
+    sql_statements.reset()
+    again = await graphql(client, CATALOG_PAGE, {"first": 20})
+    assert again == first and sql_statements.count == 0
+
+    variant = first["data"]["products"]["edges"][0]["node"]["variants"][0]
+    engine = create_engine(database_url, pool_size=1)
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE product_variants SET stock = stock + 5, price = price + 1 WHERE sku = :sku"),
+            {"sku": variant["sku"]},
+        )
+    await engine.dispose()
+    changed = await wait_for_invalidation(client, CATALOG_PAGE, {"first": 20}, first)
+    new_variant = changed["data"]["products"]["edges"][0]["node"]["variants"][0]
+    assert new_variant["quantityAvailable"] == variant["quantityAvailable"] + 5
+    assert new_variant["price"]["amount"] == variant["price"]["amount"] + 1
+
+
+async def test_viewer_dependent_queries_are_never_cached(
+    client: httpx.AsyncClient, sql_statements: StatementCounter
+) -> None:
+    query = '{ products(first: 1) { totalCount } cart(token: "nope") { token } }'
+    await graphql(client, query)
+    sql_statements.reset()
+    await graphql(client, query)
+    assert sql_statements.count > 0

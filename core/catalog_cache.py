@@ -1,0 +1,182 @@
+"""A per-process cache of whole answers to catalog-only queries.
+
+Storefronts ask the same catalog pages again and again. An answer is kept for the exact
+query text, variables and operation name, and only for queries whose root fields read the
+catalog (`products`, `product`, `categories`), which no viewer changes. Every write to
+products, variants or categories sends `pg_notify('catalog_changed')` from a trigger, in the
+writing transaction; each process hears it on its LISTEN connection and drops every answer.
+While that connection is down nothing is cached or served from the cache. Checkout never
+reads through this cache: it prices and reserves against the locked rows themselves.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from functools import lru_cache
+
+import orjson
+from graphql import FieldNode, GraphQLSyntaxError, OperationDefinitionNode, OperationType, parse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+CATALOG_CHANNEL = "catalog_changed"
+CACHEABLE_ROOT_FIELDS = frozenset({"products", "product", "categories", "__typename"})
+MAX_BODY_BYTES = 1_000_000
+
+CacheKey = tuple[str, bytes, str | None]
+
+
+class CatalogCache:
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max_entries
+        self.generation = 0
+        self.available = False
+        self._answers: OrderedDict[CacheKey, tuple[int, bytes]] = OrderedDict()
+
+    @property
+    def enabled(self) -> bool:
+        return self.available and self.max_entries > 0
+
+    def invalidate(self) -> None:
+        self.generation += 1
+        self._answers.clear()
+
+    def set_available(self, available: bool) -> None:
+        """Caching is safe only while invalidations can be heard."""
+        self.available = available
+        self.invalidate()
+
+    def get(self, key: CacheKey) -> bytes | None:
+        entry = self._answers.get(key)
+        if entry is None or entry[0] != self.generation:
+            return None
+        self._answers.move_to_end(key)
+        return entry[1]
+
+    def put(self, key: CacheKey, generation: int, answer: bytes) -> None:
+        """Keep an answer computed from data read after `generation` began, unless it has ended."""
+        if generation != self.generation or not self.enabled:
+            return
+        self._answers[key] = (generation, answer)
+        self._answers.move_to_end(key)
+        while len(self._answers) > self.max_entries:
+            self._answers.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._answers)
+
+
+@lru_cache(maxsize=512)
+def reads_only_the_catalog(query: str, operation_name: str | None) -> bool:
+    try:
+        document = parse(query)
+    except GraphQLSyntaxError:
+        return False
+    operations = [node for node in document.definitions if isinstance(node, OperationDefinitionNode)]
+    if operation_name is not None:
+        operations = [node for node in operations if node.name and node.name.value == operation_name]
+    if len(operations) != 1 or operations[0].operation is not OperationType.QUERY:
+        return False
+    selections = operations[0].selection_set.selections
+    return all(
+        isinstance(node, FieldNode) and node.name.value in CACHEABLE_ROOT_FIELDS for node in selections
+    )
+
+
+class CatalogCacheMiddleware:
+    """Answers repeated catalog-only POSTs to /graphql from the cache; stores fresh ones."""
+
+    def __init__(self, app: ASGIApp, cache: CatalogCache, path: str = "/graphql") -> None:
+        self.app = app
+        self.cache = cache
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "POST"
+            or scope["path"] != self.path
+            or not self.cache.enabled
+        ):
+            await self.app(scope, receive, send)
+            return
+        body, more_body = await _read_body(receive)
+        replay = _replay(body, more_body, receive)
+        key = _cache_key(body) if not more_body else None
+        if key is None or not reads_only_the_catalog(key[0], key[2]):
+            await self.app(scope, replay, send)
+            return
+        cached = self.cache.get(key)
+        if cached is not None:
+            await _send_json(send, cached)
+            return
+        generation = self.cache.generation
+        captured = _Capture(send)
+        await self.app(scope, replay, captured)
+        if captured.status == 200 and captured.complete and b'"errors"' not in captured.body:
+            self.cache.put(key, generation, bytes(captured.body))
+
+
+async def _read_body(receive: Receive) -> tuple[bytes, bool]:
+    """Read up to MAX_BODY_BYTES; more than that is left to the application to refuse."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks), False
+        if size > MAX_BODY_BYTES:
+            return b"".join(chunks), True
+
+
+def _replay(body: bytes, more_body: bool, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": more_body}
+        return await receive()
+
+    return replay
+
+
+def _cache_key(body: bytes) -> CacheKey | None:
+    try:
+        request = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(request, dict) or not isinstance(request.get("query"), str):
+        return None
+    operation_name = request.get("operationName")
+    variables = request.get("variables") or {}
+    if not isinstance(variables, dict) or not isinstance(operation_name, str | None):
+        return None
+    return request["query"], orjson.dumps(variables, option=orjson.OPT_SORT_KEYS), operation_name
+
+
+async def _send_json(send: Send, body: bytes) -> None:
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class _Capture:
+    """Passes a response through while keeping a copy of it."""
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.status = 0
+        self.body = bytearray()
+        self.complete = False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+        elif message["type"] == "http.response.body":
+            self.body.extend(message.get("body", b""))
+            self.complete = not message.get("more_body", False)
+        await self.send(message)
