@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import (
     Float,
-    and_,
     cast,
     column,
     func,
@@ -217,8 +216,13 @@ async def product_page(
     *,
     with_total: bool = True,
 ) -> ProductPage:
-    """One page of products by keyset: `after` is the sort key of the last product seen."""
+    """One page of products by keyset: `after` is the sort key of the last product seen.
+
+    The total is counted only when asked for, and without the price summaries unless a
+    filter needs them, since counting visits every matching product.
+    """
     conditions: list[ColumnElement[Any]] = []
+    summary_conditions: list[ColumnElement[Any]] = []
     rank: ColumnElement[Any] | None = None
     if query.search_words:
         tsquery = _search_query(await correct_search_words(conn, query.search_words))
@@ -230,27 +234,32 @@ async def product_page(
         subtree = subtree.union(select(children.c.id).where(children.c.parent_id == subtree.c.id))
         conditions.append(products.c.category_id.in_(select(subtree.c.id)))
     if query.min_price is not None:
-        conditions.append(_price_summary.c.min_price >= query.min_price)
+        summary_conditions.append(_price_summary.c.min_price >= query.min_price)
     if query.max_price is not None:
-        conditions.append(_price_summary.c.min_price <= query.max_price)
+        summary_conditions.append(_price_summary.c.min_price <= query.max_price)
     if query.in_stock is not None:
         in_stock = _price_summary.c.quantity_available > 0
-        conditions.append(in_stock if query.in_stock else ~in_stock)
+        summary_conditions.append(in_stock if query.in_stock else ~in_stock)
 
     keys, descending = _sort_columns(order, rank)
-    key_labels = [key.label(f"sort_key_{i}") for i, key in enumerate(keys)]
-    matching = _product_select(*key_labels).where(and_(true(), *conditions)).cte("matching")
-
-    page = select(matching)
-    sort_refs = [matching.c[f"sort_key_{i}"] for i in range(len(keys))]
+    page = _product_select(*[key.label(f"sort_key_{i}") for i, key in enumerate(keys)]).where(
+        *conditions, *summary_conditions
+    )
     if after is not None:
-        position = tuple_(*sort_refs)
+        position = tuple_(*keys)
         bound = tuple_(*[literal(value) for value in after])
         page = page.where(position < bound if descending else position > bound)
-    page = page.order_by(*[ref.desc() if descending else ref.asc() for ref in sort_refs]).limit(first + 1)
+    page = page.order_by(*[key.desc() if descending else key.asc() for key in keys]).limit(first + 1)
 
     if with_total:
-        total = select(func.count()).select_from(matching).scalar_subquery().label("total_count")
+        counted = products.join(_price_summary, true()) if summary_conditions else products
+        total = (
+            select(func.count())
+            .select_from(counted)
+            .where(products.c.is_active, *conditions, *summary_conditions)
+            .scalar_subquery()
+            .label("total_count")
+        )
         page_sub = page.subquery("page")
         statement = select(total, page_sub).select_from(
             select(literal(1).label("one")).subquery("anchor").outerjoin(page_sub, true())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from enum import Enum
 
@@ -10,6 +11,7 @@ import strawberry
 from graph.context import Info
 from graph.ids import to_global_id
 from graph.pagination import decode_cursor, encode_cursor, page_size
+from graph.selection import selected_below
 from graph.types.common import Money, Node, PageInfo
 from models import catalog_repository as catalog
 from models.catalog_repository import CategoryRow, ProductOrder, ProductQuery, ProductRow, VariantRow
@@ -70,6 +72,9 @@ class Product(Node):
     in_stock: bool
     pk: strawberry.Private[int]
     category_id: strawberry.Private[int | None]
+    # Filled by a list of products that read them ahead for the whole page.
+    preloaded_variants: strawberry.Private[list[ProductVariant] | None] = None
+    preloaded_category: strawberry.Private[Category | None] = None
 
     @classmethod
     def from_row(cls, row: ProductRow, currency: str) -> Product:
@@ -88,15 +93,26 @@ class Product(Node):
             category_id=row.category_id,
         )
 
+    # Plain (not async) resolvers: a value read ahead is returned as it is, which spares the
+    # executor an await per product; otherwise they hand back the loader's awaitable.
     @strawberry.field
-    async def category(self, info: Info) -> Category | None:
-        if self.category_id is None:
-            return None
+    def category(self, info: Info) -> Category | None:
+        if self.preloaded_category is not None or self.category_id is None:
+            return self.preloaded_category
+        return self._load_category(info)  # type: ignore[return-value]
+
+    @strawberry.field
+    def variants(self, info: Info) -> list[ProductVariant]:
+        if self.preloaded_variants is not None:
+            return self.preloaded_variants
+        return self._load_variants(info)  # type: ignore[return-value]
+
+    async def _load_category(self, info: Info) -> Category | None:
+        assert self.category_id is not None
         row = await info.context.loaders.category.load(self.category_id)
         return Category.from_row(row) if row else None
 
-    @strawberry.field
-    async def variants(self, info: Info) -> list[ProductVariant]:
+    async def _load_variants(self, info: Info) -> list[ProductVariant]:
         rows = await info.context.loaders.variants_of_product.load(self.pk)
         currency = info.context.settings.currency
         return [ProductVariant.from_row(row, currency) for row in rows]
@@ -144,14 +160,18 @@ async def product_connection(
     cursor_kind = f"products:{order.value}"
     after_key = decode_cursor(after, cursor_kind, _CURSOR_TYPES[order]) if after else None
 
+    with_total = any(
+        field.name == "totalCount" for field in selected_below(info.selected_fields[0].selections, [])
+    )
     async with info.context.read_engine.connect() as conn:
-        page = await catalog.product_page(conn, query, order, limit, after_key)
+        page = await catalog.product_page(conn, query, order, limit, after_key, with_total=with_total)
 
     currency = info.context.settings.currency
     edges = [
         ProductEdge(cursor=encode_cursor(cursor_kind, key), node=Product.from_row(row, currency))
         for row, key in zip(page.rows, page.sort_keys, strict=True)
     ]
+    await _read_ahead(info, [edge.node for edge in edges])
     return ProductConnection(
         edges=edges,
         page_info=PageInfo(
@@ -162,6 +182,34 @@ async def product_connection(
         ),
         total_count=page.total_count or 0,
     )
+
+
+async def _read_ahead(info: Info, products: list[Product]) -> None:
+    """Load the variants and categories the query asks of a page's products, one batch each, at once."""
+    wanted = {field.name for field in selected_below(info.selected_fields[0].selections, ["edges", "node"])}
+    loaders = info.context.loaders
+    currency = info.context.settings.currency
+    variants_wanted = "variants" in wanted and products
+    category_ids = [product.category_id for product in products if product.category_id is not None]
+    categories_wanted = "category" in wanted and category_ids
+    variant_rows, category_rows = await asyncio.gather(
+        loaders.variants_of_product.load_many([product.pk for product in products])
+        if variants_wanted
+        else _none(),
+        loaders.category.load_many(category_ids) if categories_wanted else _none(),
+    )
+    if variant_rows is not None:
+        for product, rows in zip(products, variant_rows, strict=True):
+            product.preloaded_variants = [ProductVariant.from_row(row, currency) for row in rows]
+    if category_rows is not None:
+        found = {row.id: Category.from_row(row) for row in category_rows if row is not None}
+        for product in products:
+            if product.category_id is not None:
+                product.preloaded_category = found.get(product.category_id)
+
+
+async def _none() -> None:
+    return None
 
 
 @strawberry.type
