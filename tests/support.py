@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import uvicorn
 from starlette.applications import Starlette
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class StatementCounter:
@@ -62,3 +71,35 @@ async def start_server(app: Starlette) -> tuple[uvicorn.Server, asyncio.Task[Non
 
 def _no_signal_capture() -> Any:
     return contextlib.nullcontext()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.asynccontextmanager
+async def serve_process(env: dict[str, str], timeout: float = 90) -> AsyncIterator[str]:
+    """`python main.py serve` in a process of its own, as users run it; yields its URL once ready."""
+    port = free_port()
+    process = subprocess.Popen(  # noqa: ASYNC220 - started once, before the test talks to it
+        [sys.executable, "main.py", "serve", "--port", str(port)], cwd=ROOT, env=env
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient() as http:
+            deadline = time.monotonic() + timeout
+            while True:
+                assert process.poll() is None, "the server exited"
+                try:
+                    if (await http.get(f"{url}/readyz")).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert time.monotonic() < deadline, "the server did not become ready"
+                await asyncio.sleep(0.2)
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)

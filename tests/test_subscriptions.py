@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -31,7 +28,7 @@ from tests.shop import (
     variant_with_stock,
 )
 from tests.stripe_stub import WEBHOOK_SECRET
-from tests.support import RunningServer
+from tests.support import RunningServer, serve_process
 from tests.ws_client import LEGACY_WS, TRANSPORT_WS, GraphQLWebSocket
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -267,13 +264,8 @@ async def test_subscriptions_per_connection_are_capped(
 
 
 @pytest.fixture
-async def second_process(settings: Settings, database_url: str, tmp_path: Path) -> AsyncIterator[str]:
+async def second_process(settings: Settings, database_url: str) -> AsyncIterator[str]:
     """Another server process on the same database, as `python main.py serve` runs it."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -282,26 +274,8 @@ async def second_process(settings: Settings, database_url: str, tmp_path: Path) 
         "LOG_LEVEL": "warning",
     }
     env.pop("STRIPE_SECRET_KEY", None)
-    process = subprocess.Popen(  # noqa: ASYNC220 - started once, before the test runs
-        [sys.executable, "main.py", "serve", "--port", str(port)], cwd=ROOT, env=env
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient() as http:
-            deadline = time.monotonic() + 60
-            while True:
-                assert process.poll() is None, "the second server exited"
-                try:
-                    if (await http.get(f"{url}/readyz")).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert time.monotonic() < deadline
-                await asyncio.sleep(0.2)
+    async with serve_process(env) as url:
         yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
 
 
 async def test_a_change_made_by_another_process_reaches_subscribers_within_a_second(
@@ -326,45 +300,17 @@ async def test_a_change_made_by_another_process_reaches_subscribers_within_a_sec
 
 async def test_serve_with_several_workers_delivers_to_every_subscriber(tmp_path: Path) -> None:
     """`serve --workers 2` on the embedded database: subscribers on any worker hear a change made on any."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     env = {
         key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "STRIPE_SECRET_KEY"}
     }
     env.update({"DATA_DIR": str(tmp_path / "data"), "LOG_LEVEL": "warning", "WORKERS": "2"})
-    process = subprocess.Popen(  # noqa: ASYNC220 - the server under test
-        [sys.executable, "main.py", "serve", "--port", str(port)], cwd=ROOT, env=env
-    )
-    url = f"http://127.0.0.1:{port}"
     sockets: list[GraphQLWebSocket] = []
-    try:
-        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-            deadline = time.monotonic() + 90
-            while True:
-                assert process.poll() is None, "the server exited"
-                try:
-                    if (await client.get("/readyz")).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert time.monotonic() < deadline
-                await asyncio.sleep(0.3)
-            product = (
-                await client.post(
-                    "/graphql",
-                    json={
-                        "query": "{ products(first: 1, filter: {inStock: true}) { edges { node { variants { id quantityAvailable } } } } }"
-                    },
-                )
-            ).json()
-            variant = next(
-                v
-                for v in product["data"]["products"]["edges"][0]["node"]["variants"]
-                if v["quantityAvailable"] > 0
-            )
+    async with serve_process(env) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
+        try:
+            query = "{ products(first: 1, filter: {inStock: true}) { edges { node { variants { id quantityAvailable } } } } }"
+            product = (await client.post("/graphql", json={"query": query})).json()
+            variants = product["data"]["products"]["edges"][0]["node"]["variants"]
+            variant = next(v for v in variants if v["quantityAvailable"] > 0)
             order = await checkout(client, await new_cart(client, variant["id"]))
             variables = {"id": order["order"]["id"], "token": order["orderToken"]}
             for _ in range(8):
@@ -376,8 +322,6 @@ async def test_serve_with_several_workers_delivers_to_every_subscriber(tmp_path:
             assert (await client.post(order["checkoutUrl"] + "/pay")).status_code == 303
             for ws in sockets:
                 assert (await ws.next_payload(timeout=3))["data"]["orderStatusChanged"]["to"] == "PAID"
-    finally:
-        for ws in sockets:
-            await ws.close()
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=60)
+        finally:
+            for ws in sockets:
+                await ws.close()
