@@ -218,6 +218,11 @@ def command_serve(settings: Settings, args: argparse.Namespace) -> None:
         "proxy_headers": True,
         "forwarded_allow_ips": settings.forwarded_allow_ips,
         "access_log": settings.debug,
+        # Dead or non-reading WebSocket peers miss pings and are closed; frames are capped at 1 MB.
+        "ws_ping_interval": 20.0,
+        "ws_ping_timeout": 20.0,
+        "ws_max_size": 1_048_576,
+        "ws_max_queue": 16,
         "log_config": None,
     }
     # uvicorn shuts down gracefully on SIGINT/SIGTERM and then re-raises the signal; exiting
