@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
@@ -29,10 +31,12 @@ from core.background import every
 from core.catalog_cache import CATALOG_CHANNEL, CatalogCache, CatalogCacheMiddleware
 from core.db import create_engine
 from core.health import healthz, readyz
+from core.http_guard import RequestBodyLimit
 from core.logging import configure_logging
 from core.migrations import head_revision, upgrade_to_head
 from core.order_events import OrderEventHub
 from core.request_id import RequestIdMiddleware
+from core.security_headers import SecurityHeadersMiddleware
 from core.settings import Settings, get_settings, local_secret
 from domain.order_actions import cancel_overdue_orders
 from domain.payments import PaymentProvider, SandboxPayments, StripePayments
@@ -66,6 +70,17 @@ class GraphQLApp(GraphQL[Context, None]):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+    def decode_json(self, data: str | bytes) -> object:
+        # json.loads fails on invalid UTF-8 with an error strawberry does not catch (a 500) and lets
+        # lone surrogates ("\udc80") through to the database; orjson refuses both with a 400.
+        return orjson.loads(data)
+
+    def parse_json(self, data: str | bytes) -> object:
+        parsed = super().parse_json(data)
+        if not isinstance(parsed, dict | list):
+            raise HTTPException(400, "The request body must be a JSON object.")
+        return parsed
 
 
 def create_app(settings: Settings | None = None, database_url: str | None = None) -> Starlette:
@@ -117,14 +132,29 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app = Starlette(
         debug=False,
         routes=[
-            Route("/graphql", CatalogCacheMiddleware(graphql, catalog_cache), methods=["GET", "POST"]),
+            Route(
+                "/graphql",
+                RequestBodyLimit(CatalogCacheMiddleware(graphql, catalog_cache)),
+                methods=["GET", "POST"],
+            ),
             WebSocketRoute("/graphql", graphql),
             Route("/webhooks/stripe", stripe_webhook, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             *(sandbox.routes if payments.is_sandbox else []),
         ],
-        middleware=[Middleware(RequestIdMiddleware)],
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(SecurityHeadersMiddleware),
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origin_list,
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=["content-type", "authorization"],
+                expose_headers=["retry-after", "x-request-id"],
+                max_age=600,
+            ),
+        ],
         lifespan=lifespan,
     )
     app.state.settings = settings

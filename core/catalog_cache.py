@@ -21,6 +21,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 CATALOG_CHANNEL = "catalog_changed"
 CACHEABLE_ROOT_FIELDS = frozenset({"products", "product", "categories", "__typename"})
 MAX_BODY_BYTES = 1_000_000
+# Larger requests are answered without the cache: their texts would pin memory as cache keys, and
+# their parsing here, before the server's own query limits apply, would cost time.
+MAX_CACHEABLE_BODY_BYTES = 20_000
+MAX_CACHEABLE_QUERY_TOKENS = 3_000
 
 CacheKey = tuple[str, bytes, str | None]
 
@@ -68,7 +72,7 @@ class CatalogCache:
 @lru_cache(maxsize=512)
 def reads_only_the_catalog(query: str, operation_name: str | None) -> bool:
     try:
-        document = parse(query)
+        document = parse(query, max_tokens=MAX_CACHEABLE_QUERY_TOKENS)
     except GraphQLSyntaxError:
         return False
     operations = [node for node in document.definitions if isinstance(node, OperationDefinitionNode)]
@@ -145,6 +149,8 @@ def _replay(body: bytes, more_body: bool, receive: Receive) -> Receive:
 
 
 def _cache_key(body: bytes) -> CacheKey | None:
+    if len(body) > MAX_CACHEABLE_BODY_BYTES:
+        return None
     try:
         request = orjson.loads(body)
     except orjson.JSONDecodeError:

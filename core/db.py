@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -12,10 +14,23 @@ def async_url(database_url: str) -> str:
     return url.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
 
 
+class _NoResultRows(logging.Filter):
+    """Drops the result rows SQLAlchemy echoes at DEBUG: they hold cart tokens, hashes and addresses."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.msg != "Row %r"
+
+
+_ENGINE_LOGGER = logging.getLogger("sqlalchemy.engine.Engine")
+_ENGINE_LOGGER.addFilter(_NoResultRows())
+
+
 def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(
         async_url(database_url),
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=False,
+        # Errors and SQL logs show statements without their values (cart tokens, e-mails, addresses).
+        hide_parameters=True,
     )

@@ -3,12 +3,34 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_RATE_LIMIT = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*")
+
+
+@dataclass(slots=True, frozen=True)
+class RateLimit:
+    """At most `attempts` per fixed window of `seconds`."""
+
+    attempts: int
+    seconds: int
+
+    @classmethod
+    def parse(cls, text: str) -> RateLimit | None:
+        """`"10/60"` is 10 attempts per 60 seconds; `"off"` (or nothing) is no limit."""
+        if text.strip().lower() in ("", "off"):
+            return None
+        match = _RATE_LIMIT.fullmatch(text)
+        if match is None or int(match[2]) == 0:
+            raise ValueError(f"a rate limit is ATTEMPTS/SECONDS, such as 10/60, or off; got {text!r}")
+        return cls(attempts=int(match[1]), seconds=int(match[2]))
 
 
 class Settings(BaseSettings):
@@ -37,6 +59,33 @@ class Settings(BaseSettings):
     bcrypt_rounds: int = 12
     # Answers of catalog-only queries kept per process (0 turns the cache off).
     catalog_cache_size: int = 256
+    # GraphQL abuse limits, checked before execution (README: "Limits and hardening").
+    introspection: bool = True
+    max_query_length: int = 50_000
+    max_query_tokens: int = 3_000
+    max_query_depth: int = 10
+    max_query_aliases: int = 30
+    max_query_cost: int = 5_000
+    # Rate limits, "ATTEMPTS/SECONDS" or "off", counted in PostgreSQL across every server process.
+    rate_limit_login: str = "20/60"  # per client address
+    rate_limit_login_email: str = "10/600"  # per e-mail address
+    rate_limit_register: str = "20/600"  # per client address
+    rate_limit_register_email: str = "5/600"  # per e-mail address
+    rate_limit_refresh: str = "60/60"  # per client address
+    rate_limit_checkout: str = "60/600"  # per signed-in user, else per client address
+
+    @field_validator(
+        "rate_limit_login",
+        "rate_limit_login_email",
+        "rate_limit_register",
+        "rate_limit_register_email",
+        "rate_limit_refresh",
+        "rate_limit_checkout",
+    )
+    @classmethod
+    def _valid_rate_limit(cls, value: str) -> str:
+        RateLimit.parse(value)  # refuse a malformed limit at startup, not at the first login
+        return value
 
     @field_validator("currency")
     @classmethod

@@ -20,6 +20,7 @@ COUNTRY_CODES = frozenset(
 )
 
 MAX_FIELD_LENGTH = 200
+MAX_URL_LENGTH = 2048
 REQUIRED_FIELDS = ("name", "line1", "city", "postal_code", "country")
 OPTIONAL_FIELDS = ("line2", "state")
 
@@ -58,6 +59,8 @@ def normalise_address(raw: dict[str, str | None]) -> tuple[dict[str, str | None]
 
 def redirect_allowed(url: str, allowed_origins: list[str]) -> bool:
     """Checkout redirects go back to the storefront only, never to an arbitrary site."""
+    if len(url) > MAX_URL_LENGTH or not url.isprintable():
+        return False
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return False

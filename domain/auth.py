@@ -239,8 +239,8 @@ async def register(
     if problem := password_problem(password):
         problems.append(problem)
     name = name.strip()
-    if not 1 <= len(name) <= MAX_NAME_LENGTH:
-        message = f"Give a name of 1 to {MAX_NAME_LENGTH} characters."
+    if not 1 <= len(name) <= MAX_NAME_LENGTH or not name.isprintable():
+        message = f"Give a name of 1 to {MAX_NAME_LENGTH} printable characters."
         problems.append(_problem(("name",), message, "INVALID_NAME"))
     if problems:
         return AuthResult(problems=tuple(problems))

@@ -25,6 +25,7 @@ MAX_CART_LINES = 100
 # Money amounts travel as 32-bit GraphQL Ints.
 MAX_CART_SUBTOTAL = 2**31 - 1
 _CART_TOKEN_BYTES = 24  # 192 random bits
+MAX_CART_TOKEN_LENGTH = 100
 
 
 class Rejected(Exception):
@@ -79,6 +80,12 @@ def new_cart_token() -> str:
     return secrets.token_urlsafe(_CART_TOKEN_BYTES)
 
 
+def could_be_cart_token(token: str) -> bool:
+    """Whether a token is worth looking up: ours are short URL-safe ASCII, and PostgreSQL text
+    cannot even hold some characters a client may send (NUL)."""
+    return len(token) <= MAX_CART_TOKEN_LENGTH and token.isascii() and token.isprintable()
+
+
 def visible_to(cart_user_id: int | None, viewer_id: int | None) -> bool:
     """An anonymous cart is open to whoever holds its token; a user's cart only to that user."""
     return cart_user_id is None or cart_user_id == viewer_id
@@ -121,6 +128,8 @@ def cart_view(cart: CartRow, lines: Sequence[CartLineRow]) -> CartView:
 
 async def cart_by_token(conn: AsyncConnection, token: str, lock_ttl: timedelta) -> CartView | None:
     """The active cart with this token, whoever owns it: check `visible_to` before showing it."""
+    if not could_be_cart_token(token):
+        return None
     contents = await repo.active_cart_by_token(conn, token, lock_ttl)
     return cart_view(contents.cart, contents.lines) if contents else None
 
@@ -161,7 +170,7 @@ async def lock_cart(
     a token gets a new anonymous cart. Raises `Rejected` (CART_NOT_FOUND) otherwise.
     """
     if token is not None:
-        cart = await repo.lock_active_cart_by_token(conn, token)
+        cart = await repo.lock_active_cart_by_token(conn, token) if could_be_cart_token(token) else None
         if cart is None or not visible_to(cart.user_id, viewer_id):
             raise _cart_not_found()
         return cart
@@ -390,6 +399,8 @@ async def merge_anonymous_cart(
     A token that names no active anonymous cart (unknown, already merged, or a user's cart) is
     left alone: signing in must not fail over a stale cart token. Returns whether a merge happened.
     """
+    if not could_be_cart_token(cart_token):
+        return False
     anonymous = await repo.lock_active_cart_by_token(conn, cart_token)
     if anonymous is None or anonymous.user_id is not None:
         return False

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.addresses import normalise_address, redirect_allowed
 from domain.auth import InvalidEmail, normalize_email
+from domain.carts import could_be_cart_token
 from domain.orders import OrderStatus, change_status, order_token, publish
 from domain.payments import CheckoutLine, CheckoutRequest, PaymentProvider, PaymentProviderUnavailable
 from domain.problems import Problem
@@ -82,6 +83,8 @@ def _validate(
             problems.append(
                 Problem("INVALID_EMAIL", "Give a valid e-mail address for the order.", ("email",))
             )
+    if data.cart_token is not None and not could_be_cart_token(data.cart_token):
+        problems.append(Problem("CART_NOT_FOUND", "There is no such cart.", ("cartToken",)))
     address, address_problems = normalise_address(data.shipping_address)
     problems.extend(
         Problem(

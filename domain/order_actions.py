@@ -46,7 +46,11 @@ def _invalid(error: InvalidTransition) -> OrderActionResult:
 
 
 def _clean_reason(reason: str | None) -> str | None:
-    return " ".join(reason.split())[:MAX_REASON_LENGTH] or None if reason else None
+    """Whitespace collapsed, characters that are not printable (NUL, bidi controls) dropped, capped."""
+    if not reason:
+        return None
+    printable = "".join(character for character in " ".join(reason.split()) if character.isprintable())
+    return printable[:MAX_REASON_LENGTH] or None
 
 
 async def _current(engine: AsyncEngine, order_id: int) -> OrderRow:
@@ -76,11 +80,14 @@ async def update_status(
     fields: dict[str, object] = {}
     if target is S.SHIPPED:
         tracking = " ".join((tracking_number or "").split())
-        if not tracking or len(tracking) > MAX_TRACKING_LENGTH:
+        if not tracking or len(tracking) > MAX_TRACKING_LENGTH or not tracking.isprintable():
             return OrderActionResult(
                 problems=[
                     Problem(
-                        "TRACKING_NUMBER_REQUIRED", "Shipping needs a tracking number.", ("trackingNumber",)
+                        "TRACKING_NUMBER_REQUIRED",
+                        "Shipping needs a tracking number"
+                        f" of {MAX_TRACKING_LENGTH} printable characters or less.",
+                        ("trackingNumber",),
                     )
                 ]
             )

@@ -155,4 +155,6 @@ def order_token(secret: str, public_id: uuid.UUID) -> str:
 
 
 def order_token_matches(secret: str, public_id: uuid.UUID, token: str | None) -> bool:
-    return bool(token) and hmac.compare_digest(order_token(secret, public_id), token or "")
+    if not token or not token.isascii():  # ours are ASCII; compare_digest refuses other text
+        return False
+    return hmac.compare_digest(order_token(secret, public_id), token)

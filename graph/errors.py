@@ -12,11 +12,17 @@ from collections.abc import Iterator
 from typing import Any
 
 from graphql import GraphQLError
+from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import StreamExecutionResult
 
 from core.request_id import current_request_id
 
 logger = logging.getLogger("graph.errors")
+
+# Raised through the schema for strawberry's HTTP view to answer with a 400 itself.
+_REQUEST_ERRORS = (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError)
 
 
 class PublicError(Exception):
@@ -65,11 +71,32 @@ class MaskUnexpectedErrors(SchemaExtension):
     """Replace unexpected errors with a generic message and the request id."""
 
     def on_operation(self) -> Iterator[None]:
-        yield
+        try:
+            yield
+        except _REQUEST_ERRORS:
+            raise
+        except Exception as raised:
+            # Raised while parsing or validating: strawberry answers it after this hook has ended.
+            error = (
+                raised
+                if isinstance(raised, GraphQLError)
+                else GraphQLError(str(raised), original_error=raised)
+            )
+            if not is_unexpected(error):
+                raise
+            log_unexpected_errors([error])
+            raise self._mask(error) from None
         result = self.execution_context.result
         if result is None or not result.errors:
             return
         result.errors = [self._mask(error) if is_unexpected(error) else error for error in result.errors]
+
+    def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
+        # Each event of a subscription is sent before the operation ends: mask it on its way out.
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = [self._mask(error) if is_unexpected(error) else error for error in errors]  # type: ignore[union-attr]
+        yield
 
     @staticmethod
     def _mask(error: GraphQLError) -> GraphQLError:

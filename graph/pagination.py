@@ -52,6 +52,8 @@ def _coerce(value: Any, expected: type) -> Any:
         if not -(2**63) <= value < 2**63:
             raise ValueError(value)
         return value
+    if expected is str and isinstance(value, str) and "\x00" in value:
+        raise ValueError("NUL in a cursor")  # no sort key holds one, and PostgreSQL refuses it
     if isinstance(value, expected):
         return value
     raise TypeError(value)

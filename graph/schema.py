@@ -11,6 +11,7 @@ from strawberry.printer import print_schema
 from strawberry.tools import merge_types
 
 from graph.errors import MaskUnexpectedErrors, log_unexpected_errors
+from graph.limits import OperationLimits
 from resolvers.accounts import AccountMutation, AccountQuery
 from resolvers.carts import CartMutation, CartQuery
 from resolvers.catalog import CatalogQuery
@@ -30,7 +31,12 @@ schema = StorefrontSchema(
     query=Query,
     mutation=Mutation,
     subscription=merge_types("Subscription", (OrderSubscription,)),
-    extensions=[MaskUnexpectedErrors, lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)],
+    extensions=[
+        MaskUnexpectedErrors,
+        OperationLimits,
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
+    ],
 )
 
 

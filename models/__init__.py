@@ -3,5 +3,15 @@
 from models.accounts import RefreshToken, User
 from models.carts import Cart, CartLine
 from models.catalog import Category, Product, ProductVariant
+from models.rate_limits import RateLimitCounter
 
-__all__ = ["Cart", "CartLine", "Category", "Product", "ProductVariant", "RefreshToken", "User"]
+__all__ = [
+    "Cart",
+    "CartLine",
+    "Category",
+    "Product",
+    "ProductVariant",
+    "RateLimitCounter",
+    "RefreshToken",
+    "User",
+]

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Float,
     cast,
     column,
+    false,
     func,
     literal,
     select,
@@ -157,7 +158,15 @@ async def products_by_ids(conn: AsyncConnection, ids: Sequence[int]) -> dict[int
     return {row.id: _product_row(row) for row in result}
 
 
+def _storable(text: str) -> bool:
+    """PostgreSQL text cannot hold NUL: a key with one names nothing, and must not reach SQL."""
+    return "\x00" not in text
+
+
 async def products_by_slugs(conn: AsyncConnection, slugs: Sequence[str]) -> dict[str, ProductRow]:
+    slugs = [slug for slug in slugs if _storable(slug)]
+    if not slugs:
+        return {}
     result = await conn.execute(_product_select().where(products.c.slug.in_(slugs)))
     return {row.slug: _product_row(row) for row in result}
 
@@ -228,7 +237,9 @@ async def product_page(
         tsquery = _search_query(await correct_search_words(conn, query.search_words))
         conditions.append(search_vector.op("@@")(tsquery))
         rank = cast(func.ts_rank_cd(search_vector, tsquery), Float)
-    if query.category_slug is not None:
+    if query.category_slug is not None and not _storable(query.category_slug):
+        conditions.append(false())
+    elif query.category_slug is not None:
         subtree = select(categories.c.id).where(categories.c.slug == query.category_slug).cte(recursive=True)
         children = categories.alias("children")
         subtree = subtree.union(select(children.c.id).where(children.c.parent_id == subtree.c.id))

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import strawberry
 
-from domain import auth
+from domain import auth, rate_limits
 from domain.auth import AuthConfig, AuthResult
 from graph.auth import current_user
 from graph.context import Info
+from graph.rate_limits import client_address, refused
 from graph.types.accounts import AuthPayload, LogoutPayload, User
 from graph.types.carts import Cart
-from graph.types.common import user_errors
+from graph.types.common import UserError, user_errors
 
 
 def _config(info: Info) -> AuthConfig:
     return AuthConfig.from_settings(info.context.settings, info.context.jwt_secret)
+
+
+def _refusal(problems: list[UserError]) -> AuthPayload:
+    return AuthPayload(access_token=None, refresh_token=None, user=None, cart=None, user_errors=problems)
 
 
 def _payload(result: AuthResult, info: Info) -> AuthPayload:
@@ -41,6 +46,9 @@ class AccountMutation:
     async def register(
         self, info: Info, email: str, password: str, name: str, cart_token: str | None = None
     ) -> AuthPayload:
+        attempt = rate_limits.register_attempt(info.context.settings, client_address(info), email)
+        if problems := await refused(info, attempt):
+            return _refusal(problems)
         result = await auth.register(
             info.context.engine,
             _config(info),
@@ -55,6 +63,9 @@ class AccountMutation:
     async def login(
         self, info: Info, email: str, password: str, cart_token: str | None = None
     ) -> AuthPayload:
+        attempt = rate_limits.login_attempt(info.context.settings, client_address(info), email)
+        if problems := await refused(info, attempt):
+            return _refusal(problems)
         result = await auth.login(
             info.context.engine, _config(info), email=email, password=password, cart_token=cart_token
         )
@@ -62,6 +73,9 @@ class AccountMutation:
 
     @strawberry.mutation
     async def refresh_token(self, info: Info, refresh_token: str) -> AuthPayload:
+        attempt = rate_limits.refresh_attempt(info.context.settings, client_address(info))
+        if problems := await refused(info, attempt):
+            return _refusal(problems)
         result = await auth.refresh(info.context.engine, _config(info), refresh_token=refresh_token)
         return _payload(result, info)
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import strawberry
 
-from domain import order_actions
+from domain import order_actions, rate_limits
 from domain.checkout import CheckoutInput, CheckoutSettings, checkout
 from domain.orders import OrderStatus, order_token_matches
 from graph.auth import Viewer, require_viewer, viewer
@@ -14,6 +14,7 @@ from graph.context import Info
 from graph.errors import Forbidden, Unauthenticated
 from graph.ids import pk_of
 from graph.pagination import decode_cursor, encode_cursor, page_size
+from graph.rate_limits import client_address, refused
 from graph.types.common import PageInfo, UserError, user_errors
 from graph.types.orders import (
     AddressInput,
@@ -114,6 +115,9 @@ class OrderMutation:
         context = info.context
         settings = context.settings
         reader = await viewer(info)
+        attempt = rate_limits.checkout_attempt(settings, client_address(info), reader.id if reader else None)
+        if problems := await refused(info, attempt):
+            return CheckoutPayload(order=None, checkout_url=None, order_token=None, user_errors=problems)
         result = await checkout(
             context.engine,
             context.payments,

@@ -8,8 +8,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +57,20 @@ class RunningServer:
         self.url = url
 
 
-async def start_server(app: Starlette) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", loop="none")
+async def start_server(
+    app: Starlette, *, forwarded_allow_ips: str = "127.0.0.1"
+) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
+    """Serve `app` on a loopback port; X-Forwarded-* is believed from `forwarded_allow_ips`, as in `serve`."""
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        lifespan="on",
+        loop="none",
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
+    )
     server = uvicorn.Server(config)
     server.capture_signals = _no_signal_capture  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())
@@ -71,6 +84,29 @@ async def start_server(app: Starlette) -> tuple[uvicorn.Server, asyncio.Task[Non
 
 def _no_signal_capture() -> Any:
     return contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def serve_in_thread(app: Starlette) -> Iterator[str]:
+    """Serve `app` under uvicorn on a thread and event loop of its own; yields its URL.
+
+    For synchronous tests (hypothesis, schemathesis): a server on the test's own event loop
+    would never get to answer them.
+    """
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    server.capture_signals = _no_signal_capture  # type: ignore[method-assign]
+    thread = threading.Thread(target=server.run, name="test-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
 
 
 def free_port() -> int:
@@ -103,3 +139,14 @@ async def serve_process(env: dict[str, str], timeout: float = 90) -> AsyncIterat
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
+
+
+# Settings for tests that send many sign-ins or checkouts from one address on purpose.
+NO_RATE_LIMITS = {
+    "rate_limit_login": "off",
+    "rate_limit_login_email": "off",
+    "rate_limit_register": "off",
+    "rate_limit_register_email": "off",
+    "rate_limit_refresh": "off",
+    "rate_limit_checkout": "off",
+}

@@ -11,11 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from core.http_guard import MAX_BODY_BYTES
 from domain.payment_events import apply_payment_event
 
 logger = logging.getLogger(__name__)
 
-MAX_EVENT_BYTES = 1_000_000
+MAX_EVENT_BYTES = MAX_BODY_BYTES
 SIGNATURE_TOLERANCE = 300
 
 

@@ -1,0 +1,78 @@
+"""A cap on request bodies, for the routes that read them whole (POST /graphql).
+
+A declared Content-Length over the cap is refused before anything is read; a chunked body is
+counted as it streams and refused as soon as it passes the cap. A body that fits is handed on
+as it came, so the application reads it as usual.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# Shared with the Stripe webhook route, which applies the same cap itself.
+MAX_BODY_BYTES = 1_000_000
+
+
+class RequestBodyLimit:
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared == "invalid":
+            await _refuse(send, 400, "Content-Length must be a number of bytes.")
+            return
+        if declared is not None and declared > self.max_bytes:
+            await _refuse(send, 413, self._too_large())
+            return
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body.extend(message.get("body", b""))
+            if len(body) > self.max_bytes:
+                await _refuse(send, 413, self._too_large())
+                return
+            if not message.get("more_body", False):
+                break
+        await self.app(scope, _replay(bytes(body), receive), send)
+
+    def _too_large(self) -> str:
+        return f"The request body is larger than {self.max_bytes} bytes."
+
+
+def _content_length(scope: Scope) -> int | str | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else "invalid"
+    return None
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def _refuse(send: Send, status: int, reason: str) -> None:
+    body = reason.encode()
+    headers = [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", str(len(body)).encode()),
+        # The rest of the body is left unread: the connection cannot carry another request.
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,146 @@
+"""Rate limits on signing in, registering, refreshing tokens and checking out, kept in PostgreSQL.
+
+Limits hold across every server process and host because the counts live in the database. An
+attempt is counted before the operation runs, in a short transaction of its own: a refused attempt
+still counts, and an accepted one stays counted whatever the operation then does. Windows are
+fixed, so around a window's end up to twice a limit can pass within one window's length.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core.settings import RateLimit, Settings
+from domain.auth import InvalidEmail, normalize_email
+from domain.problems import Problem
+from models import rate_limit_repository as repo
+
+logger = logging.getLogger(__name__)
+
+CLEANUP_INTERVAL = 60.0
+UNKNOWN_ADDRESS = "unknown"
+
+
+@dataclass(slots=True, frozen=True)
+class Limited:
+    """One thing to count: an attempt by `key` in `bucket`, against `limit` (None: not limited)."""
+
+    bucket: str
+    key: str
+    limit: RateLimit | None
+
+
+@dataclass(slots=True, frozen=True)
+class Refusal:
+    retry_after: int
+
+    @property
+    def problem(self) -> Problem:
+        return Problem(
+            "RATE_LIMITED", f"Too many attempts. Please retry after {self.retry_after} seconds.", None
+        )
+
+
+# ---------------------------------------------------------------- who is counted
+
+
+def address_key(host: str | None) -> str:
+    """The client address a limit counts: an IPv6 client by its /64, all of which one subscriber holds."""
+    if not host:
+        return UNKNOWN_ADDRESS
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
+def email_key(email: str) -> str:
+    """The e-mail address as accounts store it, so that spellings of one address share a limit."""
+    try:
+        return normalize_email(email)
+    except InvalidEmail:
+        return email.strip().casefold()
+
+
+def login_attempt(settings: Settings, address: str | None, email: str) -> list[Limited]:
+    return [
+        Limited("login:address", address_key(address), RateLimit.parse(settings.rate_limit_login)),
+        Limited("login:email", email_key(email), RateLimit.parse(settings.rate_limit_login_email)),
+    ]
+
+
+def register_attempt(settings: Settings, address: str | None, email: str) -> list[Limited]:
+    return [
+        Limited("register:address", address_key(address), RateLimit.parse(settings.rate_limit_register)),
+        Limited("register:email", email_key(email), RateLimit.parse(settings.rate_limit_register_email)),
+    ]
+
+
+def refresh_attempt(settings: Settings, address: str | None) -> list[Limited]:
+    return [Limited("refresh:address", address_key(address), RateLimit.parse(settings.rate_limit_refresh))]
+
+
+def checkout_attempt(settings: Settings, address: str | None, user_id: int | None) -> list[Limited]:
+    limit = RateLimit.parse(settings.rate_limit_checkout)
+    if user_id is not None:
+        return [Limited("checkout:user", str(user_id), limit)]
+    return [Limited("checkout:address", address_key(address), limit)]
+
+
+# ---------------------------------------------------------------- counting
+
+
+def _digest(key: str) -> bytes:
+    # surrogatepass: a key is whatever the client sent, and it must never fail to count.
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
+
+
+class _Cleanup:
+    """When this process next deletes windows that have ended."""
+
+    due = 0.0
+
+
+async def count(engine: AsyncEngine, attempts: Sequence[Limited]) -> Refusal | None:
+    """Count one attempt against each limit; a refusal when any of them is now exceeded."""
+    limited = [(attempt, attempt.limit) for attempt in attempts if attempt.limit is not None]
+    if not limited:
+        return None
+    async with engine.begin() as conn:
+        counts = await repo.count_attempts(
+            conn,
+            [repo.Attempt(attempt.bucket, _digest(attempt.key), limit.seconds) for attempt, limit in limited],
+        )
+    await _delete_ended_windows_now_and_then(engine)
+    exceeded = [
+        counted.seconds_left
+        for (_, limit), counted in zip(limited, counts, strict=True)
+        if counted.hits > limit.attempts
+    ]
+    return Refusal(retry_after=max(exceeded)) if exceeded else None
+
+
+async def _delete_ended_windows_now_and_then(engine: AsyncEngine) -> None:
+    now = time.monotonic()
+    if now < _Cleanup.due:
+        return
+    _Cleanup.due = now + CLEANUP_INTERVAL
+    try:
+        async with engine.begin() as conn:
+            await repo.delete_ended_windows(conn)
+    except SQLAlchemyError as error:
+        # Old windows only take space; the next cleanup deletes them.
+        logger.warning("could not delete ended rate-limit windows: %s", type(error).__name__)

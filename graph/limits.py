@@ -1,0 +1,316 @@
+"""What one GraphQL document may ask for, checked before anything executes.
+
+- Size (QUERY_TOO_LARGE): characters and tokens, enforced by graphql-core's parser while it reads.
+- Depth (QUERY_TOO_DEEP), aliases (TOO_MANY_ALIASES) and cost (QUERY_TOO_COMPLEX): one validation
+  rule. Each field costs 1; a field that pages with `first` multiplies the cost of what it selects
+  by its page size: the literal given, 20 when absent, and the maximum of 100 when it is a variable
+  (whose value validation cannot see). Other lists are bounded by the data (a product's variants,
+  a cart's lines) and count once.
+- Introspection: allowed unless INTROSPECTION is off (INTROSPECTION_DISABLED), never recursing into
+  the schema deeper than graphql-core's MaxIntrospectionDepthRule allows (QUERY_TOO_DEEP; that rule
+  is among graphql-core's standard rules, here it also gets the code).
+- Subscriptions only over WebSocket; over HTTP they answer SUBSCRIPTION_NEEDS_WEBSOCKET.
+
+Strawberry's QueryDepthLimiter and MaxAliasesLimiter walk a fragment again at every spread of it,
+so a few hundred tokens of fragments that each spread the next one twice keep them busy for
+seconds, doubling with every fragment (and the depth limiter raises on an unknown fragment). The
+rule here measures every fragment once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from graphql import (
+    ASTValidationRule,
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLField,
+    GraphQLInterfaceType,
+    GraphQLNamedType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    GraphQLSyntaxError,
+    InlineFragmentNode,
+    IntValueNode,
+    NullValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    ValidationContext,
+    ValidationRule,
+    get_named_type,
+)
+from graphql.validation import MaxIntrospectionDepthRule, NoSchemaIntrospectionCustomRule
+from starlette.websockets import WebSocket
+from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
+
+from core.settings import Settings
+from graph.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+
+# graphql-core ends the message of every parser limit with this.
+_PARSER_LIMIT_SUFFIX = "Parsing aborted."
+
+
+@dataclass(slots=True, frozen=True)
+class QueryLimits:
+    max_length: int
+    max_tokens: int
+    max_depth: int
+    max_aliases: int
+    max_cost: int
+    introspection: bool
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> QueryLimits:
+        return cls(
+            max_length=settings.max_query_length,
+            max_tokens=settings.max_query_tokens,
+            max_depth=settings.max_query_depth,
+            max_aliases=settings.max_query_aliases,
+            max_cost=settings.max_query_cost,
+            introspection=settings.introspection,
+        )
+
+
+DEFAULT_LIMITS = QueryLimits.from_settings(Settings.model_construct())
+
+
+# ---------------------------------------------------------------- measuring a document
+
+
+@dataclass(slots=True, frozen=True)
+class Measure:
+    depth: int = 0
+    aliases: int = 0
+    cost: int = 0
+
+
+class _Measurer:
+    """Depth, aliases and cost of the operations of one document, each fragment measured once."""
+
+    def __init__(self, schema: GraphQLSchema, document: DocumentNode) -> None:
+        self.schema = schema
+        self.fragments = {
+            node.name.value: node for node in document.definitions if isinstance(node, FragmentDefinitionNode)
+        }
+        self.measured: dict[str, Measure] = {}
+        self.entered: set[str] = set()
+
+    def operation(self, node: OperationDefinitionNode) -> Measure:
+        root = self.schema.get_root_type(node.operation)
+        return self.selections(node.selection_set, root)
+
+    def selections(self, selection_set: SelectionSetNode, parent: GraphQLNamedType | None) -> Measure:
+        depth = aliases = cost = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                measure = self.field(selection, parent)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                inner_type = self.schema.get_type(condition.name.value) if condition else parent
+                measure = self.selections(selection.selection_set, inner_type)
+            elif isinstance(selection, FragmentSpreadNode):
+                measure = self.fragment(selection.name.value)
+            else:
+                continue
+            depth = max(depth, measure.depth)
+            aliases += measure.aliases
+            cost += measure.cost
+        return Measure(depth, aliases, cost)
+
+    def fragment(self, name: str) -> Measure:
+        known = self.measured.get(name)
+        if known is not None:
+            return known
+        definition = self.fragments.get(name)
+        if definition is None or name in self.entered:
+            return Measure()  # unknown or cyclic: the standard rules report those
+        self.entered.add(name)
+        measure = self.selections(
+            definition.selection_set, self.schema.get_type(definition.type_condition.name.value)
+        )
+        self.measured[name] = measure
+        return measure
+
+    def field(self, node: FieldNode, parent: GraphQLNamedType | None) -> Measure:
+        definition = _field_definition(parent, node.name.value)
+        inner = Measure()
+        if node.selection_set is not None:
+            inner_type = get_named_type(definition.type) if definition else None
+            inner = self.selections(node.selection_set, inner_type)
+        # Introspection recursion is bounded by MaxIntrospectionDepthRule instead.
+        depth = 0 if node.name.value.startswith("__") else 1 + inner.depth
+        return Measure(
+            depth=depth,
+            aliases=inner.aliases + (node.alias is not None),
+            cost=1 + _page_size(node, definition) * inner.cost,
+        )
+
+
+def _field_definition(parent: GraphQLNamedType | None, name: str) -> GraphQLField | None:
+    if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
+        return parent.fields.get(name)
+    return None
+
+
+def _page_size(node: FieldNode, definition: GraphQLField | None) -> int:
+    """How many items a field that pages with `first` may return; 1 for any other field."""
+    if definition is None or "first" not in definition.args:
+        return 1
+    arguments = node.arguments or ()  # None for a field written without parentheses
+    argument = next((argument for argument in arguments if argument.name.value == "first"), None)
+    if argument is None or isinstance(argument.value, NullValueNode):
+        return DEFAULT_PAGE_SIZE
+    if isinstance(argument.value, IntValueNode):
+        try:
+            # Larger pages are refused by the field itself, with a clearer message.
+            return min(max(int(argument.value.value), 0), MAX_PAGE_SIZE)
+        except ValueError:  # more digits than Python converts
+            return MAX_PAGE_SIZE
+    return MAX_PAGE_SIZE
+
+
+def measure_operations(schema: GraphQLSchema, document: DocumentNode) -> list[Measure]:
+    """The measure of every operation of a document (for tests and tuning the limits)."""
+    measurer = _Measurer(schema, document)
+    return [
+        measurer.operation(node) for node in document.definitions if isinstance(node, OperationDefinitionNode)
+    ]
+
+
+# ---------------------------------------------------------------- validation rules
+
+
+def _limit_error(message: str, code: str, node: OperationDefinitionNode, **extensions: Any) -> GraphQLError:
+    return GraphQLError(message, node, extensions={"code": code, **extensions})
+
+
+def _operation_limits_rule(limits: QueryLimits) -> type[ASTValidationRule]:
+    class OperationLimitsRule(ValidationRule):
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            self.measurer = _Measurer(context.schema, context.document)
+
+        def enter_operation_definition(self, node: OperationDefinitionNode, *_: object) -> object:
+            try:
+                measure = self.measurer.operation(node)
+            except RecursionError:
+                self.report_error(
+                    _limit_error("The query nests fragments too deeply.", "QUERY_TOO_DEEP", node)
+                )
+                return self.SKIP
+            if measure.depth > limits.max_depth:
+                self.report_error(
+                    _limit_error(
+                        f"The query is {measure.depth} fields deep; at most {limits.max_depth} are allowed.",
+                        "QUERY_TOO_DEEP",
+                        node,
+                    )
+                )
+            if measure.aliases > limits.max_aliases:
+                self.report_error(
+                    _limit_error(
+                        f"The query uses {measure.aliases} aliases;"
+                        f" at most {limits.max_aliases} are allowed.",
+                        "TOO_MANY_ALIASES",
+                        node,
+                    )
+                )
+            if measure.cost > limits.max_cost:
+                cost = str(measure.cost) if measure.cost < 10**9 else "more than a billion"
+                self.report_error(
+                    _limit_error(
+                        f"The query would cost {cost}; the budget is {limits.max_cost}. Each field costs 1,"
+                        " and a field paged with `first` multiplies what it selects by its page size"
+                        f" ({DEFAULT_PAGE_SIZE} by default, {MAX_PAGE_SIZE} when given as a variable).",
+                        "QUERY_TOO_COMPLEX",
+                        node,
+                        cost=min(measure.cost, 2**31 - 1),
+                        budget=limits.max_cost,
+                    )
+                )
+            return self.SKIP
+
+    return OperationLimitsRule
+
+
+def _with_code(rule: type[ASTValidationRule], code: str) -> type[ASTValidationRule]:
+    """`rule`, its errors carrying `extensions.code`."""
+
+    class CodedRule(rule):  # type: ignore[valid-type, misc]
+        def report_error(self, error: GraphQLError) -> None:
+            error.extensions = {**(error.extensions or {}), "code": code}
+            super().report_error(error)
+
+    CodedRule.__name__ = rule.__name__
+    return CodedRule
+
+
+_INTROSPECTION_DEPTH_RULE = _with_code(MaxIntrospectionDepthRule, "QUERY_TOO_DEEP")
+_NO_INTROSPECTION_RULE = _with_code(NoSchemaIntrospectionCustomRule, "INTROSPECTION_DISABLED")
+
+
+@lru_cache(maxsize=8)
+def validation_rules(
+    standard: tuple[type[ASTValidationRule], ...], limits: QueryLimits
+) -> tuple[type[ASTValidationRule], ...]:
+    """The same classes for the same limits, so that strawberry's ValidationCache keeps hitting."""
+    rules = [_INTROSPECTION_DEPTH_RULE if rule is MaxIntrospectionDepthRule else rule for rule in standard]
+    rules.append(_operation_limits_rule(limits))
+    if not limits.introspection:
+        rules.append(_NO_INTROSPECTION_RULE)
+    return tuple(rules)
+
+
+# ---------------------------------------------------------------- the extension
+
+
+class OperationLimits(SchemaExtension):
+    """Applies the limits of the app's settings to every operation, before it executes."""
+
+    def _limits(self) -> QueryLimits:
+        settings = getattr(self.execution_context.context, "settings", None)
+        return QueryLimits.from_settings(settings) if isinstance(settings, Settings) else DEFAULT_LIMITS
+
+    def on_operation(self) -> Iterator[None]:
+        limits = self._limits()
+        context = self.execution_context
+        context.parse_options["max_tokens"] = limits.max_tokens
+        context.parse_options["max_source_length"] = limits.max_length  # type: ignore[typeddict-unknown-key]
+        context.validation_rules = validation_rules(tuple(context.validation_rules), limits)
+        try:
+            yield
+        except GraphQLSyntaxError as error:  # how a parse error leaves strawberry's ParserCache
+            raise _too_large(error, limits) from None
+        result = context.result
+        if result is not None and result.errors:
+            result.errors = [_too_large(error, limits) for error in result.errors]
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        request = getattr(context.context, "request", None)
+        if context.operation_type is OperationType.SUBSCRIPTION and not isinstance(request, WebSocket):
+            raise GraphQLError(
+                "Subscriptions are served over WebSocket at /graphql"
+                " (graphql-transport-ws or graphql-ws), not over HTTP.",
+                extensions={"code": "SUBSCRIPTION_NEEDS_WEBSOCKET"},
+            )
+        yield
+
+
+def _too_large(error: GraphQLError, limits: QueryLimits) -> GraphQLError:
+    """A parser limit's syntax error as QUERY_TOO_LARGE; any other error as it is."""
+    if not (isinstance(error, GraphQLSyntaxError) and error.message.endswith(_PARSER_LIMIT_SUFFIX)):
+        return error
+    return GraphQLError(
+        f"The query is too large: at most {limits.max_tokens} tokens"
+        f" and {limits.max_length} characters are allowed.",
+        extensions={"code": "QUERY_TOO_LARGE"},
+    )

@@ -1,0 +1,31 @@
+"""Rate limits as the GraphQL layer applies them: who the client is, and how a refusal is answered."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from starlette.responses import Response
+
+from domain import rate_limits
+from domain.rate_limits import Limited
+from graph.context import Info
+from graph.types.common import UserError, user_errors
+
+
+def client_address(info: Info) -> str | None:
+    """The address uvicorn gives: the peer's, or X-Forwarded-For's when the peer is a trusted proxy."""
+    client = info.context.request.client
+    return client.host if client else None
+
+
+async def refused(info: Info, attempts: Sequence[Limited]) -> list[UserError]:
+    """Count the attempts; when one is over its limit, the userErrors to answer, and a Retry-After header."""
+    refusal = await rate_limits.count(info.context.engine, attempts)
+    if refusal is None:
+        return []
+    response = info.context.response
+    if isinstance(response, Response):  # a WebSocket has no headers to set
+        earlier = response.headers.get("retry-after")
+        retry_after = max(refusal.retry_after, int(earlier)) if earlier else refusal.retry_after
+        response.headers["Retry-After"] = str(retry_after)
+    return user_errors([refusal.problem])

@@ -1,0 +1,264 @@
+"""Who may touch a user's cart, orders and order updates: the owner, another user, a stranger, staff.
+
+One row per operation, one column per caller. A refusal changes nothing: the owner's cart and
+order are the same afterwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.auth_helpers import run_sql
+from tests.shop import ADDRESS, order_row, register, send_event, session_of, variant_with_stock
+from tests.support import RunningServer, graphql
+from tests.ws_client import GraphQLWebSocket
+
+CALLERS = ("owner", "other", "anonymous", "staff")
+REFUSED_CART = dict.fromkeys(("other", "anonymous", "staff"), "CART_NOT_FOUND")
+
+MATRIX: dict[str, dict[str, str]] = {
+    "cart": {"owner": "cart", "other": "null", "anonymous": "null", "staff": "null"},
+    "cartLinesAdd": {"owner": "ok", **REFUSED_CART},
+    "cartLinesUpdate": {"owner": "ok", **REFUSED_CART},
+    "cartLinesRemove": {"owner": "ok", **REFUSED_CART},
+    "checkoutCreate": {"owner": "ok", **REFUSED_CART},
+    "orders": {
+        "owner": "listed",
+        "other": "not listed",
+        "anonymous": "UNAUTHENTICATED",
+        "staff": "not listed",
+    },
+    "order": {"owner": "order", "other": "null", "anonymous": "null", "staff": "order"},
+    "orderCancel": {
+        "owner": "CANCELLED",
+        "other": "NOT_FOUND",
+        "anonymous": "UNAUTHENTICATED",
+        "staff": "CANCELLED",
+    },
+    "orderUpdateStatus": {
+        "owner": "FORBIDDEN",
+        "other": "FORBIDDEN",
+        "anonymous": "UNAUTHENTICATED",
+        "staff": "PROCESSING",
+    },
+    "orderRefund": {
+        "owner": "FORBIDDEN",
+        "other": "FORBIDDEN",
+        "anonymous": "UNAUTHENTICATED",
+        "staff": "REFUNDED",
+    },
+    "orderStatusChanged": {
+        "owner": "event",
+        "other": "NOT_FOUND",
+        "anonymous": "NOT_FOUND",
+        "staff": "event",
+    },
+    "myOrderUpdates": {
+        "owner": "event",
+        "other": "no event",
+        "anonymous": "UNAUTHENTICATED",
+        "staff": "no event",
+    },
+}
+NEEDS_A_PAID_ORDER = {"orderUpdateStatus", "orderRefund"}
+SUCCESSES = {"cart", "ok", "listed", "order", "CANCELLED", "PROCESSING", "REFUNDED", "event"}
+
+
+@dataclass
+class World:
+    """The owner with an order and a new active cart, and the tokens of every caller."""
+
+    client: httpx.AsyncClient
+    url: str
+    database_url: str
+    tokens: dict[str, str | None]
+    cart_token: str
+    line_id: str
+    order_id: str
+
+
+CART_FIELDS = "cart { token lines { id quantity } } userErrors { code }"
+ORDER_FIELDS = "order { id status } userErrors { code }"
+
+
+async def add_line(client: httpx.AsyncClient, variant_id: str, token: str) -> dict[str, Any]:
+    body = await graphql(
+        client,
+        f"mutation($v: ID!) {{ cartLinesAdd(lines: [{{variantId: $v, quantity: 1}}]) {{ {CART_FIELDS} }} }}",
+        {"v": variant_id},
+        token=token,
+    )
+    return body["data"]["cartLinesAdd"]["cart"]
+
+
+async def build_world(client: httpx.AsyncClient, url: str, database_url: str, paid: bool) -> World:
+    variant_id, _, _ = await variant_with_stock(database_url, 100)
+    owner = await register(client, "owner@example.com")
+    tokens = {
+        "owner": owner,
+        "other": await register(client, "other@example.com"),
+        "anonymous": None,
+        "staff": await register(client, "staff@example.com"),
+    }
+    await run_sql(database_url, "UPDATE users SET is_staff = true WHERE email = 'staff@example.com'")
+    await add_line(client, variant_id, owner)
+    checkout = await graphql(
+        client,
+        f"mutation($a: AddressInput!) {{ checkoutCreate(shippingAddress: $a) {{ {ORDER_FIELDS} }} }}",
+        {"a": ADDRESS},
+        token=owner,
+    )
+    order_id = checkout["data"]["checkoutCreate"]["order"]["id"]
+    if paid:
+        response = await send_event(
+            client, "checkout.session.completed", session_of(await order_row(database_url, order_id))
+        )
+        assert response.json()["outcome"] == "paid"
+    cart = await add_line(client, variant_id, owner)  # a new active cart, after the checked-out one
+    return World(client, url, database_url, tokens, cart["token"], cart["lines"][0]["id"], order_id)
+
+
+def first_error_code(body: dict[str, Any]) -> str | None:
+    errors = body.get("errors")
+    return errors[0].get("extensions", {}).get("code") if errors else None
+
+
+def mutation_outcome(body: dict[str, Any], success: str) -> str:
+    if code := first_error_code(body):
+        return code
+    (payload,) = body["data"].values()
+    return payload["userErrors"][0]["code"] if payload["userErrors"] else success
+
+
+async def observe(world: World, operation: str, caller: str) -> str:
+    token = world.tokens[caller]
+    client = world.client
+    cart_token, line_id, order_id = world.cart_token, world.line_id, world.order_id
+
+    async def call(query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        return await graphql(client, query, variables, token=token)
+
+    if operation == "cart":
+        body = await call("query($t: String) { cart(token: $t) { token } }", {"t": cart_token})
+        return "cart" if body["data"]["cart"] else "null"
+    if operation == "cartLinesAdd":
+        body = await call(
+            "mutation($t: String, $v: ID!) { cartLinesAdd(cartToken: $t, lines: [{variantId: $v, quantity: 1}])"
+            f" {{ {CART_FIELDS} }} }}",
+            {"t": cart_token, "v": (await variant_with_stock(world.database_url, 100, offset=1))[0]},
+        )
+        return mutation_outcome(body, "ok")
+    if operation == "cartLinesUpdate":
+        body = await call(
+            "mutation($t: String, $l: ID!) { cartLinesUpdate(cartToken: $t, lines: [{lineId: $l, quantity: 2}])"
+            f" {{ {CART_FIELDS} }} }}",
+            {"t": cart_token, "l": line_id},
+        )
+        return mutation_outcome(body, "ok")
+    if operation == "cartLinesRemove":
+        body = await call(
+            f"mutation($t: String, $l: ID!) {{ cartLinesRemove(cartToken: $t, lineIds: [$l]) {{ {CART_FIELDS} }} }}",
+            {"t": cart_token, "l": line_id},
+        )
+        return mutation_outcome(body, "ok")
+    if operation == "checkoutCreate":
+        body = await call(
+            'mutation($t: String, $a: AddressInput!) { checkoutCreate(cartToken: $t, email: "x@example.com",'
+            f" shippingAddress: $a) {{ {ORDER_FIELDS} }} }}",
+            {"t": cart_token, "a": ADDRESS},
+        )
+        return mutation_outcome(body, "ok")
+    if operation == "orders":
+        body = await call("{ orders { edges { node { id } } } }")
+        if code := first_error_code(body):
+            return code
+        listed = [edge["node"]["id"] for edge in body["data"]["orders"]["edges"]]
+        return "listed" if order_id in listed else "not listed"
+    if operation == "order":
+        body = await call("query($i: ID!) { order(id: $i) { id } }", {"i": order_id})
+        return "order" if body["data"]["order"] else "null"
+    if operation in ("orderCancel", "orderUpdateStatus", "orderRefund"):
+        arguments = ", status: PROCESSING" if operation == "orderUpdateStatus" else ""
+        body = await call(
+            f"mutation($i: ID!) {{ {operation}(id: $i{arguments}) {{ {ORDER_FIELDS} }} }}", {"i": order_id}
+        )
+        if code := first_error_code(body):
+            return code
+        payload = body["data"][operation]
+        return payload["userErrors"][0]["code"] if payload["userErrors"] else payload["order"]["status"]
+    return await observe_subscription(world, operation, token)
+
+
+async def observe_subscription(world: World, operation: str, token: str | None) -> str:
+    ws = await GraphQLWebSocket.open(world.url, token=token)
+    try:
+        if operation == "orderStatusChanged":
+            await ws.subscribe(
+                "subscription($i: ID!) { orderStatusChanged(orderId: $i) { order { id } to } }",
+                {"i": world.order_id},
+            )
+        else:
+            await ws.subscribe("subscription { myOrderUpdates { order { id } to } }")
+        try:
+            answer = await ws.next_payload(timeout=1.0)
+        except TimeoutError:
+            return "no event"
+        if code := first_error_code(answer):
+            return code
+        (event,) = answer["data"].values()
+        assert event["order"]["id"] == world.order_id
+        return "event"
+    finally:
+        await ws.close()
+
+
+async def owner_state(world: World) -> tuple[Any, ...]:
+    """What a refused call must not change: the owner's cart lines and the order."""
+    owner = world.tokens["owner"]
+    cart = await graphql(world.client, "{ cart { token lines { id quantity } } }", token=owner)
+    order = await graphql(
+        world.client, "query($i: ID!) { order(id: $i) { status } }", {"i": world.order_id}, token=owner
+    )
+    return cart["data"]["cart"], order["data"]["order"]
+
+
+@pytest.mark.parametrize(
+    ("operation", "caller", "expected"),
+    [(operation, caller, row[caller]) for operation, row in MATRIX.items() for caller in CALLERS],
+    ids=[f"{operation}-{caller}" for operation in MATRIX for caller in CALLERS],
+)
+async def test_access(
+    client: httpx.AsyncClient,
+    server: RunningServer,
+    database_url: str,
+    operation: str,
+    caller: str,
+    expected: str,
+) -> None:
+    world = await build_world(client, server.url, database_url, paid=operation in NEEDS_A_PAID_ORDER)
+    before = await owner_state(world)
+    assert await observe(world, operation, caller) == expected
+    if expected not in SUCCESSES:
+        assert await owner_state(world) == before
+
+
+def test_the_matrix_covers_every_operation_on_carts_orders_and_updates() -> None:
+    assert set(MATRIX) == {
+        "cart",
+        "cartLinesAdd",
+        "cartLinesUpdate",
+        "cartLinesRemove",
+        "checkoutCreate",
+        "orders",
+        "order",
+        "orderCancel",
+        "orderUpdateStatus",
+        "orderRefund",
+        "orderStatusChanged",
+        "myOrderUpdates",
+    }
+    assert all(set(row) == set(CALLERS) for row in MATRIX.values())
