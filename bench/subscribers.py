@@ -142,7 +142,13 @@ async def run(subscribers: int, rounds: int) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "STRIPE_SECRET_KEY"}}
     env.update(
-        {"DATA_DIR": str(data_dir), "LOG_LEVEL": "warning", "STRIPE_WEBHOOK_SECRET": SECRET, "WORKERS": "1"}
+        {
+            "DATA_DIR": str(data_dir),
+            "LOG_LEVEL": "warning",
+            "STRIPE_WEBHOOK_SECRET": SECRET,
+            "WORKERS": "1",
+            "RATE_LIMIT_CHECKOUT": "off",
+        }
     )
     server = subprocess.Popen([sys.executable, "main.py", "serve", "--port", str(port)], cwd=ROOT, env=env)
     url = f"http://127.0.0.1:{port}"
