@@ -166,6 +166,13 @@ async def test_other_methods_and_paths_are_not_500s(client: httpx.AsyncClient) -
     assert (await client.get("/nowhere")).status_code == 404
 
 
+@pytest.mark.parametrize("session", ["cs_x%00y", "%ED%B2%80", "%E2%80%AE", "x" * 5_000])
+async def test_odd_sandbox_sessions_are_not_found(client: httpx.AsyncClient, session: str) -> None:
+    assert (await client.get(f"/sandbox/checkout/{session}")).status_code == 404
+    for action in ("pay", "cancel", "expire"):
+        assert (await client.post(f"/sandbox/checkout/{session}/{action}")).status_code == 404
+
+
 # ---------------------------------------------------------------- security headers
 
 

@@ -55,6 +55,8 @@ def session_event(event_type: str, order: OrderRow, **session_fields: Any) -> di
 
 async def _order(request: Request) -> OrderRow | None:
     session_id = request.path_params["session"]
+    if not (session_id.isascii() and session_id.isprintable()):
+        return None  # not one of ours, and PostgreSQL cannot even look up some (NUL)
     async with request.app.state.read_engine.connect() as conn:
         return await orders.order_by_payment_session(conn, session_id)
 
