@@ -1,3 +1,3 @@
 from bench.run import main
 
-main()
+raise SystemExit(main())

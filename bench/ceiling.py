@@ -1,15 +1,16 @@
-"""The two ceilings the benchmark compares against, served by uvicorn with the server's settings.
+"""The two ceilings the benchmark compares against, served by uvicorn with the server's settings
+(uvloop, httptools, one worker, access log off).
 
-`hello`: a bare ASGI hello-world. `catalog`: a hand-written Starlette + asyncpg endpoint that
-answers workload 1 (a catalog page of 20 products) with one optimal SQL statement and the
-same JSON bytes as the GraphQL server.
-Run: python -m bench.ceiling {hello,catalog} --port P [--dsn postgresql://...]
+`catalog`: a hand-written Starlette + asyncpg endpoint answering workload 1 (a catalog page of
+20 products with images, category, price range and variants) with one SQL statement, producing
+the same JSON bytes as the GraphQL server. `hello`: a bare ASGI hello-world.
+
+Run: python -m bench.ceiling {catalog,hello} --port P [--dsn postgresql://...] [--currency usd]
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -22,77 +23,82 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bench.workloads import global_id
+
+PAGE_SIZE = 20
+# The server's page: active products, newest first (ties by id), each with its category and its
+# variants in position order; price range over all variants; quantity available not below 0.
 CATALOG_SQL = """
-SELECT p.id, p.slug, p.name, p.description, p.images::text AS images, c.name AS category_name,
-       c.slug AS category_slug, s.min_price, s.max_price, s.variants
+SELECT p.id, p.slug, p.name, p.description, p.images::text AS images,
+       c.name AS category_name, c.slug AS category_slug, v.min_price, v.max_price, v.variants
 FROM products p
 LEFT JOIN categories c ON c.id = p.category_id
-JOIN LATERAL (
-    SELECT coalesce(min(v.price), 0) AS min_price, coalesce(max(v.price), 0) AS max_price,
-           coalesce(json_agg(json_build_array(v.id, v.sku, v.name, v.price, greatest(v.stock - v.reserved, 0))
-                             ORDER BY v.position, v.id), '[]')::text AS variants
-    FROM product_variants v WHERE v.product_id = p.id
-) s ON true
+CROSS JOIN LATERAL (
+    SELECT coalesce(min(price), 0) AS min_price, coalesce(max(price), 0) AS max_price,
+           coalesce(json_agg(json_build_array(id, sku, name, price, greatest(stock - reserved, 0))
+                             ORDER BY position, id), '[]')::text AS variants
+    FROM product_variants WHERE product_id = p.id
+) v
 WHERE p.is_active
 ORDER BY p.created_at DESC, p.id DESC
 LIMIT $1
 """
 
 
-def gid(kind: str, pk: int) -> str:
-    return base64.b64encode(f"{kind}:{pk}".encode()).decode()
-
-
 def catalog_page(rows: list[asyncpg.Record], currency: str) -> bytes:
     def money(amount: int) -> dict[str, Any]:
         return {"amount": amount, "currency": currency}
 
-    edges = []
-    for row in rows:
-        images = orjson.loads(row["images"])
-        edges.append(
-            {
-                "node": {
-                    "id": gid("Product", row["id"]),
-                    "name": row["name"],
-                    "slug": row["slug"],
-                    "description": row["description"],
-                    "images": [{"url": image["url"], "alt": image.get("alt")} for image in images],
-                    "category": None
-                    if row["category_slug"] is None
-                    else {"name": row["category_name"], "slug": row["category_slug"]},
-                    "priceRange": {"min": money(row["min_price"]), "max": money(row["max_price"])},
-                    "variants": [
-                        {
-                            "id": gid("ProductVariant", pk),
-                            "sku": sku,
-                            "name": name,
-                            "price": money(price),
-                            "quantityAvailable": available,
-                        }
-                        for pk, sku, name, price, available in orjson.loads(row["variants"])
-                    ],
-                }
+    edges = [
+        {
+            "node": {
+                "id": global_id("Product", row["id"]),
+                "name": row["name"],
+                "slug": row["slug"],
+                "description": row["description"],
+                "images": [
+                    {"url": image["url"], "alt": image.get("alt")} for image in orjson.loads(row["images"])
+                ],
+                "category": None
+                if row["category_slug"] is None
+                else {"name": row["category_name"], "slug": row["category_slug"]},
+                "priceRange": {"min": money(row["min_price"]), "max": money(row["max_price"])},
+                "variants": [
+                    {
+                        "id": global_id("ProductVariant", pk),
+                        "sku": sku,
+                        "name": name,
+                        "price": money(price),
+                        "quantityAvailable": available,
+                    }
+                    for pk, sku, name, price, available in orjson.loads(row["variants"])
+                ],
             }
-        )
+        }
+        for row in rows
+    ]
     return orjson.dumps({"data": {"products": {"edges": edges}}})
 
 
-def catalog_app(dsn: str, currency: str = "usd") -> Starlette:
-    pool: asyncpg.Pool | None = None
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    return None
+
+
+def catalog_app(dsn: str, currency: str) -> Starlette:
+    pools: list[asyncpg.Pool] = []
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        nonlocal pool
-        pool = await asyncpg.create_pool(dsn, min_size=4, max_size=10)
+        # No reset on release: asyncpg's default runs four statements (advisory unlock, CLOSE ALL,
+        # UNLISTEN, RESET ALL) after every query, and this endpoint leaves no session state behind.
+        pools.append(await asyncpg.create_pool(dsn, min_size=10, max_size=10, reset=_keep_session))
         yield
-        await pool.close()
+        await pools[0].close()
 
     async def graphql(request: Request) -> Response:
-        body = orjson.loads(await request.body())
-        first = int(body.get("variables", {}).get("first", 20))
-        assert pool is not None
-        rows = await pool.fetch(CATALOG_SQL, first)
+        if not isinstance(orjson.loads(await request.body()), dict):
+            return Response(status_code=400)
+        rows = await pools[0].fetch(CATALOG_SQL, PAGE_SIZE)
         return Response(catalog_page(rows, currency), media_type="application/json")
 
     return Starlette(routes=[Route("/graphql", graphql, methods=["POST"])], lifespan=lifespan)
@@ -107,25 +113,29 @@ async def hello_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
             elif message["type"] == "lifespan.shutdown":
                 await send({"type": "lifespan.shutdown.complete"})
                 return
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+    headers = [(b"content-type", b"text/plain"), (b"content-length", b"13")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": b"Hello, world!"})
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("which", choices=["hello", "catalog"])
+    parser = argparse.ArgumentParser(prog="python -m bench.ceiling")
+    parser.add_argument("which", choices=["catalog", "hello"])
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--dsn")
+    parser.add_argument("--dsn", default="")
+    parser.add_argument("--currency", default="usd")
     args = parser.parse_args()
-    app: Any = hello_app if args.which == "hello" else catalog_app(args.dsn)
+    app: Any = hello_app if args.which == "hello" else catalog_app(args.dsn, args.currency)
     uvicorn.run(
         app,
         host="127.0.0.1",
         port=args.port,
+        workers=1,
         loop="uvloop",
         http="httptools",
         access_log=False,
         log_level="warning",
+        log_config=None,
     )
 
 

@@ -1,119 +1,118 @@
-"""wrk as the load generator: keep-alive connections, exact request bodies, pinned to its own core."""
+"""What a load generator is asked to send, what it reports, and which generator runs.
+
+Three kinds of load: the same body on every request (`Fixed`), a body made unique per request
+by a counter (`Unique`), and per-connection sequences of bodies sent in turn, each request
+after the previous answer on that connection (`PerConnection`, one connection per sequence).
+"""
 
 from __future__ import annotations
 
-import re
-import resource
-import shutil
-import subprocess
-import tempfile
-import time
+import itertools
+import statistics
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Protocol
 
-import orjson
+CONNECTIONS = 32
+# Each run of a Unique load starts its counter in a block of its own, so no two runs repeat a body.
+NONCE_BLOCK = 10**9
+_nonce_blocks = itertools.count(1)
 
-UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+@dataclass(frozen=True)
+class Fixed:
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Unique:
+    template: bytes  # with workloads.NONCE_PLACEHOLDER where the counter goes
+
+
+@dataclass(frozen=True)
+class PerConnection:
+    sequences: Sequence[Sequence[bytes]]
+
+
+Bodies = Fixed | Unique | PerConnection
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    path: str
+    bodies: Bodies
+    # Count answers that are not a clean success (`"errors"` or a non-empty `userErrors`). Costs
+    # the generator a look at every body, so it is left off for the fast fixed-body loads, whose
+    # answer is checked once before they run.
+    check_answers: bool = False
+
+    @property
+    def connections(self) -> int:
+        if isinstance(self.bodies, PerConnection):
+            return len(self.bodies.sequences)
+        return CONNECTIONS
+
+
+def next_nonce_start() -> int:
+    return next(_nonce_blocks) * NONCE_BLOCK
 
 
 @dataclass(frozen=True)
 class LoadResult:
-    requests_per_second: float
+    requests: int
+    seconds: float
     p50_ms: float
     p90_ms: float
     p99_ms: float
-    generator_cpu: float  # share of one core the generator used
-    non_2xx: int
+    generator_cpu_seconds: float
+    failures: int  # non-2xx answers, socket errors and timeouts
+    bad_answers: int | None  # None when answers were not checked
+
+    @property
+    def requests_per_second(self) -> float:
+        return self.requests / self.seconds
+
+    @property
+    def generator_cpu(self) -> float:
+        """The share of one core the generator used."""
+        return self.generator_cpu_seconds / self.seconds
 
 
-def ensure_wrk() -> str:
-    found = shutil.which("wrk")
-    if found:
-        return found
-    subprocess.run(["apt-get", "update", "-qq"], check=False, capture_output=True)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, capture_output=True)
-    found = shutil.which("wrk")
-    if not found:
-        raise SystemExit("wrk is needed and could not be installed (apt-get install wrk)")
-    return found
-
-
-def _lua_string(text: str) -> str:
-    return "[==[" + text + "]==]"
-
-
-def fixed_body_script(body: dict) -> str:
-    return (
-        'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-        f"wrk.body = {_lua_string(orjson.dumps(body).decode())}\n"
-    )
-
-
-def unique_body_script(body: dict) -> str:
-    """Every request differs by an unused variable, so no answer can be served from a cache."""
-    template = orjson.dumps(body).decode().replace("%", "%%").replace('"__nonce__"', "%d")
-    return (
-        "local counter = 0\n"
-        "request = function()\n"
-        "  counter = counter + 1\n"
-        f"  local body = string.format({_lua_string(template)}, counter)\n"
-        '  return wrk.format("POST", "/graphql", {["Content-Type"] = "application/json"}, body)\n'
-        "end\n"
-    )
-
-
-def rotating_bodies_script(bodies: list[dict]) -> str:
-    """Send the bodies in turn (for a round trip of several requests)."""
-    entries = ",\n".join(_lua_string(orjson.dumps(body).decode()) for body in bodies)
-    return (
-        f"local bodies = {{\n{entries}\n}}\n"
-        "local index = 0\n"
-        "request = function()\n"
-        "  index = index % #bodies + 1\n"
-        '  return wrk.format("POST", "/graphql", {["Content-Type"] = "application/json"}, bodies[index])\n'
-        "end\n"
-    )
-
-
-def run_wrk(url: str, script: str, seconds: float, connections: int = 32, cpu: int = 1) -> LoadResult:
-    wrk = ensure_wrk()
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
-        handle.write(script)
-        path = Path(handle.name)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.monotonic()
-    command = [
-        "taskset",
-        "-c",
-        str(cpu),
-        wrk,
-        "-t1",
-        f"-c{connections}",
-        f"-d{seconds:g}s",
-        "--latency",
-        "-s",
-        str(path),
-        url,
-    ]
-    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    elapsed = time.monotonic() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    path.unlink()
-    cpu_seconds = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+def median_result(results: Sequence[LoadResult]) -> LoadResult:
+    """Medians of the rounds' rates and percentiles; failures and bad answers summed; the most CPU."""
+    seconds = sum(r.seconds for r in results)
+    rate = statistics.median(r.requests_per_second for r in results)
+    cpu = max(r.generator_cpu for r in results)
+    bad = [r.bad_answers for r in results if r.bad_answers is not None]
     return LoadResult(
-        requests_per_second=float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
-        p50_ms=_percentile(output, "50"),
-        p90_ms=_percentile(output, "90"),
-        p99_ms=_percentile(output, "99"),
-        generator_cpu=cpu_seconds / elapsed,
-        non_2xx=int(match.group(1))
-        if (match := re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output))
-        else 0,
+        requests=round(rate * seconds),
+        seconds=seconds,
+        p50_ms=statistics.median(r.p50_ms for r in results),
+        p90_ms=statistics.median(r.p90_ms for r in results),
+        p99_ms=statistics.median(r.p99_ms for r in results),
+        generator_cpu_seconds=cpu * seconds,
+        failures=sum(r.failures for r in results),
+        bad_answers=sum(bad) if bad else None,
     )
 
 
-def _percentile(output: str, share: str) -> float:
-    match = re.search(rf"^\s+{share}%\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
-    if match is None:
-        raise RuntimeError(f"no {share}th percentile in wrk's output:\n{output}")
-    return float(match.group(1)) * UNITS[match.group(2)]
+class Generator(Protocol):
+    name: str
+
+    def run(self, url: str, spec: LoadSpec, seconds: float) -> LoadResult: ...
+
+
+def choose_generator(preference: str, log: Callable[[str], None]) -> Generator:
+    """wrk (installed with apt-get when missing), else the benchmark's own asyncio generator."""
+    from bench import pyload, wrk
+
+    if preference == "wrk" or preference == "auto":
+        found = wrk.ensure_wrk(log)
+        if found:
+            return wrk.Wrk(found)
+        if preference == "wrk":
+            raise SystemExit("wrk is not installed and `apt-get install -y wrk` did not work")
+        log(
+            "wrk cannot be installed: falling back to the benchmark's own asyncio generator (bench/pyload.py)"
+        )
+    return pyload.PyLoad()
