@@ -11,6 +11,7 @@ from strawberry.printer import print_schema
 from strawberry.tools import merge_types
 
 from graph.errors import MaskUnexpectedErrors, log_unexpected_errors
+from graph.execution import PlainFieldsExecutionContext
 from graph.limits import OperationLimits
 from resolvers.accounts import AccountMutation, AccountQuery
 from resolvers.carts import CartMutation, CartQuery
@@ -31,6 +32,7 @@ schema = StorefrontSchema(
     query=Query,
     mutation=Mutation,
     subscription=merge_types("Subscription", (OrderSubscription,)),
+    execution_context_class=PlainFieldsExecutionContext,
     extensions=[
         MaskUnexpectedErrors,
         OperationLimits,

@@ -14,6 +14,7 @@ from enum import Enum
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Float,
     cast,
     column,
@@ -25,7 +26,7 @@ from sqlalchemy import (
     true,
     tuple_,
 )
-from sqlalchemy.dialects.postgresql import REGCONFIG
+from sqlalchemy.dialects.postgresql import REGCONFIG, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement, Select
 
@@ -96,6 +97,9 @@ class ProductPage:
     sort_keys: list[tuple[Any, ...]]
     has_next_page: bool
     total_count: int | None
+    # Read in the same statement when asked for, one entry per row.
+    variants: list[list[VariantRow]] | None = None
+    categories: list[CategoryRow | None] | None = None
 
 
 def search_words(text: str) -> tuple[str, ...]:
@@ -116,6 +120,34 @@ _price_summary = (
     .lateral("price_summary")
 )
 
+# The variants of each product as one JSON array of [id, sku, name, price, available], in order.
+_variant_list = (
+    select(
+        func.json_agg(
+            aggregate_order_by(
+                func.json_build_array(
+                    variants.c.id,
+                    variants.c.sku,
+                    variants.c.name,
+                    variants.c.price,
+                    variants.c.stock - variants.c.reserved,
+                ),
+                variants.c.position,
+                variants.c.id,
+            ),
+            type_=JSON,
+        ).label("variant_list")
+    )
+    .where(variants.c.product_id == products.c.id)
+    .lateral("variant_list")
+)
+_page_category = categories.alias("page_category")
+_page_category_columns = (
+    _page_category.c.parent_id.label("category_parent_id"),
+    _page_category.c.slug.label("category_slug"),
+    _page_category.c.name.label("category_name"),
+)
+
 _product_columns = (
     products.c.id,
     products.c.slug,
@@ -130,12 +162,18 @@ _product_columns = (
 )
 
 
-def _product_select(*extra: ColumnElement[Any]) -> Select[Any]:
-    return (
-        select(*_product_columns, *extra)
-        .select_from(products.join(_price_summary, true()))
-        .where(products.c.is_active)
-    )
+def _product_select(
+    *extra: ColumnElement[Any], with_variants: bool = False, with_category: bool = False
+) -> Select[Any]:
+    joined = products.join(_price_summary, true())
+    columns = [*_product_columns, *extra]
+    if with_variants:
+        joined = joined.join(_variant_list, true())
+        columns.append(_variant_list.c.variant_list)
+    if with_category:
+        joined = joined.outerjoin(_page_category, _page_category.c.id == products.c.category_id)
+        columns.extend(_page_category_columns)
+    return select(*columns).select_from(joined).where(products.c.is_active)
 
 
 def _product_row(row: Any) -> ProductRow:
@@ -224,11 +262,14 @@ async def product_page(
     after: Sequence[Any] | None,
     *,
     with_total: bool = True,
+    with_variants: bool = False,
+    with_category: bool = False,
 ) -> ProductPage:
     """One page of products by keyset: `after` is the sort key of the last product seen.
 
     The total is counted only when asked for, and without the price summaries unless a
-    filter needs them, since counting visits every matching product.
+    filter needs them, since counting visits every matching product. The products' variants
+    and categories come in the same statement when asked for.
     """
     conditions: list[ColumnElement[Any]] = []
     summary_conditions: list[ColumnElement[Any]] = []
@@ -253,9 +294,11 @@ async def product_page(
         summary_conditions.append(in_stock if query.in_stock else ~in_stock)
 
     keys, descending = _sort_columns(order, rank)
-    page = _product_select(*[key.label(f"sort_key_{i}") for i, key in enumerate(keys)]).where(
-        *conditions, *summary_conditions
-    )
+    page = _product_select(
+        *[key.label(f"sort_key_{i}") for i, key in enumerate(keys)],
+        with_variants=with_variants,
+        with_category=with_category,
+    ).where(*conditions, *summary_conditions)
     if after is not None:
         position = tuple_(*keys)
         bound = tuple_(*[literal(value) for value in after])
@@ -283,11 +326,29 @@ async def product_page(
     rows = [row for row in result if row.id is not None] if with_total else list(result)
     has_next = len(rows) > first
     rows = rows[:first]
+    key_names = [f"sort_key_{i}" for i in range(len(keys))]
     return ProductPage(
         rows=[_product_row(row) for row in rows],
-        sort_keys=[tuple(getattr(row, f"sort_key_{i}") for i in range(len(keys))) for row in rows],
+        sort_keys=[tuple(row._mapping[name] for name in key_names) for row in rows],
         has_next_page=has_next,
         total_count=total_count,
+        variants=[_variant_rows(row.id, row.variant_list) for row in rows] if with_variants else None,
+        categories=[_page_category_row(row) for row in rows] if with_category else None,
+    )
+
+
+def _variant_rows(product_id: int, variant_list: list[list[Any]] | None) -> list[VariantRow]:
+    return [
+        VariantRow(variant_id, product_id, sku, name, price, quantity_available=available)
+        for variant_id, sku, name, price, available in variant_list or ()
+    ]
+
+
+def _page_category_row(row: Any) -> CategoryRow | None:
+    if row.category_id is None or row.category_slug is None:
+        return None
+    return CategoryRow(
+        id=row.category_id, parent_id=row.category_parent_id, slug=row.category_slug, name=row.category_name
     )
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from enum import Enum
 
 import strawberry
 
 from graph.context import Info
+from graph.execution import READ_AHEAD
 from graph.ids import to_global_id
 from graph.pagination import decode_cursor, encode_cursor, page_size
 from graph.selection import selected_below
@@ -93,15 +93,15 @@ class Product(Node):
             category_id=row.category_id,
         )
 
-    # Plain (not async) resolvers: a value read ahead is returned as it is, which spares the
-    # executor an await per product; otherwise they hand back the loader's awaitable.
-    @strawberry.field
+    # A value read ahead is taken as it is (by graph.execution, without calling the resolver);
+    # otherwise the resolvers hand back the loader's awaitable.
+    @strawberry.field(metadata={READ_AHEAD: "preloaded_category"})
     def category(self, info: Info) -> Category | None:
         if self.preloaded_category is not None or self.category_id is None:
             return self.preloaded_category
         return self._load_category(info)  # type: ignore[return-value]
 
-    @strawberry.field
+    @strawberry.field(metadata={READ_AHEAD: "preloaded_variants"})
     def variants(self, info: Info) -> list[ProductVariant]:
         if self.preloaded_variants is not None:
             return self.preloaded_variants
@@ -160,18 +160,33 @@ async def product_connection(
     cursor_kind = f"products:{order.value}"
     after_key = decode_cursor(after, cursor_kind, _CURSOR_TYPES[order]) if after else None
 
-    with_total = any(
-        field.name == "totalCount" for field in selected_below(info.selected_fields[0].selections, [])
-    )
+    wanted = {field.name for field in selected_below(info.selected_fields[0].selections, [])}
+    node_fields = {
+        field.name for field in selected_below(info.selected_fields[0].selections, ["edges", "node"])
+    }
     async with info.context.read_engine.connect() as conn:
-        page = await catalog.product_page(conn, query, order, limit, after_key, with_total=with_total)
+        page = await catalog.product_page(
+            conn,
+            query,
+            order,
+            limit,
+            after_key,
+            with_total="totalCount" in wanted,
+            with_variants="variants" in node_fields,
+            with_category="category" in node_fields,
+        )
 
     currency = info.context.settings.currency
     edges = [
         ProductEdge(cursor=encode_cursor(cursor_kind, key), node=Product.from_row(row, currency))
         for row, key in zip(page.rows, page.sort_keys, strict=True)
     ]
-    await _read_ahead(info, [edge.node for edge in edges])
+    if page.variants is not None:
+        for edge, variant_rows in zip(edges, page.variants, strict=True):
+            edge.node.preloaded_variants = [ProductVariant.from_row(row, currency) for row in variant_rows]
+    if page.categories is not None:
+        for edge, category_row in zip(edges, page.categories, strict=True):
+            edge.node.preloaded_category = Category.from_row(category_row) if category_row else None
     return ProductConnection(
         edges=edges,
         page_info=PageInfo(
@@ -182,34 +197,6 @@ async def product_connection(
         ),
         total_count=page.total_count or 0,
     )
-
-
-async def _read_ahead(info: Info, products: list[Product]) -> None:
-    """Load the variants and categories the query asks of a page's products, one batch each, at once."""
-    wanted = {field.name for field in selected_below(info.selected_fields[0].selections, ["edges", "node"])}
-    loaders = info.context.loaders
-    currency = info.context.settings.currency
-    variants_wanted = "variants" in wanted and products
-    category_ids = [product.category_id for product in products if product.category_id is not None]
-    categories_wanted = "category" in wanted and category_ids
-    variant_rows, category_rows = await asyncio.gather(
-        loaders.variants_of_product.load_many([product.pk for product in products])
-        if variants_wanted
-        else _none(),
-        loaders.category.load_many(category_ids) if categories_wanted else _none(),
-    )
-    if variant_rows is not None:
-        for product, rows in zip(products, variant_rows, strict=True):
-            product.preloaded_variants = [ProductVariant.from_row(row, currency) for row in rows]
-    if category_rows is not None:
-        found = {row.id: Category.from_row(row) for row in category_rows if row is not None}
-        for product in products:
-            if product.category_id is not None:
-                product.preloaded_category = found.get(product.category_id)
-
-
-async def _none() -> None:
-    return None
 
 
 @strawberry.type
