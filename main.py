@@ -36,10 +36,11 @@ from core.logging import configure_logging
 from core.migrations import head_revision, upgrade_to_head
 from core.order_events import OrderEventHub
 from core.request_id import RequestIdMiddleware
+from core.runtime import tune_garbage_collector
 from core.security_headers import SecurityHeadersMiddleware
 from core.settings import Settings, get_settings, local_secret
 from domain.order_actions import cancel_overdue_orders
-from domain.payments import PaymentProvider, SandboxPayments, StripePayments
+from domain.payments import PaymentProvider, SandboxPayments
 from graph.context import Context
 from graph.schema import schema, schema_sdl
 from webhooks import sandbox
@@ -83,7 +84,10 @@ class GraphQLApp(GraphQL[Context, None]):
         return parsed
 
 
-def create_app(settings: Settings | None = None, database_url: str | None = None) -> Starlette:
+def create_app(
+    settings: Settings | None = None, database_url: str | None = None, *, serving: bool = False
+) -> Starlette:
+    """The application; `serving` (the `serve` command) also tunes the process for serving."""
     settings = settings or get_settings()
     if not logging.getLogger().handlers:  # a worker process started by `serve --workers N`
         configure_logging(settings.log_level)
@@ -100,7 +104,9 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         order_events.also_listen(CATALOG_CHANNEL, catalog_cache.invalidate, catalog_cache.set_available)
         order_events.start()
         app.state.order_events = order_events
-        engine = create_engine(database_url)
+        engine = create_engine(
+            database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+        )
         app.state.engine = engine
         app.state.read_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
         expiry = asyncio.create_task(
@@ -110,6 +116,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
                 "reservation expiry",
             )
         )
+        if serving:
+            tune_garbage_collector()
         try:
             yield
         finally:
@@ -171,6 +179,8 @@ def payment_provider(settings: Settings) -> PaymentProvider:
     if settings.stripe_secret_key:
         if settings.reservation_ttl < 1800:
             logger.warning("RESERVATION_TTL is below Stripe's minimum session lifetime of 1800 seconds")
+        from domain.stripe_payments import StripePayments  # the SDK, only when it is used
+
         return StripePayments(settings.stripe_secret_key, settings.stripe_api_base)
     return SandboxPayments(settings.base_url)
 
@@ -260,9 +270,14 @@ def command_serve(settings: Settings, args: argparse.Namespace) -> None:
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stop_signal, _exit_gracefully)
     if workers > 1:
-        uvicorn.run("main:create_app", factory=True, **options)
+        uvicorn.run("main:create_serving_app", factory=True, **options)
     else:
-        uvicorn.run(create_app(settings, database_url), **options)
+        uvicorn.run(create_app(settings, database_url, serving=True), **options)
+
+
+def create_serving_app() -> Starlette:
+    """The application of one of `serve --workers N`'s worker processes."""
+    return create_app(serving=True)
 
 
 def _exit_gracefully(signum: int, frame: object) -> None:

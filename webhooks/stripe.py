@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 import orjson
-import stripe
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
@@ -24,6 +23,8 @@ async def receive_event(
     engine: AsyncEngine, secret: str | None, body: bytes, signature: str | None
 ) -> JSONResponse:
     """Everything the route does once it has the raw body; the sandbox sends its events through here too."""
+    import stripe  # about 30 MB: loaded with the first event rather than in every process
+
     try:
         payload = body.decode("utf-8")
         stripe.WebhookSignature.verify_header(payload, signature, secret, SIGNATURE_TOLERANCE)
