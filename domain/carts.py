@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.problems import Problem
 from models import cart_repository as repo
-from models.cart_repository import CartLineRow, CartRow, LineAddition, LinePlacement
+from models.cart_repository import CartLineRow, CartRow, CartState, LineAddition, LinePlacement, WrittenLine
 from models.catalog_repository import VariantRow
 
 MAX_LINE_QUANTITY = 99
@@ -276,8 +276,27 @@ async def add_lines(
     if problems:
         raise Rejected(problems)
 
-    await repo.add_to_lines(conn, cart.id, additions, lock_ttl)
-    return await current_view(conn, cart, lock_ttl)
+    written = await repo.add_to_lines(conn, cart.id, additions, lock_ttl)
+    return cart_view(cart, lines_after_additions(state, written))
+
+
+def lines_after_additions(state: CartState, written: Sequence[WrittenLine]) -> list[CartLineRow]:
+    """The cart's lines once `written` (what the addition returned) replaced those it changed.
+
+    This spares reading the cart again: the variants are those `state` read in this transaction.
+    """
+    variants = {line.variant.id: line.variant for line in state.lines} | state.other_variants
+    by_variant = {line.variant.id: line for line in state.lines}
+    for line in written:
+        by_variant[line.variant_id] = CartLineRow(
+            id=line.id,
+            variant=variants[line.variant_id],
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            price_locked_at=line.price_locked_at,
+            price_locked=line.price_locked,
+        )
+    return sorted(by_variant.values(), key=lambda line: line.id)
 
 
 async def update_lines(

@@ -244,6 +244,8 @@ _ADD = text(
                           THEN cl.unit_price ELSE excluded.unit_price END,
         price_locked_at = CASE WHEN cl.price_locked_at > now() - :lock_ttl
                                THEN cl.price_locked_at ELSE excluded.price_locked_at END
+    RETURNING cl.id, cl.variant_id, cl.quantity, cl.unit_price, cl.price_locked_at,
+              cl.price_locked_at > now() - :lock_ttl AS price_locked
     """
 ).bindparams(
     bindparam("cart_id", type_=BigInteger),
@@ -254,17 +256,30 @@ _ADD = text(
 )
 
 
+@dataclass(slots=True, frozen=True)
+class WrittenLine:
+    """A cart line as an addition left it."""
+
+    id: int
+    variant_id: int
+    quantity: int
+    unit_price: int
+    price_locked_at: datetime
+    price_locked: bool
+
+
 async def add_to_lines(
     conn: AsyncConnection, cart_id: int, additions: Sequence[LineAddition], lock_ttl: timedelta
-) -> None:
+) -> list[WrittenLine]:
     """Add quantities to a cart's lines in one statement, creating the lines that are missing.
 
     A new line locks the given price; a line whose lock has lapsed takes the given price anew.
     Concurrent additions of one variant add up on one line (the unique (cart_id, variant_id)).
+    Returns the lines as written.
     """
     if not additions:
-        return
-    await conn.execute(
+        return []
+    result = await conn.execute(
         _ADD,
         {
             "cart_id": cart_id,
@@ -274,6 +289,12 @@ async def add_to_lines(
             "lock_ttl": lock_ttl,
         },
     )
+    return [
+        WrittenLine(
+            row.id, row.variant_id, row.quantity, row.unit_price, row.price_locked_at, row.price_locked
+        )
+        for row in result
+    ]
 
 
 _PLACE = text(
