@@ -109,7 +109,7 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
             ):
                 try:
                     values = {name: complete(getattr(result, attr)) for name, attr, complete in plan.plain}
-                except _Fallback:
+                except (_Fallback, AttributeError):  # graphql-core reports it at the field
                     pass
                 else:
                     if plan.standard is None:
