@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import orjson
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -36,6 +37,8 @@ def create_engine(database_url: str, *, pool_size: int = 20, max_overflow: int =
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_pre_ping=False,
+        # JSON from PostgreSQL (product images, a page's variants) is parsed by orjson.
+        json_deserializer=orjson.loads,
         # Errors and SQL logs show statements without their values (cart tokens, e-mails, addresses).
         hide_parameters=True,
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -16,6 +16,9 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Float,
+    Integer,
+    String,
+    bindparam,
     cast,
     column,
     false,
@@ -31,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement, Select
 
 from models.catalog import Category, Product, ProductVariant
+from models.compiled import compiled_read, fetch
 
 categories = Category.__table__
 products = Product.__table__
@@ -176,24 +180,24 @@ def _product_select(
     return select(*columns).select_from(joined).where(products.c.is_active)
 
 
-def _product_row(row: Any) -> ProductRow:
+def _product_row(row: Mapping[str, Any]) -> ProductRow:
     return ProductRow(
-        id=row.id,
-        slug=row.slug,
-        name=row.name,
-        description=row.description,
-        category_id=row.category_id,
-        images=row.images,
-        created_at=row.created_at,
-        min_price=int(row.min_price),
-        max_price=int(row.max_price),
-        quantity_available=int(row.quantity_available),
+        id=row["id"],
+        slug=row["slug"],
+        name=row["name"],
+        description=row["description"],
+        category_id=row["category_id"],
+        images=row["images"],
+        created_at=row["created_at"],
+        min_price=int(row["min_price"]),
+        max_price=int(row["max_price"]),
+        quantity_available=int(row["quantity_available"]),
     )
 
 
 async def products_by_ids(conn: AsyncConnection, ids: Sequence[int]) -> dict[int, ProductRow]:
     result = await conn.execute(_product_select().where(products.c.id.in_(ids)))
-    return {row.id: _product_row(row) for row in result}
+    return {row.id: _product_row(row._mapping) for row in result}
 
 
 def _storable(text: str) -> bool:
@@ -206,7 +210,7 @@ async def products_by_slugs(conn: AsyncConnection, slugs: Sequence[str]) -> dict
     if not slugs:
         return {}
     result = await conn.execute(_product_select().where(products.c.slug.in_(slugs)))
-    return {row.slug: _product_row(row) for row in result}
+    return {row.slug: _product_row(row._mapping) for row in result}
 
 
 async def correct_search_words(conn: AsyncConnection, words: Sequence[str]) -> list[tuple[str, str | None]]:
@@ -226,13 +230,15 @@ async def correct_search_words(conn: AsyncConnection, words: Sequence[str]) -> l
     return [(row.word, row.nearest) for row in result]
 
 
-def _search_query(corrected: Sequence[tuple[str, str | None]]) -> ColumnElement[Any]:
-    """AND of the words, each word OR its nearest lexicon word, as a tsquery."""
+def _search_query(
+    words: Sequence[tuple[ColumnElement[str], ColumnElement[str] | None]],
+) -> ColumnElement[Any]:
+    """AND of the words, each word OR its nearest lexicon word (when it has one), as a tsquery."""
     english = cast(literal("english"), REGCONFIG)
     query: ColumnElement[Any] | None = None
-    for word, nearest in corrected:
+    for word, nearest in words:
         term = func.plainto_tsquery(english, word)
-        if nearest and nearest != word:
+        if nearest is not None:
             term = term.op("||")(func.plainto_tsquery(english, nearest))
         query = term if query is None else query.op("&&")(term)
     assert query is not None
@@ -271,69 +277,121 @@ async def product_page(
     filter needs them, since counting visits every matching product. The products' variants
     and categories come in the same statement when asked for.
     """
+    corrected = await correct_search_words(conn, query.search_words) if query.search_words else []
+    shape = _PageShape(
+        order=order if order is not ProductOrder.RELEVANCE or corrected else ProductOrder.NEWEST,
+        search=tuple(bool(nearest and nearest != word) for word, nearest in corrected),
+        category=None if query.category_slug is None else _storable(query.category_slug),
+        min_price=query.min_price is not None,
+        max_price=query.max_price is not None,
+        in_stock=query.in_stock,
+        after=after is not None,
+        with_total=with_total,
+        with_variants=with_variants,
+        with_category=with_category,
+    )
+    values: dict[str, Any] = {
+        "limit": first + 1,
+        "category_slug": query.category_slug,
+        "min_price": query.min_price,
+        "max_price": query.max_price,
+    }
+    for index, (word, nearest) in enumerate(corrected):
+        values[f"word_{index}"], values[f"nearest_{index}"] = word, nearest
+    for index, value in enumerate(after or ()):
+        values[f"after_{index}"] = value
+    read = compiled_read(conn, shape, lambda: _page_statement(shape), list(values))
+    result = await fetch(conn, read, values)
+
+    total_count = int(result[0]["total_count"]) if with_total else None
+    rows = [row for row in result if row["id"] is not None] if with_total else result
+    has_next = len(rows) > first
+    rows = rows[:first]
+    key_names = [f"sort_key_{i}" for i in range(2)]
+    return ProductPage(
+        rows=[_product_row(row) for row in rows],
+        sort_keys=[tuple(row[name] for name in key_names) for row in rows],
+        has_next_page=has_next,
+        total_count=total_count,
+        variants=[_variant_rows(row["id"], row["variant_list"]) for row in rows] if with_variants else None,
+        categories=[_page_category_row(row) for row in rows] if with_category else None,
+    )
+
+
+@dataclass(slots=True, frozen=True)
+class _PageShape:
+    """What decides the SQL text of a page; every value in it is a named parameter."""
+
+    order: ProductOrder
+    search: tuple[bool, ...]  # per search word: whether it also matches a nearest lexicon word
+    category: bool | None  # None: no category filter; False: a slug that cannot exist
+    min_price: bool
+    max_price: bool
+    in_stock: bool | None
+    after: bool
+    with_total: bool
+    with_variants: bool
+    with_category: bool
+
+
+def _page_statement(shape: _PageShape) -> Select[Any]:
     conditions: list[ColumnElement[Any]] = []
     summary_conditions: list[ColumnElement[Any]] = []
     rank: ColumnElement[Any] | None = None
-    if query.search_words:
-        tsquery = _search_query(await correct_search_words(conn, query.search_words))
+    if shape.search:
+        tsquery = _search_query(
+            [
+                (
+                    bindparam(f"word_{i}", type_=String),
+                    bindparam(f"nearest_{i}", type_=String) if near else None,
+                )
+                for i, near in enumerate(shape.search)
+            ]
+        )
         conditions.append(search_vector.op("@@")(tsquery))
         rank = cast(func.ts_rank_cd(search_vector, tsquery), Float)
-    if query.category_slug is not None and not _storable(query.category_slug):
+    if shape.category is False:
         conditions.append(false())
-    elif query.category_slug is not None:
-        subtree = select(categories.c.id).where(categories.c.slug == query.category_slug).cte(recursive=True)
+    elif shape.category:
+        wanted = bindparam("category_slug", type_=String)
+        subtree = select(categories.c.id).where(categories.c.slug == wanted).cte(recursive=True)
         children = categories.alias("children")
         subtree = subtree.union(select(children.c.id).where(children.c.parent_id == subtree.c.id))
         conditions.append(products.c.category_id.in_(select(subtree.c.id)))
-    if query.min_price is not None:
-        summary_conditions.append(_price_summary.c.min_price >= query.min_price)
-    if query.max_price is not None:
-        summary_conditions.append(_price_summary.c.min_price <= query.max_price)
-    if query.in_stock is not None:
+    if shape.min_price:
+        summary_conditions.append(_price_summary.c.min_price >= bindparam("min_price", type_=Integer))
+    if shape.max_price:
+        summary_conditions.append(_price_summary.c.min_price <= bindparam("max_price", type_=Integer))
+    if shape.in_stock is not None:
         in_stock = _price_summary.c.quantity_available > 0
-        summary_conditions.append(in_stock if query.in_stock else ~in_stock)
+        summary_conditions.append(in_stock if shape.in_stock else ~in_stock)
 
-    keys, descending = _sort_columns(order, rank)
+    keys, descending = _sort_columns(shape.order, rank)
     page = _product_select(
         *[key.label(f"sort_key_{i}") for i, key in enumerate(keys)],
-        with_variants=with_variants,
-        with_category=with_category,
+        with_variants=shape.with_variants,
+        with_category=shape.with_category,
     ).where(*conditions, *summary_conditions)
-    if after is not None:
+    if shape.after:
         position = tuple_(*keys)
-        bound = tuple_(*[literal(value) for value in after])
+        bound = tuple_(*[bindparam(f"after_{i}", type_=key.type) for i, key in enumerate(keys)])
         page = page.where(position < bound if descending else position > bound)
-    page = page.order_by(*[key.desc() if descending else key.asc() for key in keys]).limit(first + 1)
-
-    if with_total:
-        counted = products.join(_price_summary, true()) if summary_conditions else products
-        total = (
-            select(func.count())
-            .select_from(counted)
-            .where(products.c.is_active, *conditions, *summary_conditions)
-            .scalar_subquery()
-            .label("total_count")
-        )
-        page_sub = page.subquery("page")
-        statement = select(total, page_sub).select_from(
-            select(literal(1).label("one")).subquery("anchor").outerjoin(page_sub, true())
-        )
-    else:
-        statement = page
-
-    result = (await conn.execute(statement)).all()
-    total_count = int(result[0].total_count) if with_total else None
-    rows = [row for row in result if row.id is not None] if with_total else list(result)
-    has_next = len(rows) > first
-    rows = rows[:first]
-    key_names = [f"sort_key_{i}" for i in range(len(keys))]
-    return ProductPage(
-        rows=[_product_row(row) for row in rows],
-        sort_keys=[tuple(row._mapping[name] for name in key_names) for row in rows],
-        has_next_page=has_next,
-        total_count=total_count,
-        variants=[_variant_rows(row.id, row.variant_list) for row in rows] if with_variants else None,
-        categories=[_page_category_row(row) for row in rows] if with_category else None,
+    page = page.order_by(*[key.desc() if descending else key.asc() for key in keys]).limit(
+        bindparam("limit", type_=Integer)
+    )
+    if not shape.with_total:
+        return page
+    counted = products.join(_price_summary, true()) if summary_conditions else products
+    total = (
+        select(func.count())
+        .select_from(counted)
+        .where(products.c.is_active, *conditions, *summary_conditions)
+        .scalar_subquery()
+        .label("total_count")
+    )
+    page_sub = page.subquery("page")
+    return select(total, page_sub).select_from(
+        select(literal(1).label("one")).subquery("anchor").outerjoin(page_sub, true())
     )
 
 
@@ -344,11 +402,14 @@ def _variant_rows(product_id: int, variant_list: list[list[Any]] | None) -> list
     ]
 
 
-def _page_category_row(row: Any) -> CategoryRow | None:
-    if row.category_id is None or row.category_slug is None:
+def _page_category_row(row: Mapping[str, Any]) -> CategoryRow | None:
+    if row["category_id"] is None or row["category_slug"] is None:
         return None
     return CategoryRow(
-        id=row.category_id, parent_id=row.category_parent_id, slug=row.category_slug, name=row.category_name
+        id=row["category_id"],
+        parent_id=row["category_parent_id"],
+        slug=row["category_slug"],
+        name=row["category_name"],
     )
 
 

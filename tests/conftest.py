@@ -14,6 +14,7 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -116,8 +117,16 @@ def sql_statements(server: RunningServer) -> Iterator[StatementCounter]:
     """Every SQL statement the application sends to the database, in order."""
     counter = StatementCounter()
     engine = server.app.state.engine.sync_engine
+
+    # Reads compiled once (models.compiled) go to asyncpg directly, past SQLAlchemy's events:
+    # asyncpg's query logger reports those (and not SQLAlchemy's prepared statements).
+    def log_driver_queries(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        dbapi_connection.driver_connection.add_query_logger(counter.driver_query)
+
     event.listen(engine, "before_cursor_execute", counter)
+    event.listen(engine.pool, "checkout", log_driver_queries)
     yield counter
+    event.remove(engine.pool, "checkout", log_driver_queries)
     event.remove(engine, "before_cursor_execute", counter)
 
 

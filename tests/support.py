@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import signal
 import socket
 import subprocess
@@ -21,12 +22,22 @@ from starlette.applications import Starlette
 ROOT = Path(__file__).resolve().parent.parent
 
 
+_TRANSACTION_CONTROL = re.compile(
+    r"\s*(BEGIN|START TRANSACTION|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|END)\b", re.IGNORECASE
+)
+
+
 class StatementCounter:
     def __init__(self) -> None:
         self.statements: list[str] = []
 
     def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         self.statements.append(statement)
+
+    def driver_query(self, record: Any) -> None:
+        """asyncpg's query logger; transaction control is not counted, as SQLAlchemy's events skip it."""
+        if not _TRANSACTION_CONTROL.match(record.query):
+            self.statements.append(record.query)
 
     @property
     def count(self) -> int:

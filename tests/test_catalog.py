@@ -190,6 +190,25 @@ async def test_price_filter_uses_the_lowest_variant_price(client: httpx.AsyncCli
     assert {n["id"] for n in nodes} == expected
 
 
+async def test_pages_of_one_shape_each_answer_their_own_values(client: httpx.AsyncClient) -> None:
+    """A page's SQL is compiled once per shape (models.compiled): its values are never reused."""
+    everything, _ = await walk(client, 100)
+    for low, high in [(1000, 3000), (4000, 9000), (0, 1500)]:
+        nodes, total = await walk(client, 100, filter={"minPrice": low, "maxPrice": high})
+        expected = {n["id"] for n in everything if low <= n["priceRange"]["min"]["amount"] <= high}
+        assert {n["id"] for n in nodes} == expected and total == len(expected)
+    slugs = {n["category"]["slug"] for n in everything if n["category"]}
+    for slug in sorted(slugs)[:3]:
+        result = await page(client, first=100, filter={"categorySlug": slug})
+        assert result["edges"] and all(edge["node"]["category"]["slug"] for edge in result["edges"])
+        assert any(edge["node"]["category"]["slug"] == slug for edge in result["edges"])
+    for search in ["bluetooth speaker", "leather", "lamp"]:
+        result = await page(client, first=5, filter={"search": search})
+        assert result["edges"], search
+        word = search.split()[0]
+        assert any(word in edge["node"]["name"].lower() for edge in result["edges"]), search
+
+
 @pytest.mark.parametrize("in_stock", [True, False])
 async def test_in_stock_filter(client: httpx.AsyncClient, in_stock: bool) -> None:
     nodes, total = await walk(client, 100, filter={"inStock": in_stock})
