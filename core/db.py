@@ -26,11 +26,12 @@ _ENGINE_LOGGER = logging.getLogger("sqlalchemy.engine.Engine")
 _ENGINE_LOGGER.addFilter(_NoResultRows())
 
 
-def create_engine(database_url: str, *, pool_size: int = 20, max_overflow: int = 10) -> AsyncEngine:
+def create_engine(database_url: str, *, pool_size: int = 32, max_overflow: int = 16) -> AsyncEngine:
     """Connections beyond `pool_size` are opened for a burst and closed after it.
 
-    Opening one costs the server several milliseconds of CPU, so the pool is sized for the
-    usual concurrency (a catalog page holds up to two at once) and the overflow is a margin.
+    Opening one costs the server several milliseconds of CPU (asyncpg introspects the JSON
+    types on every new connection), so the pool keeps as many as the requests a busy process
+    has in flight, and the overflow is a margin.
     """
     return create_async_engine(
         async_url(database_url),

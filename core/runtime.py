@@ -5,9 +5,11 @@ from __future__ import annotations
 import gc
 
 # The youngest generation is collected after this many new container objects rather than 700.
-# A catalog answer builds thousands of short-lived dicts, lists and objects, nearly all freed by
-# reference counting, so the default made the collector run several times per request.
-YOUNG_GENERATION_THRESHOLD = 20_000
+# Under load, dozens of requests are in flight, each holding a few thousand objects: at 700 the
+# collector ran several times per request and kept promoting live answers to older generations,
+# whose collections then walked them again. Much larger, each young collection walks so many
+# live objects that it pauses every request in flight for tens of milliseconds.
+YOUNG_GENERATION_THRESHOLD = 2_000
 
 
 def tune_garbage_collector() -> None:

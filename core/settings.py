@@ -58,8 +58,8 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = "127.0.0.1"
     bcrypt_rounds: int = 12
     # PostgreSQL connections per server process: kept open, and opened beyond that for a burst.
-    db_pool_size: int = 20
-    db_max_overflow: int = 10
+    db_pool_size: int = 32
+    db_max_overflow: int = 16
     # Answers of catalog-only queries kept per process (0 turns the cache off).
     catalog_cache_size: int = 256
     # GraphQL abuse limits, checked before execution (README: "Limits and hardening").

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from functools import cached_property
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -31,18 +32,39 @@ def _batched(
 
 
 class Loaders:
+    """A request's loaders, each made when first used: most requests use none or one of them."""
+
     def __init__(self, engine: AsyncEngine) -> None:
-        self.product: DataLoader[int, ProductRow | None] = _batched(engine, catalog.products_by_ids)
-        self.product_by_slug: DataLoader[str, ProductRow | None] = _batched(engine, catalog.products_by_slugs)
-        self.category: DataLoader[int, CategoryRow | None] = _batched(engine, catalog.categories_by_ids)
-        self.variant: DataLoader[int, VariantRow | None] = _batched(engine, catalog.variants_by_ids)
-        self.variants_of_product: DataLoader[int, list[VariantRow]] = _batched(
-            engine, catalog.variants_by_product_ids, missing=[]
-        )
-        self.order: DataLoader[int, OrderRow | None] = _batched(engine, orders.orders_by_ids)
-        self.order_lines: DataLoader[int, list[OrderLineRow]] = _batched(
-            engine, orders.lines_of_orders, missing=[]
-        )
-        self.order_history: DataLoader[int, list[StatusChangeRow]] = _batched(
-            engine, orders.history_of_orders, missing=[]
-        )
+        self._engine = engine
+
+    @cached_property
+    def product(self) -> DataLoader[int, ProductRow | None]:
+        return _batched(self._engine, catalog.products_by_ids)
+
+    @cached_property
+    def product_by_slug(self) -> DataLoader[str, ProductRow | None]:
+        return _batched(self._engine, catalog.products_by_slugs)
+
+    @cached_property
+    def category(self) -> DataLoader[int, CategoryRow | None]:
+        return _batched(self._engine, catalog.categories_by_ids)
+
+    @cached_property
+    def variant(self) -> DataLoader[int, VariantRow | None]:
+        return _batched(self._engine, catalog.variants_by_ids)
+
+    @cached_property
+    def variants_of_product(self) -> DataLoader[int, list[VariantRow]]:
+        return _batched(self._engine, catalog.variants_by_product_ids, missing=[])
+
+    @cached_property
+    def order(self) -> DataLoader[int, OrderRow | None]:
+        return _batched(self._engine, orders.orders_by_ids)
+
+    @cached_property
+    def order_lines(self) -> DataLoader[int, list[OrderLineRow]]:
+        return _batched(self._engine, orders.lines_of_orders, missing=[])
+
+    @cached_property
+    def order_history(self) -> DataLoader[int, list[StatusChangeRow]]:
+        return _batched(self._engine, orders.history_of_orders, missing=[])
