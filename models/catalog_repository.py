@@ -24,6 +24,7 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    literal_column,
     select,
     text,
     true,
@@ -289,9 +290,9 @@ async def product_page(
         with_total=with_total,
         with_variants=with_variants,
         with_category=with_category,
+        limit=first + 1,
     )
     values: dict[str, Any] = {
-        "limit": first + 1,
         "category_slug": query.category_slug,
         "min_price": query.min_price,
         "max_price": query.max_price,
@@ -332,6 +333,9 @@ class _PageShape:
     with_total: bool
     with_variants: bool
     with_category: bool
+    # In the SQL text, not a parameter: with `LIMIT $n` PostgreSQL planned every execution of
+    # the prepared statement anew (a custom plan), which cost it more than running the query.
+    limit: int
 
 
 def _page_statement(shape: _PageShape) -> Select[Any]:
@@ -377,7 +381,7 @@ def _page_statement(shape: _PageShape) -> Select[Any]:
         bound = tuple_(*[bindparam(f"after_{i}", type_=key.type) for i, key in enumerate(keys)])
         page = page.where(position < bound if descending else position > bound)
     page = page.order_by(*[key.desc() if descending else key.asc() for key in keys]).limit(
-        bindparam("limit", type_=Integer)
+        literal_column(str(int(shape.limit)))
     )
     if not shape.with_total:
         return page

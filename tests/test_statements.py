@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from core.db import create_engine
-from tests.support import StatementCounter, graphql
+from tests.support import RunningServer, StatementCounter, graphql
 
 CATALOG_PAGE = """
 query($first: Int!) {
@@ -90,8 +90,13 @@ async def wait_for_invalidation(client: httpx.AsyncClient, query: str, variables
 
 
 async def test_repeated_catalog_pages_come_from_the_cache_until_the_catalog_changes(
-    client: httpx.AsyncClient, sql_statements: StatementCounter, database_url: str
+    client: httpx.AsyncClient, sql_statements: StatementCounter, database_url: str, server: RunningServer
 ) -> None:
+    # The cache serves only once the server listens for catalog changes, just after it starts.
+    for _ in range(500):
+        if server.app.state.catalog_cache.enabled:
+            break
+        await asyncio.sleep(0.01)
     first = await graphql(client, CATALOG_PAGE, {"first": 20})
     sql_statements.reset()
     again = await graphql(client, CATALOG_PAGE, {"first": 20})
