@@ -8,18 +8,17 @@ from X-Forwarded-Proto when a trusted proxy (FORWARDED_ALLOW_IPS) terminates TLS
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'"
 PAGE_CONTENT_SECURITY_POLICY = "frame-ancestors 'none'"
 HSTS = "max-age=31536000"
 
-_ALWAYS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-}
+_ALWAYS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+)
 
 
 class SecurityHeadersMiddleware:
@@ -34,17 +33,20 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                headers = MutableHeaders(scope=message)
-                for name, value in _ALWAYS.items():
-                    headers.setdefault(name, value)
-                is_page = headers.get("content-type", "").startswith("text/html")
-                headers.setdefault(
-                    "Content-Security-Policy",
-                    PAGE_CONTENT_SECURITY_POLICY if is_page else API_CONTENT_SECURITY_POLICY,
-                )
-                if over_https:
-                    headers.setdefault("Strict-Transport-Security", HSTS)
+                message["headers"] = with_security_headers(list(message.get("headers", ())), over_https)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def with_security_headers(headers: list[tuple[bytes, bytes]], over_https: bool) -> list[tuple[bytes, bytes]]:
+    """`headers` with every security header the application did not set itself (one pass)."""
+    present = {name.lower(): value for name, value in headers}
+    missing = [(name, value) for name, value in _ALWAYS if name not in present]
+    if b"content-security-policy" not in present:
+        is_page = present.get(b"content-type", b"").startswith(b"text/html")
+        policy = PAGE_CONTENT_SECURITY_POLICY if is_page else API_CONTENT_SECURITY_POLICY
+        missing.append((b"content-security-policy", policy.encode()))
+    if over_https and b"strict-transport-security" not in present:
+        missing.append((b"strict-transport-security", HSTS.encode()))
+    return headers + missing

@@ -51,6 +51,23 @@ async def test_catalog_page_costs_the_same_statements_at_every_size(
     assert sql_statements.count == 1, sql_statements.statements
 
 
+FRAGMENT_PAGE = """
+query { products(first: 5) { ...Page } }
+fragment Page on ProductConnection { total: totalCount edges { node { ... on Product { ...Card } } } }
+fragment Card on Product { slug category { slug } variants { sku quantityAvailable } }
+"""
+
+
+async def test_what_fragments_ask_for_is_read_ahead_too(
+    client: httpx.AsyncClient, sql_statements: StatementCounter
+) -> None:
+    body = await graphql(client, FRAGMENT_PAGE)
+    products = body["data"]["products"]
+    assert products["total"] > 0 and all(edge["node"]["variants"] for edge in products["edges"])
+    assert all(edge["node"]["category"] for edge in products["edges"])
+    assert sql_statements.count == 1, sql_statements.statements
+
+
 @pytest.mark.parametrize("first", [1, 20, 100])
 async def test_deeper_nesting_still_batches_each_level(
     client: httpx.AsyncClient, sql_statements: StatementCounter, first: int

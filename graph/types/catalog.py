@@ -11,7 +11,7 @@ from graph.context import Info
 from graph.execution import READ_AHEAD
 from graph.ids import to_global_id
 from graph.pagination import decode_cursor, encode_cursor, page_size
-from graph.selection import selected_below
+from graph.selection import selected_names
 from graph.types.common import Money, Node, PageInfo
 from models import catalog_repository as catalog
 from models.catalog_repository import CategoryRow, ProductOrder, ProductQuery, ProductRow, VariantRow
@@ -160,10 +160,8 @@ async def product_connection(
     cursor_kind = f"products:{order.value}"
     after_key = decode_cursor(after, cursor_kind, _CURSOR_TYPES[order]) if after else None
 
-    wanted = {field.name for field in selected_below(info.selected_fields[0].selections, [])}
-    node_fields = {
-        field.name for field in selected_below(info.selected_fields[0].selections, ["edges", "node"])
-    }
+    wanted = selected_names(info)
+    node_fields = selected_names(info, ("edges", "node"))
     async with info.context.read_engine.connect() as conn:
         page = await catalog.product_page(
             conn,
