@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, exists, func, null, select, text, union_all, update
+from sqlalchemy import and_, any_, bindparam, delete, exists, func, null, select, text, union_all, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement, Select
-from sqlalchemy.types import BigInteger, DateTime, Integer, Interval
+from sqlalchemy.types import BigInteger, DateTime, Integer, Interval, String
 
 from models.carts import Cart, CartLine
 from models.catalog import Product, ProductVariant
@@ -117,12 +117,12 @@ _for_sale = variants.join(products, and_(products.c.id == variants.c.product_id,
 _lines_for_sale = cart_lines.join(_for_sale, variants.c.id == cart_lines.c.variant_id)
 
 
-def price_lock_holds(lock_ttl: timedelta) -> ColumnElement[bool]:
+def price_lock_holds(lock_ttl: timedelta | ColumnElement[timedelta]) -> ColumnElement[bool]:
     """Whether a line still keeps the price it was added at."""
     return cart_lines.c.price_locked_at > func.now() - lock_ttl
 
 
-def _line_columns(lock_ttl: timedelta) -> tuple[ColumnElement[Any], ...]:
+def _line_columns(lock_ttl: timedelta | ColumnElement[timedelta]) -> tuple[ColumnElement[Any], ...]:
     return (
         cart_lines.c.id.label("line_id"),
         cart_lines.c.quantity,
@@ -135,15 +135,21 @@ def _line_columns(lock_ttl: timedelta) -> tuple[ColumnElement[Any], ...]:
 # ---------------------------------------------------------------- carts
 
 
+# The statements of the cart round trip are built once, with named parameters: building one
+# anew for every request cost SQLAlchemy more CPU than executing it.
+_LOCK_TTL = bindparam("lock_ttl", type_=Interval)
+
+_LOCK_BY_TOKEN = (
+    update(carts)
+    .where(carts.c.token == bindparam("cart_token", type_=String), carts.c.status == "active")
+    .values(updated_at=func.now())
+    .returning(*_cart_columns)
+)
+
+
 async def lock_active_cart_by_token(conn: AsyncConnection, token: str) -> CartRow | None:
     """The active cart with this token, locked until the transaction ends (and its updated_at set)."""
-    statement = (
-        update(carts)
-        .where(carts.c.token == token, carts.c.status == "active")
-        .values(updated_at=func.now())
-        .returning(*_cart_columns)
-    )
-    row = (await conn.execute(statement)).first()
+    row = (await conn.execute(_LOCK_BY_TOKEN, {"cart_token": token})).first()
     return _cart_row(row) if row else None
 
 
@@ -173,13 +179,14 @@ async def set_cart_status(conn: AsyncConnection, cart_id: int, status: str) -> N
     )
 
 
-def _active_cart_contents(lock_ttl: timedelta) -> Select[Any]:
-    return (
-        select(*_cart_columns, *_variant_columns, *_line_columns(lock_ttl))
-        .select_from(carts.outerjoin(_lines_for_sale, cart_lines.c.cart_id == carts.c.id))
-        .where(carts.c.status == "active")
-        .order_by(cart_lines.c.id)
-    )
+_ACTIVE_CART_CONTENTS = (
+    select(*_cart_columns, *_variant_columns, *_line_columns(_LOCK_TTL))
+    .select_from(carts.outerjoin(_lines_for_sale, cart_lines.c.cart_id == carts.c.id))
+    .where(carts.c.status == "active")
+    .order_by(cart_lines.c.id)
+)
+_ACTIVE_CART_BY_TOKEN = _ACTIVE_CART_CONTENTS.where(carts.c.token == bindparam("token", type_=String))
+_ACTIVE_CART_OF_USER = _ACTIVE_CART_CONTENTS.where(carts.c.user_id == bindparam("user_id", type_=BigInteger))
 
 
 def _contents(rows: Sequence[Any]) -> CartContents | None:
@@ -191,38 +198,51 @@ def _contents(rows: Sequence[Any]) -> CartContents | None:
 
 async def active_cart_by_token(conn: AsyncConnection, token: str, lock_ttl: timedelta) -> CartContents | None:
     """An active cart and its lines in one statement (no lock: for reading)."""
-    result = await conn.execute(_active_cart_contents(lock_ttl).where(carts.c.token == token))
+    result = await conn.execute(_ACTIVE_CART_BY_TOKEN, {"token": token, "lock_ttl": lock_ttl})
     return _contents(result.all())
 
 
 async def active_cart_of_user(
     conn: AsyncConnection, user_id: int, lock_ttl: timedelta
 ) -> CartContents | None:
-    result = await conn.execute(_active_cart_contents(lock_ttl).where(carts.c.user_id == user_id))
+    result = await conn.execute(_ACTIVE_CART_OF_USER, {"user_id": user_id, "lock_ttl": lock_ttl})
     return _contents(result.all())
 
 
 # ---------------------------------------------------------------- lines
 
 
+def _cart_state_statement() -> Select[Any]:
+    cart_id = bindparam("cart_id", type_=BigInteger)
+    in_cart = (
+        select(*_variant_columns, *_line_columns(_LOCK_TTL))
+        .select_from(_lines_for_sale)
+        .where(cart_lines.c.cart_id == cart_id)
+    )
+    not_in_cart = (
+        select(*_variant_columns, *(null().label(column.key) for column in _line_columns(_LOCK_TTL)))
+        .select_from(_for_sale)
+        .where(
+            variants.c.id == any_(bindparam("variant_ids", type_=ARRAY(BigInteger))),
+            ~exists().where(cart_lines.c.cart_id == cart_id, cart_lines.c.variant_id == variants.c.id),
+        )
+    )
+    statement = union_all(in_cart, not_in_cart)
+    return statement.order_by(
+        statement.selected_columns.line_id.nulls_last(), statement.selected_columns.variant_id
+    )
+
+
+_CART_STATE = _cart_state_statement()
+
+
 async def cart_state(
     conn: AsyncConnection, cart_id: int, lock_ttl: timedelta, variant_ids: Sequence[int] = ()
 ) -> CartState:
     """Every line of a cart, and those of `variant_ids` that are for sale but not in the cart yet."""
-    in_cart = select(*_variant_columns, *_line_columns(lock_ttl)).select_from(_lines_for_sale)
-    not_in_cart = (
-        select(*_variant_columns, *(null().label(column.key) for column in _line_columns(lock_ttl)))
-        .select_from(_for_sale)
-        .where(
-            variants.c.id.in_(list(variant_ids)),
-            ~exists().where(cart_lines.c.cart_id == cart_id, cart_lines.c.variant_id == variants.c.id),
-        )
+    result = await conn.execute(
+        _CART_STATE, {"cart_id": cart_id, "lock_ttl": lock_ttl, "variant_ids": list(variant_ids)}
     )
-    statement = union_all(in_cart.where(cart_lines.c.cart_id == cart_id), not_in_cart)
-    ordered = statement.order_by(
-        statement.selected_columns.line_id.nulls_last(), statement.selected_columns.variant_id
-    )
-    result = await conn.execute(ordered)
     lines: list[CartLineRow] = []
     others: dict[int, VariantRow] = {}
     for row in result:
