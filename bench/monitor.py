@@ -100,6 +100,9 @@ class Monitor:
         server = cpu_seconds([self.server]).get(self.server.pid, 0.0) - self._server_cpu
         now = cpu_seconds(self.postgres())
         postgres = sum(seconds - self._postgres_cpu.get(pid, 0.0) for pid, seconds in now.items())
+        # A backend that exited during the run added its whole lifetime to the postmaster's
+        # children time: the part it had used before the run is not the run's.
+        postgres -= sum(seconds for pid, seconds in self._postgres_cpu.items() if pid not in now)
         # The benchmark's own process (this one) counts as load generator work, not as `other`.
         own = _own_cpu() - self._self_cpu
         generator = generator_cpu_seconds if generator_in_this_process else generator_cpu_seconds + own
