@@ -104,8 +104,13 @@ def create_app(
         order_events.also_listen(CATALOG_CHANNEL, catalog_cache.invalidate, catalog_cache.set_available)
         order_events.start()
         app.state.order_events = order_events
+        # The pool settings are the whole server's: each worker process keeps its share, so that
+        # more WORKERS never ask PostgreSQL for more connections (100 by default) than one would.
+        workers = max(1, settings.workers)
         engine = create_engine(
-            database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+            database_url,
+            pool_size=max(4, settings.db_pool_size // workers),
+            max_overflow=settings.db_max_overflow // workers,
         )
         app.state.engine = engine
         app.state.read_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -237,8 +242,8 @@ def command_serve(settings: Settings, args: argparse.Namespace) -> None:
     port = args.port or settings.port
     workers = args.workers or settings.workers
     # The command line wins over the environment, in this process and in its workers.
-    settings = settings.model_copy(update={"host": host, "port": port})
-    os.environ.update({"HOST": host, "PORT": str(port)})
+    settings = settings.model_copy(update={"host": host, "port": port, "workers": workers})
+    os.environ.update({"HOST": host, "PORT": str(port), "WORKERS": str(workers)})
     embedded = not settings.database_url
     database_url = resolve_database_url(settings)
     upgrade_to_head(database_url)

@@ -57,7 +57,8 @@ class Settings(BaseSettings):
     cart_price_lock_ttl: int = 86_400
     forwarded_allow_ips: str = "127.0.0.1"
     bcrypt_rounds: int = 12
-    # PostgreSQL connections per server process: kept open, and opened beyond that for a burst.
+    # PostgreSQL connections of the server, shared among its WORKERS: kept open, and opened
+    # beyond that for a burst.
     db_pool_size: int = 32
     db_max_overflow: int = 16
     # Answers of catalog-only queries kept per process (0 turns the cache off).

@@ -115,3 +115,15 @@ async def test_seeding_twice_changes_nothing(database_url: str) -> None:
     await engine.dispose()
     assert before == after
     assert before[0] == 320 and before[2] >= 12
+
+
+@pytest.mark.parametrize(("workers", "pool", "overflow"), [(1, 32, 16), (2, 16, 8), (4, 8, 4), (16, 4, 1)])
+async def test_the_connection_pool_is_the_servers_split_among_its_workers(
+    settings: Settings, workers: int, pool: int, overflow: int
+) -> None:
+    app = create_app(
+        settings.model_copy(update={"workers": workers, "db_pool_size": 32, "db_max_overflow": 16})
+    )
+    async with app.router.lifespan_context(app):
+        engine_pool = app.state.engine.pool
+        assert (engine_pool.size(), engine_pool._max_overflow) == (pool, overflow)
