@@ -246,6 +246,10 @@ def _search_query(
     return query
 
 
+# A page's rows carry their keyset under these names: the sort column, then the id.
+_SORT_KEYS = ("sort_key_0", "sort_key_1")
+
+
 def _sort_columns(
     order: ProductOrder, rank: ColumnElement[Any] | None
 ) -> tuple[list[ColumnElement[Any]], bool]:
@@ -280,7 +284,7 @@ async def product_page(
     """
     corrected = await correct_search_words(conn, query.search_words) if query.search_words else []
     shape = _PageShape(
-        order=order if order is not ProductOrder.RELEVANCE or corrected else ProductOrder.NEWEST,
+        order=order,
         search=tuple(bool(nearest and nearest != word) for word, nearest in corrected),
         category=None if query.category_slug is None else _storable(query.category_slug),
         min_price=query.min_price is not None,
@@ -308,10 +312,9 @@ async def product_page(
     rows = [row for row in result if row["id"] is not None] if with_total else result
     has_next = len(rows) > first
     rows = rows[:first]
-    key_names = [f"sort_key_{i}" for i in range(2)]
     return ProductPage(
         rows=[_product_row(row) for row in rows],
-        sort_keys=[tuple(row[name] for name in key_names) for row in rows],
+        sort_keys=[tuple(row[name] for name in _SORT_KEYS) for row in rows],
         has_next_page=has_next,
         total_count=total_count,
         variants=[_variant_rows(row["id"], row["variant_list"]) for row in rows] if with_variants else None,
@@ -372,7 +375,7 @@ def _page_statement(shape: _PageShape) -> Select[Any]:
 
     keys, descending = _sort_columns(shape.order, rank)
     page = _product_select(
-        *[key.label(f"sort_key_{i}") for i, key in enumerate(keys)],
+        *[key.label(name) for name, key in zip(_SORT_KEYS, keys, strict=True)],
         with_variants=shape.with_variants,
         with_category=shape.with_category,
     ).where(*conditions, *summary_conditions)
