@@ -24,8 +24,9 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
+from strawberry.http.exceptions import WebSocketDisconnected
 
 from core.background import every
 from core.catalog_cache import CATALOG_CHANNEL, CatalogCache, CatalogCacheMiddleware
@@ -54,7 +55,18 @@ MAX_SUBSCRIPTIONS_PER_CONNECTION = 20
 RESOLVED_DATABASE_URL = "STOREFRONT_RESOLVED_DATABASE_URL"
 
 
+class TextFrameWebSocketAdapter(ASGIWebSocketAdapter):
+    """Both subscription protocols carry JSON in text frames; strawberry sends bytes as binary."""
+
+    async def send_json(self, message: Any) -> None:
+        try:
+            await self.ws.send_text(orjson.dumps(message).decode())
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
+
+
 class GraphQLApp(GraphQL[Context, None]):
+    websocket_adapter_class = TextFrameWebSocketAdapter
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         state = request.app.state
         return Context(
