@@ -40,6 +40,7 @@ from core.request_id import RequestIdMiddleware
 from core.runtime import tune_garbage_collector
 from core.security_headers import SecurityHeadersMiddleware
 from core.settings import Settings, get_settings, local_secret
+from demo.load import seed_demo_catalog
 from domain.order_actions import cancel_overdue_orders
 from domain.payments import PaymentProvider, SandboxPayments
 from graph.context import Context
@@ -231,20 +232,6 @@ def resolve_database_url(settings: Settings) -> str:
     from core.embedded import start_embedded_postgres
 
     return start_embedded_postgres(settings.data_dir)
-
-
-async def seed_demo_catalog(database_url: str, product_count: int, *, only_if_empty: bool) -> int:
-    from models.seed import catalog_is_empty, load_catalog
-    from models.seed_data import generate_catalog
-
-    engine = create_engine(database_url, pool_size=1)
-    try:
-        async with engine.begin() as conn:
-            if only_if_empty and not await catalog_is_empty(conn):
-                return 0
-            return await load_catalog(conn, generate_catalog(product_count))
-    finally:
-        await engine.dispose()
 
 
 def command_serve(settings: Settings, args: argparse.Namespace) -> None:
