@@ -36,17 +36,20 @@ from graphql import (
     is_non_null_type,
     is_object_type,
 )
-from graphql.execution.collect_fields import FieldDetailsList, FragmentDetails, GroupedFieldSet
 from graphql.pyutils import Path, Undefined
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-from strawberry.types.field import StrawberryField
+
+from graph.library_internals import (
+    ExecutionContextBase,
+    FieldDetailsList,
+    FragmentDetails,
+    GroupedFieldSet,
+    reads_plain_attribute,
+    strawberry_field,
+)
 
 READ_AHEAD = "read_ahead"
 """Metadata of a field with a resolver: the attribute that, when not None, already holds its value."""
 
-_DEFINITION = "strawberry-definition"
-# The name strawberry gives the resolver of a field it reads with plain getattr.
-_BASIC_RESOLVER = "_get_basic_result"
 _MAX_PLANS = 4096
 
 Complete = Callable[[Any], Any]
@@ -84,7 +87,7 @@ class ObjectPlan:
 _plans: dict[tuple[Any, ...], ObjectPlan | _NoPlan] = {}
 
 
-class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
+class PlainFieldsExecutionContext(ExecutionContextBase):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         manager = self.middleware_manager
@@ -195,19 +198,15 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         field_def = self.schema.get_field(parent_type, details[0].node.name.value)
         if field_def is None or field_def.args:
             return None
-        definition = field_def.extensions.get(_DEFINITION)
-        if not isinstance(definition, StrawberryField) or definition.extensions:
+        definition = strawberry_field(field_def)
+        if definition is None or definition.extensions:
             return None
         if definition.base_resolver is not None:
             # A resolver that hands back what a list read ahead for its items: read that instead.
             attribute = definition.metadata.get(READ_AHEAD)
             complete = attribute and self._completion(field_def.type, details)
             return None if not complete else (attribute, _read_ahead(complete))
-        if (
-            not definition.is_basic_field
-            or definition.default_resolver is not getattr
-            or getattr(field_def.resolve, "__name__", None) != _BASIC_RESOLVER
-        ):
+        if not reads_plain_attribute(field_def, definition):
             return None
         complete = self._completion(field_def.type, details)
         return None if complete is None else (definition.python_name, complete)

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from graphql import FieldNode, FragmentDefinitionNode, FragmentSpreadNode, InlineFragmentNode, SelectionNode
 
 from graph.context import Info
+from graph.library_internals import graphql_core_info
 
 _MAX_ENTRIES = 4096
 # Keyed by the ids of the field's parsed nodes and the path; each entry holds those nodes, so no
@@ -21,7 +22,7 @@ def selected_names(info: Info, path: Sequence[str] = ()) -> frozenset[str]:
     Fragments are followed; @skip and @include are not evaluated, so a field they would leave
     out still counts as asked for (a resolver reads a little more, never less).
     """
-    raw = info._raw_info  # strawberry's own selected_fields rebuilds the whole selection each time
+    raw = graphql_core_info(info)  # strawberry's own selected_fields rebuilds the whole selection each time
     nodes = raw.field_nodes
     key = (*map(id, nodes), *path)
     found = _selected.get(key)
