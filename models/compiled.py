@@ -6,6 +6,10 @@ that takes this path is built by SQLAlchemy Core as any other, once per shape (t
 change its SQL text), with every value that differs between calls an explicitly named
 `bindparam`. Each call then only passes those values, in order, to asyncpg, which keeps the
 prepared statement per connection.
+
+This module is the one place that reads a compiled statement's parameter order and binds
+(`positiontup`, `binds`: documented among SQLAlchemy's "Core Internals"); it is written for the
+version in WRITTEN_FOR, and tests/test_library_internals.py fails on any other.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Executable
 
+WRITTEN_FOR = {"sqlalchemy": "2.1.9"}
 _MAX_SHAPES = 512
 
 

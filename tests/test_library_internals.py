@@ -12,6 +12,8 @@ from importlib.metadata import version
 
 import httpx
 import strawberry
+from sqlalchemy import bindparam, column, func, select, table
+from sqlalchemy.dialects import postgresql
 
 from graph import execution
 from graph.library_internals import (
@@ -21,13 +23,28 @@ from graph.library_internals import (
     reads_plain_attribute,
     strawberry_field,
 )
+from models import compiled
 
 
-def test_the_installed_versions_are_those_the_adapter_was_written_for() -> None:
-    installed = {name: version(name) for name in WRITTEN_FOR}
-    assert installed == WRITTEN_FOR, (
-        "strawberry/graphql-core changed: re-check graph/library_internals.py, then update WRITTEN_FOR"
+def test_the_installed_versions_are_those_the_adapters_were_written_for() -> None:
+    for adapter, written_for in (
+        ("graph/library_internals.py", WRITTEN_FOR),
+        ("models/compiled.py", compiled.WRITTEN_FOR),
+    ):
+        installed = {name: version(name) for name in written_for}
+        assert installed == written_for, f"a library changed: re-check {adapter}, then update its WRITTEN_FOR"
+
+
+def test_a_compiled_statement_names_its_positional_parameters_and_their_constants() -> None:
+    things = table("things", column("id"), column("price"))
+    statement = select(things.c.id).where(
+        things.c.id > bindparam("after"), func.coalesce(things.c.price, 0) < bindparam("limit")
     )
+    result = statement.compile(dialect=postgresql.asyncpg.dialect())  # type: ignore[attr-defined]
+    assert "$1" in result.string and "$3" in result.string
+    assert list(result.positiontup or ()) == ["after", "coalesce_1", "limit"]
+    assert result.binds["coalesce_1"].effective_value == 0 and not result.binds["coalesce_1"].required
+    assert result.binds["after"].required
 
 
 def test_the_execution_context_methods_keep_their_signatures() -> None:
