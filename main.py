@@ -45,6 +45,7 @@ from domain.order_actions import cancel_overdue_orders
 from domain.payments import PaymentProvider, SandboxPayments
 from graph.context import Context
 from graph.schema import schema, schema_sdl
+from graph.websocket import LegacyGraphQLWSHandler, SubprotocolRequired
 from webhooks import sandbox
 from webhooks.stripe import stripe_webhook
 
@@ -68,6 +69,8 @@ class TextFrameWebSocketAdapter(ASGIWebSocketAdapter):
 
 class GraphQLApp(GraphQL[Context, None]):
     websocket_adapter_class = TextFrameWebSocketAdapter
+    graphql_ws_handler_class = LegacyGraphQLWSHandler
+
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         state = request.app.state
         return Context(
@@ -153,7 +156,7 @@ def create_app(
         keep_alive=True,
         keep_alive_interval=15,
         max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
-        connection_init_wait_timeout=timedelta(seconds=10),
+        connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout),
     )
     app = Starlette(
         debug=False,
@@ -163,7 +166,7 @@ def create_app(
                 RequestBodyLimit(CatalogCacheMiddleware(graphql, catalog_cache)),
                 methods=["GET", "POST"],
             ),
-            WebSocketRoute("/graphql", graphql),
+            WebSocketRoute("/graphql", SubprotocolRequired(graphql)),
             Route("/webhooks/stripe", stripe_webhook, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),

@@ -5,6 +5,9 @@ hears exactly the committed changes, from every server process. One process hold
 LISTEN connection; each subscriber has a bounded queue, and one that falls too far behind
 is dropped rather than slowing the others. When the LISTEN connection is lost, the hub
 reconnects with backoff and tells every subscriber to catch up from the database.
+
+The same connection hears revoked logins: a subscriber opened with a login that is revoked
+is told so, ahead of any event still queued for it.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,6 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models import order_repository
+from models.account_repository import LOGIN_REVOKED_CHANNEL
 from models.order_repository import OrderRow
 
 logger = logging.getLogger(__name__)
@@ -55,14 +60,38 @@ class SubscriberDropped(Exception):
     """The subscriber did not keep up with its events and was dropped."""
 
 
+class LoginRevoked(Exception):
+    """The login the subscriber was opened with has been revoked."""
+
+
 @dataclass(eq=False)
 class Subscriber:
     order_id: int | None = None
     user_id: int | None = None
+    # The login (refresh-token family) of the signed-in subscriber, whose revocation ends it.
+    login_id: uuid.UUID | None = None
     queue: asyncio.Queue[StatusEvent | CatchUp] = field(
         default_factory=lambda: asyncio.Queue(maxsize=SUBSCRIBER_BUFFER)
     )
     dropped: bool = False
+    revoked: bool = False
+
+    def follow(self, *, order_id: int | None = None, user_id: int | None = None) -> None:
+        """Start receiving the events of one order, or of every order of a user."""
+        self.order_id = order_id
+        self.user_id = user_id
+
+    def revoke(self) -> None:
+        self.revoked = True
+        with contextlib.suppress(asyncio.QueueFull):  # a full queue wakes the reader anyway
+            self.queue.put_nowait(CATCH_UP)
+
+    def check(self) -> None:
+        """Raise when the subscriber must end: its login was revoked, or it fell behind."""
+        if self.revoked:
+            raise LoginRevoked
+        if self.dropped:
+            raise SubscriberDropped
 
     def wants(self, event: StatusEvent) -> bool:
         if self.order_id is not None:
@@ -84,8 +113,7 @@ class Subscriber:
     async def events(self) -> AsyncIterator[StatusEvent | CatchUp]:
         while True:
             item = await self.queue.get()
-            if self.dropped:
-                raise SubscriberDropped
+            self.check()
             yield item
 
 
@@ -153,8 +181,10 @@ class OrderEventHub:
             await self._connection.close()
 
     @contextlib.contextmanager
-    def subscribe(self, *, order_id: int | None = None, user_id: int | None = None) -> Iterator[Subscriber]:
-        subscriber = Subscriber(order_id=order_id, user_id=user_id)
+    def subscribe(
+        self, *, order_id: int | None = None, user_id: int | None = None, login_id: uuid.UUID | None = None
+    ) -> Iterator[Subscriber]:
+        subscriber = Subscriber(order_id=order_id, user_id=user_id, login_id=login_id)
         self._subscribers.add(subscriber)
         try:
             yield subscriber
@@ -179,6 +209,16 @@ class OrderEventHub:
             if subscriber.wants(event):
                 subscriber.offer(event)
 
+    def _dispatch_revocation(self, connection: object, pid: int, channel: str, payload: str) -> None:
+        try:
+            login_id = uuid.UUID(payload)
+        except ValueError:
+            logger.error("ignored a malformed login revocation notification")
+            return
+        for subscriber in list(self._subscribers):
+            if subscriber.login_id == login_id:
+                subscriber.revoke()
+
     async def _listen_forever(self) -> None:
         backoff = 0.1
         first = True
@@ -188,6 +228,7 @@ class OrderEventHub:
                 connection = await asyncpg.connect(self._dsn, timeout=10)
                 connection.add_termination_listener(lambda _, lost=lost: lost.set())
                 await connection.add_listener(CHANNEL, self._dispatch)
+                await connection.add_listener(LOGIN_REVOKED_CHANNEL, self._dispatch_revocation)
                 for channel, on_notify in self._channels.items():
                     await connection.add_listener(channel, lambda *_, notify=on_notify: notify())
             except (OSError, asyncpg.PostgresError, TimeoutError) as error:

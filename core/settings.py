@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     db_max_overflow: int = 16
     # Answers of catalog-only queries kept per process (0 turns the cache off).
     catalog_cache_size: int = 256
+    # Seconds a WebSocket may stay open without its connection_init (both subscription protocols).
+    ws_init_timeout: float = 10.0
     # GraphQL abuse limits, checked before execution (README: "Limits and hardening").
     introspection: bool = True
     max_query_length: int = 50_000

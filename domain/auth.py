@@ -5,7 +5,8 @@ They are first reduced to a base64 SHA-256 digest, which lets passwords of any l
 full (bcrypt reads only 72 bytes, and bcrypt 5 refuses longer input).
 
 Access tokens are HS256 JWTs carrying the user (`sub`) and the login (`sid`, its refresh-token
-family), so signing out or a detected token theft also ends the access tokens of that login.
+family), so signing out or a detected token theft also ends the access tokens of that login,
+and its live subscriptions (announced with pg_notify when the revocation commits).
 Refresh tokens are opaque random values stored as SHA-256 digests and used once: each refresh
 retires the token and issues the next of its family; a retired token shown again revokes the
 whole family.
@@ -281,7 +282,7 @@ async def refresh(engine: AsyncEngine, config: AuthConfig, *, refresh_token: str
             state = await repo.refresh_token_state(conn, token_hash)
             if state is not None and state.retired:
                 # A used token shown again: someone holds a copy. End the whole login.
-                await repo.revoke_token_family(conn, state.family_id)
+                await _revoke_login(conn, state.family_id)
             return _failure("refreshToken", _REFRESH_REFUSED, "INVALID_TOKEN")
         user = await repo.user_by_id(conn, rotated.user_id)
         assert user is not None  # tokens go with their user (ON DELETE CASCADE)
@@ -294,8 +295,25 @@ async def logout(engine: AsyncEngine, *, refresh_token: str) -> tuple[Problem, .
         state = await repo.refresh_token_state(conn, _refresh_token_hash(refresh_token))
         if state is None:
             return (_problem(("refreshToken",), "Unknown refresh token.", "INVALID_TOKEN"),)
-        await repo.revoke_token_family(conn, state.family_id)
+        await _revoke_login(conn, state.family_id)
     return ()
+
+
+async def _revoke_login(conn: AsyncConnection, family_id: uuid.UUID) -> None:
+    """End a login: its tokens stop counting, and its live subscriptions end (told on commit)."""
+    await repo.revoke_token_family(conn, family_id)
+    await repo.notify_login_revoked(conn, family_id)
+
+
+async def login_is_live(conn: AsyncConnection, user_id: int, session_id: uuid.UUID) -> bool:
+    """Whether the user still exists and this login of theirs has not been revoked."""
+    return await repo.user_of_live_session(conn, user_id, session_id) is not None
+
+
+def session_of_access_token(token: str, secret: str) -> uuid.UUID | None:
+    """The login a token we signed belongs to (not asking whether it is still live)."""
+    claims = verify_access_token(token, secret)
+    return claims.session_id if claims else None
 
 
 async def user_of_access_token(conn: AsyncConnection, token: str, secret: str) -> UserRow | None:

@@ -8,13 +8,14 @@ forged or expired token means signed out; operations that need a user raise Unau
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from starlette.websockets import WebSocket
 
-from domain.auth import user_of_access_token
+from domain.auth import session_of_access_token, user_of_access_token
 from graph.context import Context, Info
 from graph.errors import Unauthenticated
 from models.account_repository import UserRow
@@ -43,6 +44,15 @@ def _credentials(context: Context) -> str | None:
         value = next((value for key, value in params.items() if str(key).lower() == "authorization"), None)
         return _bearer(value)
     return _bearer(context.request.headers.get("authorization"))
+
+
+def login_of(info: Info) -> uuid.UUID | None:
+    """The login (refresh-token family) the request's access token names, read from the token alone.
+
+    It says nothing of whether that login is still live: `viewer` asks the database.
+    """
+    token = _credentials(info.context)
+    return session_of_access_token(token, info.context.jwt_secret) if token else None
 
 
 async def _look_up(context: Context) -> UserRow | None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Exists, exists, func, select, update
+from sqlalchemy import Exists, exists, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement
@@ -20,6 +20,9 @@ from models.accounts import RefreshToken, User
 
 users = User.__table__
 refresh_tokens = RefreshToken.__table__
+
+# pg_notify channel of revoked logins; the payload is the family id.
+LOGIN_REVOKED_CHANNEL = "login_revoked"
 
 _user_columns = (users.c.id, users.c.email, users.c.name, users.c.is_staff)
 
@@ -144,6 +147,14 @@ async def revoke_token_family(conn: AsyncConnection, family_id: uuid.UUID) -> No
         update(refresh_tokens)
         .where(refresh_tokens.c.family_id == family_id, refresh_tokens.c.revoked_at.is_(None))
         .values(revoked_at=func.now())
+    )
+
+
+async def notify_login_revoked(conn: AsyncConnection, family_id: uuid.UUID) -> None:
+    """Publish inside the caller's transaction: listeners hear it only if the revocation commits."""
+    await conn.execute(
+        text("SELECT pg_notify(:channel, :payload)"),
+        {"channel": LOGIN_REVOKED_CHANNEL, "payload": str(family_id)},
     )
 
 

@@ -3,6 +3,11 @@
 The first event describes the latest status change as it stands when the subscription
 starts (the subscription listens before it reads, so nothing falls between the two);
 every later change follows in order, each delivered once.
+
+A subscription opened with a login ends when that login is revoked (sign-out, or a refresh
+token shown twice): the client gets an UNAUTHENTICATED error and `complete`, and no event after
+the revocation. It registers with the hub before it looks the viewer up, so that a revocation
+committed meanwhile cannot slip between the two.
 """
 
 from __future__ import annotations
@@ -12,11 +17,12 @@ from datetime import datetime
 
 import strawberry
 
-from core.order_events import CatchUp, Subscriber, SubscriberDropped
+from core.order_events import CatchUp, LoginRevoked, Subscriber, SubscriberDropped
+from domain.auth import login_is_live
 from domain.orders import OrderStatus
-from graph.auth import require_viewer, viewer
+from graph.auth import Viewer, login_of, require_viewer, viewer
 from graph.context import Info
-from graph.errors import PublicError
+from graph.errors import PublicError, Unauthenticated
 from graph.types.orders import Order
 from graph.types.orders import OrderStatus as OrderStatusType
 from models import order_repository as orders
@@ -57,12 +63,40 @@ async def _follow(
     """Events after those already seen (per order, by history id); on a catch-up, read the database."""
     try:
         async for event in _follow_events(info, subscriber, seen):
+            subscriber.check()  # nothing goes out once the login is revoked, even read before
             yield event
     except SubscriberDropped:
         raise PublicError(
             "This subscription fell too far behind and was ended; subscribe again to catch up.",
             code="SUBSCRIPTION_OVERFLOW",
         ) from None
+    except LoginRevoked:
+        raise _signed_out() from None
+
+
+def _signed_out() -> Unauthenticated:
+    return Unauthenticated("You were signed out, so this subscription has ended; sign in again to follow.")
+
+
+def _start(subscriber: Subscriber, reader: Viewer | None, **follow: int | None) -> None:
+    """Follow what was asked, tied to the reader's login (to none when the request is not signed in)."""
+    if reader is None:
+        subscriber.login_id = None
+    subscriber.follow(**follow)
+
+
+def _not_revoked(subscriber: Subscriber) -> None:
+    if subscriber.revoked:
+        raise _signed_out()
+
+
+async def _login_still_live(info: Info, subscriber: Subscriber) -> None:
+    """After notifications may have been missed, ask the database whether the login still stands."""
+    if subscriber.login_id is None or subscriber.user_id is None:
+        return
+    async with info.context.read_engine.connect() as conn:
+        if not await login_is_live(conn, subscriber.user_id, subscriber.login_id):
+            raise LoginRevoked
 
 
 async def _follow_events(
@@ -70,6 +104,7 @@ async def _follow_events(
 ) -> AsyncGenerator[OrderStatusEvent, None]:
     async for item in subscriber.events():
         if isinstance(item, CatchUp):
+            await _login_still_live(info, subscriber)
             if subscriber.order_id is not None:
                 async with info.context.read_engine.connect() as conn:
                     missed = await orders.changes_after(
@@ -119,28 +154,32 @@ class OrderSubscription:
     async def order_status_changed(
         self, info: Info, order_id: strawberry.ID, order_token: str | None = None
     ) -> AsyncGenerator[OrderStatusEvent, None]:
-        reader = await viewer(info)
-        order = await load_order(info, order_id)
-        if order is None or not may_read(order, reader, order_token, info.context.order_token_secret):
-            # The same answer whether the order exists or not.
-            raise PublicError("There is no such order.", code="NOT_FOUND")
         hub = info.context.order_events
-        with hub.subscribe(order_id=order.id, user_id=reader.id if reader else None) as subscriber:
+        with hub.subscribe(login_id=login_of(info)) as subscriber:
+            reader = await viewer(info)
+            order = await load_order(info, order_id)
+            if order is None or not may_read(order, reader, order_token, info.context.order_token_secret):
+                # The same answer whether the order exists or not.
+                raise PublicError("There is no such order.", code="NOT_FOUND")
+            _start(subscriber, reader, order_id=order.id, user_id=reader.id if reader else None)
             if reader is not None:
                 _check_limit(hub.subscriptions_of_user(reader.id))
             latest = (await _latest(info, [order.id])).get(order.id)
             seen: dict[int, int] = {}
             if latest is not None:
                 seen[order.id] = latest.id
-                yield await _event(info, latest)
+                first = await _event(info, latest)
+                _not_revoked(subscriber)
+                yield first
             async for event in _follow(info, subscriber, seen):
                 yield event
 
     @strawberry.subscription(description="Status changes of every order of the signed-in user.")
     async def my_order_updates(self, info: Info) -> AsyncGenerator[OrderStatusEvent, None]:
-        reader = await require_viewer(info)
         hub = info.context.order_events
-        with hub.subscribe(user_id=reader.id) as subscriber:
+        with hub.subscribe(login_id=login_of(info)) as subscriber:
+            reader = await require_viewer(info)
+            _start(subscriber, reader, user_id=reader.id)
             _check_limit(hub.subscriptions_of_user(reader.id))
             async with info.context.read_engine.connect() as conn:
                 ids = await orders.order_ids_of_user(conn, reader.id)
@@ -148,6 +187,8 @@ class OrderSubscription:
             seen = {order_id: change.id for order_id, change in latest.items()}
             if latest:
                 newest = max(latest.values(), key=lambda change: change.id)
-                yield await _event(info, newest)
+                first = await _event(info, newest)
+                _not_revoked(subscriber)
+                yield first
             async for event in _follow(info, subscriber, seen):
                 yield event

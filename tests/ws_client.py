@@ -38,7 +38,10 @@ class GraphQLWebSocket:
 
     async def receive(self, timeout: float = 5) -> dict[str, Any]:
         while True:
-            message = orjson.loads(await asyncio.wait_for(self.connection.recv(), timeout))
+            frame = await asyncio.wait_for(self.connection.recv(), timeout)
+            # Both protocols carry JSON in text frames; a browser would get a Blob from a binary one.
+            assert isinstance(frame, str), f"a binary frame: {frame!r}"
+            message = orjson.loads(frame)
             if message.get("type") not in ("ka", "ping", "pong"):
                 return message
             if message.get("type") == "ping":

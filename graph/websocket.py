@@ -1,0 +1,70 @@
+"""GraphQL over WebSocket as both subscription protocols require, where strawberry needs help.
+
+- A handshake that offers neither `graphql-transport-ws` nor the legacy `graphql-ws` is refused
+  with an HTTP answer (400) instead of being accepted and then closed.
+- The legacy protocol closes a connection that sends no `connection_init` in time (4408), after
+  the same wait as `graphql-transport-ws`; strawberry's legacy handler would wait forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+
+SUBPROTOCOLS = (GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL)
+INIT_TIMEOUT_CODE = 4408
+
+
+class SubprotocolRequired:
+    """ASGI wrapper: refuse a WebSocket handshake that offers none of `SUBPROTOCOLS`."""
+
+    def __init__(self, app: ASGIApp, subprotocols: tuple[str, ...] = SUBPROTOCOLS) -> None:
+        self.app = app
+        self.subprotocols = subprotocols
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        offered = scope.get("subprotocols") or []
+        if scope["type"] != "websocket" or any(protocol in self.subprotocols for protocol in offered):
+            await self.app(scope, receive, send)
+            return
+        if "websocket.http.response" in scope.get("extensions", {}):
+            listed = " or ".join(self.subprotocols)
+            response = PlainTextResponse(
+                f"GraphQL over WebSocket needs the subprotocol {listed} (Sec-WebSocket-Protocol).\n",
+                status_code=400,
+            )
+            await response(scope, receive, send)
+        else:  # a server without the denial extension answers a close before accept with 403
+            await send({"type": "websocket.close", "code": 1002})
+
+
+class LegacyGraphQLWSHandler(BaseGraphQLWSHandler[Any, Any]):
+    """The legacy protocol, closing a connection that is not initialised within the view's timeout."""
+
+    init_received = False
+
+    async def handle(self) -> None:
+        timer = asyncio.create_task(self._close_unless_initialised())
+        try:
+            await super().handle()
+        finally:
+            timer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await timer
+
+    async def handle_connection_init(self, message: Any) -> None:
+        self.init_received = True
+        await super().handle_connection_init(message)
+
+    async def _close_unless_initialised(self) -> None:
+        await asyncio.sleep(self.view.connection_init_wait_timeout.total_seconds())
+        if not self.init_received:
+            with contextlib.suppress(WebSocketDisconnected, RuntimeError):
+                await self.websocket.close(code=INIT_TIMEOUT_CODE, reason="Connection initialisation timeout")
