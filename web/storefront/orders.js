@@ -14,7 +14,7 @@ const ORDER = `query Order($id: ID!, $token: String) { order(id: $id, orderToken
 
 const FOLLOW = `
 subscription Follow($id: ID!, $token: String) {
-  orderStatusChanged(orderId: $id, orderToken: $token) { from to at order { ${ORDER_FIELDS} } }
+  orderStatusChanged(orderId: $id, orderToken: $token) { from to at }
 }`;
 
 const CANCEL = `
@@ -128,6 +128,7 @@ export async function orderView(main, id, outcome) {
   };
   const update = (fresh) => {
     const changed = fresh.status !== order.status;
+    if (!main.contains(main.querySelector("#order-details"))) return; // the shopper has moved on
     order = fresh;
     main.querySelector("#order-status").innerHTML = String(statusBadge(order.status));
     main.querySelector("#order-details").innerHTML = String(orderDetails(order, stored));
@@ -138,7 +139,17 @@ export async function orderView(main, id, outcome) {
 
   const live = main.querySelector("#live-state");
   return subscribe(FOLLOW, { id, token }, {
-    onEvent: (data) => update(data.orderStatusChanged.order),
+    onEvent: async (data) => {
+      // The event says what changed; the order's details are read anew over HTTP.
+      const status = data.orderStatusChanged.to;
+      if (status !== order.status) main.querySelector("#order-status").innerHTML = String(statusBadge(status));
+      try {
+        const fresh = (await gql(ORDER, { id, token })).order;
+        if (fresh) update(fresh);
+      } catch (error) {
+        main.querySelector("#order-errors").innerHTML = String(notice("error", errorText(error)));
+      }
+    },
     onError: (error) => { live.textContent = `Live updates stopped: ${errorText(error)}`; },
     onConnection: (state) => {
       live.textContent = state === "connected" ? "Updates live." : "Reconnecting for live updates…";
