@@ -36,10 +36,11 @@ from core.http_guard import RequestBodyLimit
 from core.logging import configure_logging
 from core.migrations import head_revision, upgrade_to_head
 from core.order_events import OrderEventHub
+from core.pages import graphiql_page, graphiql_routes, storefront_routes
 from core.request_id import RequestIdMiddleware
 from core.runtime import tune_garbage_collector
 from core.security_headers import SecurityHeadersMiddleware
-from core.settings import Settings, get_settings, local_secret
+from core.settings import Settings, get_settings, local_secret, switch_on
 from demo.load import seed_demo_catalog
 from domain.order_actions import cancel_overdue_orders
 from domain.payments import PaymentProvider, SandboxPayments
@@ -88,6 +89,9 @@ class GraphQLApp(GraphQL[Context, None]):
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return graphiql_page()  # vendored assets, so it works offline and under a strict CSP
+
     def decode_json(self, data: str | bytes) -> object:
         # json.loads fails on invalid UTF-8 with an error strawberry does not catch (a 500) and lets
         # lone surrogates ("\udc80") through to the database; orjson refuses both with a 400.
@@ -113,6 +117,8 @@ def create_app(
 
     payments = payment_provider(settings)
     catalog_cache = CatalogCache(settings.catalog_cache_size)
+    storefront_on = switch_on(settings.storefront, auto=payments.is_sandbox)
+    graphiql_on = switch_on(settings.graphiql, auto=payments.is_sandbox or settings.debug)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -139,6 +145,10 @@ def create_app(
         )
         if serving:
             tune_garbage_collector()
+            if storefront_on:
+                logger.info("storefront on %s/", settings.base_url)
+            if graphiql_on:
+                logger.info("GraphiQL on %s/graphql", settings.base_url)
         try:
             yield
         finally:
@@ -151,12 +161,15 @@ def create_app(
 
     graphql = GraphQLApp(
         schema,
-        graphql_ide="graphiql" if settings.debug else None,
+        graphql_ide="graphiql" if graphiql_on else None,
         allow_queries_via_get=False,
         keep_alive=True,
         keep_alive_interval=15,
         max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
         connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout),
+        # Pages of other origins may open a socket exactly when CORS lets them call over HTTP;
+        # clients that send no Origin (apps) and same-origin pages are always let in.
+        allowed_origins=settings.browser_origins,
     )
     app = Starlette(
         debug=False,
@@ -171,13 +184,15 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             *(sandbox.routes if payments.is_sandbox else []),
+            *(storefront_routes() if storefront_on else []),
+            *(graphiql_routes() if graphiql_on else []),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
             Middleware(SecurityHeadersMiddleware),
             Middleware(
                 CORSMiddleware,
-                allow_origins=settings.cors_origin_list,
+                allow_origins=settings.browser_origins,
                 allow_methods=["GET", "POST", "OPTIONS"],
                 allow_headers=["content-type", "authorization"],
                 expose_headers=["retry-after", "x-request-id"],

@@ -1,9 +1,10 @@
 """Security headers on every HTTP response.
 
-API answers forbid everything a browser might do with them (`default-src 'none'`); HTML pages
-(GraphiQL with DEBUG, the payment sandbox) only forbid being framed, since GraphiQL runs inline
-scripts from a CDN. HSTS is sent only on requests that came over HTTPS, which uvicorn reports
-from X-Forwarded-Proto when a trusted proxy (FORWARDED_ALLOW_IPS) terminates TLS.
+API answers forbid everything a browser might do with them (`default-src 'none'`); the
+storefront and GraphiQL set their own policies (core.pages: this server only), and other HTML
+pages (the payment sandbox) only forbid being framed. HSTS is sent only on requests that came
+over HTTPS, which uvicorn reports from X-Forwarded-Proto when a trusted proxy
+(FORWARDED_ALLOW_IPS) terminates TLS.
 """
 
 from __future__ import annotations

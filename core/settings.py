@@ -8,6 +8,7 @@ import secrets
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -44,6 +45,9 @@ class Settings(BaseSettings):
     public_url: str | None = None
     storefront_url: str | None = None
     debug: bool = False
+    # The demo storefront at `/` and GraphiQL on GET /graphql: on, off, or auto (README: "Pages").
+    storefront: str = "auto"
+    graphiql: str = "auto"
     log_level: str = "info"
     cors_origins: str = ""
     currency: str = "usd"
@@ -93,6 +97,22 @@ class Settings(BaseSettings):
         RateLimit.parse(value)  # refuse a malformed limit at startup, not at the first login
         return value
 
+    @field_validator("cors_origins")
+    @classmethod
+    def _valid_origins(cls, value: str) -> str:
+        for origin in value.split(","):
+            if origin.strip() and browser_origin(origin.strip()) is None:
+                raise ValueError(f"CORS_ORIGINS holds origins such as https://shop.example; got {origin!r}")
+        return value
+
+    @field_validator("storefront", "graphiql")
+    @classmethod
+    def _valid_switch(cls, value: str) -> str:
+        switch = value.strip().lower()
+        if switch not in _SWITCHES:
+            raise ValueError(f"expected on, off or auto; got {value!r}")
+        return _SWITCHES[switch]
+
     @field_validator("currency")
     @classmethod
     def _lower_currency(cls, value: str) -> str:
@@ -109,6 +129,51 @@ class Settings(BaseSettings):
     @property
     def cors_origin_list(self) -> list[str]:
         return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+
+    @property
+    def browser_origins(self) -> list[str]:
+        """Origins whose pages may call the API, over HTTP (CORS) and WebSocket alike:
+        CORS_ORIGINS, and the origins of STOREFRONT_URL and PUBLIC_URL."""
+        origins = [
+            browser_origin(url) for url in (*self.cors_origin_list, self.storefront_base_url, self.base_url)
+        ]
+        return list(dict.fromkeys(origin for origin in origins if origin))
+
+
+_SWITCHES = {
+    "on": "on",
+    "true": "on",
+    "1": "on",
+    "yes": "on",
+    "off": "off",
+    "false": "off",
+    "0": "off",
+    "no": "off",
+    "auto": "auto",
+}
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def switch_on(value: str, auto: bool) -> bool:
+    """An on/off/auto setting, with what `auto` means where it is used."""
+    return value == "on" or (value == "auto" and auto)
+
+
+def browser_origin(url: str) -> str | None:
+    """`url`'s origin as browsers send it (lower case, no default port); "*" stays "*"."""
+    if url == "*":
+        return url
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    if port is not None and port != _DEFAULT_PORTS[parts.scheme.lower()]:
+        host = f"{host}:{port}"
+    return f"{parts.scheme.lower()}://{host}"
 
 
 @lru_cache

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -11,6 +12,7 @@ import httpx
 import pytest
 
 from core.http_guard import MAX_BODY_BYTES
+from core.pages import GRAPHIQL_CSP
 from core.settings import Settings
 from main import create_app
 from tests.support import start_server
@@ -161,7 +163,7 @@ async def test_subscriptions_over_http_are_refused_clearly(client: httpx.AsyncCl
 async def test_other_methods_and_paths_are_not_500s(client: httpx.AsyncClient) -> None:
     assert (await client.put("/graphql", content=TYPENAME)).status_code == 405
     assert (await client.delete("/graphql")).status_code == 405
-    assert (await client.get("/graphql")).status_code == 404  # GraphiQL is off without DEBUG
+    assert (await client.get("/graphql", headers={"Accept": "application/json"})).status_code == 400
     assert (await client.get("/graphql?query={__typename}")).status_code == 400
     assert (await client.get("/nowhere")).status_code == 404
 
@@ -216,15 +218,15 @@ async def test_an_untrusted_peer_cannot_claim_https(running: str) -> None:
     assert "strict-transport-security" not in response.headers
 
 
-@pytest.mark.parametrize("running", [{"debug": True}], indirect=True)
-async def test_graphiql_keeps_working_in_debug_under_its_page_policy(running: str) -> None:
-    async with httpx.AsyncClient(base_url=running) as client:
-        page = await client.get("/graphql", headers={"Accept": "text/html"})
-        api = await client.post("/graphql", content=TYPENAME, headers=JSON)
+async def test_graphiql_runs_under_a_policy_that_allows_only_this_server(client: httpx.AsyncClient) -> None:
+    page = await client.get("/graphql", headers={"Accept": "text/html"})
+    api = await client.post("/graphql", content=TYPENAME, headers=JSON)
     assert page.status_code == 200 and "graphiql" in page.text.lower()
-    # Inline scripts from a CDN must run: the page policy only forbids framing.
-    assert_security_headers(page, "frame-ancestors 'none'")
+    assert_security_headers(page, GRAPHIQL_CSP)
+    assert "script-src 'self';" in GRAPHIQL_CSP and "connect-src 'self';" in GRAPHIQL_CSP
     assert_security_headers(api, "default-src 'none'; frame-ancestors 'none'")
+    for asset in re.findall(r'(?:src|href)="(/graphiql/[^"]+)"', page.text):
+        assert (await client.get(asset)).status_code == 200, asset
 
 
 # ---------------------------------------------------------------- CORS

@@ -81,18 +81,26 @@ async def test_syntax_and_validation_errors_reach_the_client(client: httpx.Async
     assert "Syntax Error" in response.json()["errors"][0]["message"]
 
 
-async def test_graphiql_only_in_debug(client: httpx.AsyncClient, settings: Settings) -> None:
-    response = await client.get("/graphql", headers={"Accept": "text/html"})
-    assert "graphiql" not in response.text.lower()
-    debug_app = create_app(settings.model_copy(update={"debug": True}))
-    server, task, url = await start_server(debug_app)
+async def _graphiql_answer(settings: Settings) -> httpx.Response:
+    server, task, url = await start_server(create_app(settings))
     try:
-        async with httpx.AsyncClient(base_url=url) as debug_client:
-            page = await debug_client.get("/graphql", headers={"Accept": "text/html"})
-            assert page.status_code == 200 and "graphiql" in page.text.lower()
+        async with httpx.AsyncClient(base_url=url) as http:
+            return await http.get("/graphql", headers={"Accept": "text/html"})
     finally:
         server.should_exit = True
         await task
+
+
+async def test_graphiql_is_on_in_the_demo_and_off_in_production(
+    client: httpx.AsyncClient, settings: Settings, stripe_settings: Settings
+) -> None:
+    sandbox_page = await client.get("/graphql", headers={"Accept": "text/html"})  # no Stripe key: the demo
+    assert sandbox_page.status_code == 200 and "/graphiql/vendor/graphiql-3.8.3/graphiql.min.js" in sandbox_page.text
+    assert "unpkg" not in sandbox_page.text  # served from here: works offline
+    assert (await _graphiql_answer(stripe_settings)).status_code == 404  # a real Stripe key: production
+    assert (await _graphiql_answer(stripe_settings.model_copy(update={"debug": True}))).status_code == 200
+    assert (await _graphiql_answer(stripe_settings.model_copy(update={"graphiql": "on"}))).status_code == 200
+    assert (await _graphiql_answer(settings.model_copy(update={"graphiql": "off"}))).status_code == 404
 
 
 def test_checked_in_schema_is_current() -> None:

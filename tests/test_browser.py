@@ -1,0 +1,362 @@
+"""The storefront and GraphiQL in a real browser: Debian's chromium driven by Playwright.
+
+Each test gets its own database, server and browser context (one browser for the session), and
+saves a screenshot of every page it sees under .artifacts/browser/<test>/.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+
+from core.settings import Settings
+from main import create_app
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, Shots, foreign_storefront, listening_socket, serving
+from tests.shop import sql
+from tests.support import graphql
+
+expect.set_options(timeout=20_000)
+PHONE = {"width": 390, "height": 844}
+
+
+@dataclass
+class Item:
+    variant_id: str
+    pk: int
+    slug: str
+    product: str
+
+
+async def items(database_url: str, count: int, stock: int, *, min_variants: int = 1) -> list[Item]:
+    """The first variant of `count` different products (with at least `min_variants`), set to `stock`."""
+    rows = await sql(
+        database_url,
+        "WITH picked AS ("
+        " SELECT DISTINCT ON (p.id) v.id, p.slug, p.name FROM product_variants v JOIN products p ON p.id = v.product_id"
+        " WHERE p.is_active AND (SELECT count(*) FROM product_variants w WHERE w.product_id = p.id) >= :min_variants"
+        " ORDER BY p.id, v.id LIMIT :count)"
+        " UPDATE product_variants v SET stock = :stock, reserved = 0 FROM picked WHERE v.id = picked.id"
+        " RETURNING v.id, picked.slug, picked.name",
+        count=count,
+        stock=stock,
+        min_variants=min_variants,
+    )
+    return [
+        Item(base64.b64encode(f"ProductVariant:{row.id}".encode()).decode(), row.id, row.slug, row.name)
+        for row in sorted(rows, key=lambda row: row.id)
+    ]
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture
+async def store(settings: Settings) -> AsyncIterator[str]:
+    """The demo server (sandbox payments, storefront at /), with PUBLIC_URL its own address."""
+    sock, url = listening_socket()
+    async with serving(create_app(settings.model_copy(update={"public_url": url})), sock):
+        yield url
+
+
+@pytest.fixture
+def shots(request: pytest.FixtureRequest) -> Shots:
+    return Shots(request.node.name)
+
+
+@pytest.fixture
+async def context(browser: Browser, request: pytest.FixtureRequest) -> AsyncIterator[BrowserContext]:
+    """A fresh browser profile; a page error or a Content-Security-Policy violation fails the test."""
+    options: dict[str, Any] = dict(getattr(request, "param", {}))
+    fresh = await browser.new_context(**options)
+    problems: list[str] = []
+
+    def watch(page: Page) -> None:
+        page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+        page.on(
+            "console",
+            lambda message: (
+                problems.append(message.text)
+                if message.type == "error" and "Content Security Policy" in message.text
+                else None
+            ),
+        )
+
+    fresh.on("page", watch)
+    yield fresh
+    await fresh.close()
+    assert problems == []
+
+
+@pytest.fixture
+async def page(context: BrowserContext) -> Page:
+    return await context.new_page()
+
+
+# ---------------------------------------------------------------- steps a shopper takes
+
+
+async def add_to_cart(page: Page, base: str, item: Item, quantity: int = 1) -> None:
+    await page.goto(f"{base}/#/product/{quote(item.slug)}")
+    await expect(page.get_by_role("heading", level=1)).to_have_text(item.product)
+    await page.locator(f'input[name="variant"][value="{item.variant_id}"]').check()
+    await page.get_by_label("Quantity").fill(str(quantity))
+    await page.get_by_role("button", name="Add to cart").click()
+    await expect(page.locator("#add-result")).to_contain_text("Added to your cart")
+
+
+async def fill_checkout(page: Page, email: str | None) -> None:
+    if email is not None:
+        await page.get_by_label("E-mail").fill(email)
+    await page.get_by_label("Full name").fill("Ada Lovelace")
+    await page.get_by_label("Address", exact=True).fill("12 Analytical Row")
+    await page.get_by_label("City").fill("London")
+    await page.get_by_label("Postal code").fill("N1 9GU")
+    await page.get_by_label("Country").select_option("GB")
+    await page.get_by_role("button", name="Continue to payment").click()
+
+
+async def last_checkout(page: Page) -> str:
+    return json.loads(await page.evaluate("localStorage.getItem('storefront.lastCheckout')"))
+
+
+async def watch_order(context: BrowserContext, base: str) -> tuple[Page, str]:
+    """A second tab on the storefront's page of the order just checked out, live and awaiting
+    payment, marked to tell a reload apart; and the order's id."""
+    watcher = await context.new_page()
+    await watcher.goto(f"{base}/#/orders")
+    order_id = await last_checkout(watcher)
+    await watcher.goto(f"{base}/#/orders/{quote(order_id)}")
+    await expect(watcher.locator("#order-status")).to_have_text("Awaiting payment")
+    await expect(watcher.locator("#live-state")).to_have_text("Updates live.")
+    await watcher.evaluate("document.body.dataset.neverReloaded = 'yes'")
+    return watcher, order_id
+
+
+async def order_status(database_url: str, order_id: str) -> str:
+    pk = int(base64.b64decode(order_id).decode().split(":")[1])
+    (row,) = await sql(database_url, "SELECT status FROM orders WHERE id = :id", id=pk)
+    return row.status
+
+
+async def stock(database_url: str, item: Item) -> tuple[int, int]:
+    (row,) = await sql(
+        database_url, "SELECT stock, reserved FROM product_variants WHERE id = :id", id=item.pk
+    )
+    return row.stock, row.reserved
+
+
+# ---------------------------------------------------------------- the flows
+
+
+async def test_guest_buys_two_items_and_the_order_page_turns_paid_by_itself(
+    store: str, database_url: str, context: BrowserContext, page: Page, shots: Shots
+) -> None:
+    first, second = await items(database_url, 2, stock=5)
+    await add_to_cart(page, store, first, quantity=2)
+    await shots.take(page, "product")
+    await add_to_cart(page, store, second)
+    await expect(page.locator("#cart-count")).to_have_text("3")
+    await page.get_by_role("link", name="View cart").click()
+    await expect(page.locator("tr[data-line]")).to_have_count(2)
+    await expect(page.locator("#cart-total-quantity")).to_have_text("3")
+    await shots.take(page, "cart")
+    await page.get_by_role("link", name="Check out").click()
+    await shots.take(page, "checkout")
+    await fill_checkout(page, "guest@example.com")
+
+    await page.wait_for_url(f"{store}/sandbox/checkout/*")
+    await shots.take(page, "sandbox")
+    watcher, order_id = await watch_order(context, store)
+    await shots.take(watcher, "order-awaiting-payment")
+
+    await page.get_by_role("button", name=re.compile(r"^Pay ")).click()
+    # The payer comes back from the sandbox to the order page ...
+    await page.wait_for_url(f"{store}/#/orders/*")
+    await expect(page.locator("#order-status")).to_have_text("Paid")
+    await expect(page.get_by_role("status").filter(has_text="Thank you")).to_be_visible()
+    # ... and the page that was open all along turned PAID by itself, without a reload.
+    await expect(watcher.locator("#order-status")).to_have_text("Paid")
+    await expect(watcher.locator("#order-history li")).to_have_count(2)
+    assert await watcher.evaluate("document.body.dataset.neverReloaded") == "yes"
+    await shots.take(watcher, "order-paid")
+
+    assert await order_status(database_url, order_id) == "PAID"
+    assert await stock(database_url, first) == (3, 0)
+    assert await stock(database_url, second) == (4, 0)
+
+
+async def test_a_customer_signs_in_with_an_anonymous_cart_sees_it_merged_and_cancels_an_order(
+    store: str, database_url: str, page: Page, shots: Shots
+) -> None:
+    saved, anonymous = await items(database_url, 2, stock=5)
+    async with httpx.AsyncClient(base_url=store) as api:
+        registered = await graphql(
+            api,
+            'mutation { register(email: "grace@example.com", password: "correct horse battery", name: "Grace")'
+            " { accessToken userErrors { code } } }",
+        )
+        token = registered["data"]["register"]["accessToken"]
+        added = await graphql(
+            api,
+            "mutation($v: ID!) { cartLinesAdd(lines: [{variantId: $v, quantity: 1}]) { userErrors { code } } }",
+            {"v": saved.variant_id},
+            token=token,
+        )
+        assert added["data"]["cartLinesAdd"]["userErrors"] == []
+
+    await add_to_cart(page, store, anonymous)
+    await page.get_by_role("link", name="Sign in").click()
+    login = page.locator("#login-form")
+    await login.get_by_label("E-mail").fill("grace@example.com")
+    await login.get_by_label("Password").fill("correct horse battery")
+    await shots.take(page, "sign-in")
+    await login.get_by_role("button", name="Sign in").click()
+
+    await page.wait_for_url(f"{store}/#/cart")
+    lines = page.locator("tr[data-line]")
+    await expect(lines).to_have_count(2)
+    await expect(lines.filter(has_text=saved.product)).to_have_count(1)
+    await expect(lines.filter(has_text=anonymous.product)).to_have_count(1)
+    await expect(page.locator("#account-link")).to_have_text("Account")
+    await shots.take(page, "merged-cart")
+
+    # Checking out signed in, then leaving the sandbox without paying: back on the order page.
+    await page.get_by_role("link", name="Check out").click()
+    await expect(page.get_by_label("E-mail")).to_have_value("grace@example.com")
+    await fill_checkout(page, None)
+    await page.wait_for_url(f"{store}/sandbox/checkout/*")
+    await page.get_by_role("button", name="Cancel", exact=True).click()
+    await page.wait_for_url(f"{store}/#/orders/*")
+    await expect(page.locator("#order-status")).to_have_text("Awaiting payment")
+    await page.get_by_role("button", name="Cancel order").click()
+    await expect(page.locator("#order-status")).to_have_text("Cancelled")
+    await shots.take(page, "order-cancelled")
+    order_id = await last_checkout(page)
+    assert await order_status(database_url, order_id) == "CANCELLED"
+    assert await stock(database_url, saved) == (5, 0)
+
+    await page.get_by_role("link", name="My orders").click()
+    await expect(page.locator("tbody tr")).to_have_count(1)
+    await expect(page.locator("tbody tr")).to_contain_text("Cancelled")
+    await shots.take(page, "my-orders")
+
+
+@pytest.mark.parametrize(
+    "context", [{"viewport": PHONE, "is_mobile": True, "has_touch": True}], indirect=True
+)
+async def test_catalog_pages_by_cursor_and_a_typo_search_finds_the_product_on_a_phone(
+    store: str, page: Page, shots: Shots
+) -> None:
+    await page.goto(f"{store}/")
+    await expect(page.locator("#result-count")).to_have_text("320 products")
+    names = page.locator(".grid .card a")
+    first_page = await names.all_inner_texts()
+    await shots.take(page, "catalog")
+    assert await page.evaluate(
+        "document.documentElement.scrollWidth <= window.innerWidth"
+    )  # no sideways scroll
+
+    await page.get_by_role("button", name="Next page").click()
+    await expect(names.first).not_to_have_text(first_page[0])
+    second_page = await names.all_inner_texts()
+    assert len(second_page) == 12 and not set(first_page) & set(second_page)
+    await page.get_by_role("button", name="Previous page").click()
+    await expect(names.first).to_have_text(first_page[0])
+
+    search = page.get_by_label("Search")
+    await search.focus()
+    await search.press_sequentially("blutooth speakr")
+    await search.press("Enter")  # the keyboard is enough
+    await expect(page.get_by_role("heading", level=1)).to_contain_text("blutooth speakr")
+    await expect(names.filter(has_text="Bluetooth Speaker").first).to_be_visible()
+    await shots.take(page, "search")
+    await names.filter(has_text="Bluetooth Speaker").first.click()
+    await expect(page.get_by_role("heading", level=1)).to_contain_text("Bluetooth Speaker")
+    await shots.take(page, "product")
+
+
+async def test_an_out_of_stock_variant_cannot_be_added(
+    store: str, database_url: str, page: Page, shots: Shots
+) -> None:
+    (item,) = await items(database_url, 1, stock=0, min_variants=2)
+    await sql(
+        database_url,
+        "UPDATE product_variants SET stock = 3, reserved = 0"
+        " WHERE product_id = (SELECT product_id FROM product_variants WHERE id = :id) AND id <> :id",
+        id=item.pk,
+    )
+    await page.goto(f"{store}/#/product/{quote(item.slug)}")
+    sold_out = page.locator(f'input[name="variant"][value="{item.variant_id}"]')
+    await expect(sold_out).to_be_disabled()
+    await expect(page.locator("label.variant", has=sold_out)).to_contain_text("Out of stock")
+    await shots.take(page, "variant-out-of-stock")
+
+    # Stock that runs out while the page is open: the server refuses, the shopper is told.
+    available = page.locator('input[name="variant"]:checked')
+    chosen = await available.get_attribute("value")
+    await sql(
+        database_url,
+        "UPDATE product_variants SET stock = 0, reserved = 0 WHERE product_id = "
+        "(SELECT product_id FROM product_variants WHERE id = :id)",
+        id=item.pk,
+    )
+    await page.get_by_role("button", name="Add to cart").click()
+    await expect(page.get_by_role("alert")).to_contain_text("available")
+    await shots.take(page, "refused")
+    assert chosen and chosen != item.variant_id
+    assert await sql(database_url, "SELECT count(*) AS n FROM cart_lines") == [(0,)]
+
+    await page.reload()
+    await expect(page.get_by_role("button", name="Out of stock")).to_be_disabled()
+    await expect(page.locator('input[name="variant"]:enabled')).to_have_count(0)
+    await shots.take(page, "product-out-of-stock")
+
+
+async def test_a_storefront_on_another_origin_in_cors_origins_works_over_http_and_websocket(
+    settings: Settings, database_url: str, context: BrowserContext, page: Page, shots: Shots
+) -> None:
+    (item,) = await items(database_url, 1, stock=5)
+    api_socket, api = listening_socket()
+    shop_socket, shop = listening_socket()
+    configured = settings.model_copy(update={"public_url": api, "cors_origins": shop})
+    async with serving(create_app(configured), api_socket), serving(foreign_storefront(api), shop_socket):
+        await add_to_cart(page, shop, item)
+        await page.goto(f"{shop}/#/checkout")
+        await fill_checkout(page, "far@example.com")
+        await page.wait_for_url(f"{api}/sandbox/checkout/*")
+        watcher, order_id = await watch_order(context, shop)  # live over a cross-origin WebSocket
+        await shots.take(watcher, "foreign-order-awaiting-payment")
+
+        await page.get_by_role("button", name=re.compile(r"^Pay ")).click()
+        await page.wait_for_url(f"{shop}/#/orders/*")  # the sandbox sends the shopper back to that site
+        await expect(page.locator("#order-status")).to_have_text("Paid")
+        await expect(watcher.locator("#order-status")).to_have_text("Paid")
+        assert await watcher.evaluate("document.body.dataset.neverReloaded") == "yes"
+        await shots.take(watcher, "foreign-order-paid")
+    assert await order_status(database_url, order_id) == "PAID"
+
+
+async def test_graphiql_opens_offline_and_runs_a_query(
+    store: str, context: BrowserContext, page: Page, shots: Shots
+) -> None:
+    requested: list[str] = []
+    context.on("request", lambda request: requested.append(request.url))
+    await page.goto(f"{store}/graphql")
+    await page.locator(".graphiql-execute-button").click()
+    await expect(page.locator(".result-window")).to_contain_text("Bluetooth Speaker")
+    await shots.take(page, "graphiql")
+    assert requested and all(url.startswith(store) or url.startswith("data:") for url in requested)
