@@ -39,5 +39,9 @@ class Context:
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.read_engine)
 
+    def fresh_loaders(self) -> None:
+        """Forget what was loaded: a WebSocket context lives for many events, each a new read."""
+        self.loaders = Loaders(self.read_engine)
+
 
 Info = StrawberryInfo[Context, None]

@@ -41,6 +41,8 @@ class OrderStatusEvent:
 
 
 async def _event(info: Info, change: StatusChangeRow) -> OrderStatusEvent:
+    # The connection's context outlives each event: nested fields (lines, history) are read anew.
+    info.context.fresh_loaders()
     row = await info.context.order_events.order_snapshot(change.order_id, change.id, info.context.read_engine)
     return OrderStatusEvent(
         order=Order.from_row(row),

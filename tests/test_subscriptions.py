@@ -325,3 +325,25 @@ async def test_serve_with_several_workers_delivers_to_every_subscriber(tmp_path:
         finally:
             for ws in sockets:
                 await ws.close()
+
+
+async def test_every_event_reads_the_order_anew(
+    client: httpx.AsyncClient, server: RunningServer, database_url: str
+) -> None:
+    # One connection's context lives across events: its loaders must not answer from an old read.
+    order = await guest_order(client, database_url)
+    follow = (
+        "subscription($id: ID!, $token: String) { orderStatusChanged(orderId: $id, orderToken: $token)"
+        " { to order { status statusHistory { to } } } }"
+    )
+    ws = await GraphQLWebSocket.open(server.url)
+    try:
+        await ws.subscribe(follow, {"id": order["order"]["id"], "token": order["orderToken"]})
+        first = (await ws.next_payload())["data"]["orderStatusChanged"]
+        assert [change["to"] for change in first["order"]["statusHistory"]] == ["AWAITING_PAYMENT"]
+        await pay(client, database_url, order["order"]["id"])
+        paid = (await ws.next_payload())["data"]["orderStatusChanged"]
+        assert paid["order"]["status"] == "PAID"
+        assert [change["to"] for change in paid["order"]["statusHistory"]] == ["AWAITING_PAYMENT", "PAID"]
+    finally:
+        await ws.close()
