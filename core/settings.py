@@ -12,6 +12,11 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+_SANDBOX_MODES = {
+    **dict.fromkeys(("on", "true", "1", "yes"), "on"),
+    **dict.fromkeys(("off", "false", "0", "no"), "off"),
+    "auto": "auto",
+}
 _RATE_LIMIT = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*")
 
 
@@ -53,6 +58,8 @@ class Settings(BaseSettings):
     stripe_secret_key: str | None = Field(default=None, repr=False)
     stripe_webhook_secret: str | None = Field(default=None, repr=False)
     stripe_api_base: str | None = None
+    # on / off / auto: auto is on only for the embedded demo database without a Stripe key.
+    payment_sandbox: str = "auto"
     reservation_ttl: int = 1800
     cart_price_lock_ttl: int = 86_400
     forwarded_allow_ips: str = "127.0.0.1"
@@ -90,6 +97,14 @@ class Settings(BaseSettings):
     def _valid_rate_limit(cls, value: str) -> str:
         RateLimit.parse(value)  # refuse a malformed limit at startup, not at the first login
         return value
+
+    @field_validator("payment_sandbox")
+    @classmethod
+    def _sandbox_mode(cls, value: str) -> str:
+        mode = _SANDBOX_MODES.get(value.strip().lower())
+        if mode is None:
+            raise ValueError(f"PAYMENT_SANDBOX is on, off or auto; got {value!r}")
+        return mode
 
     @field_validator("currency")
     @classmethod

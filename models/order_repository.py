@@ -296,6 +296,28 @@ async def set_payment_event_outcome(
     )
 
 
+async def payment_event_outcome(conn: AsyncConnection, event_id: str) -> tuple[int | None, str | None]:
+    """The order a recorded event was about and what became of it."""
+    row = (
+        await conn.execute(
+            select(payment_events.c.order_id, payment_events.c.outcome).where(
+                payment_events.c.event_id == event_id
+            )
+        )
+    ).first()
+    return (row.order_id, row.outcome) if row else (None, None)
+
+
+async def record_refund(conn: AsyncConnection, order_id: int, refund_id: str) -> bool:
+    """Record the refund of an order's charge once; False when one was recorded already."""
+    result = await conn.execute(
+        update(orders)
+        .where(orders.c.id == order_id, orders.c.refund_id.is_(None))
+        .values(refund_id=refund_id, updated_at=func.now())
+    )
+    return result.rowcount == 1
+
+
 async def notify_status_change(conn: AsyncConnection, payload: str) -> None:
     """Publish inside the caller's transaction: listeners hear it only if it commits."""
     await conn.execute(text("SELECT pg_notify('order_status', :payload)"), {"payload": payload})
