@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from domain import price_lock
 from domain.addresses import normalise_address, redirect_allowed
 from domain.auth import InvalidEmail, normalize_email
 from domain.carts import could_be_cart_token
@@ -26,7 +27,7 @@ from domain.problems import Problem
 from models import cart_repository as carts
 from models import inventory_repository as inventory
 from models import order_repository as orders
-from models.order_repository import NewOrderLine, OrderRow
+from models.order_repository import CheckoutCartLine, NewOrderLine, OrderRow
 
 logger = logging.getLogger(__name__)
 
@@ -190,7 +191,8 @@ async def _create_order(
         return CheckoutResult(
             problems=[Problem("OUT_OF_STOCK", f"Not enough stock for {', '.join(skus)}.", ("cartToken",))]
         )
-    subtotal = sum(line.quantity * line.unit_price for line in lines)
+    order_lines = _order_lines(lines)
+    subtotal = sum(line.quantity * line.unit_price for line in order_lines)
     if subtotal > MAX_ORDER_TOTAL:
         return CheckoutResult(
             problems=[Problem("ORDER_TOO_LARGE", "The order total is too large.", ("cartToken",))]
@@ -204,17 +206,7 @@ async def _create_order(
         status=OrderStatus.AWAITING_PAYMENT.value,
         currency=settings.currency,
         shipping_address=address,
-        lines=[
-            NewOrderLine(
-                variant_id=line.variant_id,
-                sku=line.sku,
-                product_name=line.product_name,
-                variant_name=line.variant_name,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-            )
-            for line in lines
-        ],
+        lines=order_lines,
         reservation_expires_at=datetime.now(UTC) + timedelta(seconds=settings.reservation_ttl),
     )
     actor = f"user:{data.user_id}" if data.user_id else "guest"
@@ -224,6 +216,26 @@ async def _create_order(
     await publish(conn, order, change)
     await carts.set_cart_status(conn, cart.id, "checked_out")
     return CheckoutResult(order=order)
+
+
+def _order_lines(lines: list[CheckoutCartLine]) -> list[NewOrderLine]:
+    """One order line per price a cart line's units cost (domain.price_lock): locked units, then others."""
+    return [
+        NewOrderLine(
+            variant_id=line.variant_id,
+            sku=line.sku,
+            product_name=line.product_name,
+            variant_name=line.variant_name,
+            quantity=units,
+            unit_price=price,
+        )
+        for line in lines
+        for units, price in price_lock.charged_parts(
+            line.quantity,
+            line.current_price,
+            price_lock.Lock(line.locked_price, line.locked_quantity, holds=line.price_locked),
+        )
+    ]
 
 
 async def _payment_lines(engine: AsyncEngine, order_id: int) -> tuple[CheckoutLine, ...]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, insert, select, text, tuple_, update
+from sqlalchemy import func, insert, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -335,12 +335,17 @@ class CheckoutCart:
 
 @dataclass(slots=True, frozen=True)
 class CheckoutCartLine:
+    """A cart line with its price lock and the variant's current price (priced by domain.price_lock)."""
+
     variant_id: int
     sku: str
     product_name: str
     variant_name: str
     quantity: int
-    unit_price: int
+    locked_price: int
+    locked_quantity: int
+    price_locked: bool
+    current_price: int
     product_active: bool
 
 
@@ -367,7 +372,7 @@ async def lock_cart(conn: AsyncConnection, *, token: str | None, user_id: int | 
 async def priced_cart_lines(
     conn: AsyncConnection, cart_id: int, price_lock_ttl: timedelta
 ) -> list[CheckoutCartLine]:
-    """Lines at the price checkout charges: the locked price while the lock holds, else today's."""
+    """Lines with what their price depends on: the lock, whether it holds, and today's price."""
     statement = (
         select(
             cart_lines.c.variant_id,
@@ -375,9 +380,10 @@ async def priced_cart_lines(
             products.c.name.label("product_name"),
             variants.c.name.label("variant_name"),
             cart_lines.c.quantity,
-            case((price_lock_holds(price_lock_ttl), cart_lines.c.unit_price), else_=variants.c.price).label(
-                "unit_price"
-            ),
+            cart_lines.c.unit_price.label("locked_price"),
+            cart_lines.c.locked_quantity,
+            price_lock_holds(price_lock_ttl).label("price_locked"),
+            variants.c.price.label("current_price"),
             products.c.is_active.label("product_active"),
         )
         .select_from(
