@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     db_max_overflow: int = 16
     # Answers of catalog-only queries kept per process (0 turns the cache off).
     catalog_cache_size: int = 256
+    # What one shopper may hold unpaid (README: "Limits and hardening", domain/holding_limits.py).
+    order_max_line_quantity: int = Field(default=99, ge=1)  # units of one item per order
+    order_max_units: int = Field(default=100, ge=1)  # units per order
+    order_max_open: int = Field(default=10, ge=1)  # unpaid orders per customer, e-mail, client address
+    order_max_stock_share: int = Field(default=50, ge=1, le=100)  # % of a variant's units on sale
+    order_stock_share_floor: int = Field(default=5, ge=1)  # units any order may take of scarce stock
     # GraphQL abuse limits, checked before execution (README: "Limits and hardening").
     introspection: bool = True
     max_query_length: int = 50_000

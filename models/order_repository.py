@@ -106,6 +106,7 @@ async def insert_order(
     shipping_address: dict[str, Any],
     lines: Sequence[NewOrderLine],
     reservation_expires_at: datetime,
+    client_key: bytes | None = None,
 ) -> OrderRow:
     subtotal = sum(line.quantity * line.unit_price for line in lines)
     row = (
@@ -121,6 +122,7 @@ async def insert_order(
                 total=subtotal,
                 shipping_address=shipping_address,
                 reservation_expires_at=reservation_expires_at,
+                client_key=client_key,
             )
             .returning(*_order_columns)
         )
