@@ -24,7 +24,7 @@ Shop = Callable[..., Awaitable[httpx.AsyncClient]]
 
 @pytest.fixture
 async def shop_with(settings: Settings) -> AsyncIterator[Callable[..., Any]]:
-    """Start the sandbox application with some settings changed; the checkout rate limit is off."""
+    """Start the sandbox application with settings changed (tests.support.NO_RATE_LIMITS, then `changes`)."""
     started: list[tuple[Any, Any, httpx.AsyncClient]] = []
 
     async def start(**changes: Any) -> httpx.AsyncClient:
@@ -89,7 +89,7 @@ async def _variants(database_url: str, count: int, stock: int) -> list[str]:
 async def test_one_address_rotating_emails_holds_at_most_the_open_order_cap(
     shop_with: Shop, database_url: str
 ) -> None:
-    client = await shop_with()
+    client = await shop_with(order_max_open=10)  # the default, stated
     variants = await _variants(database_url, 2, 10_000)
     address = "198.51.100.7"
     # Carts at the per-order cap (100 units), as many as the attacker likes, checked out at once.
