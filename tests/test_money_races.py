@@ -29,7 +29,7 @@ from tests.shop import (
     variant_with_stock,
 )
 from tests.stripe_stub import StripeStub
-from tests.support import NO_RATE_LIMITS, graphql
+from tests.support import MANY_OPEN_ORDERS, graphql
 
 TRIES = 40
 STOCK = 1_000
@@ -44,7 +44,7 @@ CANCEL = """mutation($id: ID!, $t: String) {
 async def racing_shop(stripe_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """The Stripe-configured application (the stub), without the checkout rate limit: one
     address checks out many times on purpose."""
-    running, server, task = await serve(stripe_settings.model_copy(update=NO_RATE_LIMITS))
+    running, server, task = await serve(stripe_settings.model_copy(update=MANY_OPEN_ORDERS))
     limits = httpx.Limits(max_connections=20)
     async with httpx.AsyncClient(base_url=running.url, timeout=60, limits=limits) as client:
         yield client
