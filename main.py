@@ -37,6 +37,7 @@ from core.logging import configure_logging
 from core.migrations import head_revision, upgrade_to_head
 from core.order_events import OrderEventHub
 from core.pages import graphiql_page, graphiql_routes, storefront_routes
+from core.payment_mode import SIMULATED_WARNING, PaymentConfigurationError, sandbox_enabled
 from core.request_id import RequestIdMiddleware
 from core.runtime import tune_garbage_collector
 from core.security_headers import SecurityHeadersMiddleware
@@ -212,13 +213,16 @@ def create_app(
 
 
 def payment_provider(settings: Settings) -> PaymentProvider:
-    if settings.stripe_secret_key:
-        if settings.reservation_ttl < 1800:
-            logger.warning("RESERVATION_TTL is below Stripe's minimum session lifetime of 1800 seconds")
-        from domain.stripe_payments import StripePayments  # the SDK, only when it is used
+    """Stripe, or the sandbox where core.payment_mode allows it; raises PaymentConfigurationError."""
+    if sandbox_enabled(settings):
+        logger.warning(SIMULATED_WARNING)
+        return SandboxPayments(settings.base_url)
+    assert settings.stripe_secret_key  # sandbox_enabled refuses the other cases
+    if settings.reservation_ttl < 1800:
+        logger.warning("RESERVATION_TTL is below Stripe's minimum session lifetime of 1800 seconds")
+    from domain.stripe_payments import StripePayments  # the SDK, only when it is used
 
-        return StripePayments(settings.stripe_secret_key, settings.stripe_api_base)
-    return SandboxPayments(settings.base_url)
+    return StripePayments(settings.stripe_secret_key, settings.stripe_api_base)
 
 
 def webhook_secret(settings: Settings, payments: PaymentProvider) -> str | None:
@@ -261,6 +265,10 @@ def command_serve(settings: Settings, args: argparse.Namespace) -> None:
     # The command line wins over the environment, in this process and in its workers.
     settings = settings.model_copy(update={"host": host, "port": port, "workers": workers})
     os.environ.update({"HOST": host, "PORT": str(port), "WORKERS": str(workers)})
+    try:
+        sandbox_enabled(settings)  # refuse before starting a database or migrating
+    except PaymentConfigurationError as error:
+        raise SystemExit(f"not starting: {error}") from None
     embedded = not settings.database_url
     database_url = resolve_database_url(settings)
     upgrade_to_head(database_url)

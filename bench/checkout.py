@@ -141,7 +141,10 @@ def run_round(
         graphql.payload(graphql.call(client, workloads.CART_ADD, variantId=variant_id), "cartLinesAdd")
         for _ in range(plan.buyers)
     ]
-    bodies = [workloads.body(workloads.CHECKOUT, cartToken=cart["cart"]["token"]) for cart in carts]
+    bodies = [
+        workloads.body(workloads.CHECKOUT, cartToken=cart["cart"]["token"], email=f"buyer{buyer}@example.com")
+        for buyer, cart in enumerate(carts)
+    ]
     before = pgstats.settle(stats_dsn)
     with measurer.monitor(server.process.pid) as monitor:
         cpu_before = resource.getrusage(resource.RUSAGE_SELF)

@@ -148,6 +148,8 @@ async def run(subscribers: int, rounds: int) -> None:
             "STRIPE_WEBHOOK_SECRET": SECRET,
             "WORKERS": "1",
             "RATE_LIMIT_CHECKOUT": "off",
+            # Every round's order is opened up front, unpaid, by one shopper.
+            "ORDER_MAX_OPEN": "100000",
         }
     )
     server = subprocess.Popen([sys.executable, "main.py", "serve", "--port", str(port)], cwd=ROOT, env=env)

@@ -44,8 +44,9 @@ CART_READ = (
 
 # 5. Checkout.
 CHECKOUT = (
-    "mutation Checkout($cartToken: String!) { checkoutCreate(cartToken: $cartToken,"
-    ' email: "buyer@example.com", shippingAddress: {name: "Bench Buyer", line1: "1 Main St",'
+    # Each buyer its own e-mail: ORDER_MAX_OPEN counts unpaid orders per e-mail address too.
+    "mutation Checkout($cartToken: String!, $email: String!) { checkoutCreate(cartToken: $cartToken,"
+    ' email: $email, shippingAddress: {name: "Bench Buyer", line1: "1 Main St",'
     ' city: "Springfield", postalCode: "12345", country: "US"}) {'
     " order { id number } checkoutUrl userErrors { code message } } }"
 )

@@ -13,6 +13,11 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+_SANDBOX_MODES = {
+    **dict.fromkeys(("on", "true", "1", "yes"), "on"),
+    **dict.fromkeys(("off", "false", "0", "no"), "off"),
+    "auto": "auto",
+}
 _RATE_LIMIT = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*")
 
 
@@ -57,6 +62,8 @@ class Settings(BaseSettings):
     stripe_secret_key: str | None = Field(default=None, repr=False)
     stripe_webhook_secret: str | None = Field(default=None, repr=False)
     stripe_api_base: str | None = None
+    # on / off / auto: auto is on only for the embedded demo database without a Stripe key.
+    payment_sandbox: str = "auto"
     reservation_ttl: int = 1800
     cart_price_lock_ttl: int = 86_400
     forwarded_allow_ips: str = "127.0.0.1"
@@ -69,6 +76,12 @@ class Settings(BaseSettings):
     catalog_cache_size: int = 256
     # Seconds a WebSocket may stay open without its connection_init (both subscription protocols).
     ws_init_timeout: float = 10.0
+    # What one shopper may hold unpaid (README: "Limits and hardening", domain/holding_limits.py).
+    order_max_line_quantity: int = Field(default=99, ge=1)  # units of one item per order
+    order_max_units: int = Field(default=100, ge=1)  # units per order
+    order_max_open: int = Field(default=10, ge=1)  # unpaid orders per customer, e-mail, client address
+    order_max_stock_share: int = Field(default=50, ge=1, le=100)  # % of a variant's units on sale
+    order_stock_share_floor: int = Field(default=5, ge=1)  # units any order may take of scarce stock
     # GraphQL abuse limits, checked before execution (README: "Limits and hardening").
     introspection: bool = True
     max_query_length: int = 50_000
@@ -112,6 +125,14 @@ class Settings(BaseSettings):
         if switch not in _SWITCHES:
             raise ValueError(f"expected on, off or auto; got {value!r}")
         return _SWITCHES[switch]
+
+    @field_validator("payment_sandbox")
+    @classmethod
+    def _sandbox_mode(cls, value: str) -> str:
+        mode = _SANDBOX_MODES.get(value.strip().lower())
+        if mode is None:
+            raise ValueError(f"PAYMENT_SANDBOX is on, off or auto; got {value!r}")
+        return mode
 
     @field_validator("currency")
     @classmethod

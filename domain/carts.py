@@ -15,9 +15,10 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from domain import price_lock
 from domain.problems import Problem
 from models import cart_repository as repo
-from models.cart_repository import CartLineRow, CartRow, CartState, LineAddition, LinePlacement, WrittenLine
+from models.cart_repository import CartLineRow, CartRow, CartState, LinePlacement, LineWrite, WrittenLine
 from models.catalog_repository import VariantRow
 
 MAX_LINE_QUANTITY = 99
@@ -94,9 +95,23 @@ def visible_to(cart_user_id: int | None, viewer_id: int | None) -> bool:
 # ---------------------------------------------------------------- prices
 
 
+def lock_of(line: CartLineRow) -> price_lock.Lock:
+    locked = line.quantity if line.locked_quantity is None else line.locked_quantity
+    return price_lock.Lock(locked_price=line.unit_price, locked_quantity=locked, holds=line.price_locked)
+
+
 def unit_price(line: CartLineRow) -> int:
     """The price locked when the line was added while the lock holds, then the current price."""
-    return line.unit_price if line.price_locked else line.variant.price
+    return price_lock.shown_unit_price(line.quantity, line.variant.price, lock_of(line))
+
+
+def line_total(line: CartLineRow, quantity: int | None = None) -> int:
+    """What the line costs (with `quantity` units: as a change would leave it), by domain.price_lock."""
+    if quantity is None:
+        return price_lock.line_total(line.quantity, line.variant.price, lock_of(line))
+    relocked = price_lock.change_quantity(line.quantity, quantity, line.variant.price, lock_of(line))
+    lock = price_lock.Lock(relocked.locked_price, relocked.locked_quantity, holds=True)
+    return price_lock.line_total(quantity, line.variant.price, lock)
 
 
 def priced_line(line: CartLineRow) -> PricedLine:
@@ -106,8 +121,21 @@ def priced_line(line: CartLineRow) -> PricedLine:
         variant=line.variant,
         quantity=line.quantity,
         unit_price=price,
-        line_total=price * line.quantity,
+        line_total=line_total(line),
         price_changed=line.variant.price != price,
+    )
+
+
+def _write(line: CartLineRow | None, variant: VariantRow, quantity: int) -> LineWrite:
+    """A line (or a new one) changed to `quantity` units, its lock following domain.price_lock."""
+    have = line.quantity if line else 0
+    relocked = price_lock.change_quantity(have, quantity, variant.price, lock_of(line) if line else None)
+    return LineWrite(
+        variant_id=variant.id,
+        quantity=quantity,
+        unit_price=relocked.locked_price,
+        locked_quantity=relocked.locked_quantity,
+        price_locked_at=None if relocked.restart or line is None else line.price_locked_at,
     )
 
 
@@ -251,8 +279,8 @@ async def add_lines(
     cart = await lock_cart(conn, viewer_id=viewer_id, token=cart_token, create=True)
     state = await repo.cart_state(conn, cart.id, lock_ttl, list(added))
     in_cart = {line.variant.id: line for line in state.lines}
-    subtotal = sum(unit_price(line) * line.quantity for line in state.lines)
-    additions: list[LineAddition] = []
+    subtotal = sum(line_total(line) for line in state.lines)
+    writes: list[LineWrite] = []
     for variant_id, quantity in added.items():
         line = in_cart.get(variant_id)
         variant = line.variant if line else state.other_variants.get(variant_id)
@@ -267,23 +295,25 @@ async def add_lines(
         if problem:
             problems.append(problem)
             continue
-        # A line whose lock has lapsed is re-locked at the current price, its effective price already.
-        subtotal += (unit_price(line) if line else variant.price) * quantity
-        additions.append(LineAddition(variant_id=variant_id, quantity=quantity, unit_price=variant.price))
+        # The added units cost today's price; a lapsed lock is started anew at it (domain.price_lock).
+        subtotal += (line_total(line, total) - line_total(line)) if line else variant.price * quantity
+        writes.append(_write(line, variant, total))
     if len(state.lines) + sum(1 for variant_id in added if variant_id not in in_cart) > MAX_CART_LINES:
         problems.append(_too_many_lines("lines"))
     problems += filter(None, [_subtotal_problem("lines", subtotal)])
     if problems:
         raise Rejected(problems)
 
-    written = await repo.add_to_lines(conn, cart.id, additions, lock_ttl)
+    written = await repo.write_lines(conn, cart.id, writes)
     return cart_view(cart, lines_after_additions(state, written))
 
 
 def lines_after_additions(state: CartState, written: Sequence[WrittenLine]) -> list[CartLineRow]:
     """The cart's lines once `written` (what the addition returned) replaced those it changed.
 
-    This spares reading the cart again: the variants are those `state` read in this transaction.
+    This spares reading the cart again: the variants are those `state` read in this transaction,
+    and a written lock holds (it was kept while holding, or started now; the database clock is
+    the transaction's, so it cannot lapse in between).
     """
     variants = {line.variant.id: line.variant for line in state.lines} | state.other_variants
     by_variant = {line.variant.id: line for line in state.lines}
@@ -294,7 +324,8 @@ def lines_after_additions(state: CartState, written: Sequence[WrittenLine]) -> l
             quantity=line.quantity,
             unit_price=line.unit_price,
             price_locked_at=line.price_locked_at,
-            price_locked=line.price_locked,
+            price_locked=True,
+            locked_quantity=line.locked_quantity,
         )
     return sorted(by_variant.values(), key=lambda line: line.id)
 
@@ -334,12 +365,17 @@ async def update_lines(
         if quantity > 0:
             path = ("lines", str(index_of[line_id]), "quantity")
             problems += filter(None, [_stock_problem(path, quantity, by_id[line_id].variant)])
-    subtotal = sum(unit_price(line) * quantities.get(line.id, line.quantity) for line in state.lines)
+    subtotal = sum(line_total(line, quantities.get(line.id, line.quantity)) for line in state.lines)
     problems += filter(None, [_subtotal_problem("lines", subtotal)])
     if problems:
         raise Rejected(problems)
 
-    await repo.set_line_quantities(conn, cart.id, {key: value for key, value in quantities.items() if value})
+    changed = {
+        line_id: (quantity, _write(by_id[line_id], by_id[line_id].variant, quantity).locked_quantity)
+        for line_id, quantity in quantities.items()
+        if quantity
+    }
+    await repo.set_line_quantities(conn, cart.id, changed)
     await repo.delete_lines(conn, cart.id, [key for key, value in quantities.items() if not value])
     return await current_view(conn, cart, lock_ttl)
 
@@ -380,31 +416,39 @@ def plan_merge(source: Sequence[CartLineRow], target: Sequence[CartLineRow]) -> 
 
     Quantities of one variant add up, capped at what is available and at the per-line maximum
     (a target line already above what is available keeps its quantity). Moved lines keep their
-    price lock; a variant already in the target keeps the target's. Lines that would push the
-    cart past its size or total limits are left out.
+    price lock, for the units it covered; a variant already in the target keeps the target's,
+    and the units added to it are priced as any addition (domain.price_lock). Lines that would
+    push the cart past its size or total limits are left out.
     """
     existing = {line.variant.id: line for line in target}
     line_count = len(target)
-    subtotal = sum(unit_price(line) * line.quantity for line in target)
+    subtotal = sum(line_total(line) for line in target)
     placements: list[LinePlacement] = []
     for line in source:
         mine = existing.get(line.variant.id)
         have = mine.quantity if mine else 0
         ceiling = min(MAX_LINE_QUANTITY, max(line.variant.quantity_available, 0))
         extra = max(min(have + line.quantity, ceiling) - have, 0)
-        price = unit_price(mine) if mine else unit_price(line)
+        # Each added unit costs the locked or the current price: counted at the dearer of the two.
+        price = max(unit_price(mine) if mine else unit_price(line), line.variant.price)
         if price:
             extra = min(extra, (MAX_CART_SUBTOTAL - subtotal) // price)
         if extra <= 0 or (mine is None and line_count >= MAX_CART_LINES):
             continue
         line_count += mine is None
         subtotal += price * extra
+        locked = (
+            _write(mine, mine.variant, have + extra).locked_quantity
+            if mine
+            else min(lock_of(line).locked_quantity, extra)
+        )
         placements.append(
             LinePlacement(
                 variant_id=line.variant.id,
                 quantity=have + extra,
                 unit_price=line.unit_price,
                 price_locked_at=line.price_locked_at,
+                locked_quantity=locked,
             )
         )
     return placements

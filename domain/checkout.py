@@ -17,16 +17,18 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from domain import holding_limits, price_lock
 from domain.addresses import normalise_address, redirect_allowed
 from domain.auth import InvalidEmail, normalize_email
 from domain.carts import could_be_cart_token
+from domain.holding_limits import HoldingLimits
 from domain.orders import OrderStatus, change_status, order_token, publish
 from domain.payments import CheckoutLine, CheckoutRequest, PaymentProvider, PaymentProviderUnavailable
 from domain.problems import Problem
 from models import cart_repository as carts
 from models import inventory_repository as inventory
 from models import order_repository as orders
-from models.order_repository import NewOrderLine, OrderRow
+from models.order_repository import CheckoutCartLine, NewOrderLine, OrderRow
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +45,7 @@ class CheckoutInput:
     shipping_address: dict[str, str | None]
     success_url: str | None
     cancel_url: str | None
+    client_address: str | None = None
 
 
 @dataclass(slots=True)
@@ -61,6 +64,7 @@ class CheckoutSettings:
     storefront_url: str
     allowed_redirect_origins: list[str]
     token_secret: str
+    limits: HoldingLimits = field(default_factory=HoldingLimits)
 
 
 def _normalise_email(raw: str | None) -> str | None:
@@ -180,6 +184,9 @@ async def _create_order(
     lines = await orders.priced_cart_lines(conn, cart.id, timedelta(seconds=settings.price_lock_ttl))
     if not lines:
         return CheckoutResult(problems=[Problem("CART_EMPTY", "The cart is empty.", ("cartToken",))])
+    wanted = [holding_limits.Wanted(line.variant_id, line.sku, line.quantity) for line in lines]
+    if problems := holding_limits.size_problems(settings.limits, wanted):
+        return CheckoutResult(problems=problems)
     unavailable = [line.sku for line in lines if not line.product_active]
     quantities: dict[int, int] = {}
     for line in lines:
@@ -190,7 +197,11 @@ async def _create_order(
         return CheckoutResult(
             problems=[Problem("OUT_OF_STOCK", f"Not enough stock for {', '.join(skus)}.", ("cartToken",))]
         )
-    subtotal = sum(line.quantity * line.unit_price for line in lines)
+    shopper = holding_limits.shopper(data.user_id, email, data.client_address)
+    if problems := await holding_limits.holding_problems(conn, settings.limits, shopper, wanted):
+        return CheckoutResult(problems=problems)
+    order_lines = _order_lines(lines)
+    subtotal = sum(line.quantity * line.unit_price for line in order_lines)
     if subtotal > MAX_ORDER_TOTAL:
         return CheckoutResult(
             problems=[Problem("ORDER_TOO_LARGE", "The order total is too large.", ("cartToken",))]
@@ -204,18 +215,9 @@ async def _create_order(
         status=OrderStatus.AWAITING_PAYMENT.value,
         currency=settings.currency,
         shipping_address=address,
-        lines=[
-            NewOrderLine(
-                variant_id=line.variant_id,
-                sku=line.sku,
-                product_name=line.product_name,
-                variant_name=line.variant_name,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-            )
-            for line in lines
-        ],
+        lines=order_lines,
         reservation_expires_at=datetime.now(UTC) + timedelta(seconds=settings.reservation_ttl),
+        client_key=shopper.client_key,
     )
     actor = f"user:{data.user_id}" if data.user_id else "guest"
     change = await orders.append_history(
@@ -224,6 +226,26 @@ async def _create_order(
     await publish(conn, order, change)
     await carts.set_cart_status(conn, cart.id, "checked_out")
     return CheckoutResult(order=order)
+
+
+def _order_lines(lines: list[CheckoutCartLine]) -> list[NewOrderLine]:
+    """One order line per price a cart line's units cost (domain.price_lock): locked units, then others."""
+    return [
+        NewOrderLine(
+            variant_id=line.variant_id,
+            sku=line.sku,
+            product_name=line.product_name,
+            variant_name=line.variant_name,
+            quantity=units,
+            unit_price=price,
+        )
+        for line in lines
+        for units, price in price_lock.charged_parts(
+            line.quantity,
+            line.current_price,
+            price_lock.Lock(line.locked_price, line.locked_quantity, holds=line.price_locked),
+        )
+    ]
 
 
 async def _payment_lines(engine: AsyncEngine, order_id: int) -> tuple[CheckoutLine, ...]:

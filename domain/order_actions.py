@@ -111,38 +111,82 @@ async def cancel_order(
     by_staff: bool,
     reason: str | None,
 ) -> OrderActionResult:
-    """Owners cancel before payment; staff cancel where the lifecycle allows, refunding a paid order."""
-    order = await _current(engine, order_id)
-    status = S(order.status)
-    if not by_staff and status not in UNPAID:
-        return OrderActionResult(
-            problems=[
-                Problem("INVALID_TRANSITION", "A paid order can only be cancelled by the shop.", ("id",))
-            ]
+    """Owners cancel before payment; staff cancel where the lifecycle allows, refunding a paid order.
+
+    The status is decided under the order's row lock, the lock a payment takes too: an owner's
+    cancel and a payment arriving at the same moment never both win.
+    """
+    if by_staff:
+        return await _cancel_by_staff(engine, payments, order_id, actor=actor, reason=reason)
+    async with engine.begin() as conn:
+        change = await change_status(
+            conn,
+            order_id,
+            S.CANCELLED,
+            actor=actor,
+            reason=_clean_reason(reason) or "cancelled",
+            only_from=UNPAID,
         )
-    fields: dict[str, object] = {}
-    if status in PAID_NOT_SHIPPED and order.payment_intent_id:
-        try:
-            fields["refund_id"] = await payments.refund(order.payment_intent_id, order.public_id)
-        except PaymentProviderUnavailable:
-            return OrderActionResult(problems=[_provider_unavailable()])
-        except RefundRefused as error:
-            return OrderActionResult(problems=[Problem("REFUND_FAILED", str(error), ("id",))])
-    try:
-        async with engine.begin() as conn:
-            change = await change_status(
-                conn,
-                order_id,
-                S.CANCELLED,
-                actor=actor,
-                reason=_clean_reason(reason) or "cancelled",
-                **fields,
-            )
-    except InvalidTransition as error:
-        return _invalid(error)
-    if status in UNPAID and order.payment_session_id:
-        await payments.expire_checkout(order.payment_session_id)
+    if not change.changed:
+        return OrderActionResult(problems=[_not_cancellable_by_owner(S(change.order.status))])
+    if change.order.payment_session_id:
+        await payments.expire_checkout(change.order.payment_session_id)
     return OrderActionResult(order=change.order)
+
+
+def _not_cancellable_by_owner(status: OrderStatus) -> Problem:
+    if status is S.CANCELLED:
+        message = "This order is cancelled already."
+    elif status in PAID_NOT_SHIPPED:
+        message = "This order is paid: only the shop can cancel it now, and it refunds the payment."
+    else:
+        message = f"An order that is {status.value} cannot be cancelled."
+    return Problem("INVALID_TRANSITION", message, ("id",))
+
+
+# A staff cancel retries when a payment (or refund) lands between its read and its lock.
+_STAFF_CANCEL_ATTEMPTS = 3
+
+
+async def _cancel_by_staff(
+    engine: AsyncEngine, payments: PaymentProvider, order_id: int, *, actor: str, reason: str | None
+) -> OrderActionResult:
+    for _ in range(_STAFF_CANCEL_ATTEMPTS):
+        order = await _current(engine, order_id)
+        status = S(order.status)
+        fields: dict[str, object] = {}
+        if status in PAID_NOT_SHIPPED and order.payment_intent_id:
+            # Outside any transaction; the key derived from the order makes a retry refund once.
+            try:
+                fields["refund_id"] = await payments.refund(order.payment_intent_id, order.public_id)
+            except PaymentProviderUnavailable:
+                return OrderActionResult(problems=[_provider_unavailable()])
+            except RefundRefused as error:
+                return OrderActionResult(problems=[Problem("REFUND_FAILED", str(error), ("id",))])
+        try:
+            async with engine.begin() as conn:
+                # Only from the status the refund decision was made on: a payment that landed
+                # meanwhile makes this change nothing, and the loop decides again, refunding.
+                change = await change_status(
+                    conn,
+                    order_id,
+                    S.CANCELLED,
+                    actor=actor,
+                    reason=_clean_reason(reason) or "cancelled",
+                    only_from={status},
+                    **fields,
+                )
+        except InvalidTransition as error:
+            return _invalid(error)
+        if change.changed:
+            if status in UNPAID and order.payment_session_id:
+                await payments.expire_checkout(order.payment_session_id)
+            return OrderActionResult(order=change.order)
+    return OrderActionResult(
+        problems=[
+            Problem("INVALID_TRANSITION", "The order kept changing; nothing changed. Try again.", ("id",))
+        ]
+    )
 
 
 async def refund_order(

@@ -15,7 +15,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from domain.late_payments import refund_kept_charge
 from domain.orders import EXPIRED_REASON, OrderStatus, change_status
+from domain.payments import PaymentProvider
 from models import order_repository as orders
 
 logger = logging.getLogger(__name__)
@@ -27,20 +29,35 @@ ACTOR = "stripe"
 Handler = Callable[[AsyncConnection, dict[str, Any]], Awaitable[tuple[int | None, str]]]
 
 
-async def apply_payment_event(engine: AsyncEngine, event: dict[str, Any]) -> str:
-    """Apply one verified event; returns what became of it (for logs and tests)."""
+async def apply_payment_event(
+    engine: AsyncEngine, event: dict[str, Any], payments: PaymentProvider | None = None
+) -> str:
+    """Apply one verified event; returns what became of it (for logs and tests).
+
+    A payment for an order that was closed first is refunded through `payments` once the
+    event's transaction has committed; when the provider cannot be reached this raises
+    PaymentProviderUnavailable, the route answers 503, and Stripe's redelivery (a duplicate)
+    tries the refund again.
+    """
     event_id = str(event["id"])
     event_type = str(event["type"])
     payload = event.get("data", {}).get("object", {})
     async with engine.begin() as conn:
         if not await orders.record_payment_event(conn, event_id, event_type):
-            return "duplicate"
-        handler = HANDLERS.get(event_type)
-        if handler is None:
-            return "ignored"
-        order_id, outcome = await handler(conn, payload)
-        await orders.set_payment_event_outcome(conn, event_id, order_id, outcome)
-    logger.info("payment event %s (%s): %s", event_id, event_type, outcome)
+            order_id, first_outcome = await orders.payment_event_outcome(conn, event_id)
+            outcome = "duplicate"
+            if first_outcome != "paid_after_close":
+                return outcome
+        else:
+            handler = HANDLERS.get(event_type)
+            if handler is None:
+                return "ignored"
+            order_id, outcome = await handler(conn, payload)
+            await orders.set_payment_event_outcome(conn, event_id, order_id, outcome)
+    if outcome != "duplicate":
+        logger.info("payment event %s (%s): %s", event_id, event_type, outcome)
+    if payments is not None and order_id is not None and outcome in ("paid_after_close", "duplicate"):
+        await refund_kept_charge(engine, payments, order_id)
     return outcome
 
 
@@ -83,8 +100,7 @@ async def _mark_paid(conn: AsyncConnection, session: dict[str, Any]) -> tuple[in
         )
         return order_id, "amount_mismatch"
     if order.status in (S.CANCELLED.value, S.FAILED.value):
-        logger.error("payment arrived for order %s after it became %s: refund it", order.number, order.status)
-        return order_id, "paid_after_close"
+        return order_id, await _paid_after_close(conn, order, session.get("payment_intent"))
     change = await change_status(
         conn,
         order_id,
@@ -97,6 +113,22 @@ async def _mark_paid(conn: AsyncConnection, session: dict[str, Any]) -> tuple[in
         payment_session_id=order.payment_session_id or session.get("id"),
     )
     return order_id, "paid" if change.changed else "already_applied"
+
+
+async def _paid_after_close(conn: AsyncConnection, order: orders.OrderRow, intent: object) -> str:
+    """A payment for an order cancelled (or failed) first: keep its intent, to refund it after commit."""
+    if isinstance(intent, str) and intent and order.payment_intent_id is None:
+        await orders.update_order(conn, order.id, payment_intent_id=intent)
+        logger.error(
+            "payment arrived for order %s after it became %s: refund it (refunding automatically)",
+            order.number,
+            order.status,
+        )
+    elif order.refund_id is None or intent != order.payment_intent_id:
+        logger.error(
+            "payment arrived for order %s after it became %s: refund it by hand", order.number, order.status
+        )
+    return "paid_after_close"
 
 
 async def checkout_completed(conn: AsyncConnection, session: dict[str, Any]) -> tuple[int | None, str]:

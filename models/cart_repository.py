@@ -46,6 +46,8 @@ class CartLineRow:
     unit_price: int
     price_locked_at: datetime
     price_locked: bool
+    # Units covered by the lock (domain.price_lock); None: all of them.
+    locked_quantity: int | None = None
 
 
 @dataclass(slots=True, frozen=True)
@@ -63,10 +65,14 @@ class CartState:
 
 
 @dataclass(slots=True, frozen=True)
-class LineAddition:
+class LineWrite:
+    """A line as a change leaves it; `price_locked_at` None starts its lock now (database clock)."""
+
     variant_id: int
     quantity: int
     unit_price: int
+    locked_quantity: int
+    price_locked_at: datetime | None
 
 
 @dataclass(slots=True, frozen=True)
@@ -77,6 +83,7 @@ class LinePlacement:
     quantity: int
     unit_price: int
     price_locked_at: datetime
+    locked_quantity: int
 
 
 def _cart_row(row: Any) -> CartRow:
@@ -102,6 +109,7 @@ def _line_row(row: Any) -> CartLineRow:
         unit_price=row.unit_price,
         price_locked_at=row.price_locked_at,
         price_locked=row.price_locked,
+        locked_quantity=row.locked_quantity,
     )
 
 
@@ -129,6 +137,7 @@ def _line_columns(lock_ttl: timedelta | ColumnElement[timedelta]) -> tuple[Colum
         cart_lines.c.unit_price,
         cart_lines.c.price_locked_at,
         price_lock_holds(lock_ttl).label("price_locked"),
+        cart_lines.c.locked_quantity,
     )
 
 
@@ -253,77 +262,68 @@ async def cart_state(
     return CartState(lines=lines, other_variants=others)
 
 
-_ADD = text(
+_WRITE = text(
     """
-    INSERT INTO cart_lines AS cl (cart_id, variant_id, quantity, unit_price, price_locked_at)
-    SELECT :cart_id, added.variant_id, added.quantity, added.unit_price, now()
-    FROM unnest(:variant_ids, :quantities, :unit_prices) AS added(variant_id, quantity, unit_price)
+    INSERT INTO cart_lines AS cl (cart_id, variant_id, quantity, unit_price, locked_quantity, price_locked_at)
+    SELECT :cart_id, w.variant_id, w.quantity, w.unit_price, w.locked_quantity, coalesce(w.locked_at, now())
+    FROM unnest(:variant_ids, :quantities, :unit_prices, :locked_quantities, :locked_at)
+        AS w(variant_id, quantity, unit_price, locked_quantity, locked_at)
     ON CONFLICT (cart_id, variant_id) DO UPDATE SET
-        quantity = cl.quantity + excluded.quantity,
-        unit_price = CASE WHEN cl.price_locked_at > now() - :lock_ttl
-                          THEN cl.unit_price ELSE excluded.unit_price END,
-        price_locked_at = CASE WHEN cl.price_locked_at > now() - :lock_ttl
-                               THEN cl.price_locked_at ELSE excluded.price_locked_at END
-    RETURNING cl.id, cl.variant_id, cl.quantity, cl.unit_price, cl.price_locked_at,
-              cl.price_locked_at > now() - :lock_ttl AS price_locked
+        quantity = excluded.quantity,
+        unit_price = excluded.unit_price,
+        locked_quantity = excluded.locked_quantity,
+        price_locked_at = excluded.price_locked_at
+    RETURNING cl.id, cl.variant_id, cl.quantity, cl.unit_price, cl.price_locked_at, cl.locked_quantity
     """
 ).bindparams(
     bindparam("cart_id", type_=BigInteger),
     bindparam("variant_ids", type_=ARRAY(BigInteger)),
     bindparam("quantities", type_=ARRAY(Integer)),
     bindparam("unit_prices", type_=ARRAY(Integer)),
-    bindparam("lock_ttl", type_=Interval),
+    bindparam("locked_quantities", type_=ARRAY(Integer)),
+    bindparam("locked_at", type_=ARRAY(DateTime(timezone=True))),
 )
 
 
 @dataclass(slots=True, frozen=True)
 class WrittenLine:
-    """A cart line as an addition left it."""
+    """A cart line as a write left it."""
 
     id: int
     variant_id: int
     quantity: int
     unit_price: int
     price_locked_at: datetime
-    price_locked: bool
+    locked_quantity: int
 
 
-async def add_to_lines(
-    conn: AsyncConnection, cart_id: int, additions: Sequence[LineAddition], lock_ttl: timedelta
-) -> list[WrittenLine]:
-    """Add quantities to a cart's lines in one statement, creating the lines that are missing.
-
-    A new line locks the given price; a line whose lock has lapsed takes the given price anew.
-    Concurrent additions of one variant add up on one line (the unique (cart_id, variant_id)).
-    Returns the lines as written.
-    """
-    if not additions:
+async def write_lines(conn: AsyncConnection, cart_id: int, writes: Sequence[LineWrite]) -> list[WrittenLine]:
+    """Write lines of a cart as given (the caller holds the cart's lock), creating missing ones."""
+    if not writes:
         return []
     result = await conn.execute(
-        _ADD,
+        _WRITE,
         {
             "cart_id": cart_id,
-            "variant_ids": [addition.variant_id for addition in additions],
-            "quantities": [addition.quantity for addition in additions],
-            "unit_prices": [addition.unit_price for addition in additions],
-            "lock_ttl": lock_ttl,
+            "variant_ids": [write.variant_id for write in writes],
+            "quantities": [write.quantity for write in writes],
+            "unit_prices": [write.unit_price for write in writes],
+            "locked_quantities": [write.locked_quantity for write in writes],
+            "locked_at": [write.price_locked_at for write in writes],
         },
     )
-    return [
-        WrittenLine(
-            row.id, row.variant_id, row.quantity, row.unit_price, row.price_locked_at, row.price_locked
-        )
-        for row in result
-    ]
+    return [WrittenLine(*row) for row in result]
 
 
 _PLACE = text(
     """
-    INSERT INTO cart_lines AS cl (cart_id, variant_id, quantity, unit_price, price_locked_at)
-    SELECT :cart_id, placed.variant_id, placed.quantity, placed.unit_price, placed.price_locked_at
-    FROM unnest(:variant_ids, :quantities, :unit_prices, :locked_at)
-        AS placed(variant_id, quantity, unit_price, price_locked_at)
-    ON CONFLICT (cart_id, variant_id) DO UPDATE SET quantity = excluded.quantity
+    INSERT INTO cart_lines AS cl (cart_id, variant_id, quantity, unit_price, price_locked_at, locked_quantity)
+    SELECT :cart_id, placed.variant_id, placed.quantity, placed.unit_price, placed.price_locked_at,
+           placed.locked_quantity
+    FROM unnest(:variant_ids, :quantities, :unit_prices, :locked_at, :locked_quantities)
+        AS placed(variant_id, quantity, unit_price, price_locked_at, locked_quantity)
+    ON CONFLICT (cart_id, variant_id) DO UPDATE SET
+        quantity = excluded.quantity, locked_quantity = excluded.locked_quantity
     """
 ).bindparams(
     bindparam("cart_id", type_=BigInteger),
@@ -331,6 +331,7 @@ _PLACE = text(
     bindparam("quantities", type_=ARRAY(Integer)),
     bindparam("unit_prices", type_=ARRAY(Integer)),
     bindparam("locked_at", type_=ARRAY(DateTime(timezone=True))),
+    bindparam("locked_quantities", type_=ARRAY(Integer)),
 )
 
 
@@ -346,29 +347,39 @@ async def place_lines(conn: AsyncConnection, cart_id: int, placements: Sequence[
             "quantities": [placement.quantity for placement in placements],
             "unit_prices": [placement.unit_price for placement in placements],
             "locked_at": [placement.price_locked_at for placement in placements],
+            "locked_quantities": [placement.locked_quantity for placement in placements],
         },
     )
 
 
 _SET_QUANTITIES = text(
     """
-    UPDATE cart_lines AS cl SET quantity = changed.quantity
-    FROM unnest(:line_ids, :quantities) AS changed(line_id, quantity)
+    UPDATE cart_lines AS cl SET quantity = changed.quantity, locked_quantity = changed.locked_quantity
+    FROM unnest(:line_ids, :quantities, :locked_quantities) AS changed(line_id, quantity, locked_quantity)
     WHERE cl.id = changed.line_id AND cl.cart_id = :cart_id
     """
 ).bindparams(
     bindparam("cart_id", type_=BigInteger),
     bindparam("line_ids", type_=ARRAY(BigInteger)),
     bindparam("quantities", type_=ARRAY(Integer)),
+    bindparam("locked_quantities", type_=ARRAY(Integer)),
 )
 
 
-async def set_line_quantities(conn: AsyncConnection, cart_id: int, quantities: Mapping[int, int]) -> None:
+async def set_line_quantities(
+    conn: AsyncConnection, cart_id: int, quantities: Mapping[int, tuple[int, int]]
+) -> None:
+    """Set lines' (quantity, locked quantity), by line id."""
     if not quantities:
         return
     await conn.execute(
         _SET_QUANTITIES,
-        {"cart_id": cart_id, "line_ids": list(quantities), "quantities": list(quantities.values())},
+        {
+            "cart_id": cart_id,
+            "line_ids": list(quantities),
+            "quantities": [quantity for quantity, _ in quantities.values()],
+            "locked_quantities": [locked for _, locked in quantities.values()],
+        },
     )
 
 

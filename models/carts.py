@@ -1,7 +1,8 @@
 """Cart tables: carts (anonymous by secret token, or a user's one active cart) and their lines.
 
 A line keeps the unit price of the moment it was added (`unit_price`, `price_locked_at`) for
-CART_PRICE_LOCK_TTL; after that it takes the variant's current price.
+CART_PRICE_LOCK_TTL, for the units added while that price was current (`locked_quantity`);
+after that it takes the variant's current price (domain.price_lock).
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class CartLine(SQLModel, table=True):
         CheckConstraint("quantity > 0", name="ck_cart_lines_quantity_positive"),
         CheckConstraint("unit_price >= 0", name="ck_cart_lines_unit_price_not_negative"),
         UniqueConstraint("cart_id", "variant_id", name="uq_cart_lines_cart_variant"),
+        CheckConstraint("locked_quantity BETWEEN 0 AND quantity", name="ck_cart_lines_locked_quantity"),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
@@ -71,6 +73,8 @@ class CartLine(SQLModel, table=True):
     quantity: int = Field(sa_column=Column(Integer, nullable=False))
     unit_price: int = Field(sa_column=Column(Integer, nullable=False))
     price_locked_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    # The units added while `unit_price` was current: the only ones the lock covers.
+    locked_quantity: int = Field(sa_column=Column(Integer, nullable=False))
     created_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now())
     )

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, insert, select, text, tuple_, update
+from sqlalchemy import func, insert, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -106,6 +106,7 @@ async def insert_order(
     shipping_address: dict[str, Any],
     lines: Sequence[NewOrderLine],
     reservation_expires_at: datetime,
+    client_key: bytes | None = None,
 ) -> OrderRow:
     subtotal = sum(line.quantity * line.unit_price for line in lines)
     row = (
@@ -121,6 +122,7 @@ async def insert_order(
                 total=subtotal,
                 shipping_address=shipping_address,
                 reservation_expires_at=reservation_expires_at,
+                client_key=client_key,
             )
             .returning(*_order_columns)
         )
@@ -296,6 +298,28 @@ async def set_payment_event_outcome(
     )
 
 
+async def payment_event_outcome(conn: AsyncConnection, event_id: str) -> tuple[int | None, str | None]:
+    """The order a recorded event was about and what became of it."""
+    row = (
+        await conn.execute(
+            select(payment_events.c.order_id, payment_events.c.outcome).where(
+                payment_events.c.event_id == event_id
+            )
+        )
+    ).first()
+    return (row.order_id, row.outcome) if row else (None, None)
+
+
+async def record_refund(conn: AsyncConnection, order_id: int, refund_id: str) -> bool:
+    """Record the refund of an order's charge once; False when one was recorded already."""
+    result = await conn.execute(
+        update(orders)
+        .where(orders.c.id == order_id, orders.c.refund_id.is_(None))
+        .values(refund_id=refund_id, updated_at=func.now())
+    )
+    return result.rowcount == 1
+
+
 async def notify_status_change(conn: AsyncConnection, payload: str) -> None:
     """Publish inside the caller's transaction: listeners hear it only if it commits."""
     await conn.execute(text("SELECT pg_notify('order_status', :payload)"), {"payload": payload})
@@ -313,12 +337,17 @@ class CheckoutCart:
 
 @dataclass(slots=True, frozen=True)
 class CheckoutCartLine:
+    """A cart line with its price lock and the variant's current price (priced by domain.price_lock)."""
+
     variant_id: int
     sku: str
     product_name: str
     variant_name: str
     quantity: int
-    unit_price: int
+    locked_price: int
+    locked_quantity: int
+    price_locked: bool
+    current_price: int
     product_active: bool
 
 
@@ -345,7 +374,7 @@ async def lock_cart(conn: AsyncConnection, *, token: str | None, user_id: int | 
 async def priced_cart_lines(
     conn: AsyncConnection, cart_id: int, price_lock_ttl: timedelta
 ) -> list[CheckoutCartLine]:
-    """Lines at the price checkout charges: the locked price while the lock holds, else today's."""
+    """Lines with what their price depends on: the lock, whether it holds, and today's price."""
     statement = (
         select(
             cart_lines.c.variant_id,
@@ -353,9 +382,10 @@ async def priced_cart_lines(
             products.c.name.label("product_name"),
             variants.c.name.label("variant_name"),
             cart_lines.c.quantity,
-            case((price_lock_holds(price_lock_ttl), cart_lines.c.unit_price), else_=variants.c.price).label(
-                "unit_price"
-            ),
+            cart_lines.c.unit_price.label("locked_price"),
+            cart_lines.c.locked_quantity,
+            price_lock_holds(price_lock_ttl).label("price_locked"),
+            variants.c.price.label("current_price"),
             products.c.is_active.label("product_active"),
         )
         .select_from(

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Integer, String, func
+from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Integer, LargeBinary, String, func
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlmodel import Field, SQLModel
 
@@ -41,6 +41,8 @@ class Order(SQLModel, table=True):
     payment_intent_id: str | None = None
     refund_id: str | None = None
     paid_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    # A digest of the client address that checked out (caps what one shopper holds unpaid).
+    client_key: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
     created_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now())
     )

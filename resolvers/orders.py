@@ -8,6 +8,7 @@ import strawberry
 
 from domain import order_actions, rate_limits
 from domain.checkout import CheckoutInput, CheckoutSettings, checkout
+from domain.holding_limits import HoldingLimits
 from domain.orders import OrderStatus, order_token_matches
 from graph.auth import Viewer, require_viewer, viewer
 from graph.context import Info
@@ -132,6 +133,13 @@ class OrderMutation:
                     *settings.cors_origin_list,
                 ],
                 token_secret=context.order_token_secret,
+                limits=HoldingLimits(
+                    max_line_quantity=settings.order_max_line_quantity,
+                    max_units=settings.order_max_units,
+                    max_open=settings.order_max_open,
+                    stock_share=settings.order_max_stock_share,
+                    share_floor=settings.order_stock_share_floor,
+                ),
             ),
             CheckoutInput(
                 user_id=reader.id if reader else None,
@@ -149,6 +157,7 @@ class OrderMutation:
                 },
                 success_url=success_url,
                 cancel_url=cancel_url,
+                client_address=client_address(info),
             ),
         )
         return CheckoutPayload(

@@ -93,6 +93,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         data_dir=tmp_path / "data",
         bcrypt_rounds=4,
         stripe_webhook_secret=WEBHOOK_SECRET,
+        payment_sandbox="on",  # DATABASE_URL is set: the sandbox must be asked for
     )
 
 
@@ -144,6 +145,7 @@ async def stripe_settings(settings: Settings, stripe_stub: tuple[StripeStub, str
     return settings.model_copy(
         update={
             "stripe_secret_key": "sk_test_stub_key",
+            "payment_sandbox": "auto",
             "stripe_api_base": stripe_stub[1],
             "stripe_webhook_secret": WEBHOOK_SECRET,
             "storefront_url": "https://shop.example.test",

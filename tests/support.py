@@ -130,6 +130,8 @@ def free_port() -> int:
 async def serve_process(env: dict[str, str], timeout: float = 90) -> AsyncIterator[str]:
     """`python main.py serve` in a process of its own, as users run it; yields its URL once ready."""
     port = free_port()
+    if env.get("DATABASE_URL") and not env.get("STRIPE_SECRET_KEY"):
+        env = {"PAYMENT_SANDBOX": "on", **env}  # a test server on a database of its own, not a deployment
     process = subprocess.Popen(  # noqa: ASYNC220 - started once, before the test talks to it
         [sys.executable, "main.py", "serve", "--port", str(port)], cwd=ROOT, env=env
     )
@@ -161,3 +163,5 @@ NO_RATE_LIMITS = {
     "rate_limit_refresh": "off",
     "rate_limit_checkout": "off",
 }
+# ...and for tests that also keep many unpaid orders open at once from one address and e-mail.
+MANY_OPEN_ORDERS = {**NO_RATE_LIMITS, "order_max_open": 1_000}

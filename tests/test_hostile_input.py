@@ -22,7 +22,7 @@ from graph.ids import pk_of
 from main import create_app
 from tests.auth_helpers import PASSWORD, new_email, run_sql
 from tests.shop import ADDRESS, send_event, session_of, variant_with_stock
-from tests.support import NO_RATE_LIMITS, RunningServer, start_server
+from tests.support import MANY_OPEN_ORDERS, RunningServer, start_server
 from tests.ws_client import GraphQLWebSocket
 
 HOSTILE = [
@@ -454,7 +454,7 @@ async def assert_nothing_half_way(database_url: str) -> None:
 
 @pytest.fixture
 async def shop(settings: Settings, database_url: str) -> AsyncIterator[Shop]:
-    app = create_app(settings.model_copy(update=NO_RATE_LIMITS))
+    app = create_app(settings.model_copy(update=MANY_OPEN_ORDERS))
     server, task, url = await start_server(app)
     variant_id, _, _ = await variant_with_stock(database_url, 5_000)
     async with httpx.AsyncClient(base_url=url, timeout=60) as client:

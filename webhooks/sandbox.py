@@ -1,4 +1,6 @@
-"""The local payment sandbox: a stand-in for Stripe Checkout when no STRIPE_SECRET_KEY is set.
+"""The local payment sandbox: a stand-in for Stripe Checkout, on only where core.payment_mode allows.
+
+Every page it serves says, first, that payments are simulated.
 
 Its Pay button sends a Stripe-shaped `checkout.session.completed` event, signed with the
 webhook secret exactly as Stripe signs, through the same verification and handling as a
@@ -105,6 +107,7 @@ async def _send(request: Request, event: dict[str, Any]) -> Response:
         state.webhook_secret,
         payload.encode(),
         sign(payload, state.webhook_secret, int(time.time())),
+        state.payments,
     )
 
 
@@ -154,10 +157,17 @@ async def expire(request: Request) -> Response:
     return RedirectResponse(order.cancel_url or "/", status_code=303)
 
 
+SIMULATED_BANNER = (
+    "<p role='alert' style='background: #b00020; color: white; padding: 0.75em; font-weight: bold'>"
+    "Payment sandbox: payments here are simulated. No card is charged and no money moves."
+    "</p>"
+)
+
+
 def _page(title: str, body: str) -> str:
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
-        f"<body style='font-family: sans-serif; max-width: 40em; margin: 2em auto'>"
+        f"<body style='font-family: sans-serif; max-width: 40em; margin: 2em auto'>{SIMULATED_BANNER}"
         f"<h1>{html.escape(title)}</h1>{body}</body></html>"
     )
 

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse
 
 from core.http_guard import MAX_BODY_BYTES
 from domain.payment_events import apply_payment_event
+from domain.payments import PaymentProvider, PaymentProviderUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -20,7 +21,11 @@ SIGNATURE_TOLERANCE = 300
 
 
 async def receive_event(
-    engine: AsyncEngine, secret: str | None, body: bytes, signature: str | None
+    engine: AsyncEngine,
+    secret: str | None,
+    body: bytes,
+    signature: str | None,
+    payments: PaymentProvider | None = None,
 ) -> JSONResponse:
     """Everything the route does once it has the raw body; the sandbox sends its events through here too."""
     import stripe  # about 30 MB: loaded with the first event rather than in every process
@@ -34,9 +39,10 @@ async def receive_event(
     except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError):
         return JSONResponse({"error": "invalid signature or payload"}, status_code=400)
     try:
-        outcome = await apply_payment_event(engine, event)
-    except (SQLAlchemyError, OSError) as error:
-        # Nothing was applied (one transaction); Stripe retries on a 5xx.
+        outcome = await apply_payment_event(engine, event, payments)
+    except (SQLAlchemyError, OSError, PaymentProviderUnavailable) as error:
+        # Nothing was applied (one transaction), or a late payment's refund is still due;
+        # Stripe retries on a 5xx.
         logger.error("could not apply payment event %s: %s", event.get("id"), type(error).__name__)
         return JSONResponse({"error": "temporarily unavailable"}, status_code=503)
     return JSONResponse({"received": True, "outcome": outcome})
@@ -53,5 +59,9 @@ async def stripe_webhook(request: Request) -> JSONResponse:
             return JSONResponse({"error": "payload too large"}, status_code=413)
     state = request.app.state
     return await receive_event(
-        state.engine, state.webhook_secret, bytes(body), request.headers.get("stripe-signature")
+        state.engine,
+        state.webhook_secret,
+        bytes(body),
+        request.headers.get("stripe-signature"),
+        state.payments,
     )

@@ -1,0 +1,89 @@
+"""What one shopper holds: unpaid orders and the units they reserve, by customer, e-mail or client address.
+
+Every query looks at orders AWAITING_PAYMENT only, through the partial indexes of migration 0005.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import BigInteger, LargeBinary, String, bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+@dataclass(slots=True, frozen=True)
+class Shopper:
+    """Who checks out: any of these may be unknown (None)."""
+
+    user_id: int | None
+    email: str | None
+    client_key: bytes | None
+
+    def lock_keys(self) -> list[int]:
+        """Advisory-lock keys, one per known identity, in a fixed order (no deadlock between two)."""
+        names = [
+            f"user:{self.user_id}" if self.user_id is not None else None,
+            f"email:{self.email}" if self.email else None,
+            f"client:{self.client_key.hex()}" if self.client_key else None,
+        ]
+        keys = {
+            int.from_bytes(hashlib.sha256(f"shopper:{name}".encode()).digest()[:8], "big", signed=True)
+            for name in names
+            if name
+        }
+        return sorted(keys)
+
+
+_OPEN_ORDERS = text(
+    """
+    SELECT count(*) FILTER (WHERE o.user_id = :user_id) AS by_user,
+           count(*) FILTER (WHERE o.email = :email) AS by_email,
+           count(*) FILTER (WHERE o.client_key = :client_key) AS by_client
+    FROM orders o
+    WHERE o.status = 'AWAITING_PAYMENT'
+      AND (o.user_id = :user_id OR o.email = :email OR o.client_key = :client_key)
+    """
+).bindparams(
+    bindparam("user_id", type_=BigInteger),
+    bindparam("email", type_=String),
+    bindparam("client_key", type_=LargeBinary),
+)
+
+
+async def lock_shopper(conn: AsyncConnection, shopper: Shopper) -> None:
+    """Serialise one shopper's checkouts until the transaction ends, so that what they count holds."""
+    for key in shopper.lock_keys():
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+@dataclass(slots=True, frozen=True)
+class OpenOrders:
+    by_user: int
+    by_email: int
+    by_client: int
+
+
+async def open_orders(conn: AsyncConnection, shopper: Shopper) -> OpenOrders:
+    """The shopper's orders awaiting payment, counted by each of their identities."""
+    params = {"user_id": shopper.user_id, "email": shopper.email, "client_key": shopper.client_key}
+    row = (await conn.execute(_OPEN_ORDERS, params)).one()
+    return OpenOrders(by_user=row.by_user, by_email=row.by_email, by_client=row.by_client)
+
+
+_ON_SALE = text(
+    "SELECT id, stock - reserved AS available FROM product_variants WHERE id = ANY(:ids)"
+).bindparams(bindparam("ids", type_=ARRAY(BigInteger)))
+
+
+async def on_sale(conn: AsyncConnection, variant_ids: Sequence[int]) -> dict[int, int]:
+    """Units of each variant on sale now (stock less every reservation, this checkout's included)."""
+    result = await conn.execute(
+        text(
+            "SELECT id, stock - reserved AS available FROM product_variants WHERE id = ANY(:ids)"
+        ).bindparams(bindparam("ids", type_=ARRAY(BigInteger))),
+        {"ids": list(variant_ids)},
+    )
+    return {row.id: row.available for row in result}
