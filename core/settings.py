@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     max_query_depth: int = 10
     max_query_aliases: int = 30
     max_query_cost: int = 5_000
+    max_query_fields: int = 1_000  # field selections, each fragment counted at every spread
+    max_query_field_repeats: int = 10  # fields sharing one response name at one place
     # Rate limits, "ATTEMPTS/SECONDS" or "off", counted in PostgreSQL across every server process.
     rate_limit_login: str = "20/60"  # per client address
     rate_limit_login_email: str = "10/600"  # per e-mail address
