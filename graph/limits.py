@@ -346,7 +346,7 @@ def _require_operation_name(context: Any, document: DocumentNode) -> None:
 def provided_operation_name(context: Any) -> str | None:
     """The operationName the client sent. Strawberry keeps it only in a private attribute (its
     public `operation_name` falls back to the first operation's name); a test fails if it moves."""
-    return context._provided_operation_name  # noqa: SLF001
+    return context._provided_operation_name
 
 
 def _check_selections(document: DocumentNode, limits: QueryLimits) -> None:
