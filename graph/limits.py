@@ -15,6 +15,8 @@
   work of graphql-core's overlapping-fields rule, which compares such fields pairwise. That rule's
   own work budget is lowered too, as a second line: a document that still exhausts it answers
   QUERY_TOO_COMPLEX.
+- Lists (TOO_MANY_ITEMS): none in the document or its variables may hold more than MAX_LIST_ITEMS
+  items (`graph/list_arguments.py`); each list argument has its own, smaller cap in the domain.
 - A document of several operations must name the one to run (`operationName`), as the GraphQL
   spec says (OPERATION_NAME_REQUIRED); strawberry would otherwise run the first.
 
@@ -60,6 +62,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
 from core.settings import Settings
+from graph.list_arguments import longest_list
 from graph.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from graph.selections import measure_selections
 
@@ -83,6 +86,7 @@ class QueryLimits:
     max_cost: int
     max_fields: int
     max_field_repeats: int
+    max_list_items: int
     introspection: bool
 
     @classmethod
@@ -95,6 +99,7 @@ class QueryLimits:
             max_cost=settings.max_query_cost,
             max_fields=settings.max_query_fields,
             max_field_repeats=settings.max_query_field_repeats,
+            max_list_items=settings.max_list_items,
             introspection=settings.introspection,
         )
 
@@ -319,7 +324,14 @@ class OperationLimits(SchemaExtension):
         document = context.graphql_document
         if document is not None:
             _require_operation_name(context, document)
-            _check_selections(document, self._limits())
+            limits = self._limits()
+            _check_selections(document, limits)
+            items = longest_list(document, context.variables)
+            if items > limits.max_list_items:
+                raise GraphQLError(
+                    f"A list in the request has {items} items; at most {limits.max_list_items} are allowed.",
+                    extensions={"code": "TOO_MANY_ITEMS"},
+                )
         yield
 
     def on_execute(self) -> Iterator[None]:
