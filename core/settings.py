@@ -82,7 +82,8 @@ class Settings(BaseSettings):
     http_keep_alive_timeout: int = 5
     # Rate limits, "ATTEMPTS/SECONDS" or "off", counted in PostgreSQL across every server process.
     rate_limit_login: str = "20/60"  # per client address
-    rate_limit_login_email: str = "10/600"  # per e-mail address
+    rate_limit_login_email: str = "10/600"  # per e-mail address and client address
+    rate_limit_login_account: str = "50/600"  # per e-mail address; waived for a client's first try
     rate_limit_register: str = "20/600"  # per client address
     rate_limit_register_email: str = "5/600"  # per e-mail address
     rate_limit_refresh: str = "60/60"  # per client address
@@ -91,6 +92,7 @@ class Settings(BaseSettings):
     @field_validator(
         "rate_limit_login",
         "rate_limit_login_email",
+        "rate_limit_login_account",
         "rate_limit_register",
         "rate_limit_register_email",
         "rate_limit_refresh",

@@ -168,6 +168,7 @@ async def serve_process(env: dict[str, str], timeout: float = 90) -> AsyncIterat
 NO_RATE_LIMITS = {
     "rate_limit_login": "off",
     "rate_limit_login_email": "off",
+    "rate_limit_login_account": "off",
     "rate_limit_register": "off",
     "rate_limit_register_email": "off",
     "rate_limit_refresh": "off",

@@ -108,7 +108,7 @@ async def test_slow_headers_slow_bodies_and_silent_clients_are_closed(
     for _, writer in trickling_body:
         writer.write(
             b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            b"Content-Length: 1000\r\n\r\n{\"query\": "
+            b'Content-Length: 1000\r\n\r\n{"query": '
         )
     for _, writer in idle_after_answer:
         writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -150,7 +150,9 @@ async def test_keep_alive_serves_several_requests_on_one_connection(serve_with: 
         writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), DEADLINE)
         assert status_of(head) == 200
-        length = int(next(line for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))[15:])
+        length = int(
+            next(line for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))[15:]
+        )
         await reader.readexactly(length)
     writer.close()
 

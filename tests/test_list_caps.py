@@ -72,7 +72,9 @@ async def test_huge_lists_are_refused_before_they_are_read(
     before = await cart_lines(database_url)
 
     async def remove(ids: Any) -> httpx.Response:
-        return await client.post("/graphql", json={"query": REMOVE, "variables": {"cartToken": token, "lineIds": ids}})
+        return await client.post(
+            "/graphql", json={"query": REMOVE, "variables": {"cartToken": token, "lineIds": ids}}
+        )
 
     # Four at once, each 100,000 ids (about 500 KB): refused before graphql-core coerces them.
     answers = await asyncio.gather(*(remove(["1"] * 100_000) for _ in range(4)))
