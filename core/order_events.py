@@ -59,6 +59,7 @@ class SubscriberDropped(Exception):
 class Subscriber:
     order_id: int | None = None
     user_id: int | None = None
+    client: str | None = None  # the client address of a guest (subscribed with an order token)
     queue: asyncio.Queue[StatusEvent | CatchUp] = field(
         default_factory=lambda: asyncio.Queue(maxsize=SUBSCRIBER_BUFFER)
     )
@@ -121,6 +122,9 @@ class OrderEventHub:
     def subscriptions_of_user(self, user_id: int) -> int:
         return sum(1 for subscriber in self._subscribers if subscriber.user_id == user_id)
 
+    def subscriptions_of_client(self, client: str) -> int:
+        return sum(1 for subscriber in self._subscribers if subscriber.client == client)
+
     async def order_snapshot(self, order_id: int, change_id: int, engine: AsyncEngine) -> OrderRow:
         """The order as of a change, read once however many subscribers are told of that change."""
         key = (order_id, change_id)
@@ -153,8 +157,10 @@ class OrderEventHub:
             await self._connection.close()
 
     @contextlib.contextmanager
-    def subscribe(self, *, order_id: int | None = None, user_id: int | None = None) -> Iterator[Subscriber]:
-        subscriber = Subscriber(order_id=order_id, user_id=user_id)
+    def subscribe(
+        self, *, order_id: int | None = None, user_id: int | None = None, client: str | None = None
+    ) -> Iterator[Subscriber]:
+        subscriber = Subscriber(order_id=order_id, user_id=user_id, client=client)
         self._subscribers.add(subscriber)
         try:
             yield subscriber

@@ -14,9 +14,11 @@ import strawberry
 
 from core.order_events import CatchUp, Subscriber, SubscriberDropped
 from domain.orders import OrderStatus
+from domain.rate_limits import address_key
 from graph.auth import require_viewer, viewer
 from graph.context import Info
 from graph.errors import PublicError
+from graph.rate_limits import client_address
 from graph.types.orders import Order
 from graph.types.orders import OrderStatus as OrderStatusType
 from models import order_repository as orders
@@ -103,10 +105,10 @@ async def _follow_events(
         yield await _event(info, change)
 
 
-def _check_limit(active: int) -> None:
+def _check_limit(active: int, per: str = "user") -> None:
     if active > MAX_SUBSCRIPTIONS_PER_USER:
         raise PublicError(
-            f"At most {MAX_SUBSCRIPTIONS_PER_USER} live subscriptions per user.",
+            f"At most {MAX_SUBSCRIPTIONS_PER_USER} live subscriptions per {per}.",
             code="TOO_MANY_SUBSCRIPTIONS",
         )
 
@@ -125,9 +127,14 @@ class OrderSubscription:
             # The same answer whether the order exists or not.
             raise PublicError("There is no such order.", code="NOT_FOUND")
         hub = info.context.order_events
-        with hub.subscribe(order_id=order.id, user_id=reader.id if reader else None) as subscriber:
+        # Guests (with the order token) count per client address, as signed-in users count per user.
+        guest = address_key(client_address(info)) if reader is None else None
+        user_id = reader.id if reader else None
+        with hub.subscribe(order_id=order.id, user_id=user_id, client=guest) as subscriber:
             if reader is not None:
                 _check_limit(hub.subscriptions_of_user(reader.id))
+            else:
+                _check_limit(hub.subscriptions_of_client(guest or ""), "client address")
             latest = (await _latest(info, [order.id])).get(order.id)
             seen: dict[int, int] = {}
             if latest is not None:
