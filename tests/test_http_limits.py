@@ -140,7 +140,7 @@ async def test_slow_headers_slow_bodies_and_silent_clients_are_closed(
     assert {status_of(answer) for answer in idle_answers} == {200}
     async with httpx.AsyncClient(base_url=f"http://{address[0]}:{address[1]}") as client:
         assert (await client.get("/healthz")).status_code == 200
-        body = (await client.post("/graphql", json={"query": "{ categories { slug } }"})).json()
+        body = (await client.post("/graphql", json={"query": "{ categories { name slug } }"})).json()
         assert body["data"]["categories"]
 
 
