@@ -33,6 +33,7 @@ from core.catalog_cache import CATALOG_CHANNEL, CatalogCache, CatalogCacheMiddle
 from core.db import create_engine
 from core.health import healthz, readyz
 from core.http_guard import RequestBodyLimit
+from core.http_protocol import uvicorn_options
 from core.logging import configure_logging
 from core.migrations import head_revision, upgrade_to_head
 from core.order_events import OrderEventHub
@@ -283,7 +284,8 @@ def command_serve(settings: Settings, args: argparse.Namespace) -> None:
         "port": port,
         "workers": workers,
         "loop": "uvloop",
-        "http": "httptools",
+        # httptools, with limits on headers and timeouts on slow clients (the tests use the same).
+        **uvicorn_options(settings, workers=workers),
         "log_level": settings.log_level.lower(),
         "proxy_headers": True,
         "forwarded_allow_ips": settings.forwarded_allow_ips,

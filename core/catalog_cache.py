@@ -100,6 +100,7 @@ class CatalogCacheMiddleware:
             or scope["method"] != "POST"
             or scope["path"] != self.path
             or not self.cache.enabled
+            or not _plain_json(scope)
         ):
             await self.app(scope, receive, send)
             return
@@ -118,6 +119,18 @@ class CatalogCacheMiddleware:
         await self.app(scope, replay, captured)
         if captured.status == 200 and captured.complete and b'"errors"' not in captured.body:
             self.cache.put(key, generation, bytes(captured.body))
+
+
+def _plain_json(scope: Scope) -> bool:
+    """Whether the request says it is JSON in UTF-8, the one kind the cache answers. Any other
+    content type goes to the application, which applies its own rules (a 400 for most)."""
+    values = [value for name, value in scope["headers"] if name == b"content-type"]
+    if len(values) != 1:
+        return False
+    media_type, *parameters = values[0].decode("latin-1").lower().split(";")
+    if media_type.strip() != "application/json":
+        return False
+    return all(parameter.strip().replace('"', '') == "charset=utf-8" for parameter in parameters)
 
 
 async def _read_body(receive: Receive) -> tuple[bytes, bool]:

@@ -70,6 +70,7 @@ class Subscriber:
     user_id: int | None = None
     # The login (refresh-token family) of the signed-in subscriber, whose revocation ends it.
     login_id: uuid.UUID | None = None
+    client: str | None = None  # the client address of a guest (subscribed with an order token)
     queue: asyncio.Queue[StatusEvent | CatchUp] = field(
         default_factory=lambda: asyncio.Queue(maxsize=SUBSCRIBER_BUFFER)
     )
@@ -149,6 +150,9 @@ class OrderEventHub:
     def subscriptions_of_user(self, user_id: int) -> int:
         return sum(1 for subscriber in self._subscribers if subscriber.user_id == user_id)
 
+    def subscriptions_of_client(self, client: str) -> int:
+        return sum(1 for subscriber in self._subscribers if subscriber.client == client)
+
     async def order_snapshot(self, order_id: int, change_id: int, engine: AsyncEngine) -> OrderRow:
         """The order as of a change, read once however many subscribers are told of that change."""
         key = (order_id, change_id)
@@ -182,9 +186,14 @@ class OrderEventHub:
 
     @contextlib.contextmanager
     def subscribe(
-        self, *, order_id: int | None = None, user_id: int | None = None, login_id: uuid.UUID | None = None
+        self,
+        *,
+        order_id: int | None = None,
+        user_id: int | None = None,
+        login_id: uuid.UUID | None = None,
+        client: str | None = None,
     ) -> Iterator[Subscriber]:
-        subscriber = Subscriber(order_id=order_id, user_id=user_id, login_id=login_id)
+        subscriber = Subscriber(order_id=order_id, user_id=user_id, login_id=login_id, client=client)
         self._subscribers.add(subscriber)
         try:
             yield subscriber

@@ -89,9 +89,20 @@ class Settings(BaseSettings):
     max_query_depth: int = 10
     max_query_aliases: int = 30
     max_query_cost: int = 5_000
+    max_query_fields: int = 1_000  # field selections, each fragment counted at every spread
+    max_query_field_repeats: int = 10  # fields sharing one response name at one place
+    max_list_items: int = 1_000  # items of any list in a request (list arguments have smaller caps)
+    # HTTP connections (core/http_protocol.py): request line and headers, and how long a client
+    # may take to send them, its body, or nothing at all between two requests.
+    http_max_header_bytes: int = 16_384
+    http_max_headers: int = 100
+    http_header_timeout: float = 10.0
+    http_body_timeout: float = 30.0
+    http_keep_alive_timeout: int = 5
     # Rate limits, "ATTEMPTS/SECONDS" or "off", counted in PostgreSQL across every server process.
     rate_limit_login: str = "20/60"  # per client address
-    rate_limit_login_email: str = "10/600"  # per e-mail address
+    rate_limit_login_email: str = "10/600"  # per e-mail address and client address
+    rate_limit_login_account: str = "50/600"  # per e-mail address; waived for a client's first try
     rate_limit_register: str = "20/600"  # per client address
     rate_limit_register_email: str = "5/600"  # per e-mail address
     rate_limit_refresh: str = "60/60"  # per client address
@@ -100,6 +111,7 @@ class Settings(BaseSettings):
     @field_validator(
         "rate_limit_login",
         "rate_limit_login_email",
+        "rate_limit_login_account",
         "rate_limit_register",
         "rate_limit_register_email",
         "rate_limit_refresh",

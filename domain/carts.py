@@ -389,6 +389,8 @@ async def remove_lines(
     lock_ttl: timedelta,
 ) -> CartView:
     """Remove lines by id; an id that is not a line of the cart fails the whole call."""
+    if len(line_ids) > MAX_CART_LINES:
+        raise Rejected([_too_many_lines("lineIds")])
     problems = [
         _problem(("lineIds", str(index)), "No such cart line.", "NOT_FOUND")
         for index, line_id in enumerate(line_ids)

@@ -4,6 +4,12 @@ Each event is recorded in the same transaction as its effects, so a redelivered 
 changes nothing and a failed one leaves no trace and is retried. Events may arrive late,
 twice or out of order: every effect names the statuses it may start from, so an order
 never moves backwards.
+
+A signed event may still be oddly shaped. Its id and type must be short printable ASCII (else
+`event_identity` refuses it and the route answers 400); anything else that is not what a handler
+reads (`data` or `metadata` that is not an object, an id that is not a short string) counts as
+absent, so the event is recorded and answered 2xx with the outcome that follows (usually
+"unknown_order"), never with an error.
 """
 
 from __future__ import annotations
@@ -26,7 +32,28 @@ S = OrderStatus
 REFUNDABLE = frozenset({S.PAID, S.PROCESSING, S.SHIPPED, S.DELIVERED})
 ACTOR = "stripe"
 
+MAX_ID_LENGTH = 255  # Stripe's ids are far shorter ("evt_" and 24 to 60 characters)
+
 Handler = Callable[[AsyncConnection, dict[str, Any]], Awaitable[tuple[int | None, str]]]
+
+
+def text(value: object, max_length: int = MAX_ID_LENGTH) -> str | None:
+    """A short printable ASCII string, or None for anything else (which can be logged and stored)."""
+    if isinstance(value, str) and 0 < len(value) <= max_length and value.isascii() and value.isprintable():
+        return value
+    return None
+
+
+def mapping(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def event_identity(event: object) -> tuple[str, str] | None:
+    """The id and type of an event, when both are short printable ASCII strings."""
+    if not isinstance(event, dict):
+        return None
+    event_id, event_type = text(event.get("id")), text(event.get("type"))
+    return (event_id, event_type) if event_id and event_type else None
 
 
 async def apply_payment_event(
@@ -39,9 +66,11 @@ async def apply_payment_event(
     PaymentProviderUnavailable, the route answers 503, and Stripe's redelivery (a duplicate)
     tries the refund again.
     """
-    event_id = str(event["id"])
-    event_type = str(event["type"])
-    payload = event.get("data", {}).get("object", {})
+    identity = event_identity(event)
+    if identity is None:
+        raise ValueError("not an event: its id and type must be short printable strings")
+    event_id, event_type = identity
+    payload = mapping(mapping(event.get("data")).get("object"))
     async with engine.begin() as conn:
         if not await orders.record_payment_event(conn, event_id, event_type):
             order_id, first_outcome = await orders.payment_event_outcome(conn, event_id)
@@ -63,22 +92,25 @@ async def apply_payment_event(
 
 async def _order_of_session(conn: AsyncConnection, session: dict[str, Any]) -> int | None:
     """The order a checkout session was opened for, by the id we put in its metadata."""
-    raw = (session.get("metadata") or {}).get("order_id") or session.get("client_reference_id")
+    raw = mapping(session.get("metadata")).get("order_id") or session.get("client_reference_id")
     order_id = await _existing_order_id(conn, raw)
     if order_id is None:
         return None
     order = (await orders.orders_by_ids(conn, [order_id]))[order_id]
-    if order.payment_session_id is not None and session.get("id") not in (None, order.payment_session_id):
+    if order.payment_session_id is not None and text(session.get("id")) not in (
+        None,
+        order.payment_session_id,
+    ):
         logger.error("event names order %s with a session that is not its own", order.number)
         return None
     return order_id
 
 
 async def _existing_order_id(conn: AsyncConnection, raw: object) -> int | None:
-    text = str(raw or "")
-    if not text.isascii() or not text.isdigit() or not 0 < int(text) < 2**63:
+    digits = text(raw, 19) or ""  # an order id is a positive bigint
+    if not digits.isdigit() or not 0 < int(digits) < 2**63:
         return None
-    order_id = int(text)
+    order_id = int(digits)
     return order_id if await orders.orders_by_ids(conn, [order_id]) else None
 
 
@@ -88,12 +120,12 @@ async def _mark_paid(conn: AsyncConnection, session: dict[str, Any]) -> tuple[in
         return None, "unknown_order"
     order = await orders.lock_order(conn, order_id)
     assert order is not None
-    amount, currency = session.get("amount_total"), str(session.get("currency") or "").lower()
+    amount, currency = session.get("amount_total"), (text(session.get("currency"), 3) or "").lower()
     if amount != order.total or currency != order.currency:
         logger.error(
             "payment for order %s does not match it: paid %s %s, order is %s %s; not marked paid, check it",
             order.number,
-            amount,
+            amount if isinstance(amount, int) else "(not a number)",
             currency,
             order.total,
             order.currency,
@@ -109,8 +141,8 @@ async def _mark_paid(conn: AsyncConnection, session: dict[str, Any]) -> tuple[in
         reason="payment received",
         only_from={S.AWAITING_PAYMENT},
         paid_at=datetime.now(UTC),
-        payment_intent_id=session.get("payment_intent"),
-        payment_session_id=order.payment_session_id or session.get("id"),
+        payment_intent_id=text(session.get("payment_intent")),
+        payment_session_id=order.payment_session_id or text(session.get("id")),
     )
     return order_id, "paid" if change.changed else "already_applied"
 
@@ -159,8 +191,8 @@ async def checkout_expired(conn: AsyncConnection, session: dict[str, Any]) -> tu
 
 
 async def charge_refunded(conn: AsyncConnection, charge: dict[str, Any]) -> tuple[int | None, str]:
-    payment_intent = charge.get("payment_intent")
-    order_id = await orders.order_id_by_payment_intent(conn, str(payment_intent)) if payment_intent else None
+    payment_intent = text(charge.get("payment_intent"))
+    order_id = await orders.order_id_by_payment_intent(conn, payment_intent) if payment_intent else None
     if order_id is None:
         return None, "unknown_order"
     refunded_in_full = charge.get("refunded") is True or (
@@ -176,7 +208,7 @@ async def charge_refunded(conn: AsyncConnection, charge: dict[str, Any]) -> tupl
 
 async def payment_attempt_failed(conn: AsyncConnection, intent: dict[str, Any]) -> tuple[int | None, str]:
     # Checkout lets the shopper try another card until the session expires: nothing changes.
-    order_id = await _existing_order_id(conn, (intent.get("metadata") or {}).get("order_id"))
+    order_id = await _existing_order_id(conn, mapping(intent.get("metadata")).get("order_id"))
     return order_id, "attempt_failed_recorded"
 
 

@@ -31,11 +31,17 @@ UNKNOWN_ADDRESS = "unknown"
 
 @dataclass(slots=True, frozen=True)
 class Limited:
-    """One thing to count: an attempt by `key` in `bucket`, against `limit` (None: not limited)."""
+    """One thing to count: an attempt by `key` in `bucket`, against `limit` (None: not limited).
+
+    A limit shared by every client (an account's ceiling) names in `waived_by` the bucket that
+    counts this client alone: when that count shows no earlier attempt, the ceiling does not
+    apply, so that strangers filling it cannot lock the owner out.
+    """
 
     bucket: str
     key: str
     limit: RateLimit | None
+    waived_by: str | None = None
 
 
 @dataclass(slots=True, frozen=True)
@@ -76,10 +82,28 @@ def email_key(email: str) -> str:
 
 
 def login_attempt(settings: Settings, address: str | None, email: str) -> list[Limited]:
+    """Per client address; per account and client address; and a larger ceiling per account that
+    a client with no attempts since its last successful sign-in is let past."""
     return [
         Limited("login:address", address_key(address), RateLimit.parse(settings.rate_limit_login)),
-        Limited("login:email", email_key(email), RateLimit.parse(settings.rate_limit_login_email)),
+        _login_by_account_and_address(settings, address, email),
+        Limited(
+            "login:account",
+            email_key(email),
+            RateLimit.parse(settings.rate_limit_login_account),
+            waived_by="login:account+address",
+        ),
     ]
+
+
+def login_succeeded(settings: Settings, address: str | None, email: str) -> list[Limited]:
+    """What a successful sign-in clears: this client's count for this account."""
+    return [_login_by_account_and_address(settings, address, email)]
+
+
+def _login_by_account_and_address(settings: Settings, address: str | None, email: str) -> Limited:
+    key = f"{email_key(email)}\n{address_key(address)}"
+    return Limited("login:account+address", key, RateLimit.parse(settings.rate_limit_login_email))
 
 
 def register_attempt(settings: Settings, address: str | None, email: str) -> list[Limited]:
@@ -114,9 +138,22 @@ class _Cleanup:
     due = 0.0
 
 
+def _counted(attempts: Sequence[Limited]) -> list[tuple[Limited, RateLimit]]:
+    """The attempts to count, with their windows. A bucket that waives a ceiling is counted even
+    when it has no limit of its own (in the ceiling's window, never refusing)."""
+    counted = [(attempt, attempt.limit) for attempt in attempts if attempt.limit is not None]
+    for attempt in attempts:
+        if attempt.limit is None and any(
+            ceiling.waived_by == attempt.bucket for ceiling, _ in counted
+        ):
+            window = next(limit for ceiling, limit in counted if ceiling.waived_by == attempt.bucket)
+            counted.append((attempt, RateLimit(attempts=2**31 - 1, seconds=window.seconds)))
+    return counted
+
+
 async def count(engine: AsyncEngine, attempts: Sequence[Limited]) -> Refusal | None:
     """Count one attempt against each limit; a refusal when any of them is now exceeded."""
-    limited = [(attempt, attempt.limit) for attempt in attempts if attempt.limit is not None]
+    limited = _counted(attempts)
     if not limited:
         return None
     async with engine.begin() as conn:
@@ -125,12 +162,20 @@ async def count(engine: AsyncEngine, attempts: Sequence[Limited]) -> Refusal | N
             [repo.Attempt(attempt.bucket, _digest(attempt.key), limit.seconds) for attempt, limit in limited],
         )
     await _delete_ended_windows_now_and_then(engine)
+    hits = {attempt.bucket: counted.hits for (attempt, _), counted in zip(limited, counts, strict=True)}
     exceeded = [
         counted.seconds_left
-        for (_, limit), counted in zip(limited, counts, strict=True)
-        if counted.hits > limit.attempts
+        for (attempt, limit), counted in zip(limited, counts, strict=True)
+        if counted.hits > limit.attempts and not (attempt.waived_by and hits.get(attempt.waived_by) == 1)
     ]
     return Refusal(retry_after=max(exceeded)) if exceeded else None
+
+
+async def forget(engine: AsyncEngine, attempts: Sequence[Limited]) -> None:
+    """Clear the counts of these keys (a successful sign-in clears its client's failures)."""
+    async with engine.begin() as conn:
+        for attempt in attempts:
+            await repo.forget(conn, attempt.bucket, _digest(attempt.key))
 
 
 async def _delete_ended_windows_now_and_then(engine: AsyncEngine) -> None:

@@ -10,6 +10,15 @@
   the schema deeper than graphql-core's MaxIntrospectionDepthRule allows (QUERY_TOO_DEEP; that rule
   is among graphql-core's standard rules, here it also gets the code).
 - Subscriptions only over WebSocket; over HTTP they answer SUBSCRIPTION_NEEDS_WEBSOCKET.
+- Field selections (TOO_MANY_FIELDS), counted on the parsed document before validation
+  (`graph/selections.py`): in total, and sharing one response name at one place. They bound the
+  work of graphql-core's overlapping-fields rule, which compares such fields pairwise. That rule's
+  own work budget is lowered too, as a second line: a document that still exhausts it answers
+  QUERY_TOO_COMPLEX.
+- Lists (TOO_MANY_ITEMS): none in the document or its variables may hold more than MAX_LIST_ITEMS
+  items (`graph/list_arguments.py`); each list argument has its own, smaller cap in the domain.
+- A document of several operations must name the one to run (`operationName`), as the GraphQL
+  spec says (OPERATION_NAME_REQUIRED); strawberry would otherwise run the first.
 
 Strawberry's QueryDepthLimiter and MaxAliasesLimiter walk a fragment again at every spread of it,
 so a few hundred tokens of fragments that each spread the next one twice keep them busy for
@@ -47,15 +56,25 @@ from graphql import (
     get_named_type,
 )
 from graphql.validation import MaxIntrospectionDepthRule, NoSchemaIntrospectionCustomRule
+from graphql.validation.rules import overlapping_fields_can_be_merged
 from starlette.websockets import WebSocket
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
 from core.settings import Settings
+from graph.list_arguments import longest_list
 from graph.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from graph.selections import measure_selections
 
 # graphql-core ends the message of every parser limit with this.
 _PARSER_LIMIT_SUFFIX = "Parsing aborted."
+# The work graphql-core's overlapping-fields rule may do on one document before it aborts the
+# validation ("Validation aborted."). Its default, 500,000, is about a second of CPU; documents
+# within MAX_QUERY_FIELDS and MAX_QUERY_FIELD_REPEATS stay far below this (a module attribute that
+# graphql-core documents as the way to change the budget, read when a validation starts).
+OVERLAP_BUDGET = 50_000
+overlapping_fields_can_be_merged.MAX_COMPLEXITY_BUDGET = OVERLAP_BUDGET
+_VALIDATION_ABORTED = "Validation aborted."
 
 
 @dataclass(slots=True, frozen=True)
@@ -65,6 +84,9 @@ class QueryLimits:
     max_depth: int
     max_aliases: int
     max_cost: int
+    max_fields: int
+    max_field_repeats: int
+    max_list_items: int
     introspection: bool
 
     @classmethod
@@ -75,6 +97,9 @@ class QueryLimits:
             max_depth=settings.max_query_depth,
             max_aliases=settings.max_query_aliases,
             max_cost=settings.max_query_cost,
+            max_fields=settings.max_query_fields,
+            max_field_repeats=settings.max_query_field_repeats,
+            max_list_items=settings.max_list_items,
             introspection=settings.introspection,
         )
 
@@ -293,6 +318,22 @@ class OperationLimits(SchemaExtension):
         if result is not None and result.errors:
             result.errors = [_too_large(error, limits) for error in result.errors]
 
+    def on_validate(self) -> Iterator[None]:
+        # Before the validation (and its cache) runs: an error raised here is the answer.
+        context = self.execution_context
+        document = context.graphql_document
+        if document is not None:
+            _require_operation_name(context, document)
+            limits = self._limits()
+            _check_selections(document, limits)
+            items = longest_list(document, context.variables)
+            if items > limits.max_list_items:
+                raise GraphQLError(
+                    f"A list in the request has {items} items; at most {limits.max_list_items} are allowed.",
+                    extensions={"code": "TOO_MANY_ITEMS"},
+                )
+        yield
+
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
         request = getattr(context.context, "request", None)
@@ -305,8 +346,55 @@ class OperationLimits(SchemaExtension):
         yield
 
 
+def _require_operation_name(context: Any, document: DocumentNode) -> None:
+    operations = sum(isinstance(node, OperationDefinitionNode) for node in document.definitions)
+    if operations > 1 and provided_operation_name(context) is None:
+        raise GraphQLError(
+            "Must provide operation name if query contains multiple operations.",
+            extensions={"code": "OPERATION_NAME_REQUIRED"},
+        )
+
+
+def provided_operation_name(context: Any) -> str | None:
+    """The operationName the client sent. Strawberry keeps it only in a private attribute (its
+    public `operation_name` falls back to the first operation's name); a test fails if it moves."""
+    return context._provided_operation_name
+
+
+def _check_selections(document: DocumentNode, limits: QueryLimits) -> None:
+    try:
+        selections = measure_selections(document, limits.max_fields)
+    except RecursionError:
+        raise GraphQLError("The query nests too deeply.", extensions={"code": "QUERY_TOO_DEEP"}) from None
+    if selections.bad_fragment is not None:
+        # Validation would refuse it too (unused or cyclic), after comparing its fields.
+        raise GraphQLError(
+            f"Fragment '{selections.bad_fragment}' is never used or spreads itself.",
+            extensions={"code": "GRAPHQL_VALIDATION_FAILED"},
+        )
+    if selections.fields > limits.max_fields:
+        raise GraphQLError(
+            f"The query selects {selections.fields} fields (each fragment counted where it is spread);"
+            f" at most {limits.max_fields} are allowed.",
+            extensions={"code": "TOO_MANY_FIELDS"},
+        )
+    if selections.repeats > limits.max_field_repeats:
+        place = ".".join(selections.repeated)[:200]
+        raise GraphQLError(
+            f"The query selects `{place}` {selections.repeats} times;"
+            f" at most {limits.max_field_repeats} fields may share one response name at one place.",
+            extensions={"code": "TOO_MANY_FIELDS"},
+        )
+
+
 def _too_large(error: GraphQLError, limits: QueryLimits) -> GraphQLError:
-    """A parser limit's syntax error as QUERY_TOO_LARGE; any other error as it is."""
+    """A parser limit's syntax error as QUERY_TOO_LARGE, an aborted validation as
+    QUERY_TOO_COMPLEX; any other error as it is."""
+    if error.message == _VALIDATION_ABORTED:
+        return GraphQLError(
+            "The query is too complex to validate; select fewer fields.",
+            extensions={"code": "QUERY_TOO_COMPLEX"},
+        )
     if not (isinstance(error, GraphQLSyntaxError) and error.message.endswith(_PARSER_LIMIT_SUFFIX)):
         return error
     return GraphQLError(

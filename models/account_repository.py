@@ -90,8 +90,10 @@ async def user_by_id(conn: AsyncConnection, user_id: int) -> UserRow | None:
 
 
 async def user_of_live_session(conn: AsyncConnection, user_id: int, family_id: uuid.UUID) -> UserRow | None:
-    """The user, when they still exist and the login (token family) has not been revoked."""
-    statement = select(*_user_columns).where(users.c.id == user_id, ~_family_revoked(family_id))
+    """The user, when they still exist and the login (token family) was issued to them and has not
+    been revoked."""
+    issued = exists().where(refresh_tokens.c.family_id == family_id, refresh_tokens.c.user_id == user_id)
+    statement = select(*_user_columns).where(users.c.id == user_id, issued, ~_family_revoked(family_id))
     row = (await conn.execute(statement)).first()
     return _user_row(row) if row else None
 

@@ -68,3 +68,8 @@ async def count_attempts(conn: AsyncConnection, attempts: Sequence[Attempt]) -> 
 async def delete_ended_windows(conn: AsyncConnection) -> int:
     result = await conn.execute(delete(counters).where(counters.c.expires_at <= func.now()))
     return result.rowcount
+
+
+async def forget(conn: AsyncConnection, bucket: str, key: bytes) -> None:
+    """Delete every window of one (bucket, key)."""
+    await conn.execute(delete(counters).where(counters.c.bucket == bucket, counters.c.key == key))

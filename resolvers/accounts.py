@@ -69,6 +69,10 @@ class AccountMutation:
         result = await auth.login(
             info.context.engine, _config(info), email=email, password=password, cart_token=cart_token
         )
+        if result.user is not None:
+            # A signed-in client starts again with no failures on this account.
+            succeeded = rate_limits.login_succeeded(info.context.settings, client_address(info), email)
+            await rate_limits.forget(info.context.engine, succeeded)
         return _payload(result, info)
 
     @strawberry.mutation

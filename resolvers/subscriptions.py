@@ -20,9 +20,11 @@ import strawberry
 from core.order_events import CatchUp, LoginRevoked, Subscriber, SubscriberDropped
 from domain.auth import login_is_live
 from domain.orders import OrderStatus
+from domain.rate_limits import address_key
 from graph.auth import Viewer, login_of, require_viewer, viewer
 from graph.context import Info
 from graph.errors import PublicError, Unauthenticated
+from graph.rate_limits import client_address
 from graph.types.orders import Order
 from graph.types.orders import OrderStatus as OrderStatusType
 from models import order_repository as orders
@@ -140,10 +142,10 @@ async def _follow_events(
         yield await _event(info, change)
 
 
-def _check_limit(active: int) -> None:
+def _check_limit(active: int, per: str = "user") -> None:
     if active > MAX_SUBSCRIPTIONS_PER_USER:
         raise PublicError(
-            f"At most {MAX_SUBSCRIPTIONS_PER_USER} live subscriptions per user.",
+            f"At most {MAX_SUBSCRIPTIONS_PER_USER} live subscriptions per {per}.",
             code="TOO_MANY_SUBSCRIPTIONS",
         )
 
@@ -163,9 +165,14 @@ class OrderSubscription:
             if order is None or not may_read(order, reader, order_token, info.context.order_token_secret):
                 # The same answer whether the order exists or not.
                 raise PublicError("There is no such order.", code="NOT_FOUND")
+            # Guests (with the order token) count per client address, as signed-in users count per user.
+            guest = address_key(client_address(info)) if reader is None else None
+            subscriber.client = guest
             _start(subscriber, reader, order_id=order.id, user_id=reader.id if reader else None)
             if reader is not None:
                 _check_limit(hub.subscriptions_of_user(reader.id))
+            else:
+                _check_limit(hub.subscriptions_of_client(guest or ""), "client address")
             latest = (await _latest(info, [order.id])).get(order.id)
             seen: dict[int, int] = {}
             if latest is not None:

@@ -19,6 +19,9 @@ import httpx
 import uvicorn
 from starlette.applications import Starlette
 
+from core.http_protocol import uvicorn_options
+from core.settings import Settings
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -81,6 +84,7 @@ async def start_server(
         loop="none",
         proxy_headers=True,
         forwarded_allow_ips=forwarded_allow_ips,
+        **uvicorn_options(app_settings(app)),
     )
     server = uvicorn.Server(config)
     server.capture_signals = _no_signal_capture  # type: ignore[method-assign]
@@ -91,6 +95,12 @@ async def start_server(
         await asyncio.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
     return server, task, f"http://127.0.0.1:{port}"
+
+
+def app_settings(app: Starlette) -> Settings:
+    """The settings the application was made with; the defaults for others (the Stripe stub)."""
+    settings = getattr(app.state, "settings", None)
+    return settings if isinstance(settings, Settings) else Settings.model_construct()
 
 
 def _no_signal_capture() -> Any:
@@ -104,7 +114,9 @@ def serve_in_thread(app: Starlette) -> Iterator[str]:
     For synchronous tests (hypothesis, schemathesis): a server on the test's own event loop
     would never get to answer them.
     """
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", **uvicorn_options(app_settings(app))
+    )
     server = uvicorn.Server(config)
     server.capture_signals = _no_signal_capture  # type: ignore[method-assign]
     thread = threading.Thread(target=server.run, name="test-server", daemon=True)
@@ -158,6 +170,7 @@ async def serve_process(env: dict[str, str], timeout: float = 90) -> AsyncIterat
 NO_RATE_LIMITS = {
     "rate_limit_login": "off",
     "rate_limit_login_email": "off",
+    "rate_limit_login_account": "off",
     "rate_limit_register": "off",
     "rate_limit_register_email": "off",
     "rate_limit_refresh": "off",

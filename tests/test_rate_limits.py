@@ -97,16 +97,16 @@ async def test_a_refused_login_is_refused_even_with_the_right_password(
         email = new_email()
         registered = await post(client, REGISTER, {"email": email, "password": PASSWORD, "name": "Ada"})
         assert errors_of(registered) == []
-        for address in ("203.0.113.1", "203.0.113.2"):
-            assert errors_of(await login(client, email, address))[0]["code"] == "INVALID_CREDENTIALS"
-        # Per e-mail, from any address and any spelling of the address.
-        right = await login(client, f"  {email.upper()} ", "203.0.113.3", password=PASSWORD)
+        for _ in range(2):
+            assert errors_of(await login(client, email, "203.0.113.1"))[0]["code"] == "INVALID_CREDENTIALS"
+        # Per e-mail (any spelling of it) and client address.
+        right = await login(client, f"  {email.upper()} ", "203.0.113.1", password=PASSWORD)
         assert is_refused(right, DAY)
         assert right.json()["data"]["login"]["accessToken"] is None
-        assert not is_refused(await login(client, new_email(), "203.0.113.3"), DAY)
+        assert not is_refused(await login(client, new_email(), "203.0.113.1"), DAY)
     # Only digests are stored: neither the e-mail nor the address.
     stored = await run_sql(database_url, "SELECT bucket, key FROM rate_limit_counters")
-    assert {row.bucket for row in stored} == {"login:email"}
+    assert {row.bucket for row in stored} == {"login:account+address"}
     assert all(len(row.key) == 32 and email.encode() not in row.key for row in stored)
 
 

@@ -1,0 +1,197 @@
+"""Limits on what a client may do to the HTTP connection itself, before any route runs.
+
+uvicorn's httptools protocol accepts request headers of any size and count (httptools gathers a
+header in memory until it ends) and waits forever for a request's headers or body. A public
+server must not, even without a proxy in front, so this subclass of it:
+
+- answers 431 and closes when the request line and headers pass HTTP_MAX_HEADER_BYTES, or their
+  count passes HTTP_MAX_HEADERS (memory held: the limit plus one read of at most 256 KB);
+- answers 408 and closes when a request's headers have not all arrived HTTP_HEADER_TIMEOUT
+  seconds after its first byte (or after the connection opened), or its body HTTP_BODY_TIMEOUT
+  seconds after its headers; the application then sees the client disconnect.
+
+Idle keep-alive connections close after HTTP_KEEP_ALIVE_TIMEOUT (uvicorn's timeout_keep_alive).
+Both `serve` and the test suite start uvicorn with `uvicorn_options`, so tests exercise these
+limits as users get them. This module is the one place that knows uvicorn's protocol internals
+(tests/test_http_limits.py fails loudly when they change).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from core.settings import Settings, get_settings
+
+_REASONS = {408: b"Request Timeout", 431: b"Request Header Fields Too Large"}
+
+
+@dataclass(slots=True, frozen=True)
+class HttpLimits:
+    max_header_bytes: int = 16_384
+    max_headers: int = 100
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    keep_alive_timeout: int = 5
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> HttpLimits:
+        return cls(
+            max_header_bytes=settings.http_max_header_bytes,
+            max_headers=settings.http_max_headers,
+            header_timeout=settings.http_header_timeout,
+            body_timeout=settings.http_body_timeout,
+            keep_alive_timeout=settings.http_keep_alive_timeout,
+        )
+
+
+class _Refused(Exception):
+    """Stops the parser; the refusal to send is on the protocol."""
+
+
+class GuardedHttpProtocol(HttpToolsProtocol):
+    # Read from the environment in `serve --workers N`'s worker processes, which import this
+    # class by name; `protocol_class` binds other limits.
+    limits: ClassVar[HttpLimits | None] = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if type(self).limits is None:
+            type(self).limits = HttpLimits.from_settings(get_settings())
+        self._limits: HttpLimits = type(self).limits  # type: ignore[assignment]
+        self._in_headers = True
+        self._header_bytes = 0  # of the request line and the headers parsed so far
+        self._pending_bytes = 0  # received since the request began, while its headers are incomplete
+        self._header_count = 0
+        self._timer: asyncio.TimerHandle | None = None
+        self._refusal: tuple[int, str] | None = None
+
+    # ---------------------------------------------------------------- timers
+
+    def _arm(self, seconds: float, reason: str) -> None:
+        self._disarm()
+        self._timer = self.loop.call_later(seconds, self._time_out, reason)
+
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _time_out(self, reason: str) -> None:
+        self._timer = None
+        if self.transport.is_closing():
+            return
+        if self.cycle is not None and not self._in_headers:
+            self.cycle.keep_alive = False
+            if self.cycle.response_started:  # the application answers without the body: just close
+                self.transport.close()
+                return
+        self._send_refusal(408, reason)
+
+    # ---------------------------------------------------------------- protocol
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm(self._limits.header_timeout, "The request headers took too long.")
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._refusal is not None:
+            return
+        if self._in_headers and self._pending_bytes > self._limits.max_header_bytes:
+            self._refuse_headers()  # a header still arriving: httptools would keep it all in memory
+            return
+        super().data_received(data)
+        if self._in_headers and self._refusal is None:
+            self._pending_bytes += len(data)
+
+    def send_400_response(self, msg: str) -> None:
+        if self._refusal is not None:  # a parser callback refused the request
+            self._send_refusal(*self._refusal)
+            return
+        super().send_400_response(msg)
+
+    # ---------------------------------------------------------------- parser callbacks
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._in_headers = True
+        self._header_count = self._header_bytes = 0
+        self._arm(self._limits.header_timeout, "The request headers took too long.")
+
+    def on_url(self, url: bytes) -> None:
+        self._header_bytes += len(url)
+        self._check_headers()
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._header_count += 1
+        self._header_bytes += len(name) + len(value) + 4
+        self._check_headers()
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._in_headers = False
+        self._header_bytes = self._pending_bytes = 0
+        if self.parser.should_upgrade():  # a WebSocket: its own protocol takes the connection over
+            self._disarm()
+        else:
+            self._arm(self._limits.body_timeout, "The request body took too long.")
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._disarm()
+        super().on_message_complete()
+
+    # ---------------------------------------------------------------- refusing
+
+    def _check_headers(self) -> None:
+        if (
+            self._header_count > self._limits.max_headers
+            or self._header_bytes > self._limits.max_header_bytes
+        ):
+            self._refusal = (431, self._headers_too_large())
+            raise _Refused
+
+    def _headers_too_large(self) -> str:
+        return (
+            f"At most {self._limits.max_headers} request headers of {self._limits.max_header_bytes}"
+            " bytes in all are allowed."
+        )
+
+    def _refuse_headers(self) -> None:
+        self._refusal = (431, self._headers_too_large())
+        self._send_refusal(*self._refusal)
+
+    def _send_refusal(self, status: int, message: str) -> None:
+        self._refusal = (status, message)
+        self._disarm()
+        body = message.encode()
+        head = (
+            b"HTTP/1.1 %d %s\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: %d\r\n"
+            b"connection: close\r\n\r\n" % (status, _REASONS[status], len(body))
+        )
+        self.transport.write(head + body)
+        self.transport.close()
+
+
+def protocol_class(limits: HttpLimits) -> type[GuardedHttpProtocol]:
+    """The protocol with these limits (a subclass, for a server in this process)."""
+    return type("GuardedHttpProtocol", (GuardedHttpProtocol,), {"limits": limits})
+
+
+def uvicorn_options(settings: Settings, *, workers: int = 1) -> dict[str, Any]:
+    """The HTTP options of uvicorn.Config, for `serve` and the test suite alike."""
+    limits = HttpLimits.from_settings(settings)
+    return {
+        # Worker processes import the class by name and read the limits from the environment.
+        "http": "core.http_protocol:GuardedHttpProtocol" if workers > 1 else protocol_class(limits),
+        "timeout_keep_alive": limits.keep_alive_timeout,
+        "h11_max_incomplete_event_size": limits.max_header_bytes,
+    }
