@@ -28,7 +28,6 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.http.exceptions import WebSocketDisconnected
 
-from core.background import every
 from core.catalog_cache import CATALOG_CHANNEL, CatalogCache, CatalogCacheMiddleware
 from core.db import create_engine
 from core.health import healthz, readyz
@@ -44,12 +43,12 @@ from core.runtime import tune_garbage_collector
 from core.security_headers import SecurityHeadersMiddleware
 from core.settings import Settings, get_settings, local_secret, switch_on
 from demo.load import seed_demo_catalog
-from domain.order_actions import cancel_overdue_orders
 from domain.payments import PaymentProvider, SandboxPayments
 from graph.context import Context
 from graph.schema import schema, schema_sdl
 from graph.websocket import LegacyGraphQLWSHandler, SubprotocolRequired
-from webhooks import sandbox
+from jobs.worker import Worker, running_worker
+from webhooks import mailbox, sandbox
 from webhooks.stripe import stripe_webhook
 
 logger = logging.getLogger("main")
@@ -138,12 +137,11 @@ def create_app(
         )
         app.state.engine = engine
         app.state.read_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
-        expiry = asyncio.create_task(
-            every(
-                expiry_interval(settings),
-                lambda: cancel_overdue_orders(engine, payments),
-                "reservation expiry",
-            )
+        # The job worker (jobs/): e-mail, late refunds, and the periodic tasks (reservation expiry...).
+        worker = (
+            running_worker(settings, database_url, payments)
+            if settings.run_worker == "on"
+            else contextlib.nullcontext()
         )
         if serving:
             tune_garbage_collector()
@@ -152,11 +150,9 @@ def create_app(
             if graphiql_on:
                 logger.info("GraphiQL on %s/graphql", settings.base_url)
         try:
-            yield
+            async with worker:
+                yield
         finally:
-            expiry.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await expiry
             await order_events.stop()
             await payments.close()
             await engine.dispose()
@@ -186,6 +182,7 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             *(sandbox.routes if payments.is_sandbox else []),
+            *(mailbox.routes if payments.is_sandbox and not settings.smtp_host else []),
             *(storefront_routes() if storefront_on else []),
             *(graphiql_routes() if graphiql_on else []),
         ],
@@ -238,11 +235,6 @@ def webhook_secret(settings: Settings, payments: PaymentProvider) -> str | None:
 def derived_secret(root: str, purpose: str) -> str:
     """A key for one purpose, derived from JWT_SECRET so that operators configure a single secret."""
     return hmac.new(root.encode(), purpose.encode(), hashlib.sha256).hexdigest()
-
-
-def expiry_interval(settings: Settings) -> float:
-    """How often to look for expired reservations: often enough to release stock promptly."""
-    return min(30.0, max(0.2, settings.reservation_ttl / 10))
 
 
 # ---------------------------------------------------------------- command line
@@ -372,6 +364,30 @@ def _prompt_password() -> str:
     return password
 
 
+def command_worker(settings: Settings, args: argparse.Namespace) -> None:
+    """Job workers in this process until SIGINT/SIGTERM, which lets running jobs finish."""
+    try:
+        payments = payment_provider(settings)
+    except PaymentConfigurationError as error:
+        raise SystemExit(f"not starting: {error}") from None
+    database_url = resolve_database_url(settings)
+    upgrade_to_head(database_url)
+
+    async def run() -> None:
+        worker = Worker(settings, database_url, payments, concurrency=args.concurrency)
+        loop = asyncio.get_running_loop()
+        for stop_signal in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(stop_signal, worker.stop)
+        logger.info("job worker running (concurrency %d)", args.concurrency)
+        try:
+            await worker.run()
+        finally:
+            await payments.close()
+
+    asyncio.run(run())
+    logger.info("job worker stopped")
+
+
 def command_export_schema(settings: Settings, args: argparse.Namespace) -> None:
     Path(args.output).write_text(schema_sdl())
     print(f"wrote {args.output}")
@@ -399,6 +415,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     staff.add_argument("email")
     staff.set_defaults(handler=command_create_staff)
+
+    worker = commands.add_parser("worker", help="run background job workers (e-mail, periodic tasks)")
+    worker.add_argument("--concurrency", type=int, default=8, help="jobs run at once (default 8)")
+    worker.set_defaults(handler=command_worker)
 
     export = commands.add_parser("export-schema", help="write schema.graphql from the code")
     export.add_argument("--output", default=str(ROOT / "schema.graphql"))

@@ -107,6 +107,25 @@ class Settings(BaseSettings):
     rate_limit_register_email: str = "5/600"  # per e-mail address
     rate_limit_refresh: str = "60/60"  # per client address
     rate_limit_checkout: str = "60/600"  # per signed-in user, else per client address
+    # Background jobs (README: "Background jobs"): a worker inside `serve` (on/off), retries.
+    run_worker: str = "on"
+    job_max_attempts: int = Field(default=8, ge=1)  # runs of a job before it is held as failed
+    job_retry_delay: float = Field(default=2.0, gt=0)  # seconds before the first retry, doubling
+    job_heartbeat_timeout: float = Field(default=30.0, gt=0)  # a silent worker's jobs run elsewhere
+    # Periodic tasks: ages after which data is purged, and when a payment needs a second look.
+    refresh_token_retention: int = 7 * 86_400  # after a token family expired or was revoked
+    anonymous_cart_retention: int = 30 * 86_400  # after an anonymous cart's last change
+    payment_check_after: int = 600  # seconds an order awaits payment before Stripe is asked
+    payment_check_interval: int = Field(default=60, ge=1)  # seconds between those checks
+    # Outgoing e-mail (README: "E-mail"): without SMTP_HOST messages are captured in the database.
+    shop_name: str = "Storefront"
+    smtp_host: str | None = None
+    smtp_port: int | None = None  # 25, 587 with starttls, 465 with tls
+    smtp_tls: str = "starttls"
+    smtp_username: str | None = None
+    smtp_password: str | None = Field(default=None, repr=False)
+    smtp_timeout: float = 30.0
+    mail_from: str | None = None  # default: "SHOP_NAME <shop@HOST of PUBLIC_URL>"
 
     @field_validator(
         "rate_limit_login",
@@ -137,6 +156,22 @@ class Settings(BaseSettings):
         if switch not in _SWITCHES:
             raise ValueError(f"expected on, off or auto; got {value!r}")
         return _SWITCHES[switch]
+
+    @field_validator("smtp_tls")
+    @classmethod
+    def _smtp_tls_mode(cls, value: str) -> str:
+        mode = value.strip().lower()
+        if mode not in ("none", "starttls", "tls"):
+            raise ValueError(f"SMTP_TLS is none, starttls or tls; got {value!r}")
+        return mode
+
+    @field_validator("run_worker")
+    @classmethod
+    def _run_worker_switch(cls, value: str) -> str:
+        switch = _SWITCHES.get(value.strip().lower())
+        if switch not in ("on", "off"):
+            raise ValueError(f"RUN_WORKER is on or off; got {value!r}")
+        return switch
 
     @field_validator("payment_sandbox")
     @classmethod

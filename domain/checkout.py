@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from domain import holding_limits, price_lock
+from domain import holding_limits, notifications, price_lock
 from domain.addresses import normalise_address, redirect_allowed
 from domain.auth import InvalidEmail, normalize_email
 from domain.carts import could_be_cart_token
@@ -224,6 +224,7 @@ async def _create_order(
         conn, order.id, None, OrderStatus.AWAITING_PAYMENT.value, "checkout created", actor
     )
     await publish(conn, order, change)
+    await notifications.order_changed(conn, order.id, OrderStatus.AWAITING_PAYMENT.value)
     await carts.set_cart_status(conn, cart.id, "checked_out")
     return CheckoutResult(order=order)
 

@@ -6,6 +6,11 @@ transaction records its payment intent on the closed order; once it has committe
 it through the provider (never inside a transaction), with the order's refund idempotency key,
 and records the refund id. An order that is closed, has a payment intent and no refund id is a
 kept charge: that is what a retry looks for, and what the tests assert never remains.
+
+The event's transaction also enqueues a `refund_late_payment` job (jobs.tasks): when the refund
+cannot be made at once, the job retries it with backoff even if Stripe never redelivers. The
+refund is recorded on the order's history (CANCELLED to CANCELLED, "late payment refunded") and
+the customer gets the refund e-mail, once.
 """
 
 from __future__ import annotations
@@ -14,14 +19,18 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from domain.notifications import enqueue_order_email
 from domain.orders import OrderStatus
 from domain.payments import PaymentProvider, RefundRefused
+from mail.render import MessageKind
 from models import order_repository as orders
 from models.order_repository import OrderRow
 
 logger = logging.getLogger(__name__)
 
 CLOSED = frozenset({OrderStatus.CANCELLED.value, OrderStatus.FAILED.value})
+REFUND_LATE_PAYMENT = "refund_late_payment"  # the job, enqueued with the payment event
+LATE_REFUND_REASON = "late payment refunded"
 
 
 def keeps_charge(order: OrderRow) -> bool:
@@ -46,6 +55,12 @@ async def refund_kept_charge(engine: AsyncEngine, payments: PaymentProvider, ord
         logger.error("the late payment of order %s could not be refunded: refund it by hand", order.number)
         return None
     async with engine.begin() as conn:
-        await orders.record_refund(conn, order.id, refund_id)
+        if await orders.record_refund(conn, order.id, refund_id):
+            # Once, whoever records it (the webhook's attempt or the job): the history says so,
+            # and the customer is told.
+            await orders.append_history(
+                conn, order.id, order.status, order.status, LATE_REFUND_REASON, "system"
+            )
+            await enqueue_order_email(conn, order.id, MessageKind.ORDER_REFUNDED)
     logger.warning("refunded the late payment of order %s (%s)", order.number, order.status)
     return refund_id

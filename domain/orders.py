@@ -18,6 +18,7 @@ from enum import StrEnum
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from domain import notifications
 from models import inventory_repository as inventory
 from models import order_repository as orders
 from models.order_repository import OrderRow, StatusChangeRow
@@ -104,6 +105,7 @@ async def change_status(
     await orders.update_order(conn, order.id, **values)
     change = await orders.append_history(conn, order.id, current.value, target.value, reason, actor)
     await publish(conn, order, change)
+    await notifications.order_changed(conn, order.id, target.value)
     updated = await orders.lock_order(conn, order.id)
     assert updated is not None
     return StatusChange(order=updated, change=change)

@@ -11,7 +11,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +59,11 @@ class PaymentProvider(Protocol):
 
     async def expire_checkout(self, session_id: str) -> None: ...
 
+    async def retrieve_checkout(self, session_id: str) -> dict[str, Any]:
+        """The Checkout Session as the provider has it now, in Stripe's shape (a missed webhook's
+        second look); raises PaymentProviderUnavailable."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -90,6 +95,11 @@ class SandboxPayments:
 
     async def expire_checkout(self, session_id: str) -> None:
         return None
+
+    async def retrieve_checkout(self, session_id: str) -> dict[str, Any]:
+        # The sandbox's Pay delivers its event in the same request, so it never misses one: its
+        # sessions stay open as far as this lookup knows, and the order's reservation ends them.
+        return {"id": session_id, "object": "checkout.session", "status": "open", "payment_status": "unpaid"}
 
     async def close(self) -> None:
         return None

@@ -11,11 +11,9 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import logging
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.settings import RateLimit, Settings
@@ -25,7 +23,6 @@ from models import rate_limit_repository as repo
 
 logger = logging.getLogger(__name__)
 
-CLEANUP_INTERVAL = 60.0
 UNKNOWN_ADDRESS = "unknown"
 
 
@@ -132,12 +129,6 @@ def _digest(key: str) -> bytes:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
 
 
-class _Cleanup:
-    """When this process next deletes windows that have ended."""
-
-    due = 0.0
-
-
 def _counted(attempts: Sequence[Limited]) -> list[tuple[Limited, RateLimit]]:
     """The attempts to count, with their windows. A bucket that waives a ceiling is counted even
     when it has no limit of its own (in the ceiling's window, never refusing)."""
@@ -161,7 +152,6 @@ async def count(engine: AsyncEngine, attempts: Sequence[Limited]) -> Refusal | N
             conn,
             [repo.Attempt(attempt.bucket, _digest(attempt.key), limit.seconds) for attempt, limit in limited],
         )
-    await _delete_ended_windows_now_and_then(engine)
     hits = {attempt.bucket: counted.hits for (attempt, _), counted in zip(limited, counts, strict=True)}
     exceeded = [
         counted.seconds_left
@@ -178,14 +168,7 @@ async def forget(engine: AsyncEngine, attempts: Sequence[Limited]) -> None:
             await repo.forget(conn, attempt.bucket, _digest(attempt.key))
 
 
-async def _delete_ended_windows_now_and_then(engine: AsyncEngine) -> None:
-    now = time.monotonic()
-    if now < _Cleanup.due:
-        return
-    _Cleanup.due = now + CLEANUP_INTERVAL
-    try:
-        async with engine.begin() as conn:
-            await repo.delete_ended_windows(conn)
-    except SQLAlchemyError as error:
-        # Old windows only take space; the next cleanup deletes them.
-        logger.warning("could not delete ended rate-limit windows: %s", type(error).__name__)
+async def delete_ended_windows(engine: AsyncEngine) -> int:
+    """Delete the windows that have ended (a periodic task of the job worker, jobs.periodic)."""
+    async with engine.begin() as conn:
+        return await repo.delete_ended_windows(conn)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import Any
 
 import stripe
 
@@ -87,6 +88,14 @@ class StripePayments:
         except stripe.StripeError as error:
             # Best effort: the session may be complete or expired already.
             logger.info("could not expire checkout session: %s", type(error).__name__)
+
+    async def retrieve_checkout(self, session_id: str) -> dict[str, Any]:
+        try:
+            session = await self._client.v1.checkout.sessions.retrieve_async(session_id)
+        except stripe.StripeError as error:
+            logger.warning("could not retrieve a checkout session: %s", type(error).__name__)
+            raise PaymentProviderUnavailable from error
+        return session.to_dict()
 
     async def close(self) -> None:
         await self._http.close_async()

@@ -277,6 +277,21 @@ async def overdue_order_ids(conn: AsyncConnection, now: datetime, limit: int = 1
     return list(result.scalars())
 
 
+async def awaiting_payment_before(conn: AsyncConnection, created_before: datetime, limit: int) -> list[str]:
+    """Payment sessions of orders still awaiting payment that were created before `created_before`."""
+    result = await conn.execute(
+        select(orders.c.payment_session_id)
+        .where(
+            orders.c.status == "AWAITING_PAYMENT",
+            orders.c.payment_session_id.is_not(None),
+            orders.c.created_at < created_before,
+        )
+        .order_by(orders.c.created_at)
+        .limit(limit)
+    )
+    return list(result.scalars())
+
+
 async def record_payment_event(conn: AsyncConnection, event_id: str, event_type: str) -> bool:
     """Record an event id; False when it was recorded before (a redelivery)."""
     result = await conn.execute(

@@ -12,6 +12,7 @@ import httpx
 import pydantic
 import pytest
 
+from core.db import create_engine
 from core.settings import RateLimit, Settings
 from domain import rate_limits
 from domain.rate_limits import address_key
@@ -247,17 +248,20 @@ async def test_limits_hold_across_server_processes(
     assert [is_refused(answer, DAY) for answer in answers] == [False] * 4 + [True] * 2
 
 
-async def test_ended_windows_are_deleted_now_and_then(
-    serve_with: Serve, database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_ended_windows_are_deleted_by_the_periodic_task(serve_with: Serve, database_url: str) -> None:
     await run_sql(
         database_url,
         "INSERT INTO rate_limit_counters (bucket, key, window_start, expires_at, hits)"
         " VALUES ('login:address', 'old', now() - interval '2 hours', now() - interval '1 hour', 7)",
     )
-    monkeypatch.setattr(rate_limits._Cleanup, "due", 0.0)
     async with await serve_with(rate_limit_login=f"5/{DAY}") as client:
         await login(client, new_email())
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        # The job worker's periodic task (jobs.periodic: every minute, once however many run).
+        assert await rate_limits.delete_ended_windows(engine) == 1
+    finally:
+        await engine.dispose()
     rows = await run_sql(database_url, "SELECT hits FROM rate_limit_counters ORDER BY window_start")
     assert [row.hits for row in rows] == [1]
 

@@ -1,0 +1,204 @@
+"""What customers are told, and when: e-mail that follows an order's changes.
+
+`order_changed` runs inside the transaction of the change (domain.orders.change_status, checkout,
+a late payment's refund) and enqueues a job there: the message exists if and only if the change
+committed. The job (`send_order_email`) renders the message from the order as it is then, claims
+its Message-ID, sends it (or captures it in the database when SMTP is not configured), and marks
+it sent. The Message-ID is derived from the order and the kind of message, so a redelivered
+webhook, a retried job or two workers never send one message twice.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from core.queue import enqueue
+from core.settings import Settings
+from mail.render import MessageKind, build_message, default_sender, render
+from models import mail_repository as mails
+from models import order_repository as orders
+from models.order_repository import OrderRow
+
+logger = logging.getLogger(__name__)
+
+K = MessageKind
+SEND_ORDER_EMAIL = "send_order_email"
+# Messages that follow an order reaching a status (checkout creates AWAITING_PAYMENT).
+BY_STATUS: dict[str, MessageKind] = {
+    "AWAITING_PAYMENT": K.ORDER_CONFIRMATION,
+    "PAID": K.PAYMENT_RECEIVED,
+    "SHIPPED": K.ORDER_SHIPPED,
+    "DELIVERED": K.ORDER_DELIVERED,
+    "CANCELLED": K.ORDER_CANCELLED,
+    "REFUNDED": K.ORDER_REFUNDED,
+}
+ORDER_KINDS = frozenset(BY_STATUS.values())
+CLAIM_LEASE = 120.0  # seconds a claim on a message lasts: longer than any SMTP conversation
+
+
+class Transport(Protocol):
+    async def send(self, message: EmailMessage) -> None: ...
+
+
+@dataclass(slots=True, frozen=True)
+class Mailer:
+    """Settings and transport of outgoing mail; `transport` None captures messages instead."""
+
+    settings: Settings
+    transport: Transport | None
+
+    @property
+    def domain(self) -> str:
+        return urlsplit(self.settings.base_url).hostname or "localhost"
+
+    @property
+    def sender(self) -> str:
+        return self.settings.mail_from or default_sender(self.settings.shop_name, self.domain)
+
+
+async def order_changed(conn: AsyncConnection, order_id: int, to_status: str) -> None:
+    """Enqueue the message that follows an order reaching `to_status`, in the caller's transaction."""
+    kind = BY_STATUS.get(to_status)
+    if kind is not None:
+        await enqueue_order_email(conn, order_id, kind)
+
+
+async def enqueue_order_email(conn: AsyncConnection, order_id: int, kind: MessageKind) -> None:
+    await enqueue(
+        conn,
+        SEND_ORDER_EMAIL,
+        {"order_id": order_id, "kind": kind.value},
+        dedupe_key=f"mail:{kind.value}:{order_id}",
+    )
+
+
+def message_id(kind: MessageKind, key: str, domain: str) -> str:
+    """Stable per (kind, order): what makes a retried send recognisable, here and by mail servers."""
+    return f"<{kind.value.replace('_', '-')}.{key}@{domain}>"
+
+
+async def send_order_email(engine: AsyncEngine, mailer: Mailer, order_id: int, kind: MessageKind) -> str:
+    """Send (or capture) one order message once; returns what happened (for logs and tests).
+
+    Raises MailNotSent (from the transport) when the server refused or could not be reached:
+    the claim is given back and the job is retried with backoff.
+    """
+    if kind not in ORDER_KINDS:
+        raise ValueError(f"not an order message: {kind}")
+    async with engine.connect() as conn:
+        order = (await orders.orders_by_ids(conn, [order_id])).get(order_id)
+        if order is None:
+            return "no_order"
+        lines = (await orders.lines_of_orders(conn, [order_id])).get(order_id, [])
+        history = await orders.history_of_orders(conn, [order_id])
+    reason = next(
+        (change.reason for change in reversed(history.get(order_id, [])) if change.to_status == order.status),
+        None,
+    )
+    context = {"shop": _shop(mailer.settings), "order": _order_context(mailer.settings, order, lines, reason)}
+    return await _deliver(
+        engine,
+        mailer,
+        kind,
+        key=str(order.public_id),
+        order_id=order.id,
+        recipient=order.email,
+        context=context,
+    )
+
+
+async def _deliver(
+    engine: AsyncEngine,
+    mailer: Mailer,
+    kind: MessageKind,
+    *,
+    key: str,
+    order_id: int | None,
+    recipient: str,
+    context: dict[str, Any],
+) -> str:
+    rendered = render(kind, context)
+    mid = message_id(kind, key, mailer.domain)
+    async with engine.begin() as conn:
+        claimed = await mails.claim(
+            conn,
+            message_id=mid,
+            kind=kind.value,
+            order_id=order_id,
+            recipient=recipient,
+            subject=rendered.subject,
+            text_body=rendered.text,
+            html_body=rendered.html,
+            lease=CLAIM_LEASE,
+        )
+    if not claimed:
+        return "already_sent"
+    if mailer.transport is None:
+        async with engine.begin() as conn:
+            await mails.mark_sent(conn, mid, captured=True)
+        return "captured"
+    message = build_message(rendered, sender=mailer.sender, recipient=recipient, message_id=mid)
+    try:
+        await mailer.transport.send(message)  # outside any transaction
+    except Exception as error:
+        async with engine.begin() as conn:
+            await mails.release(conn, mid, str(error))
+        raise
+    async with engine.begin() as conn:
+        await mails.mark_sent(conn, mid, captured=False)
+    return "sent"
+
+
+def _shop(settings: Settings) -> dict[str, str]:
+    return {"name": settings.shop_name, "url": settings.storefront_base_url + "/"}
+
+
+def _order_context(
+    settings: Settings, order: OrderRow, lines: list[orders.OrderLineRow], reason: str | None
+) -> dict[str, Any]:
+    address = order.shipping_address or {}
+    city_line = " ".join(part for part in (address.get("postal_code"), address.get("city")) if part)
+    address_lines = [
+        part
+        for part in (
+            address.get("name"),
+            address.get("line1"),
+            address.get("line2"),
+            city_line,
+            address.get("state"),
+            address.get("country"),
+        )
+        if part
+    ]
+    global_id = base64.b64encode(f"Order:{order.id}".encode()).decode()  # as graph.ids writes it
+    return {
+        "number": order.number,
+        "customer_name": address.get("name") or "there",
+        "currency": order.currency,
+        "subtotal": order.subtotal,
+        "total": order.total,
+        "lines": [
+            {
+                "product_name": line.product_name,
+                "variant_name": line.variant_name,
+                "sku": line.sku,
+                "quantity": line.quantity,
+                "unit_price": line.unit_price,
+                "line_total": line.line_total,
+            }
+            for line in lines
+        ],
+        "address_lines": address_lines,
+        "tracking_number": order.tracking_number,
+        "url": f"{settings.storefront_base_url}/#/orders/{global_id}",
+        "reason": reason,
+        "was_paid": order.paid_at is not None,
+        "late_payment": order.paid_at is None and order.refund_id is not None,
+    }

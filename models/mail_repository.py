@@ -1,0 +1,105 @@
+"""Claims on outgoing messages, so that each Message-ID is sent once, and the captured mailbox.
+
+A worker claims a message before sending it (a lease of `lease` seconds) and marks it sent after;
+a claim that is held, or a message already sent, makes every other attempt stop. A worker that
+dies between claim and mark leaves a lease that runs out, after which a retry sends again with
+the same Message-ID (at least once, never twice at the same time).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from models.mail import MailMessage
+
+messages = MailMessage.__table__
+
+
+@dataclass(slots=True, frozen=True)
+class MailRow:
+    id: int
+    message_id: str
+    kind: str
+    order_id: int | None
+    recipient: str
+    subject: str
+    text_body: str
+    html_body: str
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+_columns = [messages.c[name] for name in MailRow.__slots__]  # type: ignore[attr-defined]
+
+
+async def claim(
+    conn: AsyncConnection,
+    *,
+    message_id: str,
+    kind: str,
+    order_id: int | None,
+    recipient: str,
+    subject: str,
+    text_body: str,
+    html_body: str,
+    lease: float,
+) -> bool:
+    """Claim the message for sending; False when it was sent, captured, or is claimed by another."""
+    until = func.now() + text(f"interval '{float(lease)} seconds'")
+    statement = (
+        pg_insert(messages)
+        .values(
+            message_id=message_id,
+            kind=kind,
+            order_id=order_id,
+            recipient=recipient,
+            subject=subject,
+            text_body=text_body,
+            html_body=html_body,
+            status="sending",
+            claimed_until=until,
+            attempts=1,
+        )
+        .on_conflict_do_update(
+            index_elements=[messages.c.message_id],
+            set_={"claimed_until": until, "attempts": messages.c.attempts + 1},
+            where=(messages.c.status == "sending") & (messages.c.claimed_until < func.now()),
+        )
+        .returning(messages.c.id)
+    )
+    return (await conn.execute(statement)).first() is not None
+
+
+async def mark_sent(conn: AsyncConnection, message_id: str, *, captured: bool) -> None:
+    await conn.execute(
+        update(messages)
+        .where(messages.c.message_id == message_id)
+        .values(status="captured" if captured else "sent", sent_at=func.now(), claimed_until=None)
+    )
+
+
+async def release(conn: AsyncConnection, message_id: str, error: str) -> None:
+    """Give the claim back after a failed send, so that the job's retry may claim it at once."""
+    await conn.execute(
+        update(messages)
+        .where(messages.c.message_id == message_id, messages.c.status == "sending")
+        .values(claimed_until=func.now() - text("interval '1 second'"), last_error=error[:1000])
+    )
+
+
+async def recent(conn: AsyncConnection, limit: int) -> list[MailRow]:
+    rows = await conn.execute(select(*_columns).order_by(messages.c.id.desc()).limit(limit))
+    return [MailRow(**row._mapping) for row in rows]
+
+
+async def by_id(conn: AsyncConnection, message_pk: int) -> MailRow | None:
+    row = (await conn.execute(select(*_columns).where(messages.c.id == message_pk))).first()
+    return MailRow(**row._mapping) if row else None
