@@ -40,7 +40,15 @@ BY_STATUS: dict[str, MessageKind] = {
     "REFUNDED": K.ORDER_REFUNDED,
 }
 ORDER_KINDS = frozenset(BY_STATUS.values())
-CLAIM_LEASE = 120.0  # seconds a claim on a message lasts: longer than any SMTP conversation
+
+
+class MessageClaimed(Exception):
+    """Another attempt is sending this message (or died doing so): retry once its claim runs out."""
+
+
+def claim_lease(settings: Settings) -> float:
+    """Seconds a claim on a message lasts: longer than the SMTP conversation may take."""
+    return 2 * settings.smtp_timeout + 5
 
 
 class Transport(Protocol):
@@ -136,10 +144,12 @@ async def _deliver(
             subject=rendered.subject,
             text_body=rendered.text,
             html_body=rendered.html,
-            lease=CLAIM_LEASE,
+            lease=claim_lease(mailer.settings),
         )
-    if not claimed:
+    if claimed == "done":
         return "already_sent"
+    if claimed == "held":
+        raise MessageClaimed(mid)
     if mailer.transport is None:
         async with engine.begin() as conn:
             await mails.mark_sent(conn, mid, captured=True)

@@ -51,8 +51,9 @@ async def claim(
     text_body: str,
     html_body: str,
     lease: float,
-) -> bool:
-    """Claim the message for sending; False when it was sent, captured, or is claimed by another."""
+) -> str:
+    """Claim the message for sending: "claimed", or "done" (sent or captured before), or "held"
+    (another attempt holds a claim that has not run out)."""
     until = func.now() + text(f"interval '{float(lease)} seconds'")
     statement = (
         pg_insert(messages)
@@ -75,7 +76,11 @@ async def claim(
         )
         .returning(messages.c.id)
     )
-    return (await conn.execute(statement)).first() is not None
+    if (await conn.execute(statement)).first() is not None:
+        return "claimed"
+    current = select(messages.c.status).where(messages.c.message_id == message_id)
+    status = (await conn.execute(current)).scalar()
+    return "held" if status == "sending" else "done"
 
 
 async def mark_sent(conn: AsyncConnection, message_id: str, *, captured: bool) -> None:

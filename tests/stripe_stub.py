@@ -35,10 +35,21 @@ class StripeStub:
     fail_next: int = 0
     refuse_refunds: bool = False
     _answers: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    # Checkout Sessions created, by id, as GET /v1/checkout/sessions/{id} answers them.
+    sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def sessions_created(self) -> list[RecordedRequest]:
         return [r for r in self.requests if r.method == "POST" and r.path == "/v1/checkout/sessions"]
+
+    def complete_session(self, session_id: str, payment_intent: str) -> dict[str, Any]:
+        """The shopper paid: the session is complete, whether or not its webhook is delivered."""
+        session = self.sessions[session_id]
+        session.update(status="complete", payment_status="paid", payment_intent=payment_intent)
+        return session
+
+    def sessions_retrieved(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.method == "GET" and r.path.startswith("/v1/checkout/sessions/")]
 
     def refunds_created(self) -> list[RecordedRequest]:
         return [r for r in self.requests if r.method == "POST" and r.path == "/v1/refunds"]
@@ -71,7 +82,7 @@ class StripeStub:
                 )
                 index += 1
             session_id = f"cs_test_stub{number}"
-            return 200, {
+            self.sessions[session_id] = {
                 "id": session_id,
                 "object": "checkout.session",
                 "url": f"https://checkout.stripe.test/c/pay/{session_id}",
@@ -84,6 +95,12 @@ class StripeStub:
                 "status": "open",
                 "mode": "payment",
             }
+            return 200, dict(self.sessions[session_id])
+        if request.method == "GET" and request.path.startswith("/v1/checkout/sessions/"):
+            session = self.sessions.get(request.path.rsplit("/", 1)[-1])
+            if session is None:
+                return 404, {"error": {"type": "invalid_request_error", "message": "No such checkout.session"}}
+            return 200, session
         if request.path == "/v1/refunds":
             if self.refuse_refunds:
                 return 400, {
@@ -101,6 +118,8 @@ class StripeStub:
             }
         if request.path.endswith("/expire"):
             session_id = request.path.split("/")[-2]
+            if session_id in self.sessions and self.sessions[session_id]["status"] == "open":
+                self.sessions[session_id]["status"] = "expired"
             return 200, {"id": session_id, "object": "checkout.session", "status": "expired", "url": None}
         return 404, {"error": {"type": "invalid_request_error", "message": "no such route in the stub"}}
 
