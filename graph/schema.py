@@ -16,6 +16,7 @@ from graph.limits import OperationLimits
 from resolvers.accounts import AccountMutation, AccountQuery
 from resolvers.carts import CartMutation, CartQuery
 from resolvers.catalog import CatalogQuery
+from resolvers.jobs import JobMutation, JobQuery
 from resolvers.orders import OrderMutation, OrderQuery
 from resolvers.subscriptions import OrderSubscription
 
@@ -25,8 +26,8 @@ class StorefrontSchema(strawberry.Schema):
         log_unexpected_errors(errors)
 
 
-Query = merge_types("Query", (CatalogQuery, AccountQuery, CartQuery, OrderQuery))
-Mutation = merge_types("Mutation", (AccountMutation, CartMutation, OrderMutation))
+Query = merge_types("Query", (CatalogQuery, AccountQuery, CartQuery, OrderQuery, JobQuery))
+Mutation = merge_types("Mutation", (AccountMutation, CartMutation, OrderMutation, JobMutation))
 
 schema = StorefrontSchema(
     query=Query,

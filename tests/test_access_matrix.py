@@ -63,6 +63,9 @@ MATRIX: dict[str, dict[str, str]] = {
         "anonymous": "UNAUTHENTICATED",
         "staff": "no event",
     },
+    # Background jobs that kept failing (issue 16): staff only.
+    "failedJobs": {"owner": "FORBIDDEN", "other": "FORBIDDEN", "anonymous": "UNAUTHENTICATED", "staff": "listed"},
+    "jobRetry": {"owner": "FORBIDDEN", "other": "FORBIDDEN", "anonymous": "UNAUTHENTICATED", "staff": "NOT_FOUND"},
 }
 NEEDS_A_PAID_ORDER = {"orderUpdateStatus", "orderRefund"}
 SUCCESSES = {"cart", "ok", "listed", "order", "CANCELLED", "PROCESSING", "REFUNDED", "event"}
@@ -190,6 +193,14 @@ async def observe(world: World, operation: str, caller: str) -> str:
             return code
         payload = body["data"][operation]
         return payload["userErrors"][0]["code"] if payload["userErrors"] else payload["order"]["status"]
+    if operation == "failedJobs":
+        body = await call("{ failedJobs(first: 5) { totalCount edges { node { id name error } } } }")
+        return first_error_code(body) or "listed"
+    if operation == "jobRetry":
+        body = await call(
+            "mutation($i: ID!) { jobRetry(id: $i) { queued userErrors { code } } }", {"i": "Sm9iOjk5OTk5"}
+        )
+        return mutation_outcome(body, "queued")
     return await observe_subscription(world, operation, token)
 
 
@@ -260,5 +271,7 @@ def test_the_matrix_covers_every_operation_on_carts_orders_and_updates() -> None
         "orderRefund",
         "orderStatusChanged",
         "myOrderUpdates",
+        "failedJobs",
+        "jobRetry",
     }
     assert all(set(row) == set(CALLERS) for row in MATRIX.values())

@@ -334,3 +334,44 @@ async def test_sandbox_mail_is_captured_and_shown_in_the_mailbox(client: httpx.A
 
 async def test_the_mailbox_is_not_served_in_a_deployment(shop: httpx.AsyncClient) -> None:
     assert (await shop.get("/mailbox")).status_code == 404
+
+
+FAILED_JOBS = "{ failedJobs(first: 10) { totalCount edges { node { id name attempts error orderId } } } }"
+
+
+async def test_a_job_that_keeps_failing_is_listed_for_staff_and_retried(
+    stripe_settings: Settings, smtp: tuple[Inbox, int], database_url: str
+) -> None:
+    inbox, port = smtp
+    inbox.refuse_next = 2
+    running, server, task = await serve(mail_settings(stripe_settings, port, job_max_attempts=2))
+    try:
+        async with httpx.AsyncClient(base_url=running.url, timeout=60) as client:
+            staff = await staff_token(client, database_url)
+            variant_id, _, _ = await variant_with_stock(database_url, 10)
+            result = await checkout(client, await new_cart(client, variant_id))
+
+            async def listed() -> list[Any]:
+                body = await graphql(client, FAILED_JOBS, token=staff)
+                return body["data"]["failedJobs"]["edges"]
+
+            (edge,) = await eventually(listed, "the failed job in failedJobs")
+            job = edge["node"]
+            assert job["name"] == "send_order_email" and job["attempts"] == 1  # pgqueuer counts retries
+            assert job["orderId"] == result["order"]["id"]
+            assert "MailNotSent" in job["error"] and "451" in job["error"]
+            assert inbox.messages == [] and inbox.attempts == 2
+            retried = await graphql(
+                client, "mutation($i: ID!) { jobRetry(id: $i) { queued userErrors { code } } }", {"i": job["id"]}, token=staff
+            )
+            assert retried["data"]["jobRetry"] == {"queued": True, "userErrors": []}
+            await eventually(lambda: inbox.ids("order-confirmation"), "the confirmation after the retry")
+            await _settled(database_url)
+            assert (await graphql(client, FAILED_JOBS, token=staff))["data"]["failedJobs"]["totalCount"] == 0
+            again = await graphql(
+                client, "mutation($i: ID!) { jobRetry(id: $i) { queued userErrors { code } } }", {"i": job["id"]}, token=staff
+            )
+            assert again["data"]["jobRetry"]["userErrors"] == [{"code": "NOT_FOUND"}]
+    finally:
+        server.should_exit = True
+        await task

@@ -1,0 +1,53 @@
+"""Staff only: failedJobs (the background jobs that kept failing) and jobRetry."""
+
+from __future__ import annotations
+
+import strawberry
+
+from domain import jobs
+from graph.context import Info
+from graph.ids import pk_of
+from graph.pagination import decode_cursor, encode_cursor, page_size
+from graph.types.common import PageInfo, UserError
+from graph.types.jobs import FailedJob, FailedJobConnection, FailedJobEdge, JobRetryPayload
+from resolvers.orders import require_staff
+
+JOB_CURSOR = "failed-job"
+
+
+@strawberry.type
+class JobQuery:
+    @strawberry.field(description="Staff only: background jobs that failed on every attempt, newest first.")
+    async def failed_jobs(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> FailedJobConnection:
+        await require_staff(info)
+        limit = page_size(first)
+        after_key = decode_cursor(after, JOB_CURSOR, (int,)) if after else None
+        page = await jobs.list_failed_jobs(info.context.engine, limit, after_key[0] if after_key else None)
+        edges = [
+            FailedJobEdge(cursor=encode_cursor(JOB_CURSOR, (job.id,)), node=FailedJob.from_row(job))
+            for job in page.jobs
+        ]
+        return FailedJobConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next_page,
+                has_previous_page=after_key is not None,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+            total_count=page.total_count,
+        )
+
+
+@strawberry.type
+class JobMutation:
+    @strawberry.mutation(description="Staff only: run a failed job again, its attempts starting over.")
+    async def job_retry(self, info: Info, id: strawberry.ID) -> JobRetryPayload:
+        await require_staff(info)
+        pk = pk_of(id, "Job")
+        if pk is None or not await jobs.retry_job(info.context.engine, pk):
+            problem = UserError(field=["id"], message="There is no such failed job.", code="NOT_FOUND")
+            return JobRetryPayload(queued=False, user_errors=[problem])
+        return JobRetryPayload(queued=True, user_errors=[])
