@@ -16,6 +16,7 @@ the customer gets the refund e-mail, once.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -30,6 +31,8 @@ logger = logging.getLogger(__name__)
 
 CLOSED = frozenset({OrderStatus.CANCELLED.value, OrderStatus.FAILED.value})
 REFUND_LATE_PAYMENT = "refund_late_payment"  # the job, enqueued with the payment event
+# The job runs this long after the event, so that it does not race the webhook's own attempt.
+LATE_REFUND_BACKSTOP_DELAY = timedelta(seconds=60)
 LATE_REFUND_REASON = "late payment refunded"
 
 

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.queue import enqueue
-from domain.late_payments import REFUND_LATE_PAYMENT, refund_kept_charge
+from domain.late_payments import LATE_REFUND_BACKSTOP_DELAY, REFUND_LATE_PAYMENT, refund_kept_charge
 from domain.orders import EXPIRED_REASON, OrderStatus, change_status
 from domain.payments import PaymentProvider
 from models import order_repository as orders
@@ -152,8 +152,13 @@ async def _paid_after_close(conn: AsyncConnection, order: orders.OrderRow, inten
     """A payment for an order cancelled (or failed) first: keep its intent, to refund it after commit."""
     if isinstance(intent, str) and intent and order.payment_intent_id is None:
         await orders.update_order(conn, order.id, payment_intent_id=intent)
+        # The webhook refunds at once after commit; this job is the backstop when it cannot.
         await enqueue(
-            conn, REFUND_LATE_PAYMENT, {"order_id": order.id}, dedupe_key=f"refund-late:{order.id}"
+            conn,
+            REFUND_LATE_PAYMENT,
+            {"order_id": order.id},
+            dedupe_key=f"refund-late:{order.id}",
+            delay=LATE_REFUND_BACKSTOP_DELAY,
         )
         logger.error(
             "payment arrived for order %s after it became %s: refund it (refunding automatically)",

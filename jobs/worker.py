@@ -73,7 +73,7 @@ class Worker:
             for name, handler in handlers(resources).items():
                 pgq.entrypoint(name, on_failure="hold", executor_factory=self._retrying)(handler)  # type: ignore[arg-type]
             for name, (expression, task) in schedule(resources).items():
-                pgq.schedule(name, expression, clean_old=True)(_scheduled(task))
+                pgq.schedule(name, expression)(_scheduled(task))
             self._pgq = pgq
             if self._stopping:
                 return

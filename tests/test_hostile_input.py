@@ -402,6 +402,17 @@ async def _refund_reason(shop: Shop, hostile: str) -> Request:
     )
 
 
+@case("failedJobs.after")
+async def _failed_jobs_after(shop: Shop, hostile: str) -> Request:
+    return "query($v: String) { failedJobs(after: $v) { totalCount } }", {"v": hostile}, await shop.staff()
+
+
+@case("jobRetry.id")
+async def _job_retry_id(shop: Shop, hostile: str) -> Request:
+    query = "mutation($v: ID!) { jobRetry(id: $v) { queued userErrors { code } } }"
+    return query, {"v": hostile}, await shop.staff()
+
+
 SUBSCRIPTION_CASES = ("orderStatusChanged.orderId", "orderStatusChanged.orderToken")
 
 
