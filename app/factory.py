@@ -24,7 +24,6 @@ from core.health import healthz, readyz
 from core.http_guard import RequestBodyLimit
 from core.logging import configure_logging
 from core.migrations import head_revision
-from core.order_events import OrderEventHub
 from core.pages import graphiql_routes, storefront_routes
 from core.payment_mode import SIMULATED_WARNING, sandbox_enabled
 from core.request_id import RequestIdMiddleware
@@ -32,6 +31,7 @@ from core.runtime import tune_garbage_collector
 from core.security_headers import SecurityHeadersMiddleware
 from core.settings import Settings, get_settings, local_secret, switch_on
 from domain.order_actions import cancel_overdue_orders
+from domain.order_events import OrderEventHub
 from domain.payments import PaymentProvider, SandboxPayments
 from graph.schema import schema
 from graph.websocket import SubprotocolRequired

@@ -17,8 +17,8 @@ from datetime import datetime
 
 import strawberry
 
-from core.order_events import CatchUp, LoginRevoked, Subscriber, SubscriberDropped
 from domain.auth import login_is_live
+from domain.order_events import CatchUp, LoginRevoked, Subscriber, SubscriberDropped
 from domain.orders import OrderStatus
 from domain.rate_limits import address_key
 from graph.auth import Viewer, login_of, require_viewer, viewer
