@@ -19,7 +19,7 @@ from core.migrations import upgrade_to_head
 from core.payment_mode import PaymentConfigurationError, sandbox_enabled
 from core.settings import Settings, get_settings
 from demo.load import seed_demo_catalog
-from graph.schema import schema_sdl
+from resolvers.schema import schema_sdl
 
 __all__ = ["create_app", "main", "seed_demo_catalog"]  # the tests start the application from here
 

@@ -33,8 +33,8 @@ from core.settings import Settings, get_settings, local_secret, switch_on
 from domain.order_actions import cancel_overdue_orders
 from domain.order_events import OrderEventHub
 from domain.payments import PaymentProvider, SandboxPayments
-from graph.schema import schema
 from graph.websocket import SubprotocolRequired
+from resolvers.schema import schema
 from webhooks import sandbox
 from webhooks.stripe import stripe_webhook
 

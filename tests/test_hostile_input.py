@@ -510,7 +510,7 @@ async def test_hostile_strings_in_subscription_arguments(shop: Shop, argument: s
 def test_every_string_argument_of_the_contract_is_covered() -> None:
     from graphql import GraphQLInputObjectType, GraphQLList, GraphQLNonNull, GraphQLScalarType
 
-    from graph.schema import schema
+    from resolvers.schema import schema
 
     def string_paths(name: str, type_: Any) -> list[str]:
         while isinstance(type_, GraphQLNonNull | GraphQLList):

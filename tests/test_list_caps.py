@@ -10,7 +10,7 @@ import httpx
 from domain.carts import MAX_CART_LINES
 from graph.ids import to_global_id
 from graph.list_arguments import LIST_ARGUMENT_CAPS, list_arguments
-from graph.schema import schema
+from resolvers.schema import schema
 from tests.auth_helpers import ADD, REMOVE, UPDATE, run_sql
 from tests.shop import new_cart, variant_with_stock
 

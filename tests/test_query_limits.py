@@ -12,8 +12,8 @@ from graphql import get_introspection_query, parse
 
 from core.settings import Settings
 from graph.limits import DEFAULT_LIMITS, measure_operations
-from graph.schema import schema
 from main import create_app
+from resolvers.schema import schema
 from tests.support import graphql, start_server
 
 # What a storefront's catalog and search pages ask for (the fields of the benchmark's pages).

@@ -11,8 +11,8 @@ from sqlalchemy import text
 
 from core.db import create_engine
 from core.settings import Settings
-from graph.schema import schema_sdl
 from main import create_app, seed_demo_catalog
+from resolvers.schema import schema_sdl
 from tests.support import graphql, start_server
 
 ROOT = Path(__file__).resolve().parent.parent

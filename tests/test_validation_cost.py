@@ -23,8 +23,8 @@ from hypothesis import HealthCheck, given, settings, target
 from hypothesis import strategies as st
 
 from graph.limits import DEFAULT_LIMITS, measure_operations, validation_rules
-from graph.schema import schema
 from graph.selections import measure_selections
+from resolvers.schema import schema
 from tests.support import RunningServer
 
 CALLS_IN_50_MS = 200_000
