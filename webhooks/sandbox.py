@@ -21,8 +21,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from models import order_repository as orders
-from models.order_repository import OrderRow
+from domain import order_reads as orders
+from domain.order_reads import OrderRow
 from webhooks.stripe import receive_event
 
 
