@@ -9,6 +9,7 @@ import strawberry
 from domain import order_actions, order_reads, rate_limits
 from domain.access import actor_of, may_read_order
 from domain.checkout import CheckoutInput, CheckoutSettings, checkout
+from domain.errors import OrderCode, Problem
 from domain.holding_limits import HoldingLimits
 from domain.order_reads import OrderRow
 from domain.orders import OrderStatus
@@ -33,7 +34,7 @@ ORDER_CURSOR = "orders:NEWEST"
 
 
 def not_found() -> list[UserError]:
-    return [UserError(field=["id"], message="There is no such order.", code="NOT_FOUND")]
+    return user_errors([Problem(OrderCode.NOT_FOUND, "There is no such order.", ("id",))])
 
 
 async def load_order(info: Info, global_id: str) -> OrderRow | None:
