@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -25,30 +22,11 @@ from hypothesis import strategies as st
 from graph.limits import DEFAULT_LIMITS, measure_operations, validation_rules
 from graph.selections import measure_selections
 from resolvers.schema import schema
-from tests.support import RunningServer
+from tests.support import RunningServer, counted_calls, error_codes
 
 CALLS_IN_50_MS = 200_000
 ATTACK = "{" + " ".join("categories { parent { parent { id } } }" for _ in range(250)) + "}"
 RULES = validation_rules(tuple(specified_rules), DEFAULT_LIMITS)
-
-
-def codes(body: dict) -> list[str]:
-    return [error.get("extensions", {}).get("code") for error in body.get("errors", [])]
-
-
-@contextmanager
-def counted_calls() -> Iterator[list[int]]:
-    calls = [0]
-
-    def profile(frame: object, event: str, arg: object) -> None:
-        if event == "call":
-            calls[0] += 1
-
-    sys.setprofile(profile)
-    try:
-        yield calls
-    finally:
-        sys.setprofile(None)
 
 
 def passes_the_cheap_limits(query: str) -> bool:
@@ -148,11 +126,11 @@ def test_the_attack_is_refused_before_validation() -> None:
 
 async def test_the_validation_stall_is_refused(client: httpx.AsyncClient) -> None:
     body = (await client.post("/graphql", json={"query": ATTACK})).json()
-    assert codes(body) == ["TOO_MANY_FIELDS"] and body.get("data") is None
+    assert error_codes(body) == ["TOO_MANY_FIELDS"] and body.get("data") is None
     assert "categories" in body["errors"][0]["message"]
     many = "{ products(first: 1) { edges { node { " + "id " * 1100 + "} } } }"
     body = (await client.post("/graphql", json={"query": many})).json()
-    assert codes(body) == ["TOO_MANY_FIELDS"]
+    assert error_codes(body) == ["TOO_MANY_FIELDS"]
 
 
 async def test_healthz_answers_while_heavy_documents_are_served(
@@ -175,6 +153,6 @@ async def test_healthz_answers_while_heavy_documents_are_served(
         loop.set_debug(False)
     *heavy_answers, health = answers
     assert health.status_code == 200
-    assert [codes(answer.json()) for answer in heavy_answers] == [["TOO_MANY_FIELDS"], []] * 4
+    assert [error_codes(answer.json()) for answer in heavy_answers] == [["TOO_MANY_FIELDS"], []] * 4
     slow = [record.getMessage() for record in caplog.records if "took" in record.getMessage()]
     assert slow == []
