@@ -169,6 +169,18 @@ async def database_url(server_url: str, clones: Clones) -> AsyncIterator[str]:
 
 
 @pytest.fixture
+def pg_data_dir() -> Iterator[Path]:
+    """A DATA_DIR for a command that starts its own embedded PostgreSQL.
+
+    Not under tmp_path: that PostgreSQL runs as another user, which must traverse the folders
+    above its data, and any pytest session that starts resets /tmp/pytest-of-<user> to 0700.
+    """
+    parent = Path(tempfile.mkdtemp(prefix="storefront-test-data-"))
+    yield parent / "data"
+    shutil.rmtree(parent, ignore_errors=True)
+
+
+@pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]

@@ -259,12 +259,12 @@ async def test_a_change_made_by_another_process_reaches_subscribers(
         await ws.close()
 
 
-async def test_serve_with_several_workers_delivers_to_every_subscriber(tmp_path: Path) -> None:
+async def test_serve_with_several_workers_delivers_to_every_subscriber(pg_data_dir: Path) -> None:
     """`serve --workers 2` on the embedded database: subscribers on any worker hear a change made on any."""
     env = {
         key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "STRIPE_SECRET_KEY"}
     }
-    env.update({"DATA_DIR": str(tmp_path / "data"), "LOG_LEVEL": "warning", "WORKERS": "2"})
+    env.update({"DATA_DIR": str(pg_data_dir), "LOG_LEVEL": "warning", "WORKERS": "2"})
     sockets: list[GraphQLWebSocket] = []
     async with serve_process(env) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
         try:
