@@ -1,243 +1,31 @@
-"""The Starlette application and its command line (see shared/spec/operations.md)."""
+"""The command line (see shared/spec/operations.md); the application itself is in app/."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import hashlib
-import hmac
 import logging
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import orjson
-from cross_web import HTTPException
-from starlette.applications import Starlette
-from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route, WebSocketRoute
-from starlette.websockets import WebSocket, WebSocketDisconnect
-from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
-from strawberry.http.exceptions import WebSocketDisconnected
-
-from core.catalog_cache import CATALOG_CHANNEL, CatalogCache, CatalogCacheMiddleware
+from app.factory import RESOLVED_DATABASE_URL, create_app
 from core.db import create_engine
-from core.health import healthz, readyz
-from core.http_guard import RequestBodyLimit
 from core.http_protocol import uvicorn_options
 from core.logging import configure_logging
-from core.migrations import head_revision, upgrade_to_head
-from core.order_events import OrderEventHub
-from core.pages import graphiql_page, graphiql_routes, storefront_routes
-from core.payment_mode import SIMULATED_WARNING, PaymentConfigurationError, sandbox_enabled
-from core.request_id import RequestIdMiddleware
-from core.runtime import tune_garbage_collector
-from core.security_headers import SecurityHeadersMiddleware
-from core.settings import Settings, get_settings, local_secret, switch_on
+from core.migrations import upgrade_to_head
+from core.payment_mode import PaymentConfigurationError, sandbox_enabled
+from core.settings import Settings, get_settings
 from demo.load import seed_demo_catalog
-from domain.payments import PaymentProvider, SandboxPayments
-from graph.context import Context
-from graph.schema import schema, schema_sdl
-from graph.websocket import LegacyGraphQLWSHandler, SubprotocolRequired
-from jobs.worker import Worker, running_worker
-from webhooks import mailbox, sandbox
-from webhooks.stripe import stripe_webhook
+from resolvers.schema import schema_sdl
+
+__all__ = ["create_app", "main", "seed_demo_catalog"]  # the tests start the application from here
 
 logger = logging.getLogger("main")
 
 ROOT = Path(__file__).resolve().parent
-MAX_SUBSCRIPTIONS_PER_CONNECTION = 20
-# Set by `serve` for its worker processes, which must use the database the parent started.
-RESOLVED_DATABASE_URL = "STOREFRONT_RESOLVED_DATABASE_URL"
-
-
-class TextFrameWebSocketAdapter(ASGIWebSocketAdapter):
-    """Both subscription protocols carry JSON in text frames; strawberry sends bytes as binary."""
-
-    async def send_json(self, message: Any) -> None:
-        try:
-            await self.ws.send_text(orjson.dumps(message).decode())
-        except WebSocketDisconnect as exc:
-            raise WebSocketDisconnected from exc
-
-
-class GraphQLApp(GraphQL[Context, None]):
-    websocket_adapter_class = TextFrameWebSocketAdapter
-    graphql_ws_handler_class = LegacyGraphQLWSHandler
-
-    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
-        state = request.app.state
-        return Context(
-            request=request,
-            response=response,
-            engine=state.engine,
-            read_engine=state.read_engine,
-            settings=state.settings,
-            jwt_secret=state.jwt_secret,
-            payments=state.payments,
-            order_events=state.order_events,
-            order_token_secret=state.order_token_secret,
-        )
-
-    def encode_json(self, data: object) -> bytes:
-        return orjson.dumps(data)
-
-    async def render_graphql_ide(self, request: Request) -> Response:
-        return graphiql_page()  # vendored assets, so it works offline and under a strict CSP
-
-    def decode_json(self, data: str | bytes) -> object:
-        # json.loads fails on invalid UTF-8 with an error strawberry does not catch (a 500) and lets
-        # lone surrogates ("\udc80") through to the database; orjson refuses both with a 400.
-        return orjson.loads(data)
-
-    def parse_json(self, data: str | bytes) -> object:
-        parsed = super().parse_json(data)
-        if not isinstance(parsed, dict | list):
-            raise HTTPException(400, "The request body must be a JSON object.")
-        return parsed
-
-
-def create_app(
-    settings: Settings | None = None, database_url: str | None = None, *, serving: bool = False
-) -> Starlette:
-    """The application; `serving` (the `serve` command) also tunes the process for serving."""
-    settings = settings or get_settings()
-    if not logging.getLogger().handlers:  # a worker process started by `serve --workers N`
-        configure_logging(settings.log_level)
-    database_url = database_url or os.environ.get(RESOLVED_DATABASE_URL) or settings.database_url
-    if not database_url:
-        raise RuntimeError("create_app needs a database URL: run `python main.py serve` to start one")
-
-    payments = payment_provider(settings)
-    catalog_cache = CatalogCache(settings.catalog_cache_size)
-    storefront_on = switch_on(settings.storefront, auto=payments.is_sandbox)
-    graphiql_on = switch_on(settings.graphiql, auto=payments.is_sandbox or settings.debug)
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        order_events = OrderEventHub(database_url)
-        order_events.also_listen(CATALOG_CHANNEL, catalog_cache.invalidate, catalog_cache.set_available)
-        order_events.start()
-        app.state.order_events = order_events
-        # The pool settings are the whole server's: each worker process keeps its share, so that
-        # more WORKERS never ask PostgreSQL for more connections (100 by default) than one would.
-        workers = max(1, settings.workers)
-        engine = create_engine(
-            database_url,
-            pool_size=max(4, settings.db_pool_size // workers),
-            max_overflow=settings.db_max_overflow // workers,
-        )
-        app.state.engine = engine
-        app.state.read_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
-        # The job worker (jobs/): e-mail, late refunds, and the periodic tasks (reservation expiry...).
-        worker = (
-            running_worker(settings, database_url, payments)
-            if settings.run_worker == "on"
-            else contextlib.nullcontext()
-        )
-        if serving:
-            tune_garbage_collector()
-            if storefront_on:
-                logger.info("storefront on %s/", settings.base_url)
-            if graphiql_on:
-                logger.info("GraphiQL on %s/graphql", settings.base_url)
-        try:
-            async with worker:
-                yield
-        finally:
-            await order_events.stop()
-            await payments.close()
-            await engine.dispose()
-
-    graphql = GraphQLApp(
-        schema,
-        graphql_ide="graphiql" if graphiql_on else None,
-        allow_queries_via_get=False,
-        keep_alive=True,
-        keep_alive_interval=15,
-        max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
-        connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout),
-        # Pages of other origins may open a socket exactly when CORS lets them call over HTTP;
-        # clients that send no Origin (apps) and same-origin pages are always let in.
-        allowed_origins=settings.browser_origins,
-    )
-    app = Starlette(
-        debug=False,
-        routes=[
-            Route(
-                "/graphql",
-                RequestBodyLimit(CatalogCacheMiddleware(graphql, catalog_cache)),
-                methods=["GET", "POST"],
-            ),
-            WebSocketRoute("/graphql", SubprotocolRequired(graphql)),
-            Route("/webhooks/stripe", stripe_webhook, methods=["POST"]),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            *(sandbox.routes if payments.is_sandbox else []),
-            *(mailbox.routes if payments.is_sandbox and not settings.smtp_host else []),
-            *(storefront_routes() if storefront_on else []),
-            *(graphiql_routes() if graphiql_on else []),
-        ],
-        middleware=[
-            Middleware(RequestIdMiddleware),
-            Middleware(SecurityHeadersMiddleware),
-            Middleware(
-                CORSMiddleware,
-                allow_origins=settings.browser_origins,
-                allow_methods=["GET", "POST", "OPTIONS"],
-                allow_headers=["content-type", "authorization"],
-                expose_headers=["retry-after", "x-request-id"],
-                max_age=600,
-            ),
-        ],
-        lifespan=lifespan,
-    )
-    app.state.settings = settings
-    app.state.head_revision = head_revision()
-    app.state.payments = payments
-    app.state.catalog_cache = catalog_cache
-    app.state.webhook_secret = webhook_secret(settings, payments)
-    app.state.jwt_secret = settings.jwt_secret or local_secret(settings, "jwt_secret")
-    app.state.order_token_secret = derived_secret(app.state.jwt_secret, "order-token")
-    return app
-
-
-def payment_provider(settings: Settings) -> PaymentProvider:
-    """Stripe, or the sandbox where core.payment_mode allows it; raises PaymentConfigurationError."""
-    if sandbox_enabled(settings):
-        logger.warning(SIMULATED_WARNING)
-        return SandboxPayments(settings.base_url)
-    assert settings.stripe_secret_key  # sandbox_enabled refuses the other cases
-    if settings.reservation_ttl < 1800:
-        logger.warning("RESERVATION_TTL is below Stripe's minimum session lifetime of 1800 seconds")
-    from domain.stripe_payments import StripePayments  # the SDK, only when it is used
-
-    return StripePayments(settings.stripe_secret_key, settings.stripe_api_base)
-
-
-def webhook_secret(settings: Settings, payments: PaymentProvider) -> str | None:
-    if settings.stripe_webhook_secret:
-        return settings.stripe_webhook_secret
-    if payments.is_sandbox:
-        return local_secret(settings, "stripe_webhook_secret", prefix="whsec_")
-    logger.error("STRIPE_WEBHOOK_SECRET is not set: every Stripe webhook will be refused")
-    return None
-
-
-def derived_secret(root: str, purpose: str) -> str:
-    """A key for one purpose, derived from JWT_SECRET so that operators configure a single secret."""
-    return hmac.new(root.encode(), purpose.encode(), hashlib.sha256).hexdigest()
-
-
-# ---------------------------------------------------------------- command line
 
 
 def resolve_database_url(settings: Settings) -> str:
@@ -294,14 +82,9 @@ def command_serve(settings: Settings, args: argparse.Namespace) -> None:
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stop_signal, _exit_gracefully)
     if workers > 1:
-        uvicorn.run("main:create_serving_app", factory=True, **options)
+        uvicorn.run("app.factory:create_serving_app", factory=True, **options)
     else:
         uvicorn.run(create_app(settings, database_url, serving=True), **options)
-
-
-def create_serving_app() -> Starlette:
-    """The application of one of `serve --workers N`'s worker processes."""
-    return create_app(serving=True)
 
 
 def _exit_gracefully(signum: int, frame: object) -> None:
@@ -366,6 +149,9 @@ def _prompt_password() -> str:
 
 def command_worker(settings: Settings, args: argparse.Namespace) -> None:
     """Job workers in this process until SIGINT/SIGTERM, which lets running jobs finish."""
+    from app.factory import payment_provider
+    from jobs.worker import Worker
+
     try:
         payments = payment_provider(settings)
     except PaymentConfigurationError as error:

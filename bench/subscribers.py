@@ -5,6 +5,10 @@ payments), opens N WebSocket connections, subscribes each to one order per round
 one Stripe-signed `checkout.session.completed` webhook and measures, for every subscriber,
 the time from sending the webhook to receiving the PAID event. Also reports the server's
 memory per subscriber. Run: .venv/bin/python bench/subscribers.py [--subscribers 1000]
+
+With `--workers 2` the subscribers and the webhook land on different server processes, so the
+latency includes a change heard from another process through pg_notify (the memory figures are
+then those of the parent process only).
 """
 
 from __future__ import annotations
@@ -136,7 +140,7 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-async def run(subscribers: int, rounds: int) -> None:
+async def run(subscribers: int, rounds: int, workers: int = 1) -> None:
     raise_fd_limit()
     data_dir = Path(tempfile.mkdtemp(prefix="bench-subscribers-"))
     port = free_port()
@@ -146,7 +150,7 @@ async def run(subscribers: int, rounds: int) -> None:
             "DATA_DIR": str(data_dir),
             "LOG_LEVEL": "warning",
             "STRIPE_WEBHOOK_SECRET": SECRET,
-            "WORKERS": "1",
+            "WORKERS": str(workers),
             "RATE_LIMIT_CHECKOUT": "off",
             # Every round's order is opened up front, unpaid, by one shopper.
             "ORDER_MAX_OPEN": "100000",
@@ -213,7 +217,7 @@ async def run(subscribers: int, rounds: int) -> None:
         p99 = statistics.median(percentile(r, 0.99) for r in results)
         last = statistics.median(max(r) for r in results)
         per_subscriber = (rss_subscribed - rss_before) / subscribers / 1024
-        print(f"subscribers: {subscribers} on one server process, {rounds} rounds (medians over rounds)")
+        print(f"subscribers: {subscribers} on {workers} server process(es), {rounds} rounds (medians over rounds)")
         print("| webhook sent -> PAID event received | p50 | p99 | last subscriber |")
         print("| --- | --- | --- | --- |")
         print(f"| latency (ms) | {p50:.1f} | {p99:.1f} | {last:.1f} |")
@@ -234,8 +238,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscribers", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=1, help="server processes (WORKERS)")
     args = parser.parse_args()
-    asyncio.run(run(args.subscribers, args.rounds))
+    asyncio.run(run(args.subscribers, args.rounds, args.workers))
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from core.settings import Settings
 from domain import carts as cart_rules
 from domain.carts import CartView
-from domain.problems import Problem
+from domain.errors import AccountCode, Problem
 from models import account_repository as repo
 from models.account_repository import UserRow
 
@@ -80,11 +80,11 @@ class AuthResult:
     problems: tuple[Problem, ...] = ()
 
 
-def _problem(field: tuple[str, ...] | None, message: str, code: str) -> Problem:
+def _problem(field: tuple[str, ...] | None, message: str, code: AccountCode) -> Problem:
     return Problem(code=code, message=message, field=field)
 
 
-def _failure(field: str | None, message: str, code: str) -> AuthResult:
+def _failure(field: str | None, message: str, code: AccountCode) -> AuthResult:
     return AuthResult(problems=(_problem((field,) if field else None, message, code),))
 
 
@@ -145,7 +145,7 @@ def password_problem(password: str) -> Problem | None:
         return _problem(
             ("password",),
             f"Use a password of {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters.",
-            "WEAK_PASSWORD",
+            AccountCode.WEAK_PASSWORD,
         )
     return None
 
@@ -236,13 +236,15 @@ async def register(
     try:
         email = normalize_email(email)
     except InvalidEmail:
-        problems.append(_problem(("email",), "This is not a valid e-mail address.", "INVALID_EMAIL"))
+        problems.append(
+            _problem(("email",), "This is not a valid e-mail address.", AccountCode.INVALID_EMAIL)
+        )
     if problem := password_problem(password):
         problems.append(problem)
     name = name.strip()
     if not 1 <= len(name) <= MAX_NAME_LENGTH or not name.isprintable():
         message = f"Give a name of 1 to {MAX_NAME_LENGTH} printable characters."
-        problems.append(_problem(("name",), message, "INVALID_NAME"))
+        problems.append(_problem(("name",), message, AccountCode.INVALID_NAME))
     if problems:
         return AuthResult(problems=tuple(problems))
 
@@ -251,7 +253,7 @@ async def register(
     async with engine.begin() as conn:
         user = await repo.insert_user(conn, email, password_hash, name)
         if user is None:
-            return _failure("email", "An account with this e-mail address exists.", "EMAIL_TAKEN")
+            return _failure("email", "An account with this e-mail address exists.", AccountCode.EMAIL_TAKEN)
         return await _signed_in(conn, user, config, cart_token=cart_token)
 
 
@@ -269,7 +271,7 @@ async def login(
     # An unknown address costs a bcrypt check too, so that timing does not tell which accounts exist.
     password_hash = credentials.password_hash if credentials else None
     if not await check_password(password, password_hash, config.bcrypt_rounds) or credentials is None:
-        return _failure(None, _CREDENTIALS_REFUSED, "INVALID_CREDENTIALS")
+        return _failure(None, _CREDENTIALS_REFUSED, AccountCode.INVALID_CREDENTIALS)
     async with engine.begin() as conn:
         return await _signed_in(conn, credentials.user, config, cart_token=cart_token)
 
@@ -283,7 +285,7 @@ async def refresh(engine: AsyncEngine, config: AuthConfig, *, refresh_token: str
             if state is not None and state.retired:
                 # A used token shown again: someone holds a copy. End the whole login.
                 await _revoke_login(conn, state.family_id)
-            return _failure("refreshToken", _REFRESH_REFUSED, "INVALID_TOKEN")
+            return _failure("refresh_token", _REFRESH_REFUSED, AccountCode.INVALID_TOKEN)
         user = await repo.user_by_id(conn, rotated.user_id)
         assert user is not None  # tokens go with their user (ON DELETE CASCADE)
         return await _signed_in(conn, user, config, family_id=rotated.family_id)
@@ -294,7 +296,7 @@ async def logout(engine: AsyncEngine, *, refresh_token: str) -> tuple[Problem, .
     async with engine.begin() as conn:
         state = await repo.refresh_token_state(conn, _refresh_token_hash(refresh_token))
         if state is None:
-            return (_problem(("refreshToken",), "Unknown refresh token.", "INVALID_TOKEN"),)
+            return (_problem(("refresh_token",), "Unknown refresh token.", AccountCode.INVALID_TOKEN),)
         await _revoke_login(conn, state.family_id)
     return ()
 

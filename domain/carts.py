@@ -16,7 +16,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain import price_lock
-from domain.problems import Problem
+from domain.errors import CartCode, Problem, Rejected
 from models import cart_repository as repo
 from models.cart_repository import CartLineRow, CartRow, CartState, LinePlacement, LineWrite, WrittenLine
 from models.catalog_repository import VariantRow
@@ -27,14 +27,6 @@ MAX_CART_LINES = 100
 MAX_CART_SUBTOTAL = 2**31 - 1
 _CART_TOKEN_BYTES = 24  # 192 random bits
 MAX_CART_TOKEN_LENGTH = 100
-
-
-class Rejected(Exception):
-    """Raised inside a cart mutation's transaction to roll it back and report the problems."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__(", ".join(problem.code for problem in problems))
-        self.problems = problems
 
 
 @dataclass(slots=True, frozen=True)
@@ -73,7 +65,7 @@ class LineChange:
     quantity: int
 
 
-def _problem(field: tuple[str, ...] | None, message: str, code: str) -> Problem:
+def _problem(field: tuple[str, ...] | None, message: str, code: CartCode) -> Problem:
     return Problem(code=code, message=message, field=field)
 
 
@@ -176,7 +168,7 @@ async def current_view(conn: AsyncConnection, cart: CartRow, lock_ttl: timedelta
 
 
 def _cart_not_found(message: str = "No cart with this token.") -> Rejected:
-    return Rejected([_problem(("cartToken",), message, "CART_NOT_FOUND")])
+    return Rejected([_problem(("cart_token",), message, CartCode.CART_NOT_FOUND)])
 
 
 async def _lock_or_create_user_cart(conn: AsyncConnection, user_id: int) -> CartRow:
@@ -224,28 +216,32 @@ def _quantity_problem(path: tuple[str, ...], quantity: int, minimum: int) -> Pro
         return _problem(
             path,
             f"Quantity must be between {minimum} and {MAX_LINE_QUANTITY}.",
-            "INVALID_QUANTITY",
+            CartCode.INVALID_QUANTITY,
         )
     return None
 
 
 def _too_many_lines(field: str) -> Problem:
-    return _problem((field,), f"A cart holds at most {MAX_CART_LINES} different items.", "INVALID_QUANTITY")
+    return _problem(
+        (field,), f"A cart holds at most {MAX_CART_LINES} different items.", CartCode.INVALID_QUANTITY
+    )
 
 
 def _stock_problem(path: tuple[str, ...], quantity: int, variant: VariantRow) -> Problem | None:
     if quantity > MAX_LINE_QUANTITY:
-        return _problem(path, f"At most {MAX_LINE_QUANTITY} of one item fit in a cart.", "INVALID_QUANTITY")
+        return _problem(
+            path, f"At most {MAX_LINE_QUANTITY} of one item fit in a cart.", CartCode.INVALID_QUANTITY
+        )
     available = max(variant.quantity_available, 0)
     if quantity > available:
-        return _problem(path, f"Only {available} of {variant.sku} available.", "OUT_OF_STOCK")
+        return _problem(path, f"Only {available} of {variant.sku} available.", CartCode.OUT_OF_STOCK)
     return None
 
 
 def _subtotal_problem(field: str, subtotal: int) -> Problem | None:
     if subtotal > MAX_CART_SUBTOTAL:
         return _problem(
-            (field,), "The cart's total would be larger than a cart can hold.", "INVALID_QUANTITY"
+            (field,), "The cart's total would be larger than a cart can hold.", CartCode.INVALID_QUANTITY
         )
     return None
 
@@ -265,7 +261,9 @@ async def add_lines(
     indexes: dict[int, list[int]] = {}
     for index, line in enumerate(lines):
         if line.variant_id is None:
-            problems.append(_problem(("lines", str(index), "variantId"), "No such variant.", "NOT_FOUND"))
+            problems.append(
+                _problem(("lines", str(index), "variant_id"), "No such variant.", CartCode.NOT_FOUND)
+            )
             continue
         problem = _quantity_problem(("lines", str(index), "quantity"), line.quantity, 1)
         if problem:
@@ -286,7 +284,7 @@ async def add_lines(
         variant = line.variant if line else state.other_variants.get(variant_id)
         if variant is None:
             problems += [
-                _problem(("lines", str(index), "variantId"), "No such variant.", "NOT_FOUND")
+                _problem(("lines", str(index), "variant_id"), "No such variant.", CartCode.NOT_FOUND)
                 for index in indexes[variant_id]
             ]
             continue
@@ -343,7 +341,9 @@ async def update_lines(
     problems: list[Problem] = []
     for index, change in enumerate(changes):
         if change.line_id is None:
-            problems.append(_problem(("lines", str(index), "lineId"), "No such cart line.", "NOT_FOUND"))
+            problems.append(
+                _problem(("lines", str(index), "line_id"), "No such cart line.", CartCode.NOT_FOUND)
+            )
         elif problem := _quantity_problem(("lines", str(index), "quantity"), change.quantity, 0):
             problems.append(problem)
     if problems:
@@ -357,7 +357,9 @@ async def update_lines(
     for index, change in enumerate(changes):
         assert change.line_id is not None
         if change.line_id not in by_id:
-            problems.append(_problem(("lines", str(index), "lineId"), "No such cart line.", "NOT_FOUND"))
+            problems.append(
+                _problem(("lines", str(index), "line_id"), "No such cart line.", CartCode.NOT_FOUND)
+            )
             continue
         quantities[change.line_id] = change.quantity
         index_of[change.line_id] = index
@@ -390,9 +392,9 @@ async def remove_lines(
 ) -> CartView:
     """Remove lines by id; an id that is not a line of the cart fails the whole call."""
     if len(line_ids) > MAX_CART_LINES:
-        raise Rejected([_too_many_lines("lineIds")])
+        raise Rejected([_too_many_lines("line_ids")])
     problems = [
-        _problem(("lineIds", str(index)), "No such cart line.", "NOT_FOUND")
+        _problem(("line_ids", str(index)), "No such cart line.", CartCode.NOT_FOUND)
         for index, line_id in enumerate(line_ids)
         if line_id is None
     ]
@@ -401,7 +403,7 @@ async def remove_lines(
     cart = await lock_cart(conn, viewer_id=viewer_id, token=cart_token)
     removed = await repo.delete_lines(conn, cart.id, [line_id for line_id in line_ids if line_id is not None])
     problems = [
-        _problem(("lineIds", str(index)), "No such cart line.", "NOT_FOUND")
+        _problem(("line_ids", str(index)), "No such cart line.", CartCode.NOT_FOUND)
         for index, line_id in enumerate(line_ids)
         if line_id not in removed
     ]

@@ -21,10 +21,10 @@ from domain import holding_limits, notifications, price_lock
 from domain.addresses import normalise_address, redirect_allowed
 from domain.auth import InvalidEmail, normalize_email
 from domain.carts import could_be_cart_token
+from domain.errors import CheckoutCode, PaymentCode, Problem
 from domain.holding_limits import HoldingLimits
 from domain.orders import OrderStatus, change_status, order_token, publish
 from domain.payments import CheckoutLine, CheckoutRequest, PaymentProvider, PaymentProviderUnavailable
-from domain.problems import Problem
 from models import cart_repository as carts
 from models import inventory_repository as inventory
 from models import order_repository as orders
@@ -85,28 +85,25 @@ def _validate(
         email = _normalise_email(data.email)
         if email is None or len(email) > MAX_EMAIL_LENGTH:
             problems.append(
-                Problem("INVALID_EMAIL", "Give a valid e-mail address for the order.", ("email",))
+                Problem(CheckoutCode.INVALID_EMAIL, "Give a valid e-mail address for the order.", ("email",))
             )
     if data.cart_token is not None and not could_be_cart_token(data.cart_token):
-        problems.append(Problem("CART_NOT_FOUND", "There is no such cart.", ("cartToken",)))
+        problems.append(Problem(CheckoutCode.CART_NOT_FOUND, "There is no such cart.", ("cart_token",)))
     address, address_problems = normalise_address(data.shipping_address)
     problems.extend(
         Problem(
-            "INVALID_ADDRESS",
+            CheckoutCode.INVALID_ADDRESS,
             f"{problem.field} {problem.message}.",
-            ("shippingAddress", _camel(problem.field)),
+            ("shipping_address", problem.field),
         )
         for problem in address_problems
     )
-    for name, url in (("successUrl", data.success_url), ("cancelUrl", data.cancel_url)):
+    for name, url in (("success_url", data.success_url), ("cancel_url", data.cancel_url)):
         if url is not None and not redirect_allowed(url, settings.allowed_redirect_origins):
-            problems.append(Problem("INVALID_URL", "Redirects must go back to the storefront.", (name,)))
+            problems.append(
+                Problem(CheckoutCode.INVALID_URL, "Redirects must go back to the storefront.", (name,))
+            )
     return email or "", address, problems
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
 
 
 async def checkout(
@@ -145,7 +142,7 @@ async def checkout(
             return CheckoutResult(
                 problems=[
                     Problem(
-                        "PAYMENT_PROVIDER_UNAVAILABLE",
+                        PaymentCode.PAYMENT_PROVIDER_UNAVAILABLE,
                         "The payment provider cannot be reached. Nothing was charged; please try again.",
                     )
                 ]
@@ -172,18 +169,24 @@ async def _create_order(
 ) -> CheckoutResult:
     cart = await orders.lock_cart(conn, token=data.cart_token, user_id=data.user_id)
     if cart is None:
-        return CheckoutResult(problems=[Problem("CART_NOT_FOUND", "There is no such cart.", ("cartToken",))])
+        return CheckoutResult(
+            problems=[Problem(CheckoutCode.CART_NOT_FOUND, "There is no such cart.", ("cart_token",))]
+        )
     if cart.status != "active":
         existing = await orders.order_by_cart(conn, cart.id)
         if existing is not None and existing.status == OrderStatus.AWAITING_PAYMENT.value:
             return CheckoutResult(order=existing)
         return CheckoutResult(
-            problems=[Problem("CART_NOT_FOUND", "This cart is already checked out.", ("cartToken",))]
+            problems=[
+                Problem(CheckoutCode.CART_NOT_FOUND, "This cart is already checked out.", ("cart_token",))
+            ]
         )
 
     lines = await orders.priced_cart_lines(conn, cart.id, timedelta(seconds=settings.price_lock_ttl))
     if not lines:
-        return CheckoutResult(problems=[Problem("CART_EMPTY", "The cart is empty.", ("cartToken",))])
+        return CheckoutResult(
+            problems=[Problem(CheckoutCode.CART_EMPTY, "The cart is empty.", ("cart_token",))]
+        )
     wanted = [holding_limits.Wanted(line.variant_id, line.sku, line.quantity) for line in lines]
     if problems := holding_limits.size_problems(settings.limits, wanted):
         return CheckoutResult(problems=problems)
@@ -195,7 +198,11 @@ async def _create_order(
     if unavailable or short:
         skus = unavailable or [line.sku for line in lines if line.variant_id in short]
         return CheckoutResult(
-            problems=[Problem("OUT_OF_STOCK", f"Not enough stock for {', '.join(skus)}.", ("cartToken",))]
+            problems=[
+                Problem(
+                    CheckoutCode.OUT_OF_STOCK, f"Not enough stock for {', '.join(skus)}.", ("cart_token",)
+                )
+            ]
         )
     shopper = holding_limits.shopper(data.user_id, email, data.client_address)
     if problems := await holding_limits.holding_problems(conn, settings.limits, shopper, wanted):
@@ -204,7 +211,7 @@ async def _create_order(
     subtotal = sum(line.quantity * line.unit_price for line in order_lines)
     if subtotal > MAX_ORDER_TOTAL:
         return CheckoutResult(
-            problems=[Problem("ORDER_TOO_LARGE", "The order total is too large.", ("cartToken",))]
+            problems=[Problem(CheckoutCode.ORDER_TOO_LARGE, "The order total is too large.", ("cart_token",))]
         )
 
     order = await orders.insert_order(

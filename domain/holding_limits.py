@@ -17,12 +17,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from domain.problems import Problem
+from domain.errors import CheckoutCode, Problem
 from domain.rate_limits import UNKNOWN_ADDRESS, address_key
 from models import holding_repository as repo
 from models.holding_repository import Shopper
 
-FIELD = ("cartToken",)
+FIELD = ("cart_token",)
 
 
 @dataclass(slots=True, frozen=True)
@@ -54,7 +54,7 @@ def size_problems(limits: HoldingLimits, lines: Sequence[Wanted]) -> list[Proble
     """Per-item and per-order unit caps: decided from the cart alone."""
     problems = [
         Problem(
-            "LINE_QUANTITY_LIMIT",
+            CheckoutCode.LINE_QUANTITY_LIMIT,
             f"An order may hold at most {limits.max_line_quantity} of one item: reduce {line.sku}"
             f" from {line.quantity} to {limits.max_line_quantity}.",
             FIELD,
@@ -66,7 +66,7 @@ def size_problems(limits: HoldingLimits, lines: Sequence[Wanted]) -> list[Proble
     if units > limits.max_units:
         problems.append(
             Problem(
-                "ORDER_QUANTITY_LIMIT",
+                CheckoutCode.ORDER_QUANTITY_LIMIT,
                 f"An order may hold at most {limits.max_units} items; this cart has {units}.",
                 FIELD,
             )
@@ -86,7 +86,7 @@ async def holding_problems(
     if max(opened.by_user, opened.by_email, opened.by_client) >= limits.max_open:
         return [
             Problem(
-                "TOO_MANY_OPEN_ORDERS",
+                CheckoutCode.TOO_MANY_OPEN_ORDERS,
                 f"At most {limits.max_open} orders may await payment at a time:"
                 " pay for or cancel one of them first.",
                 FIELD,
@@ -118,7 +118,7 @@ def share_problems(
         if quantity > allowed:
             problems.append(
                 Problem(
-                    "STOCK_SHARE_LIMIT",
+                    CheckoutCode.STOCK_SHARE_LIMIT,
                     f"{skus[variant_id]} is scarce: one order may take at most {allowed} of it now"
                     f" ({limits.stock_share}% of the stock on sale); this one asks for {quantity}.",
                     FIELD,

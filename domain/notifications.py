@@ -166,6 +166,17 @@ async def _deliver(
     return "sent"
 
 
+async def captured_messages(engine: AsyncEngine, limit: int) -> list[mails.MailRow]:
+    """The newest messages, for the demo mailbox."""
+    async with engine.connect() as conn:
+        return await mails.recent(conn, limit)
+
+
+async def captured_message(engine: AsyncEngine, message_pk: int) -> mails.MailRow | None:
+    async with engine.connect() as conn:
+        return await mails.by_id(conn, message_pk)
+
+
 def _shop(settings: Settings) -> dict[str, str]:
     return {"name": settings.shop_name, "url": settings.storefront_base_url + "/"}
 

@@ -13,23 +13,23 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from domain.errors import OrderCode, PaymentCode, Problem
 from domain.orders import (
     EXPIRED_REASON,
     PAID_NOT_SHIPPED,
+    REFUNDABLE,
     UNPAID,
     InvalidTransition,
     OrderStatus,
     change_status,
 )
 from domain.payments import PaymentProvider, PaymentProviderUnavailable, RefundRefused
-from domain.problems import Problem
 from models import order_repository as orders
 from models.order_repository import OrderRow
 
 logger = logging.getLogger(__name__)
 
 S = OrderStatus
-REFUNDABLE = frozenset({S.PAID, S.PROCESSING, S.SHIPPED, S.DELIVERED})
 FULFILMENT_STEPS = frozenset({S.PROCESSING, S.SHIPPED, S.DELIVERED, S.COMPLETED})
 MAX_REASON_LENGTH = 500
 MAX_TRACKING_LENGTH = 100
@@ -42,7 +42,7 @@ class OrderActionResult:
 
 
 def _invalid(error: InvalidTransition) -> OrderActionResult:
-    return OrderActionResult(problems=[Problem("INVALID_TRANSITION", str(error), ("status",))])
+    return OrderActionResult(problems=[Problem(OrderCode.INVALID_TRANSITION, str(error), ("status",))])
 
 
 def _clean_reason(reason: str | None) -> str | None:
@@ -71,7 +71,7 @@ async def update_status(
         return OrderActionResult(
             problems=[
                 Problem(
-                    "INVALID_TRANSITION",
+                    OrderCode.INVALID_TRANSITION,
                     "Use orderCancel or orderRefund for that; this moves orders along fulfilment only.",
                     ("status",),
                 )
@@ -84,10 +84,10 @@ async def update_status(
             return OrderActionResult(
                 problems=[
                     Problem(
-                        "TRACKING_NUMBER_REQUIRED",
+                        OrderCode.TRACKING_NUMBER_REQUIRED,
                         "Shipping needs a tracking number"
                         f" of {MAX_TRACKING_LENGTH} printable characters or less.",
-                        ("trackingNumber",),
+                        ("tracking_number",),
                     )
                 ]
             )
@@ -141,7 +141,7 @@ def _not_cancellable_by_owner(status: OrderStatus) -> Problem:
         message = "This order is paid: only the shop can cancel it now, and it refunds the payment."
     else:
         message = f"An order that is {status.value} cannot be cancelled."
-    return Problem("INVALID_TRANSITION", message, ("id",))
+    return Problem(OrderCode.INVALID_TRANSITION, message, ("id",))
 
 
 # A staff cancel retries when a payment (or refund) lands between its read and its lock.
@@ -162,7 +162,7 @@ async def _cancel_by_staff(
             except PaymentProviderUnavailable:
                 return OrderActionResult(problems=[_provider_unavailable()])
             except RefundRefused as error:
-                return OrderActionResult(problems=[Problem("REFUND_FAILED", str(error), ("id",))])
+                return OrderActionResult(problems=[Problem(PaymentCode.REFUND_FAILED, str(error), ("id",))])
         try:
             async with engine.begin() as conn:
                 # Only from the status the refund decision was made on: a payment that landed
@@ -184,7 +184,9 @@ async def _cancel_by_staff(
             return OrderActionResult(order=change.order)
     return OrderActionResult(
         problems=[
-            Problem("INVALID_TRANSITION", "The order kept changing; nothing changed. Try again.", ("id",))
+            Problem(
+                OrderCode.INVALID_TRANSITION, "The order kept changing; nothing changed. Try again.", ("id",)
+            )
         ]
     )
 
@@ -199,7 +201,11 @@ async def refund_order(
     if status not in REFUNDABLE or not order.payment_intent_id:
         return OrderActionResult(
             problems=[
-                Problem("INVALID_TRANSITION", f"An order that is {status.value} cannot be refunded.", ("id",))
+                Problem(
+                    OrderCode.INVALID_TRANSITION,
+                    f"An order that is {status.value} cannot be refunded.",
+                    ("id",),
+                )
             ]
         )
     try:
@@ -207,7 +213,7 @@ async def refund_order(
     except PaymentProviderUnavailable:
         return OrderActionResult(problems=[_provider_unavailable()])
     except RefundRefused as error:
-        return OrderActionResult(problems=[Problem("REFUND_FAILED", str(error), ("id",))])
+        return OrderActionResult(problems=[Problem(PaymentCode.REFUND_FAILED, str(error), ("id",))])
     async with engine.begin() as conn:
         # The charge.refunded event may have been applied meanwhile: then this changes nothing.
         change = await change_status(
@@ -224,7 +230,8 @@ async def refund_order(
 
 def _provider_unavailable() -> Problem:
     return Problem(
-        "PAYMENT_PROVIDER_UNAVAILABLE", "The payment provider cannot be reached; nothing changed. Try again."
+        PaymentCode.PAYMENT_PROVIDER_UNAVAILABLE,
+        "The payment provider cannot be reached; nothing changed. Try again.",
     )
 
 

@@ -13,7 +13,6 @@ import hmac
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
-from enum import StrEnum
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -22,20 +21,7 @@ from domain import notifications
 from models import inventory_repository as inventory
 from models import order_repository as orders
 from models.order_repository import OrderRow, StatusChangeRow
-
-
-class OrderStatus(StrEnum):
-    PENDING = "PENDING"
-    AWAITING_PAYMENT = "AWAITING_PAYMENT"
-    PAID = "PAID"
-    PROCESSING = "PROCESSING"
-    SHIPPED = "SHIPPED"
-    DELIVERED = "DELIVERED"
-    COMPLETED = "COMPLETED"
-    FAILED = "FAILED"
-    CANCELLED = "CANCELLED"
-    REFUNDED = "REFUNDED"
-
+from models.orders import OrderStatus
 
 S = OrderStatus
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
@@ -48,6 +34,7 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 }
 UNPAID = frozenset({S.PENDING, S.AWAITING_PAYMENT})
 PAID_NOT_SHIPPED = frozenset({S.PAID, S.PROCESSING})
+REFUNDABLE = frozenset({S.PAID, S.PROCESSING, S.SHIPPED, S.DELIVERED})
 
 EXPIRED_REASON = "payment window expired"
 

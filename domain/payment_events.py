@@ -23,14 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.queue import enqueue
 from domain.late_payments import LATE_REFUND_BACKSTOP_DELAY, REFUND_LATE_PAYMENT, refund_kept_charge
-from domain.orders import EXPIRED_REASON, OrderStatus, change_status
+from domain.orders import EXPIRED_REASON, REFUNDABLE, OrderStatus, change_status
 from domain.payments import PaymentProvider
 from models import order_repository as orders
 
 logger = logging.getLogger(__name__)
 
 S = OrderStatus
-REFUNDABLE = frozenset({S.PAID, S.PROCESSING, S.SHIPPED, S.DELIVERED})
 ACTOR = "stripe"
 
 MAX_ID_LENGTH = 255  # Stripe's ids are far shorter ("evt_" and 24 to 60 characters)

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.settings import RateLimit, Settings
 from domain.auth import InvalidEmail, normalize_email
-from domain.problems import Problem
+from domain.errors import LimitCode, Problem
 from models import rate_limit_repository as repo
 
 logger = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ class Refusal:
     @property
     def problem(self) -> Problem:
         return Problem(
-            "RATE_LIMITED", f"Too many attempts. Please retry after {self.retry_after} seconds.", None
+            LimitCode.RATE_LIMITED, f"Too many attempts. Please retry after {self.retry_after} seconds.", None
         )
 
 
@@ -134,9 +134,7 @@ def _counted(attempts: Sequence[Limited]) -> list[tuple[Limited, RateLimit]]:
     when it has no limit of its own (in the ceiling's window, never refusing)."""
     counted = [(attempt, attempt.limit) for attempt in attempts if attempt.limit is not None]
     for attempt in attempts:
-        if attempt.limit is None and any(
-            ceiling.waived_by == attempt.bucket for ceiling, _ in counted
-        ):
+        if attempt.limit is None and any(ceiling.waived_by == attempt.bucket for ceiling, _ in counted):
             window = next(limit for ceiling, limit in counted if ceiling.waived_by == attempt.bucket)
             counted.append((attempt, RateLimit(attempts=2**31 - 1, seconds=window.seconds)))
     return counted

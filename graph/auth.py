@@ -10,22 +10,16 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from starlette.websockets import WebSocket
 
+from domain.access import UserRow, Viewer, viewer_of
 from domain.auth import session_of_access_token, user_of_access_token
 from graph.context import Context, Info
 from graph.errors import Unauthenticated
-from models.account_repository import UserRow
 
-
-@dataclass(slots=True, frozen=True)
-class Viewer:
-    id: int
-    email: str
-    is_staff: bool
+__all__ = ["Viewer", "current_user", "login_of", "require_viewer", "viewer"]
 
 
 def _bearer(value: Any) -> str | None:
@@ -78,8 +72,7 @@ async def current_user(info: Info) -> UserRow | None:
 
 
 async def viewer(info: Info) -> Viewer | None:
-    user = await current_user(info)
-    return Viewer(id=user.id, email=user.email, is_staff=user.is_staff) if user else None
+    return viewer_of(await current_user(info))
 
 
 async def require_viewer(info: Info) -> Viewer:

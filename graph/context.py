@@ -12,11 +12,11 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.types import Info as StrawberryInfo
 
-from core.order_events import OrderEventHub
 from core.settings import Settings
+from domain.access import UserRow
+from domain.order_events import OrderEventHub
 from domain.payments import PaymentProvider
 from graph.dataloaders import Loaders
-from models.account_repository import UserRow
 
 
 @dataclass

@@ -9,10 +9,10 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from strawberry.dataloader import DataLoader
 
-from models import catalog_repository as catalog
-from models import order_repository as orders
-from models.catalog_repository import CategoryRow, ProductRow, VariantRow
-from models.order_repository import OrderLineRow, OrderRow, StatusChangeRow
+from domain import catalog
+from domain import order_reads as orders
+from domain.catalog import CategoryRow, ProductRow, VariantRow
+from domain.order_reads import OrderLineRow, OrderRow, StatusChangeRow
 
 K = TypeVar("K")
 V = TypeVar("V")

@@ -9,8 +9,8 @@ from collections.abc import Awaitable, Callable
 from domain import rate_limits
 from domain.order_actions import cancel_overdue_orders
 from domain.payment_recovery import recover_missed_payments
+from domain.retention import purge_anonymous_carts, purge_refresh_tokens
 from jobs.tasks import Resources
-from models import retention_repository as retention
 
 logger = logging.getLogger(__name__)
 
@@ -47,13 +47,11 @@ def schedule(resources: Resources) -> dict[str, tuple[str, Task]]:
     async def delete_ended_rate_limit_windows() -> object:
         return await rate_limits.delete_ended_windows(engine)
 
-    async def purge_refresh_tokens() -> object:
-        async with engine.begin() as conn:
-            return await retention.delete_ended_refresh_token_families(conn, settings.refresh_token_retention)
+    async def purge_old_refresh_tokens() -> object:
+        return await purge_refresh_tokens(engine, settings.refresh_token_retention)
 
-    async def purge_anonymous_carts() -> object:
-        async with engine.begin() as conn:
-            return await retention.delete_abandoned_anonymous_carts(conn, settings.anonymous_cart_retention)
+    async def purge_old_anonymous_carts() -> object:
+        return await purge_anonymous_carts(engine, settings.anonymous_cart_retention)
 
     async def check_unconfirmed_payments() -> object:
         return await recover_missed_payments(engine, resources.payments, settings.payment_check_after)
@@ -64,8 +62,8 @@ def schedule(resources: Resources) -> dict[str, tuple[str, Task]]:
             expire_reservations,
         ),
         "delete_ended_rate_limit_windows": ("* * * * *", delete_ended_rate_limit_windows),
-        "purge_refresh_tokens": ("17 * * * *", purge_refresh_tokens),
-        "purge_anonymous_carts": ("43 * * * *", purge_anonymous_carts),
+        "purge_refresh_tokens": ("17 * * * *", purge_old_refresh_tokens),
+        "purge_anonymous_carts": ("43 * * * *", purge_old_anonymous_carts),
         "check_unconfirmed_payments": (
             every_seconds(settings.payment_check_interval),
             check_unconfirmed_payments,

@@ -24,8 +24,6 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-CART_STATUSES = ("active", "merged", "checked_out")
-
 
 class Cart(SQLModel, table=True):
     __tablename__ = "carts"

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from models.cart_repository import cart_lines, price_lock_holds
 from models.catalog import Product, ProductVariant
-from models.orders import Order, OrderLine, OrderStatusChange, ProcessedPaymentEvent
+from models.orders import Order, OrderLine, OrderStatus, OrderStatusChange, ProcessedPaymentEvent
 
 orders = Order.__table__
 order_lines = OrderLine.__table__
@@ -269,7 +269,7 @@ async def overdue_order_ids(conn: AsyncConnection, now: datetime, limit: int = 1
     """Unpaid orders whose reservation ran out, skipping those another process is handling."""
     result = await conn.execute(
         select(orders.c.id)
-        .where(orders.c.status == "AWAITING_PAYMENT", orders.c.reservation_expires_at <= now)
+        .where(orders.c.status == OrderStatus.AWAITING_PAYMENT, orders.c.reservation_expires_at <= now)
         .order_by(orders.c.reservation_expires_at)
         .limit(limit)
         .with_for_update(skip_locked=True)

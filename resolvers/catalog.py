@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import strawberry
 
+from domain import catalog
+from domain.catalog import ProductQuery, search_words
 from graph.context import Info
 from graph.ids import from_global_id
 from graph.types.catalog import (
@@ -15,8 +17,6 @@ from graph.types.catalog import (
     product_connection,
 )
 from graph.types.common import Node
-from models import catalog_repository
-from models.catalog_repository import ProductQuery, search_words
 
 
 @strawberry.input
@@ -84,5 +84,5 @@ class CatalogQuery:
     @strawberry.field
     async def categories(self, info: Info) -> list[Category]:
         async with info.context.read_engine.connect() as conn:
-            rows = await catalog_repository.all_categories(conn)
+            rows = await catalog.all_categories(conn)
         return [Category.from_row(row) for row in rows]

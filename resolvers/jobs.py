@@ -5,10 +5,11 @@ from __future__ import annotations
 import strawberry
 
 from domain import jobs
+from domain.errors import JobCode, Problem
 from graph.context import Info
 from graph.ids import pk_of
 from graph.pagination import decode_cursor, encode_cursor, page_size
-from graph.types.common import PageInfo, UserError
+from graph.types.common import PageInfo, user_errors
 from graph.types.jobs import FailedJob, FailedJobConnection, FailedJobEdge, JobRetryPayload
 from resolvers.orders import require_staff
 
@@ -48,6 +49,6 @@ class JobMutation:
         await require_staff(info)
         pk = pk_of(id, "Job")
         if pk is None or not await jobs.retry_job(info.context.engine, pk):
-            problem = UserError(field=["id"], message="There is no such failed job.", code="NOT_FOUND")
-            return JobRetryPayload(queued=False, user_errors=[problem])
+            problem = Problem(JobCode.NOT_FOUND, "There is no such failed job.", ("id",))
+            return JobRetryPayload(queued=False, user_errors=user_errors([problem]))
         return JobRetryPayload(queued=True, user_errors=[])

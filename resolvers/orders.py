@@ -6,10 +6,13 @@ from datetime import datetime
 
 import strawberry
 
-from domain import order_actions, rate_limits
+from domain import order_actions, order_reads, rate_limits
+from domain.access import actor_of, may_read_order
 from domain.checkout import CheckoutInput, CheckoutSettings, checkout
+from domain.errors import OrderCode, Problem
 from domain.holding_limits import HoldingLimits
-from domain.orders import OrderStatus, order_token_matches
+from domain.order_reads import OrderRow
+from domain.orders import OrderStatus
 from graph.auth import Viewer, require_viewer, viewer
 from graph.context import Info
 from graph.errors import Forbidden, Unauthenticated
@@ -26,32 +29,17 @@ from graph.types.orders import (
     OrderPayload,
 )
 from graph.types.orders import OrderStatus as OrderStatusType
-from models import order_repository
-from models.order_repository import OrderRow
 
 ORDER_CURSOR = "orders:NEWEST"
 
 
 def not_found() -> list[UserError]:
-    return [UserError(field=["id"], message="There is no such order.", code="NOT_FOUND")]
+    return user_errors([Problem(OrderCode.NOT_FOUND, "There is no such order.", ("id",))])
 
 
 async def load_order(info: Info, global_id: str) -> OrderRow | None:
     pk = pk_of(global_id, "Order")
     return await info.context.loaders.order.load(pk) if pk is not None else None
-
-
-def may_read(order: OrderRow, reader: Viewer | None, order_token: str | None, token_secret: str) -> bool:
-    """The owner, staff, or the holder of the order's token; to anyone else the order does not exist."""
-    if reader is not None and (reader.is_staff or reader.id == order.user_id):
-        return True
-    return order_token_matches(token_secret, order.public_id, order_token)
-
-
-def actor_of(reader: Viewer | None) -> str:
-    if reader is None:
-        return "guest"
-    return f"staff:{reader.id}" if reader.is_staff else f"user:{reader.id}"
 
 
 async def require_staff(info: Info) -> Viewer:
@@ -69,7 +57,7 @@ class OrderQuery:
         limit = page_size(first)
         after_key = decode_cursor(after, ORDER_CURSOR, (datetime, int)) if after else None
         async with info.context.read_engine.connect() as conn:
-            page = await order_repository.orders_of_user(conn, reader.id, limit, after_key)  # type: ignore[arg-type]
+            page = await order_reads.orders_of_user(conn, reader.id, limit, after_key)  # type: ignore[arg-type]
         edges = [
             OrderEdge(cursor=encode_cursor(ORDER_CURSOR, (row.created_at, row.id)), node=Order.from_row(row))
             for row in page.rows
@@ -90,7 +78,7 @@ class OrderQuery:
     )
     async def order(self, info: Info, id: strawberry.ID, order_token: str | None = None) -> Order | None:
         order = await load_order(info, id)
-        if order is None or not may_read(
+        if order is None or not may_read_order(
             order, await viewer(info), order_token, info.context.order_token_secret
         ):
             return None
@@ -177,7 +165,7 @@ class OrderMutation:
         if reader is None and not order_token:
             raise Unauthenticated()
         order = await load_order(info, id)
-        if order is None or not may_read(order, reader, order_token, info.context.order_token_secret):
+        if order is None or not may_read_order(order, reader, order_token, info.context.order_token_secret):
             return OrderPayload(order=None, user_errors=not_found())
         result = await order_actions.cancel_order(
             info.context.engine,

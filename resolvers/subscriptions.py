@@ -17,8 +17,11 @@ from datetime import datetime
 
 import strawberry
 
-from core.order_events import CatchUp, LoginRevoked, Subscriber, SubscriberDropped
+from domain import order_reads as orders
+from domain.access import may_read_order
 from domain.auth import login_is_live
+from domain.order_events import CatchUp, LoginRevoked, Subscriber, SubscriberDropped
+from domain.order_reads import StatusChangeRow
 from domain.orders import OrderStatus
 from domain.rate_limits import address_key
 from graph.auth import Viewer, login_of, require_viewer, viewer
@@ -27,9 +30,7 @@ from graph.errors import PublicError, Unauthenticated
 from graph.rate_limits import client_address
 from graph.types.orders import Order
 from graph.types.orders import OrderStatus as OrderStatusType
-from models import order_repository as orders
-from models.order_repository import StatusChangeRow
-from resolvers.orders import load_order, may_read
+from resolvers.orders import load_order
 
 MAX_SUBSCRIPTIONS_PER_USER = 20
 
@@ -162,7 +163,9 @@ class OrderSubscription:
         with hub.subscribe(login_id=login_of(info)) as subscriber:
             reader = await viewer(info)
             order = await load_order(info, order_id)
-            if order is None or not may_read(order, reader, order_token, info.context.order_token_secret):
+            if order is None or not may_read_order(
+                order, reader, order_token, info.context.order_token_secret
+            ):
                 # The same answer whether the order exists or not.
                 raise PublicError("There is no such order.", code="NOT_FOUND")
             # Guests (with the order token) count per client address, as signed-in users count per user.

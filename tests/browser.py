@@ -3,14 +3,12 @@ own address (so the sandbox's links work), and screenshots a person can look at 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import re
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import uvicorn
 from playwright.async_api import Page
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -19,6 +17,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from core.pages import WEB
+from tests.support import served
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / ".artifacts" / "browser"
@@ -44,19 +43,11 @@ def listening_socket() -> tuple[socket.socket, str]:
 
 @contextlib.asynccontextmanager
 async def serving(app: Starlette, sock: socket.socket) -> AsyncIterator[None]:
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", loop="none")
-    server = uvicorn.Server(config)
-    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
-    task = asyncio.create_task(server.serve(sockets=[sock]))
+    """`app` served on the bound socket `sock` for the block (tests.support.served), which is closed after it."""
     try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-        yield
+        async with served(app, sock=sock):
+            yield
     finally:
-        server.should_exit = True
-        await task
         sock.close()
 
 

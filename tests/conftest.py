@@ -8,26 +8,29 @@ suite uses that server; otherwise it starts the embedded server once per test se
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
+import uvicorn
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from starlette.applications import Starlette
 
+from app.factory import create_app
 from core.migrations import upgrade_to_head
 from core.settings import Settings
-from main import create_app, seed_demo_catalog
-from tests.shop import serve
+from demo.load import seed_demo_catalog
 from tests.stripe_stub import WEBHOOK_SECRET, StripeStub
-from tests.support import RunningServer, StatementCounter, start_server
+from tests.support import RunningServer, StatementCounter, served, start_server
 
 TEMPLATE_PRODUCTS = 320
 
@@ -51,16 +54,24 @@ def server_url() -> Iterator[str]:
 
     data_dir = Path(tempfile.mkdtemp(prefix="storefront-test-pg-"))
     try:
-        yield start_embedded_postgres(data_dir, "postgres", delete_on_exit=True)
+        url = start_embedded_postgres(data_dir, "postgres", delete_on_exit=True)
+        # A throwaway server: nothing it holds must survive a crash, so no waiting for the disk.
+        asyncio.run(_admin(url, *(f"ALTER SYSTEM SET {name} = off" for name in NOT_DURABLE)))
+        asyncio.run(_admin(url, "SELECT pg_reload_conf()"))
+        yield url
     finally:
         stop_embedded_postgres(data_dir)
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-async def _admin(server_url: str, sql: str) -> None:
+NOT_DURABLE = ("fsync", "synchronous_commit", "full_page_writes")
+
+
+async def _admin(server_url: str, *statements: str) -> None:
     conn = await asyncpg.connect(_asyncpg_dsn(server_url))
     try:
-        await conn.execute(sql)
+        for statement in statements:
+            await conn.execute(statement)
     finally:
         await conn.close()
 
@@ -77,12 +88,96 @@ def template_database(server_url: str) -> Iterator[str]:
     asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+class Clones:
+    """Databases cloned from the template one test ahead, and put away after the test.
+
+    The next test's clone is made while the current test runs, and a finished test's server
+    is stopped and its database dropped while the next one runs (the event loop is mostly
+    idle in between). Every piece of work put off is awaited, and its failure raised, at the
+    end of the session.
+    """
+
+    def __init__(self, server_url: str, template: str) -> None:
+        self.server_url = server_url
+        self.template = template
+        self._next: asyncio.Task[str] | None = None
+        self._later: set[asyncio.Task[None]] = set()
+        self._stopping: dict[str, list[asyncio.Task[None]]] = {}
+        self._failures: list[BaseException] = []
+
+    async def _clone(self) -> str:
+        name = f"storefront_test_{uuid.uuid4().hex[:12]}"
+        await _admin(self.server_url, f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        return name
+
+    async def take(self) -> str:
+        ahead = self._next or asyncio.create_task(self._clone())
+        name = await ahead
+        self._next = asyncio.create_task(self._clone())
+        return name
+
+    def later(self, work: Awaitable[None]) -> asyncio.Task[None]:
+        """Run `work` in the background; its failure fails the session."""
+
+        async def run() -> None:
+            try:
+                await work
+            except BaseException as error:
+                self._failures.append(error)
+
+        task = asyncio.create_task(run())
+        self._later.add(task)
+        task.add_done_callback(self._later.discard)
+        return task
+
+    def stop_later(self, server: uvicorn.Server, serving: asyncio.Task[None], database_url: str) -> None:
+        """Stop a test's server in the background; its database is dropped after it stopped."""
+        server.should_exit = True
+        self._stopping.setdefault(database_url, []).append(self.later(serving))
+
+    def drop_later(self, name: str, database_url: str | None = None) -> None:
+        stopping = self._stopping.pop(database_url, []) if database_url else []
+
+        async def drop() -> None:
+            await asyncio.gather(*stopping)
+            await _admin(self.server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+        self.later(drop())
+
+    async def close(self) -> None:
+        if self._next is not None:
+            self.drop_later(await self._next)
+        while self._later:
+            await asyncio.gather(*self._later)
+        if self._failures:
+            raise self._failures[0]
+
+
+@pytest.fixture(scope="session")
+async def clones(server_url: str, template_database: str) -> AsyncIterator[Clones]:
+    pool = Clones(server_url, template_database)
+    yield pool
+    await pool.close()
+
+
 @pytest.fixture
-async def database_url(server_url: str, template_database: str) -> AsyncIterator[str]:
-    name = f"storefront_test_{uuid.uuid4().hex[:12]}"
-    await _admin(server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
-    yield _with_database(server_url, name)
-    await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+async def database_url(server_url: str, clones: Clones) -> AsyncIterator[str]:
+    name = await clones.take()
+    url = _with_database(server_url, name)
+    yield url
+    clones.drop_later(name, url)
+
+
+@pytest.fixture
+def pg_data_dir() -> Iterator[Path]:
+    """A DATA_DIR for a command that starts its own embedded PostgreSQL.
+
+    Not under tmp_path: that PostgreSQL runs as another user, which must traverse the folders
+    above its data, and any pytest session that starts resets /tmp/pytest-of-<user> to 0700.
+    """
+    parent = Path(tempfile.mkdtemp(prefix="storefront-test-data-"))
+    yield parent / "data"
+    shutil.rmtree(parent, ignore_errors=True)
 
 
 @pytest.fixture
@@ -97,14 +192,23 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     )
 
 
+@contextlib.asynccontextmanager
+async def serving_for_the_test(
+    app: Starlette, settings: Settings, clones: Clones
+) -> AsyncIterator[RunningServer]:
+    """Like tests.support.served, but stopped in the background once the test is over."""
+    server, serving, url = await start_server(app)
+    try:
+        yield RunningServer(app, url)
+    finally:
+        clones.stop_later(server, serving, settings.database_url)
+
+
 @pytest.fixture
-async def server(settings: Settings) -> AsyncIterator[RunningServer]:
+async def server(settings: Settings, clones: Clones) -> AsyncIterator[RunningServer]:
     """The real application, served over HTTP and WebSocket on a loopback port."""
-    app = create_app(settings)
-    uvicorn_server, task, url = await start_server(app)
-    yield RunningServer(app, url)
-    uvicorn_server.should_exit = True
-    await task
+    async with serving_for_the_test(create_app(settings), settings, clones) as running:
+        yield running
 
 
 @pytest.fixture
@@ -134,10 +238,8 @@ def sql_statements(server: RunningServer) -> Iterator[StatementCounter]:
 @pytest.fixture
 async def stripe_stub() -> AsyncIterator[tuple[StripeStub, str]]:
     stub = StripeStub()
-    server, task, url = await start_server(stub.app())
-    yield stub, url
-    server.should_exit = True
-    await task
+    async with served(stub.app()) as running:
+        yield stub, running.url
 
 
 @pytest.fixture
@@ -154,10 +256,8 @@ async def stripe_settings(settings: Settings, stripe_stub: tuple[StripeStub, str
 
 
 @pytest.fixture
-async def shop(stripe_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+async def shop(stripe_settings: Settings, clones: Clones) -> AsyncIterator[httpx.AsyncClient]:
     """The application configured for Stripe (the stub), over HTTP."""
-    running, server, task = await serve(stripe_settings)
-    async with httpx.AsyncClient(base_url=running.url, timeout=60) as client:
-        yield client
-    server.should_exit = True
-    await task
+    async with serving_for_the_test(create_app(stripe_settings), stripe_settings, clones) as running:
+        async with httpx.AsyncClient(base_url=running.url, timeout=60) as client:
+            yield client

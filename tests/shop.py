@@ -1,18 +1,18 @@
-"""Helpers for tests that shop: variants with known stock, carts, checkouts, signed webhooks."""
+"""What a shopper does, for the tests: variants with known stock, carts, checkouts, orders,
+signed Stripe webhooks, order subscriptions. Accounts are in tests/accounts.py."""
 
 from __future__ import annotations
 
 import base64
+import contextlib
 from typing import Any
 
 import httpx
-from sqlalchemy import text
 
-from core.db import create_engine
+from app.factory import create_app
 from core.settings import Settings
-from main import create_app
 from tests.stripe_stub import WEBHOOK_SECRET, event, stripe_signature
-from tests.support import RunningServer, graphql, start_server
+from tests.support import RunningServer, graphql, served, sql
 
 ADDRESS = {
     "name": "Ada Lovelace",
@@ -44,29 +44,54 @@ query($id: ID!, $token: String) {
 }
 """
 
-ADD = """
-mutation($cartToken: String, $lines: [CartLineInput!]!) {
-  cartLinesAdd(cartToken: $cartToken, lines: $lines) { cart { token } userErrors { code message } }
+CART_FIELDS = """
+token totalQuantity subtotal { amount currency }
+lines {
+  id quantity priceChanged
+  unitPrice { amount currency } lineTotal { amount currency }
+  variant { id sku price { amount } quantityAvailable }
 }
+"""
+
+CART = f"query($token: String) {{ cart(token: $token) {{ {CART_FIELDS} }} }}"
+
+ADD = f"""
+mutation($cartToken: String, $lines: [CartLineInput!]!) {{
+  cartLinesAdd(cartToken: $cartToken, lines: $lines) {{
+    cart {{ {CART_FIELDS} }}
+    userErrors {{ field message code }}
+  }}
+}}
+"""
+
+UPDATE = f"""
+mutation($cartToken: String, $lines: [CartLineUpdateInput!]!) {{
+  cartLinesUpdate(cartToken: $cartToken, lines: $lines) {{
+    cart {{ {CART_FIELDS} }}
+    userErrors {{ field message code }}
+  }}
+}}
+"""
+
+REMOVE = f"""
+mutation($cartToken: String, $lineIds: [ID!]!) {{
+  cartLinesRemove(cartToken: $cartToken, lineIds: $lineIds) {{
+    cart {{ {CART_FIELDS} }}
+    userErrors {{ field message code }}
+  }}
+}}
 """
 
 VARIANT = "query($id: ID!) { node(id: $id) { ... on ProductVariant { quantityAvailable price { amount } } } }"
 
 
-async def serve(settings: Settings) -> tuple[RunningServer, Any, Any]:
-    app = create_app(settings)
-    server, task, url = await start_server(app)
-    return RunningServer(app, url), server, task
+def serve(settings: Settings) -> contextlib.AbstractAsyncContextManager[RunningServer]:
+    """The application made from `settings`, served for an `async with` block."""
+    return served(create_app(settings))
 
 
-async def sql(database_url: str, statement: str, **params: Any) -> list[Any]:
-    engine = create_engine(database_url, pool_size=1)
-    try:
-        async with engine.begin() as conn:
-            result = await conn.execute(text(statement), params)
-            return list(result) if result.returns_rows else []
-    finally:
-        await engine.dispose()
+def global_id(type_name: str, pk: int) -> str:
+    return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
 
 
 async def variant_with_stock(database_url: str, stock: int, offset: int = 0) -> tuple[str, int, int]:
@@ -80,7 +105,7 @@ async def variant_with_stock(database_url: str, stock: int, offset: int = 0) -> 
         offset=offset,
     )
     pk, price = rows[0]
-    return base64.b64encode(f"ProductVariant:{pk}".encode()).decode(), pk, price
+    return global_id("ProductVariant", pk), pk, price
 
 
 async def stock_of(database_url: str, pk: int) -> tuple[int, int]:
@@ -91,12 +116,81 @@ async def stock_of(database_url: str, pk: int) -> tuple[int, int]:
 async def new_cart(
     client: httpx.AsyncClient, variant_id: str, quantity: int = 1, token: str | None = None
 ) -> str:
-    body = await graphql(
-        client, ADD, {"lines": [{"variantId": variant_id, "quantity": quantity}]}, token=token
-    )
-    payload = body["data"]["cartLinesAdd"]
+    """A new cart holding `quantity` of the variant; its token."""
+    payload = await cart_add(client, [(variant_id, quantity)], token=token)
     assert payload["userErrors"] == [], payload
     return payload["cart"]["token"]
+
+
+async def in_stock_variants(database_url: str, count: int, at_least: int = 30) -> list[dict[str, Any]]:
+    """Variants of active products with plenty of stock: global id, pk, price and what is available."""
+    rows = await sql(
+        database_url,
+        """
+        SELECT v.id, v.sku, v.price, v.stock - v.reserved AS available
+        FROM product_variants v JOIN products p ON p.id = v.product_id AND p.is_active
+        WHERE v.stock - v.reserved >= :at_least
+        ORDER BY v.id LIMIT :count
+        """,
+        at_least=at_least,
+        count=count,
+    )
+    assert len(rows) == count
+    return [
+        {
+            "id": global_id("ProductVariant", row.id),
+            "pk": row.id,
+            "price": row.price,
+            "available": row.available,
+        }
+        for row in rows
+    ]
+
+
+async def cart_add(
+    client: httpx.AsyncClient,
+    lines: list[tuple[str, int]],
+    cart_token: str | None = None,
+    token: str | None = None,
+) -> dict[str, Any]:
+    variables = {
+        "cartToken": cart_token,
+        "lines": [{"variantId": variant_id, "quantity": quantity} for variant_id, quantity in lines],
+    }
+    body = await graphql(client, ADD, variables, token=token)
+    assert "errors" not in body, body
+    return body["data"]["cartLinesAdd"]
+
+
+async def cart_update(
+    client: httpx.AsyncClient,
+    lines: list[tuple[str, int]],
+    cart_token: str | None = None,
+    token: str | None = None,
+) -> dict[str, Any]:
+    variables = {
+        "cartToken": cart_token,
+        "lines": [{"lineId": line_id, "quantity": quantity} for line_id, quantity in lines],
+    }
+    body = await graphql(client, UPDATE, variables, token=token)
+    assert "errors" not in body, body
+    return body["data"]["cartLinesUpdate"]
+
+
+async def cart_remove(
+    client: httpx.AsyncClient, line_ids: list[str], cart_token: str | None = None, token: str | None = None
+) -> dict[str, Any]:
+    body = await graphql(client, REMOVE, {"cartToken": cart_token, "lineIds": line_ids}, token=token)
+    assert "errors" not in body, body
+    return body["data"]["cartLinesRemove"]
+
+
+async def read_cart(
+    client: httpx.AsyncClient, cart_token: str | None = None, token: str | None = None
+) -> dict[str, Any] | None:
+    body = await graphql(client, CART, {"token": cart_token}, token=token)
+    assert "errors" not in body, body
+    return body["data"]["cart"]
 
 
 async def checkout(
@@ -122,8 +216,9 @@ async def send_event(
     )
 
 
-async def order_row(database_url: str, global_id: str) -> Any:
-    pk = int(base64.b64decode(global_id).decode().split(":")[1])
+async def order_row(database_url: str, order_id: str) -> Any:
+    """The orders row of the order with this global id."""
+    pk = int(base64.b64decode(order_id).decode().split(":")[1])
     (row,) = await sql(database_url, "SELECT * FROM orders WHERE id = :id", id=pk)
     return row
 
@@ -143,22 +238,6 @@ def session_of(order: Any, **fields: Any) -> dict[str, Any]:
     }
 
 
-async def register(client: httpx.AsyncClient, email: str) -> str:
-    body = await graphql(
-        client,
-        'mutation($e: String!) { register(email: $e, password: "correct horse battery", name: "Shopper") '
-        "{ accessToken userErrors { code } } }",
-        {"e": email},
-    )
-    return body["data"]["register"]["accessToken"]
-
-
-async def staff_token(client: httpx.AsyncClient, database_url: str) -> str:
-    token = await register(client, "staff@example.com")
-    await sql(database_url, "UPDATE users SET is_staff = true WHERE email = 'staff@example.com'")
-    return token
-
-
 async def paid_order(
     client: httpx.AsyncClient, database_url: str, quantity: int = 1
 ) -> tuple[dict, Any, int]:
@@ -168,3 +247,33 @@ async def paid_order(
     response = await send_event(client, "checkout.session.completed", session_of(order))
     assert response.status_code == 200, response.text
     return result, await order_row(database_url, result["order"]["id"]), pk
+
+
+# ---------------------------------------------------------------- following orders live
+
+FOLLOW = """
+subscription($id: ID!, $token: String) {
+  orderStatusChanged(orderId: $id, orderToken: $token) { from to at order { id number status } }
+}
+"""
+MINE = "subscription { myOrderUpdates { from to order { id status } } }"
+
+
+async def guest_order(
+    client: httpx.AsyncClient, database_url: str, token: str | None = None
+) -> dict[str, Any]:
+    """A checkout of one unit of a variant with stock to spare (by the signed-in user with `token`)."""
+    variant_id, _, _ = await variant_with_stock(database_url, 50)
+    return await checkout(
+        client,
+        await new_cart(client, variant_id, token=token),
+        token=token,
+        **({"email": None} if token else {}),
+    )
+
+
+async def pay(client: httpx.AsyncClient, database_url: str, order_id: str) -> None:
+    """Stripe's signed `checkout.session.completed` for the order, which it marks paid."""
+    row = await order_row(database_url, order_id)
+    response = await send_event(client, "checkout.session.completed", session_of(row))
+    assert response.status_code == 200 and response.json()["outcome"] == "paid", response.text

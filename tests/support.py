@@ -1,4 +1,9 @@
-"""Helpers shared by the tests."""
+"""The test harness: serving the application, talking GraphQL, reaching the database, waiting.
+
+What a shopper does (accounts, carts, checkout, payments) lives in tests/shop.py and
+tests/accounts.py; the WebSocket client in tests/ws_client.py; the Stripe stub in
+tests/stripe_stub.py.
+"""
 
 from __future__ import annotations
 
@@ -11,16 +16,20 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import uvicorn
+from sqlalchemy import text
 from starlette.applications import Starlette
 
+from core.db import create_engine
 from core.http_protocol import uvicorn_options
 from core.settings import Settings
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,6 +74,77 @@ async def graphql(
     return response.json()
 
 
+def codes(payload: dict[str, Any]) -> list[str]:
+    """The codes of a mutation payload's userErrors (business failures)."""
+    return [error["code"] for error in payload["userErrors"]]
+
+
+def error_codes(body: dict[str, Any]) -> list[str | None]:
+    """The `extensions.code` of each GraphQL error of a response body."""
+    return [error.get("extensions", {}).get("code") for error in body.get("errors", [])]
+
+
+# ---------------------------------------------------------------- the database
+
+
+async def sql(database_url: str, statement: str, **params: Any) -> list[Any]:
+    """Run one statement on the test database (to set up or inspect state) and return its rows."""
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        async with engine.begin() as conn:
+            result = await conn.execute(text(statement), params)
+            return list(result.all()) if result.returns_rows else []
+    finally:
+        await engine.dispose()
+
+
+# ---------------------------------------------------------------- waiting
+
+
+async def eventually(
+    condition: Callable[[], T | Awaitable[T]],
+    *,
+    timeout: float = 10,
+    interval: float = 0.02,
+    message: str = "the condition did not hold in time",
+) -> T:
+    """Poll `condition` (sync or async) until it returns a truthy value, which is returned.
+
+    The deadline only bounds a failing test; a passing one returns as soon as the condition holds.
+    """
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = condition()
+        if asyncio.iscoroutine(value) or isinstance(value, Awaitable):
+            value = await value
+        if value:
+            return value  # type: ignore[return-value]
+        assert asyncio.get_running_loop().time() < deadline, message
+        await asyncio.sleep(interval)
+
+
+@contextlib.contextmanager
+def counted_calls() -> Iterator[list[int]]:
+    """Python function calls made on this thread meanwhile: work counted, not timed.
+
+    The test server runs on the test's own event loop (`start_server`), so its work is counted too.
+    """
+    calls = [0]
+
+    def profile(frame: object, event: str, arg: object) -> None:
+        if event == "call":
+            calls[0] += 1
+
+    sys.setprofile(profile)
+    try:
+        yield calls
+    finally:
+        sys.setprofile(None)
+
+
+# ---------------------------------------------------------------- serving the application
+
+
 class RunningServer:
     def __init__(self, app: Starlette, url: str) -> None:
         self.app = app
@@ -72,9 +152,10 @@ class RunningServer:
 
 
 async def start_server(
-    app: Starlette, *, forwarded_allow_ips: str = "127.0.0.1"
+    app: Starlette, *, forwarded_allow_ips: str = "127.0.0.1", sock: socket.socket | None = None
 ) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
-    """Serve `app` on a loopback port; X-Forwarded-* is believed from `forwarded_allow_ips`, as in `serve`."""
+    """Serve `app` on a loopback port (or on `sock`, bound already); X-Forwarded-* is believed from
+    `forwarded_allow_ips`, as in `serve`."""
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
@@ -88,13 +169,26 @@ async def start_server(
     )
     server = uvicorn.Server(config)
     server.capture_signals = _no_signal_capture  # type: ignore[method-assign]
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(server.serve(sockets=[sock] if sock else None))
     while not server.started:
         if task.done():
             task.result()
         await asyncio.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
     return server, task, f"http://127.0.0.1:{port}"
+
+
+@contextlib.asynccontextmanager
+async def served(
+    app: Starlette, *, forwarded_allow_ips: str = "127.0.0.1", sock: socket.socket | None = None
+) -> AsyncIterator[RunningServer]:
+    """`app` served on a loopback port of this event loop for the block; stopped after it."""
+    server, task, url = await start_server(app, forwarded_allow_ips=forwarded_allow_ips, sock=sock)
+    try:
+        yield RunningServer(app, url)
+    finally:
+        server.should_exit = True
+        await task
 
 
 def app_settings(app: Starlette) -> Settings:
@@ -115,7 +209,12 @@ def serve_in_thread(app: Starlette) -> Iterator[str]:
     would never get to answer them.
     """
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", **uvicorn_options(app_settings(app))
+        app,
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        lifespan="on",
+        **uvicorn_options(app_settings(app)),
     )
     server = uvicorn.Server(config)
     server.capture_signals = _no_signal_capture  # type: ignore[method-assign]

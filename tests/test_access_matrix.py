@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.auth_helpers import run_sql
-from tests.shop import ADDRESS, order_row, register, send_event, session_of, variant_with_stock
-from tests.support import RunningServer, graphql
+from tests.accounts import signed_up_token
+from tests.shop import ADDRESS, order_row, send_event, session_of, variant_with_stock
+from tests.support import RunningServer, graphql, sql
 from tests.ws_client import GraphQLWebSocket
 
 CALLERS = ("owner", "other", "anonymous", "staff")
@@ -100,14 +100,14 @@ async def add_line(client: httpx.AsyncClient, variant_id: str, token: str) -> di
 
 async def build_world(client: httpx.AsyncClient, url: str, database_url: str, paid: bool) -> World:
     variant_id, _, _ = await variant_with_stock(database_url, 100)
-    owner = await register(client, "owner@example.com")
+    owner = await signed_up_token(client, "owner@example.com")
     tokens = {
         "owner": owner,
-        "other": await register(client, "other@example.com"),
+        "other": await signed_up_token(client, "other@example.com"),
         "anonymous": None,
-        "staff": await register(client, "staff@example.com"),
+        "staff": await signed_up_token(client, "staff@example.com"),
     }
-    await run_sql(database_url, "UPDATE users SET is_staff = true WHERE email = 'staff@example.com'")
+    await sql(database_url, "UPDATE users SET is_staff = true WHERE email = 'staff@example.com'")
     await add_line(client, variant_id, owner)
     checkout = await graphql(
         client,

@@ -18,11 +18,10 @@ import httpx
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
+from app.factory import create_app
 from core.settings import Settings
-from main import create_app
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, Shots, foreign_storefront, listening_socket, serving
-from tests.shop import sql
-from tests.support import graphql
+from tests.support import graphql, sql
 
 expect.set_options(timeout=20_000)
 PHONE = {"width": 390, "height": 844}

@@ -9,45 +9,9 @@ from typing import Any
 import httpx
 
 from graph.ids import to_global_id
-from tests.auth_helpers import (
-    REMOVE,
-    UPDATE,
-    cart_add,
-    in_stock_variants,
-    login,
-    read_cart,
-    register,
-    run_sql,
-    signed_up,
-)
-from tests.support import StatementCounter, graphql
-
-
-def codes(payload: dict[str, Any]) -> list[str]:
-    return [error["code"] for error in payload["userErrors"]]
-
-
-async def cart_update(
-    client: httpx.AsyncClient,
-    lines: list[tuple[str, int]],
-    cart_token: str | None = None,
-    token: str | None = None,
-) -> dict[str, Any]:
-    variables = {
-        "cartToken": cart_token,
-        "lines": [{"lineId": line_id, "quantity": quantity} for line_id, quantity in lines],
-    }
-    body = await graphql(client, UPDATE, variables, token=token)
-    assert "errors" not in body, body
-    return body["data"]["cartLinesUpdate"]
-
-
-async def cart_remove(
-    client: httpx.AsyncClient, line_ids: list[str], cart_token: str | None = None, token: str | None = None
-) -> dict[str, Any]:
-    body = await graphql(client, REMOVE, {"cartToken": cart_token, "lineIds": line_ids}, token=token)
-    assert "errors" not in body, body
-    return body["data"]["cartLinesRemove"]
+from tests.accounts import login, register, signed_up
+from tests.shop import cart_add, cart_remove, cart_update, in_stock_variants, read_cart
+from tests.support import StatementCounter, codes, sql
 
 
 def quantities(cart: dict[str, Any] | None) -> dict[str, int]:
@@ -56,7 +20,7 @@ def quantities(cart: dict[str, Any] | None) -> dict[str, int]:
 
 
 async def set_stock(database_url: str, variant: dict[str, Any], stock: int) -> None:
-    await run_sql(
+    await sql(
         database_url,
         "UPDATE product_variants SET stock = :stock, reserved = 0 WHERE id = :id",
         stock=stock,
@@ -65,7 +29,7 @@ async def set_stock(database_url: str, variant: dict[str, Any], stock: int) -> N
 
 
 async def set_price(database_url: str, variant: dict[str, Any], price: int) -> None:
-    await run_sql(
+    await sql(
         database_url,
         "UPDATE product_variants SET price = :price WHERE id = :id",
         price=price,
@@ -74,7 +38,7 @@ async def set_price(database_url: str, variant: dict[str, Any], price: int) -> N
 
 
 async def cart_count(database_url: str) -> int:
-    return len(await run_sql(database_url, "SELECT id FROM carts"))
+    return len(await sql(database_url, "SELECT id FROM carts"))
 
 
 # ---------------------------------------------------------------- anonymous carts
@@ -101,7 +65,7 @@ async def test_adding_signed_out_starts_an_anonymous_cart(
     assert cart["totalQuantity"] == 3
     assert cart["subtotal"] == {"amount": first["price"] * 2 + second["price"], "currency": "usd"}
     assert await read_cart(client, token) == cart
-    rows = await run_sql(database_url, "SELECT user_id, status FROM carts")
+    rows = await sql(database_url, "SELECT user_id, status FROM carts")
     assert [(row.user_id, row.status) for row in rows] == [(None, "active")]
 
 
@@ -166,7 +130,7 @@ async def test_variant_of_an_inactive_product_is_not_for_sale(
 ) -> None:
     (variant,) = await in_stock_variants(database_url, 1)
     token = (await cart_add(client, [(variant["id"], 1)]))["cart"]["token"]
-    await run_sql(
+    await sql(
         database_url,
         "UPDATE products SET is_active = false WHERE id = (SELECT product_id FROM product_variants WHERE id = :id)",
         id=variant["pk"],
@@ -217,7 +181,7 @@ async def test_more_than_available_is_out_of_stock(client: httpx.AsyncClient, da
     # Nothing of the failed call was written, not even its valid line.
     assert quantities(await read_cart(client, token)) == {second["id"]: 2}
     # Reserved units are not available.
-    await run_sql(database_url, "UPDATE product_variants SET reserved = 3 WHERE id = :id", id=second["pk"])
+    await sql(database_url, "UPDATE product_variants SET reserved = 3 WHERE id = :id", id=second["pk"])
     assert codes(await cart_add(client, [(second["id"], 1)])) == ["OUT_OF_STOCK"]
 
 
@@ -342,7 +306,7 @@ async def test_after_the_lock_a_line_takes_the_current_price(
     new_price = variant["price"] + 700
     token = (await cart_add(client, [(variant["id"], 2)]))["cart"]["token"]
     await set_price(database_url, variant, new_price)
-    await run_sql(
+    await sql(
         database_url,
         "UPDATE cart_lines SET price_locked_at = now() - make_interval(secs => :ttl + 1)",
         ttl=settings.cart_price_lock_ttl,
@@ -355,7 +319,7 @@ async def test_after_the_lock_a_line_takes_the_current_price(
     assert cart["subtotal"]["amount"] == new_price * 2
     # Adding to a line whose lock lapsed locks the current price anew.
     await cart_add(client, [(variant["id"], 1)], cart_token=token)
-    (row,) = await run_sql(
+    (row,) = await sql(
         database_url,
         "SELECT unit_price, price_locked_at > now() - interval '1 minute' AS fresh FROM cart_lines",
     )
@@ -372,7 +336,7 @@ async def test_the_cart_an_addition_returns_is_the_cart_read_back(
     ]
     await set_price(database_url, lapsed, lapsed["price"] + 300)
     await set_price(database_url, locked, locked["price"] + 500)
-    await run_sql(
+    await sql(
         database_url,
         "UPDATE cart_lines SET price_locked_at = now() - make_interval(secs => :ttl + 1)"
         " WHERE variant_id = :variant_id",
@@ -402,7 +366,7 @@ async def test_signed_in_user_has_one_cart_found_without_a_token(
     two = await cart_add(client, [(second["id"], 2)], token=access)
     assert one["cart"]["token"] == two["cart"]["token"]
     assert quantities(await read_cart(client, token=access)) == {first["id"]: 1, second["id"]: 2}
-    rows = await run_sql(database_url, "SELECT user_id FROM carts")
+    rows = await sql(database_url, "SELECT user_id FROM carts")
     assert len(rows) == 1 and rows[0].user_id is not None
     line_id = two["cart"]["lines"][1]["id"]
     assert (await cart_update(client, [(line_id, 3)], token=access))["userErrors"] == []
@@ -473,7 +437,7 @@ async def test_login_merges_the_anonymous_cart(client: httpx.AsyncClient, databa
     assert codes(await cart_add(client, [(shared["id"], 1)], cart_token=anonymous["token"])) == [
         "CART_NOT_FOUND"
     ]
-    statuses = await run_sql(database_url, "SELECT status FROM carts WHERE token = :t", t=anonymous["token"])
+    statuses = await sql(database_url, "SELECT status FROM carts WHERE token = :t", t=anonymous["token"])
     assert [row.status for row in statuses] == ["merged"]
     # Presenting it again merges nothing more.
     again = await login(client, email, cart_token=anonymous["token"])
@@ -532,7 +496,7 @@ async def test_concurrent_adds_end_as_one_line_with_the_sum(
     )
     assert all(result["userErrors"] == [] for result in results)
     assert quantities(await read_cart(client, token)) == {variant["id"]: 21}
-    rows = await run_sql(database_url, "SELECT quantity FROM cart_lines")
+    rows = await sql(database_url, "SELECT quantity FROM cart_lines")
     assert [row.quantity for row in rows] == [21]
 
 

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from core.settings import Settings
+from tests.accounts import signed_up_token, staff_token
 from tests.shop import (
     ADDRESS,
     CHECKOUT,
@@ -21,17 +22,14 @@ from tests.shop import (
     new_cart,
     order_row,
     paid_order,
-    register,
     send_event,
     serve,
     session_of,
-    sql,
-    staff_token,
     stock_of,
     variant_with_stock,
 )
 from tests.stripe_stub import StripeStub, event, stripe_signature
-from tests.support import graphql
+from tests.support import eventually, graphql, sql
 
 # ---------------------------------------------------------------- checkout
 
@@ -112,8 +110,7 @@ async def test_unreachable_stripe_releases_the_reservation_and_keeps_the_cart(
     stripe_settings: Settings, database_url: str
 ) -> None:
     unreachable = stripe_settings.model_copy(update={"stripe_api_base": "http://127.0.0.1:9"})
-    running, server, task = await serve(unreachable)
-    try:
+    async with serve(unreachable) as running:
         async with httpx.AsyncClient(base_url=running.url, timeout=60) as client:
             variant_id, pk, _ = await variant_with_stock(database_url, 5)
             cart_token = await new_cart(client, variant_id, 2)
@@ -127,9 +124,6 @@ async def test_unreachable_stripe_releases_the_reservation_and_keeps_the_cart(
                 client, "query($t: String) { cart(token: $t) { totalQuantity } }", {"t": cart_token}
             )
             assert cart["data"]["cart"]["totalQuantity"] == 2
-    finally:
-        server.should_exit = True
-        await task
 
 
 @pytest.mark.parametrize(
@@ -350,17 +344,13 @@ async def test_payment_intent_failure_is_recorded_but_the_order_keeps_waiting(
 
 async def test_webhook_answers_5xx_when_the_database_is_unreachable(stripe_settings: Settings) -> None:
     broken = stripe_settings.model_copy(update={"database_url": "postgresql://nobody@127.0.0.1:1/none"})
-    running, server, task = await serve(broken)
-    try:
+    async with serve(broken) as running:
         async with httpx.AsyncClient(base_url=running.url) as client:
             response = await send_event(
                 client, "checkout.session.completed", {"id": "cs_1", "metadata": {"order_id": "1"}}
             )
             assert response.status_code == 503
             assert "127.0.0.1" not in response.text
-    finally:
-        server.should_exit = True
-        await task
 
 
 # ---------------------------------------------------------------- expiry
@@ -370,16 +360,16 @@ async def test_the_server_cancels_expired_reservations_once(
     stripe_settings: Settings, database_url: str, stripe_stub: tuple[StripeStub, str]
 ) -> None:
     stub, _ = stripe_stub
-    running, server, task = await serve(stripe_settings.model_copy(update={"reservation_ttl": 1}))
-    try:
+    async with serve(stripe_settings.model_copy(update={"reservation_ttl": 1})) as running:
         async with httpx.AsyncClient(base_url=running.url, timeout=60) as client:
             variant_id, pk, _ = await variant_with_stock(database_url, 10)
             result = await checkout(client, await new_cart(client, variant_id, 4))
             assert await stock_of(database_url, pk) == (10, 4)
-            deadline = time.monotonic() + 15
-            while (await order_row(database_url, result["order"]["id"])).status != "CANCELLED":
-                assert time.monotonic() < deadline, "the reservation was not released"
-                await asyncio.sleep(0.2)
+
+            async def cancelled() -> bool:
+                return (await order_row(database_url, result["order"]["id"])).status == "CANCELLED"
+
+            await eventually(cancelled, timeout=15, interval=0.1, message="the reservation was not released")
             assert await stock_of(database_url, pk) == (10, 0)
             order = await order_row(database_url, result["order"]["id"])
             stripe_expired = await send_event(
@@ -394,9 +384,6 @@ async def test_the_server_cancels_expired_reservations_once(
             assert any(
                 request.path.endswith(f"{order.payment_session_id}/expire") for request in stub.requests
             )
-    finally:
-        server.should_exit = True
-        await task
 
 
 # ---------------------------------------------------------------- staff and owners
@@ -533,7 +520,7 @@ async def test_non_staff_get_forbidden_and_anonymous_get_unauthenticated(
     shop: httpx.AsyncClient, database_url: str
 ) -> None:
     result, _, _ = await paid_order(shop, database_url)
-    shopper = await register(shop, "shopper@example.com")
+    shopper = await signed_up_token(shop, "shopper@example.com")
     for mutation in (
         "orderRefund(id: $id) { userErrors { code } }",
         "orderUpdateStatus(id: $id, status: PROCESSING) { userErrors { code } }",
@@ -549,8 +536,8 @@ async def test_non_staff_get_forbidden_and_anonymous_get_unauthenticated(
 async def test_orders_are_visible_to_their_owner_staff_and_token_holder_only(
     shop: httpx.AsyncClient, database_url: str
 ) -> None:
-    owner = await register(shop, "owner@example.com")
-    other = await register(shop, "other@example.com")
+    owner = await signed_up_token(shop, "owner@example.com")
+    other = await signed_up_token(shop, "other@example.com")
     staff = await staff_token(shop, database_url)
     variant_id, _, _ = await variant_with_stock(database_url, 10)
     mine = await checkout(shop, await new_cart(shop, variant_id, 1, token=owner), token=owner, email=None)

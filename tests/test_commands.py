@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -46,8 +45,8 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 90) 
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Iterator[Path]:
-    yield tmp_path / "data"
+def data_dir(pg_data_dir: Path) -> Path:
+    return pg_data_dir
 
 
 def postmaster_running(data_dir: Path) -> bool:

@@ -17,12 +17,12 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
+from app.factory import create_app
 from core.settings import Settings
 from graph.ids import pk_of
-from main import create_app
-from tests.auth_helpers import PASSWORD, new_email, run_sql
+from tests.accounts import PASSWORD, new_email
 from tests.shop import ADDRESS, send_event, session_of, variant_with_stock
-from tests.support import MANY_OPEN_ORDERS, RunningServer, start_server
+from tests.support import MANY_OPEN_ORDERS, RunningServer, served, sql
 from tests.ws_client import GraphQLWebSocket
 
 HOSTILE = [
@@ -89,7 +89,7 @@ class Shop:
 
     async def staff(self) -> str:
         user = await self.user()
-        await run_sql(self.database_url, "UPDATE users SET is_staff = true WHERE email = :e", e=user["email"])
+        await sql(self.database_url, "UPDATE users SET is_staff = true WHERE email = :e", e=user["email"])
         return user["accessToken"]
 
     async def cart(self) -> dict[str, Any]:
@@ -112,7 +112,7 @@ class Shop:
 
     async def paid_order(self) -> dict[str, Any]:
         order = await self.order()
-        (row,) = await run_sql(
+        (row,) = await sql(
             self.database_url, "SELECT * FROM orders WHERE id = :id", id=pk_of(order["id"], "Order")
         )
         response = await send_event(self.client, "checkout.session.completed", session_of(row))
@@ -459,19 +459,17 @@ async def assert_nothing_half_way(database_url: str) -> None:
         ),
     }
     for problem, statement in checks.items():
-        (row,) = await run_sql(database_url, statement)
+        (row,) = await sql(database_url, statement)
         assert row[0] == 0, problem
 
 
 @pytest.fixture
 async def shop(settings: Settings, database_url: str) -> AsyncIterator[Shop]:
     app = create_app(settings.model_copy(update=MANY_OPEN_ORDERS))
-    server, task, url = await start_server(app)
-    variant_id, _, _ = await variant_with_stock(database_url, 5_000)
-    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
-        yield Shop(client, url, database_url, variant_id)
-    server.should_exit = True
-    await task
+    async with served(app) as running:
+        variant_id, _, _ = await variant_with_stock(database_url, 5_000)
+        async with httpx.AsyncClient(base_url=running.url, timeout=60) as client:
+            yield Shop(client, running.url, database_url, variant_id)
 
 
 @pytest.mark.parametrize("argument", sorted(CASES))
@@ -521,7 +519,7 @@ async def test_hostile_strings_in_subscription_arguments(shop: Shop, argument: s
 def test_every_string_argument_of_the_contract_is_covered() -> None:
     from graphql import GraphQLInputObjectType, GraphQLList, GraphQLNonNull, GraphQLScalarType
 
-    from graph.schema import schema
+    from resolvers.schema import schema
 
     def string_paths(name: str, type_: Any) -> list[str]:
         while isinstance(type_, GraphQLNonNull | GraphQLList):

@@ -11,11 +11,11 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from app.factory import create_app
 from core.http_guard import MAX_BODY_BYTES
 from core.pages import GRAPHIQL_CSP
 from core.settings import Settings
-from main import create_app
-from tests.support import start_server
+from tests.support import served
 
 TYPENAME = b'{"query": "{ __typename }"}'
 JSON = {"content-type": "application/json"}
@@ -27,10 +27,8 @@ async def running(settings: Settings, request: pytest.FixtureRequest) -> AsyncIt
     update: dict[str, Any] = dict(getattr(request, "param", {}))
     forwarded_allow_ips = update.pop("forwarded_allow_ips", "127.0.0.1")
     app = create_app(settings.model_copy(update=update))
-    server, task, url = await start_server(app, forwarded_allow_ips=forwarded_allow_ips)
-    yield url
-    server.should_exit = True
-    await task
+    async with served(app, forwarded_allow_ips=forwarded_allow_ips) as running:
+        yield running.url
 
 
 async def raw_request(url: str, head: bytes, body: bytes = b"") -> tuple[int, dict[str, str], bytes]:

@@ -4,6 +4,7 @@ slow bodies and idle connections, over raw sockets against the real server, as i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -12,11 +13,11 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from app.factory import create_app
 from core.http_protocol import GuardedHttpProtocol, HttpLimits
 from core.settings import Settings
-from main import create_app
 from tests.shop import WEBHOOK_SECRET
-from tests.support import serve_process, start_server
+from tests.support import serve_process, served
 
 # Generous for the deadline of a poll; the limits under test are a fraction of it.
 DEADLINE = 30.0
@@ -27,19 +28,16 @@ Serve = Callable[..., Any]
 
 @pytest.fixture
 async def serve_with(settings: Settings) -> AsyncIterator[Serve]:
-    servers: list[tuple[Any, Any]] = []
+    async with contextlib.AsyncExitStack() as servers:
 
-    async def serve(**changes: Any) -> tuple[str, int]:
-        app = create_app(settings.model_copy(update=changes))
-        server, task, url = await start_server(app)
-        servers.append((server, task))
-        parts = urlsplit(url)
-        return parts.hostname or "127.0.0.1", parts.port or 80
+        async def serve(**changes: Any) -> tuple[str, int]:
+            running = await servers.enter_async_context(
+                served(create_app(settings.model_copy(update=changes)))
+            )
+            parts = urlsplit(running.url)
+            return parts.hostname or "127.0.0.1", parts.port or 80
 
-    yield serve
-    for server, task in servers:
-        server.should_exit = True
-        await task
+        yield serve
 
 
 async def connect(address: tuple[str, int]) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:

@@ -15,26 +15,27 @@ from typing import Any
 import httpx
 import pytest
 
+from app.factory import create_app
 from core.db import create_engine
 from core.settings import Settings
 from domain.orders import OrderStatus, change_status
 from jobs.worker import running_worker
+from tests.accounts import staff_token
 from tests.shop import (
     ADDRESS,
     checkout,
+    global_id,
     new_cart,
     order_row,
     paid_order,
     send_event,
     serve,
     session_of,
-    sql,
-    staff_token,
     variant_with_stock,
 )
 from tests.smtp_server import Inbox, message_id, smtp_server
 from tests.stripe_stub import StripeStub
-from tests.support import ROOT, graphql
+from tests.support import ROOT, RunningServer, graphql, sql, start_server
 
 DEADLINE = 60.0
 
@@ -50,6 +51,13 @@ async def eventually(check: Callable[[], Awaitable[Any] | Any], what: str, timeo
             return result
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         await asyncio.sleep(0.05)
+
+
+async def started(settings: Settings) -> tuple[RunningServer, Any, Any]:
+    """The application served until the test sets `server.should_exit` and awaits `task`."""
+    app = create_app(settings)
+    server, task, url = await start_server(app)
+    return RunningServer(app, url), server, task
 
 
 @pytest.fixture
@@ -78,11 +86,8 @@ async def mail_shop(
     stripe_settings: Settings, smtp: tuple[Inbox, int]
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Inbox, Settings]]:
     settings = mail_settings(stripe_settings, smtp[1])
-    running, server, task = await serve(settings)
-    async with httpx.AsyncClient(base_url=running.url, timeout=60) as client:
+    async with serve(settings) as running, httpx.AsyncClient(base_url=running.url, timeout=60) as client:
         yield client, smtp[0], settings
-    server.should_exit = True
-    await task
 
 
 async def test_one_confirmation_and_one_payment_mail_though_the_webhook_comes_three_times(
@@ -150,13 +155,7 @@ async def test_no_mail_when_the_change_rolls_back(
     await _settled(database_url)
     assert all(str(rolled_back.public_id) not in mid for mid in inbox.ids("payment-received"))
     assert (await order_row(database_url, result["order"]["id"])).status == "PAID"
-    assert (await order_row(database_url, _gid(rolled_back.id))).status == "AWAITING_PAYMENT"
-
-
-def _gid(pk: int) -> str:
-    import base64
-
-    return base64.b64encode(f"Order:{pk}".encode()).decode()
+    assert (await order_row(database_url, global_id("Order", rolled_back.id))).status == "AWAITING_PAYMENT"
 
 
 async def test_a_refusing_smtp_server_gets_the_message_again_later(
@@ -202,7 +201,7 @@ async def test_two_workers_never_send_the_same_message(
 ) -> None:
     inbox, port = smtp
     settings = mail_settings(stripe_settings, port)
-    running, server, task = await serve(settings)  # a worker in the server...
+    running, server, task = await started(settings)  # a worker in the server...
     payments = running.app.state.payments
     try:
         async with (
@@ -229,7 +228,7 @@ async def test_a_worker_killed_mid_job_loses_nothing(
     inbox, port = smtp
     # The server runs no worker; a `main.py worker` process takes the job, and dies sending it.
     settings = mail_settings(stripe_settings, port, run_worker="off")
-    running, server, task = await serve(settings)
+    running, server, task = await started(settings)
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -276,7 +275,7 @@ async def test_a_missed_webhook_is_found_by_asking_stripe(
 ) -> None:
     stub, _ = stripe_stub
     settings = stripe_settings.model_copy(update={"payment_check_after": 0, "payment_check_interval": 1})
-    running, server, task = await serve(settings)
+    running, server, task = await started(settings)
     try:
         async with httpx.AsyncClient(base_url=running.url, timeout=60) as client:
             variant_id, _, _ = await variant_with_stock(database_url, 10)
@@ -344,7 +343,7 @@ async def test_a_job_that_keeps_failing_is_listed_for_staff_and_retried(
 ) -> None:
     inbox, port = smtp
     inbox.refuse_next = 2
-    running, server, task = await serve(mail_settings(stripe_settings, port, job_max_attempts=2))
+    running, server, task = await started(mail_settings(stripe_settings, port, job_max_attempts=2))
     try:
         async with httpx.AsyncClient(base_url=running.url, timeout=60) as client:
             staff = await staff_token(client, database_url)

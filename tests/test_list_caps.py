@@ -10,9 +10,9 @@ import httpx
 from domain.carts import MAX_CART_LINES
 from graph.ids import to_global_id
 from graph.list_arguments import LIST_ARGUMENT_CAPS, list_arguments
-from graph.schema import schema
-from tests.auth_helpers import ADD, REMOVE, UPDATE, run_sql
-from tests.shop import new_cart, variant_with_stock
+from resolvers.schema import schema
+from tests.shop import ADD, REMOVE, UPDATE, new_cart, variant_with_stock
+from tests.support import sql
 
 # One request per capped argument, with `n` items in that list.
 REQUESTS = {
@@ -36,7 +36,7 @@ def test_every_list_argument_of_the_schema_has_a_cap() -> None:
 
 
 async def cart_lines(database_url: str) -> list[tuple[int, int]]:
-    rows = await run_sql(database_url, "SELECT variant_id, quantity FROM cart_lines ORDER BY id")
+    rows = await sql(database_url, "SELECT variant_id, quantity FROM cart_lines ORDER BY id")
     return [(row.variant_id, row.quantity) for row in rows]
 
 
@@ -45,7 +45,7 @@ async def test_one_item_over_the_cap_is_refused_with_what_is_allowed(
 ) -> None:
     variant, _, _ = await variant_with_stock(database_url, 50)
     token = await new_cart(client, variant)
-    (line_pk,) = [row.id for row in await run_sql(database_url, "SELECT id FROM cart_lines")]
+    (line_pk,) = [row.id for row in await sql(database_url, "SELECT id FROM cart_lines")]
     line = to_global_id("CartLine", line_pk)
     before = await cart_lines(database_url)
     for argument, request in REQUESTS.items():

@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
+from app.factory import create_app
 from core.settings import Settings
-from main import create_app
-from tests.auth_helpers import LOGIN, PASSWORD, REGISTER, new_email, run_sql
-from tests.support import NO_RATE_LIMITS, start_server
+from tests.accounts import LOGIN, PASSWORD, REGISTER, new_email
+from tests.support import NO_RATE_LIMITS, served, sql
 
 DAY = 86_400
 PER_CLIENT = 3
@@ -27,11 +27,9 @@ LIMITS = {"rate_limit_login_email": f"{PER_CLIENT}/{DAY}", "rate_limit_login_acc
 @pytest.fixture
 async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings.model_copy(update={**NO_RATE_LIMITS, **LIMITS}))
-    server, task, url = await start_server(app)
-    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
-        yield http
-    server.should_exit = True
-    await task
+    async with served(app) as running:
+        async with httpx.AsyncClient(base_url=running.url, timeout=60) as http:
+            yield http
 
 
 Login = Callable[..., Any]
@@ -62,7 +60,7 @@ async def registered(client: httpx.AsyncClient) -> str:
 
 
 async def sessions_of(database_url: str, email: str) -> int:
-    rows = await run_sql(
+    rows = await sql(
         database_url,
         "SELECT count(*) AS n FROM refresh_tokens t JOIN users u ON u.id = t.user_id WHERE u.email = :email",
         email=email,
@@ -126,7 +124,7 @@ async def test_a_successful_sign_in_clears_the_clients_failures(
             code_of(await sign_in(client, email, "203.0.113.8", "mistyped password")) == "INVALID_CREDENTIALS"
         )
     assert (await sign_in(client, email, "203.0.113.8", PASSWORD))["accessToken"]
-    rows = await run_sql(
+    rows = await sql(
         database_url, "SELECT count(*) AS n FROM rate_limit_counters WHERE bucket = 'login:account+address'"
     )
     assert rows[0].n == 0

@@ -17,6 +17,7 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app.factory import create_app
 from core.settings import Settings
 from domain.carts import (
     MAX_CART_LINES,
@@ -27,11 +28,9 @@ from domain.carts import (
     unit_price,
 )
 from graph.ids import to_global_id
-from main import create_app
 from models.cart_repository import CartLineRow, CartRow
 from models.catalog_repository import VariantRow
-from tests.auth_helpers import run_sql
-from tests.support import NO_RATE_LIMITS, serve_in_thread
+from tests.support import NO_RATE_LIMITS, serve_in_thread, sql
 
 INT32_MAX = 2**31 - 1
 LOCKED_AT = datetime(2026, 1, 1, tzinfo=UTC)
@@ -151,7 +150,7 @@ STOCK = (1_000, 1_000, 5, 1_000, 1_000, 1_000)
 @pytest.fixture
 def priced_shop(settings: Settings, database_url: str) -> Iterator[tuple[str, list[tuple[str, int, int]]]]:
     rows = asyncio.run(
-        run_sql(
+        sql(
             database_url,
             "SELECT v.id FROM product_variants v JOIN products p ON p.id = v.product_id"
             " WHERE p.is_active ORDER BY v.id LIMIT :n",
@@ -161,7 +160,7 @@ def priced_shop(settings: Settings, database_url: str) -> Iterator[tuple[str, li
     variants = []
     for row, price, stock in zip(rows, TEST_PRICES, STOCK, strict=True):
         asyncio.run(
-            run_sql(
+            sql(
                 database_url,
                 "UPDATE product_variants SET price = :price, stock = :stock, reserved = 0 WHERE id = :id",
                 price=price,

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from core.settings import Settings
+from tests.accounts import staff_token
 from tests.shop import (
     checkout,
     new_cart,
@@ -23,13 +24,11 @@ from tests.shop import (
     send_event,
     serve,
     session_of,
-    sql,
-    staff_token,
     stock_of,
     variant_with_stock,
 )
 from tests.stripe_stub import StripeStub
-from tests.support import MANY_OPEN_ORDERS, graphql
+from tests.support import MANY_OPEN_ORDERS, graphql, sql
 
 TRIES = 40
 STOCK = 1_000
@@ -44,12 +43,10 @@ CANCEL = """mutation($id: ID!, $t: String) {
 async def racing_shop(stripe_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """The Stripe-configured application (the stub), without the checkout rate limit: one
     address checks out many times on purpose."""
-    running, server, task = await serve(stripe_settings.model_copy(update=MANY_OPEN_ORDERS))
-    limits = httpx.Limits(max_connections=20)
-    async with httpx.AsyncClient(base_url=running.url, timeout=60, limits=limits) as client:
-        yield client
-    server.should_exit = True
-    await task
+    async with serve(stripe_settings.model_copy(update=MANY_OPEN_ORDERS)) as running:
+        limits = httpx.Limits(max_connections=20)
+        async with httpx.AsyncClient(base_url=running.url, timeout=60, limits=limits) as client:
+            yield client
 
 
 async def _race(

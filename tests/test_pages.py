@@ -9,20 +9,16 @@ import re
 import httpx
 import pytest
 
+from app.factory import create_app
 from core.pages import STOREFRONT_CSP
 from core.settings import Settings
-from main import create_app
-from tests.support import start_server
+from tests.support import served
 
 
 async def answer(settings: Settings, path: str) -> httpx.Response:
-    server, task, url = await start_server(create_app(settings))
-    try:
-        async with httpx.AsyncClient(base_url=url) as http:
+    async with served(create_app(settings)) as running:
+        async with httpx.AsyncClient(base_url=running.url) as http:
             return await http.get(path)
-    finally:
-        server.should_exit = True
-        await task
 
 
 async def test_the_storefront_is_served_in_the_demo_from_this_server_only(client: httpx.AsyncClient) -> None:

@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.factory import create_app
 from core.payment_mode import PaymentConfigurationError, sandbox_enabled
 from core.settings import Settings
-from main import create_app
 from tests.shop import checkout, new_cart, variant_with_stock
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from domain import price_lock
 from domain.carts import MAX_LINE_QUANTITY
-from tests.auth_helpers import cart_add, in_stock_variants, read_cart, run_sql
-from tests.shop import checkout, order_row
+from tests.shop import cart_add, cart_update, checkout, in_stock_variants, order_row, read_cart
+from tests.support import sql
 
 PROPERTIES = settings(database=None, max_examples=400)
 prices = st.integers(min_value=0, max_value=100_000)
@@ -121,12 +121,12 @@ async def test_adding_after_a_price_rise_does_not_buy_at_the_old_price(
     client: httpx.AsyncClient, database_url: str
 ) -> None:
     (variant,) = await in_stock_variants(database_url, 1)
-    await run_sql(
+    await sql(
         database_url, "UPDATE product_variants SET stock = 500, reserved = 0 WHERE id = :id", id=variant["pk"]
     )
     old_price, new_price = variant["price"], variant["price"] + 1_000
     token = (await cart_add(client, [(variant["id"], 1)]))["cart"]["token"]
-    await run_sql(
+    await sql(
         database_url, "UPDATE product_variants SET price = :p WHERE id = :id", p=new_price, id=variant["pk"]
     )
     added = await cart_add(client, [(variant["id"], 98)], cart_token=token)
@@ -149,15 +149,13 @@ async def test_adding_after_a_price_rise_does_not_buy_at_the_old_price(
 async def test_removing_units_keeps_the_locked_ones_first(
     client: httpx.AsyncClient, database_url: str
 ) -> None:
-    from tests.test_carts import cart_update
-
     (variant,) = await in_stock_variants(database_url, 1)
-    await run_sql(
+    await sql(
         database_url, "UPDATE product_variants SET stock = 500, reserved = 0 WHERE id = :id", id=variant["pk"]
     )
     old_price, new_price = variant["price"], variant["price"] + 1_000
     token = (await cart_add(client, [(variant["id"], 2)]))["cart"]["token"]
-    await run_sql(
+    await sql(
         database_url, "UPDATE product_variants SET price = :p WHERE id = :id", p=new_price, id=variant["pk"]
     )
     added = await cart_add(client, [(variant["id"], 3)], cart_token=token)

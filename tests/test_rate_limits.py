@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 from collections.abc import AsyncIterator, Callable
@@ -12,14 +13,14 @@ import httpx
 import pydantic
 import pytest
 
+from app.factory import create_app
 from core.db import create_engine
 from core.settings import RateLimit, Settings
 from domain import rate_limits
 from domain.rate_limits import address_key
-from main import create_app
-from tests.auth_helpers import LOGIN, PASSWORD, REFRESH, REGISTER, new_email, run_sql
+from tests.accounts import LOGIN, PASSWORD, REFRESH, REGISTER, new_email
 from tests.shop import ADDRESS, CHECKOUT, WEBHOOK_SECRET, new_cart, variant_with_stock
-from tests.support import NO_RATE_LIMITS, graphql, serve_process, start_server
+from tests.support import NO_RATE_LIMITS, graphql, serve_process, served, sql
 
 Serve = Callable[..., Any]
 WRONG_PASSWORD = "wrong password"
@@ -30,18 +31,14 @@ DAY = 86_400
 @pytest.fixture
 async def serve_with(settings: Settings) -> AsyncIterator[Serve]:
     """Start the application with only the given limits on (and others off); yields a client factory."""
-    servers: list[tuple[Any, Any]] = []
+    async with contextlib.AsyncExitStack() as servers:
 
-    async def serve(forwarded_allow_ips: str = "127.0.0.1", **limits: str) -> httpx.AsyncClient:
-        app = create_app(settings.model_copy(update={**NO_RATE_LIMITS, **limits}))
-        server, task, url = await start_server(app, forwarded_allow_ips=forwarded_allow_ips)
-        servers.append((server, task))
-        return httpx.AsyncClient(base_url=url, timeout=30)
+        async def serve(forwarded_allow_ips: str = "127.0.0.1", **limits: str) -> httpx.AsyncClient:
+            app = create_app(settings.model_copy(update={**NO_RATE_LIMITS, **limits}))
+            running = await servers.enter_async_context(served(app, forwarded_allow_ips=forwarded_allow_ips))
+            return httpx.AsyncClient(base_url=running.url, timeout=30)
 
-    yield serve
-    for server, task in servers:
-        server.should_exit = True
-        await task
+        yield serve
 
 
 def from_address(address: str) -> dict[str, str]:
@@ -106,7 +103,7 @@ async def test_a_refused_login_is_refused_even_with_the_right_password(
         assert right.json()["data"]["login"]["accessToken"] is None
         assert not is_refused(await login(client, new_email(), "203.0.113.1"), DAY)
     # Only digests are stored: neither the e-mail nor the address.
-    stored = await run_sql(database_url, "SELECT bucket, key FROM rate_limit_counters")
+    stored = await sql(database_url, "SELECT bucket, key FROM rate_limit_counters")
     assert {row.bucket for row in stored} == {"login:account+address"}
     assert all(len(row.key) == 32 and email.encode() not in row.key for row in stored)
 
@@ -134,7 +131,7 @@ async def test_register_is_limited_per_address_and_per_email(serve_with: Serve, 
         assert is_refused(await register(first, "198.51.100.2"), DAY)  # same e-mail, elsewhere
         assert errors_of(await register(second, "198.51.100.1")) == []
         assert is_refused(await register(new_email(), "198.51.100.1"), DAY)  # third from one address
-    users = await run_sql(database_url, "SELECT email FROM users ORDER BY id")
+    users = await sql(database_url, "SELECT email FROM users ORDER BY id")
     assert [row.email for row in users] == [first, second]
 
 
@@ -166,7 +163,7 @@ async def test_guest_checkouts_are_limited_per_address(serve_with: Serve, databa
         refused = await checkout(await new_cart(client, variant_id), "192.0.2.1")
         assert is_refused(refused, DAY) and refused.json()["data"]["checkoutCreate"]["order"] is None
         assert errors_of(await checkout(await new_cart(client, variant_id), "192.0.2.2")) == []
-    orders = await run_sql(database_url, "SELECT count(*) AS n FROM orders")
+    orders = await sql(database_url, "SELECT count(*) AS n FROM orders")
     assert orders[0].n == 2
 
 
@@ -249,7 +246,7 @@ async def test_limits_hold_across_server_processes(
 
 
 async def test_ended_windows_are_deleted_by_the_periodic_task(serve_with: Serve, database_url: str) -> None:
-    await run_sql(
+    await sql(
         database_url,
         "INSERT INTO rate_limit_counters (bucket, key, window_start, expires_at, hits)"
         " VALUES ('login:address', 'old', now() - interval '2 hours', now() - interval '1 hour', 7)",
@@ -262,7 +259,7 @@ async def test_ended_windows_are_deleted_by_the_periodic_task(serve_with: Serve,
         assert await rate_limits.delete_ended_windows(engine) == 1
     finally:
         await engine.dispose()
-    rows = await run_sql(database_url, "SELECT hits FROM rate_limit_counters ORDER BY window_start")
+    rows = await sql(database_url, "SELECT hits FROM rate_limit_counters ORDER BY window_start")
     assert [row.hits for row in rows] == [1]
 
 

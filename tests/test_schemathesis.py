@@ -16,10 +16,10 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import CHECKS, load_all_checks
 
+from app.factory import create_app
 from core.settings import Settings
-from main import create_app
-from tests.auth_helpers import PASSWORD, run_sql
-from tests.support import NO_RATE_LIMITS, serve_in_thread
+from tests.accounts import PASSWORD
+from tests.support import NO_RATE_LIMITS, serve_in_thread, sql
 
 EXAMPLES_PER_FIELD_AND_MODE = 40
 EXAMPLES_PER_FIELD_AS_STAFF = 20
@@ -87,7 +87,7 @@ def staff_token(url: str, database_url: str) -> str:
         },
         timeout=30,
     ).json()
-    asyncio.run(run_sql(database_url, "UPDATE users SET is_staff = true WHERE email = 'staff@example.com'"))
+    asyncio.run(sql(database_url, "UPDATE users SET is_staff = true WHERE email = 'staff@example.com'"))
     return answer["data"]["register"]["accessToken"]
 
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from core.settings import Settings
-from tests.auth_helpers import LOGIN, LOGOUT, REFRESH, REGISTER
+from tests.accounts import LOGIN, LOGOUT, REFRESH, REGISTER, staff_token
 from tests.shop import (
     ADD,
     ORDER,
@@ -18,11 +18,10 @@ from tests.shop import (
     order_row,
     send_event,
     session_of,
-    staff_token,
     variant_with_stock,
 )
 from tests.stripe_stub import StripeStub
-from tests.support import graphql
+from tests.support import graphql, sql
 
 PASSWORD = "tr0ub4dor & 3 horses, staple"
 WRONG_PASSWORD = "a wrong guess of a password"
@@ -120,12 +119,10 @@ async def test_a_whole_purchase_leaves_no_secret_in_the_logs(
 async def test_a_database_error_logs_the_statement_without_its_values(
     client: httpx.AsyncClient, database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from tests.auth_helpers import run_sql
-
     variant_id, _, _ = await variant_with_stock(database_url, 10)
     cart = await graphql(client, ADD, {"lines": [{"variantId": variant_id, "quantity": 1}]})
     token = cart["data"]["cartLinesAdd"]["cart"]["token"]
-    await run_sql(database_url, "ALTER TABLE carts RENAME COLUMN status TO state")
+    await sql(database_url, "ALTER TABLE carts RENAME COLUMN status TO state")
     with caplog.at_level(logging.ERROR):
         broken = await graphql(
             client, ADD, {"cartToken": token, "lines": [{"variantId": variant_id, "quantity": 1}]}

@@ -9,11 +9,12 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from app.factory import create_app
 from core.db import create_engine
 from core.settings import Settings
-from graph.schema import schema_sdl
-from main import create_app, seed_demo_catalog
-from tests.support import graphql, start_server
+from demo.load import seed_demo_catalog
+from resolvers.schema import schema_sdl
+from tests.support import graphql, served
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,18 +39,14 @@ async def test_healthz_and_readyz(client: httpx.AsyncClient, database_url: str) 
 async def test_readyz_is_503_when_the_database_is_unreachable(settings: Settings) -> None:
     unreachable = settings.model_copy(update={"database_url": "postgresql://nobody@127.0.0.1:1/none"})
     app = create_app(unreachable)
-    server, task, url = await start_server(app)
-    try:
-        async with httpx.AsyncClient(base_url=url) as client:
+    async with served(app) as running:
+        async with httpx.AsyncClient(base_url=running.url) as client:
             assert (await client.get("/healthz")).status_code == 200
             response = await client.get("/readyz")
             assert response.status_code == 503 and response.json()["database"] == "unreachable"
             body = (await client.post("/graphql", json={"query": "{ products { totalCount } }"})).json()
             assert body["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
             assert "127.0.0.1" not in str(body) and "nobody" not in str(body)
-    finally:
-        server.should_exit = True
-        await task
 
 
 async def test_unexpected_errors_are_masked_and_logged_with_the_request_id(
@@ -82,13 +79,9 @@ async def test_syntax_and_validation_errors_reach_the_client(client: httpx.Async
 
 
 async def _graphiql_answer(settings: Settings) -> httpx.Response:
-    server, task, url = await start_server(create_app(settings))
-    try:
-        async with httpx.AsyncClient(base_url=url) as http:
+    async with served(create_app(settings)) as running:
+        async with httpx.AsyncClient(base_url=running.url) as http:
             return await http.get("/graphql", headers={"Accept": "text/html"})
-    finally:
-        server.should_exit = True
-        await task
 
 
 async def test_graphiql_is_on_in_the_demo_and_off_in_production(

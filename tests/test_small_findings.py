@@ -15,9 +15,9 @@ from websockets.asyncio.client import connect
 from domain.auth import issue_access_token
 from graph.ids import from_global_id
 from resolvers.subscriptions import MAX_SUBSCRIPTIONS_PER_USER
-from tests.auth_helpers import ME, signed_up
+from tests.accounts import ME, signed_up
 from tests.shop import checkout, new_cart, variant_with_stock
-from tests.support import RunningServer
+from tests.support import RunningServer, error_codes
 from tests.ws_client import TRANSPORT_WS, GraphQLWebSocket
 
 FOLLOW = """
@@ -28,17 +28,13 @@ subscription($id: ID!, $token: String) {
 CATALOG = "{ categories { slug name } }"
 
 
-def codes(body: dict[str, Any]) -> list[str]:
-    return [error.get("extensions", {}).get("code") for error in body.get("errors", [])]
-
-
 # ---------------------------------------------------------------- operationName
 
 
 async def test_several_operations_need_an_operation_name(client: httpx.AsyncClient) -> None:
     document = "query First { categories { slug } } query Second { __typename }"
     body = (await client.post("/graphql", json={"query": document})).json()
-    assert codes(body) == ["OPERATION_NAME_REQUIRED"] and body.get("data") is None
+    assert error_codes(body) == ["OPERATION_NAME_REQUIRED"] and body.get("data") is None
     body = (await client.post("/graphql", json={"query": document, "operationName": "Second"})).json()
     assert body == {"data": {"__typename": "Query"}}
     body = (await client.post("/graphql", json={"query": document, "operationName": "First"})).json()
@@ -157,7 +153,7 @@ async def test_guest_subscriptions_are_capped_per_client_address(
         assert all("data" in payload for payloads in filled for payload in payloads)
         await sockets[2].subscribe(FOLLOW, variables)
         refused = await sockets[2].next_payload()
-        assert codes(refused) == ["TOO_MANY_SUBSCRIPTIONS"], refused
+        assert error_codes(refused) == ["TOO_MANY_SUBSCRIPTIONS"], refused
         assert server.app.state.order_events.subscriptions_of_client("198.51.100.20") == 2 * per_connection
         # Another address is not affected.
         elsewhere = await open_from(server.url, "198.51.100.21")

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-
 import httpx
 import pytest
 from sqlalchemy import text
 
 from core.db import create_engine
-from tests.support import RunningServer, StatementCounter, graphql
+from tests.support import RunningServer, StatementCounter, eventually, graphql
 
 CATALOG_PAGE = """
 query($first: Int!) {
@@ -98,22 +95,19 @@ async def test_product_by_slug_costs_two_statements(
 
 async def wait_for_invalidation(client: httpx.AsyncClient, query: str, variables: dict, before: dict) -> dict:
     """The answer once the catalog change has been heard (pg_notify is delivered after commit)."""
-    deadline = time.monotonic() + 5
-    while True:
+
+    async def changed() -> dict | None:
         body = await graphql(client, query, variables)
-        if body != before or time.monotonic() > deadline:
-            return body
-        await asyncio.sleep(0.02)
+        return body if body != before else None
+
+    return await eventually(changed, message="the catalog change was not heard")
 
 
 async def test_repeated_catalog_pages_come_from_the_cache_until_the_catalog_changes(
     client: httpx.AsyncClient, sql_statements: StatementCounter, database_url: str, server: RunningServer
 ) -> None:
     # The cache serves only once the server listens for catalog changes, just after it starts.
-    for _ in range(500):
-        if server.app.state.catalog_cache.enabled:
-            break
-        await asyncio.sleep(0.01)
+    await eventually(lambda: server.app.state.catalog_cache.enabled, message="the catalog cache is off")
     first = await graphql(client, CATALOG_PAGE, {"first": 20})
     sql_statements.reset()
     again = await graphql(client, CATALOG_PAGE, {"first": 20})

@@ -8,6 +8,7 @@ off here, so what stops it is the holding caps; the tests read what stock is res
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -15,8 +16,8 @@ import httpx
 import pytest
 
 from core.settings import Settings
-from tests.shop import ADD, ADDRESS, CHECKOUT, serve, sql, variant_with_stock
-from tests.support import NO_RATE_LIMITS
+from tests.shop import ADD, ADDRESS, CHECKOUT, serve, variant_with_stock
+from tests.support import NO_RATE_LIMITS, codes, sql
 
 ATTEMPTS = 16
 Shop = Callable[..., Awaitable[httpx.AsyncClient]]
@@ -25,19 +26,17 @@ Shop = Callable[..., Awaitable[httpx.AsyncClient]]
 @pytest.fixture
 async def shop_with(settings: Settings) -> AsyncIterator[Callable[..., Any]]:
     """Start the sandbox application with settings changed (tests.support.NO_RATE_LIMITS, then `changes`)."""
-    started: list[tuple[Any, Any, httpx.AsyncClient]] = []
+    async with contextlib.AsyncExitStack() as started:
 
-    async def start(**changes: Any) -> httpx.AsyncClient:
-        running, server, task = await serve(settings.model_copy(update={**NO_RATE_LIMITS, **changes}))
-        client = httpx.AsyncClient(base_url=running.url, timeout=60, limits=httpx.Limits(max_connections=40))
-        started.append((server, task, client))
-        return client
+        async def start(**changes: Any) -> httpx.AsyncClient:
+            running = await started.enter_async_context(
+                serve(settings.model_copy(update={**NO_RATE_LIMITS, **changes}))
+            )
+            limits = httpx.Limits(max_connections=40)
+            client = httpx.AsyncClient(base_url=running.url, timeout=60, limits=limits)
+            return await started.enter_async_context(client)
 
-    yield start
-    for server, task, client in started:
-        await client.aclose()
-        server.should_exit = True
-        await task
+        yield start
 
 
 async def post(
@@ -76,10 +75,6 @@ async def reserved(database_url: str) -> int:
 async def open_orders(database_url: str) -> int:
     (row,) = await sql(database_url, "SELECT count(*) AS n FROM orders WHERE status = 'AWAITING_PAYMENT'")
     return int(row.n)
-
-
-def codes(result: dict[str, Any]) -> list[str]:
-    return [error["code"] for error in result["userErrors"]]
 
 
 async def _variants(database_url: str, count: int, stock: int) -> list[str]:

@@ -17,11 +17,10 @@ from gql import Client, GraphQLRequest
 from gql.transport.exceptions import TransportQueryError
 from gql.transport.websockets import WebsocketsTransport
 
-from tests.auth_helpers import LOGOUT, signed_up
+from tests.accounts import LOGOUT, signed_up
 from tests.js_client import NodeSubscription
-from tests.shop import order_row
+from tests.shop import FOLLOW, MINE, guest_order, order_row, pay
 from tests.support import RunningServer, graphql
-from tests.test_subscriptions import FOLLOW, MINE, guest_order, pay
 from tests.ws_client import LEGACY_WS, TRANSPORT_WS
 
 PROTOCOLS = [TRANSPORT_WS, LEGACY_WS]

@@ -15,18 +15,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app.factory import create_app
 from core.settings import Settings
-from main import create_app
-from tests.shop import (
-    checkout,
-    new_cart,
-    order_row,
-    session_of,
-    sql,
-    variant_with_stock,
-)
+from tests.shop import checkout, new_cart, order_row, session_of, variant_with_stock
 from tests.stripe_stub import WEBHOOK_SECRET, stripe_signature
-from tests.support import serve_in_thread
+from tests.support import serve_in_thread, sql
 
 TYPES = [
     "checkout.session.completed",

@@ -12,9 +12,9 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
+from app.factory import create_app
 from core.settings import Settings
-from main import create_app
-from tests.support import start_server
+from tests.support import served
 
 CORS_ORIGIN = "https://shop.example.test"
 STOREFRONT_URL = "https://store.example.test/shop/"
@@ -40,10 +40,8 @@ async def api(settings: Settings) -> AsyncIterator[str]:
             "public_url": PUBLIC_URL,
         }
     )
-    server, task, url = await start_server(create_app(configured))
-    yield url
-    server.should_exit = True
-    await task
+    async with served(create_app(configured)) as running:
+        yield running.url
 
 
 async def handshake(url: str, protocol: str, origin: str | None) -> int:
@@ -90,13 +88,9 @@ async def test_apps_without_origin_and_same_origin_pages_are_let_in(api: str, pr
 
 
 async def test_with_nothing_configured_a_foreign_page_is_refused(settings: Settings) -> None:
-    server, task, url = await start_server(create_app(settings))
-    try:
-        assert await handshake(url, "graphql-transport-ws", CORS_ORIGIN) == 403
-        assert await handshake(url, "graphql-transport-ws", None) == 101
-    finally:
-        server.should_exit = True
-        await task
+    async with served(create_app(settings)) as running:
+        assert await handshake(running.url, "graphql-transport-ws", CORS_ORIGIN) == 403
+        assert await handshake(running.url, "graphql-transport-ws", None) == 101
 
 
 def test_cors_origins_must_be_origins() -> None:

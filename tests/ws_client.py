@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -65,12 +66,22 @@ class GraphQLWebSocket:
             return {"errors": payload if isinstance(payload, list) else [payload]}
         raise AssertionError(f"unexpected message {message}")
 
-    async def nothing_within(self, seconds: float) -> bool:
-        try:
-            message = await self.receive(seconds)
-        except TimeoutError:
+    async def nothing_before(
+        self, marker: str | Callable[[dict[str, Any]], bool], timeout: float = 5
+    ) -> bool:
+        """Whether the next message is the marker, sent after whatever must not arrive: nothing came first.
+
+        `marker` is the id of an operation started as the marker, or a test that recognises the marker
+        among results (`{"data": ...}`). Showing that something does not happen this way waits for an
+        event rather than for an arbitrary time.
+        """
+        message = await self.receive(timeout)
+        if isinstance(marker, str):
+            assert message.get("id") == marker, f"expected nothing before the marker, got {message}"
             return True
-        raise AssertionError(f"expected no message, got {message}")
+        assert message["type"] in ("next", "data"), f"expected nothing before the marker, got {message}"
+        assert marker(message["payload"]), f"expected nothing before the marker, got {message}"
+        return True
 
     async def close(self) -> None:
         await self.connection.close()

@@ -8,12 +8,13 @@ is served on its own, under a policy that runs no script and loads nothing, and 
 from __future__ import annotations
 
 import html
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from models import mail_repository as mails
+from domain.notifications import captured_message, captured_messages
 
 MAX_LISTED = 200
 NOT_SENT_BANNER = (
@@ -39,8 +40,7 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
 
 
 async def mailbox(request: Request) -> Response:
-    async with request.app.state.read_engine.connect() as conn:
-        messages = await mails.recent(conn, MAX_LISTED)
+    messages = await captured_messages(request.app.state.read_engine, MAX_LISTED)
     rows = "".join(
         f"<tr><td>{message.created_at:%Y-%m-%d %H:%M:%S}</td><td>{html.escape(message.recipient)}</td>"
         f"<td><a href='/mailbox/{message.id}'>{html.escape(message.subject)}</a></td>"
@@ -57,12 +57,11 @@ async def mailbox(request: Request) -> Response:
     return _page("Mailbox", body)
 
 
-async def _message(request: Request) -> mails.MailRow | None:
+async def _message(request: Request) -> Any:
     raw = request.path_params["message"]
     if not raw.isdigit() or len(raw) > 18:
         return None
-    async with request.app.state.read_engine.connect() as conn:
-        return await mails.by_id(conn, int(raw))
+    return await captured_message(request.app.state.read_engine, int(raw))
 
 
 async def message_page(request: Request) -> Response:

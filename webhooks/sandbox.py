@@ -21,8 +21,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from models import order_repository as orders
-from models.order_repository import OrderRow
+from domain import order_reads as orders
+from domain.order_reads import OrderRow
+from domain.orders import OrderStatus
 from webhooks.stripe import receive_event
 
 
@@ -81,7 +82,7 @@ async def checkout_page(request: Request) -> Response:
         for line in lines
     )
     action = f"/sandbox/checkout/{html.escape(order.payment_session_id or '')}"
-    payable = order.status == "AWAITING_PAYMENT"
+    payable = order.status == OrderStatus.AWAITING_PAYMENT
     total = _money(order.total, order.currency)
     buttons = (
         f'<form method="post" action="{action}/pay"><button>Pay {total}</button></form>'

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import strawberry
 
+from domain.access import UserRow
 from graph.ids import to_global_id
 from graph.types.carts import Cart
 from graph.types.common import Node, UserError
-from models.account_repository import UserRow
 
 
 @strawberry.type

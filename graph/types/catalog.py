@@ -7,14 +7,14 @@ from enum import Enum
 
 import strawberry
 
+from domain import catalog
+from domain.catalog import CategoryRow, ProductOrder, ProductQuery, ProductRow, VariantRow
 from graph.context import Info
 from graph.execution import READ_AHEAD
 from graph.ids import to_global_id
 from graph.pagination import decode_cursor, encode_cursor, page_size
 from graph.selection import selected_names
 from graph.types.common import Money, Node, PageInfo
-from models import catalog_repository as catalog
-from models.catalog_repository import CategoryRow, ProductOrder, ProductQuery, ProductRow, VariantRow
 
 
 @strawberry.type

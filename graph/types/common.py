@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import strawberry
 
-from domain.problems import Problem
+from domain.errors import Problem, all_codes
 
 
 @strawberry.interface
@@ -36,15 +36,25 @@ class UserError:
     message: str
     code: str = strawberry.field(
         description=(
-            "Stable machine-readable code such as OUT_OF_STOCK, INVALID_CREDENTIALS, INVALID_TRANSITION."
+            "Stable machine-readable code such as OUT_OF_STOCK, INVALID_CREDENTIALS, INVALID_TRANSITION. "
+            f"The codes: {', '.join(all_codes())}."
         )
     )
 
 
+def camel_case(name: str) -> str:
+    """A domain field name as the schema spells it: cart_token is cartToken; 0 stays 0."""
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
 def user_errors(problems: Iterable[Problem]) -> list[UserError]:
+    """The domain's problems as userErrors, their field paths in the schema's casing."""
     return [
         UserError(
-            field=list(problem.field) if problem.field else None, message=problem.message, code=problem.code
+            field=[camel_case(part) for part in problem.field] if problem.field else None,
+            message=problem.message,
+            code=str(problem.code),
         )
         for problem in problems
     ]

@@ -7,10 +7,10 @@ from datetime import datetime
 import strawberry
 
 from domain import orders as order_domain
+from domain.order_reads import OrderLineRow, OrderRow, StatusChangeRow
 from graph.context import Info
 from graph.ids import to_global_id
 from graph.types.common import Money, Node, PageInfo, UserError
-from models.order_repository import OrderLineRow, OrderRow, StatusChangeRow
 
 OrderStatus = strawberry.enum(order_domain.OrderStatus, name="OrderStatus")
 

@@ -1,4 +1,4 @@
-"""The one schema: every domain's root fields merged, with the error policy and caches."""
+"""The one schema, assembled at the top: every domain's root fields, the error policy and caches."""
 
 from __future__ import annotations
 

@@ -1,0 +1,41 @@
+"""The catalog as the GraphQL layer reads it: rows, queries and the batched look-ups behind loaders.
+
+Catalog reads have no rules beyond the query itself, so these are the repository's own functions;
+naming them here keeps every layer above domain/ away from the repositories (see pyproject.toml).
+"""
+
+from __future__ import annotations
+
+from models.catalog_repository import (
+    CategoryRow,
+    ProductOrder,
+    ProductPage,
+    ProductQuery,
+    ProductRow,
+    VariantRow,
+    all_categories,
+    categories_by_ids,
+    product_page,
+    products_by_ids,
+    products_by_slugs,
+    search_words,
+    variants_by_ids,
+    variants_by_product_ids,
+)
+
+__all__ = [
+    "CategoryRow",
+    "ProductOrder",
+    "ProductPage",
+    "ProductQuery",
+    "ProductRow",
+    "VariantRow",
+    "all_categories",
+    "categories_by_ids",
+    "product_page",
+    "products_by_ids",
+    "products_by_slugs",
+    "search_words",
+    "variants_by_ids",
+    "variants_by_product_ids",
+]
