@@ -122,6 +122,33 @@ async def send_order_email(engine: AsyncEngine, mailer: Mailer, order_id: int, k
     )
 
 
+ACCOUNT_KINDS = frozenset({K.ACCOUNT_VERIFICATION, K.PASSWORD_RESET})
+
+
+async def send_account_email(
+    engine: AsyncEngine,
+    mailer: Mailer,
+    kind: MessageKind,
+    *,
+    key: str,
+    recipient: str,
+    name: str,
+    link: str,
+    expires_in: str,
+) -> str:
+    """Send an account message (for the account flows): `key` names this message once (the id
+    of the token it carries, never the token), so a retried job sends it once."""
+    if kind not in ACCOUNT_KINDS:
+        raise ValueError(f"not an account message: {kind}")
+    context = {
+        "shop": _shop(mailer.settings),
+        "account": {"name": name, "link": link, "expires_in": expires_in},
+    }
+    return await _deliver(
+        engine, mailer, kind, key=key, order_id=None, recipient=recipient, context=context
+    )
+
+
 async def _deliver(
     engine: AsyncEngine,
     mailer: Mailer,
