@@ -52,7 +52,7 @@ async def test_the_operation_name_is_read_from_strawberry_as_it_keeps_it() -> No
     # ExecutionContext; this fails loudly when strawberry moves it.
     from strawberry.types.execution import ExecutionContext
 
-    from graph.limits import provided_operation_name
+    from graph.library_internals import provided_operation_name
 
     context = ExecutionContext(query="{ a }", schema=None, allowed_operations=(), provided_operation_name="X")  # type: ignore[arg-type]
     assert provided_operation_name(context) == "X"
