@@ -7,6 +7,9 @@ compared here by name. Triggers and their functions exist only in the migrations
 
 from __future__ import annotations
 
+import types
+import typing
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import CheckConstraint, Connection, inspect, text
@@ -14,8 +17,12 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateTable
 from sqlmodel import SQLModel
 
-import models  # noqa: F401  (registers every table on SQLModel.metadata)
 from core.db import create_engine
+from models import Cart, Category, Order, OrderLine, OrderStatusChange, User
+from models.account_repository import UserRow
+from models.cart_repository import CartRow
+from models.catalog_repository import CategoryRow
+from models.order_repository import OrderLineRow, OrderRow, StatusChangeRow
 from models.orders import ORDER_NUMBERS
 
 METADATA = SQLModel.metadata
@@ -69,3 +76,30 @@ async def test_check_constraints_sequences_and_unlogged_tables_agree(database_ur
         for name, table in METADATA.tables.items()
         if "CREATE UNLOGGED TABLE" in str(CreateTable(table).compile(dialect=postgresql.dialect()))
     }
+
+
+def _without_none(annotation: object) -> object:
+    arguments = [argument for argument in typing.get_args(annotation) if argument is not type(None)]
+    if typing.get_origin(annotation) in (types.UnionType, typing.Union) and len(arguments) == 1:
+        return arguments[0]
+    return annotation
+
+
+def test_row_types_are_columns_of_their_tables() -> None:
+    # The repositories' row types name the columns they read (their SELECT lists are derived from
+    # them); each field is a column of the model, typed as the model types it (not None where the
+    # column is NOT NULL, however the model's field is optional before the database fills it).
+    for row_type, model in (
+        (OrderRow, Order),
+        (OrderLineRow, OrderLine),
+        (StatusChangeRow, OrderStatusChange),
+        (UserRow, User),
+        (CartRow, Cart),
+        (CategoryRow, Category),
+    ):
+        table = model.__table__  # type: ignore[attr-defined]
+        for field, annotation in typing.get_type_hints(row_type).items():
+            column = table.c[field]
+            declared = model.model_fields[field].annotation
+            expected = declared if column.nullable else _without_none(declared)
+            assert annotation == expected, f"{row_type.__name__}.{field}: {annotation} is not {expected}"
