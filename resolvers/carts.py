@@ -9,7 +9,8 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain import carts as cart_rules
-from domain.carts import CartView, LineChange, LineRequest
+from domain.cart_prices import CartView
+from domain.carts import LineChange, LineRequest
 from domain.errors import Rejected
 from graph.auth import viewer
 from graph.context import Info

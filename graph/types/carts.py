@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from domain.carts import CartView, PricedLine
+from domain.cart_prices import CartView, PricedLine
 from graph.context import Info
 from graph.ids import to_global_id
 from graph.types.catalog import ProductVariant
