@@ -14,7 +14,7 @@ from websockets.asyncio.client import connect
 
 from domain.auth import issue_access_token
 from graph.ids import from_global_id
-from resolvers.subscriptions import MAX_SUBSCRIPTIONS_PER_USER
+from resolvers.orders.subscriptions import MAX_SUBSCRIPTIONS_PER_USER
 from tests.auth_helpers import ME, signed_up
 from tests.shop import checkout, new_cart, variant_with_stock
 from tests.support import RunningServer
