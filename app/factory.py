@@ -112,7 +112,7 @@ def create_app(
         routes=[
             Route(
                 "/graphql",
-                RequestBodyLimit(CatalogCacheMiddleware(graphql, catalog_cache)),
+                CatalogCacheMiddleware(graphql, catalog_cache),
                 methods=["GET", "POST"],
             ),
             WebSocketRoute("/graphql", SubprotocolRequired(graphql)),
@@ -135,6 +135,7 @@ def create_app(
                 expose_headers=["retry-after", "x-request-id"],
                 max_age=600,
             ),
+            Middleware(RequestBodyLimit),  # every route's one body cap
         ],
         lifespan=lifespan,
     )

@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.websockets import WebSocket, WebSocketDisconnect
-from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
-from strawberry.http.exceptions import WebSocketDisconnected
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
 
 from core.pages import graphiql_page
 from graph.context import Context
-from graph.websocket import LegacyGraphQLWSHandler
-
-
-class TextFrameWebSocketAdapter(ASGIWebSocketAdapter):
-    """Both subscription protocols carry JSON in text frames; strawberry sends bytes as binary."""
-
-    async def send_json(self, message: Any) -> None:
-        try:
-            await self.ws.send_text(orjson.dumps(message).decode())
-        except WebSocketDisconnect as exc:
-            raise WebSocketDisconnected from exc
+from graph.websocket import LegacyGraphQLWSHandler, TextFrameWebSocketAdapter
 
 
 class GraphQLApp(GraphQL[Context, None]):

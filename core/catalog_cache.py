@@ -18,9 +18,10 @@ import orjson
 from graphql import FieldNode, GraphQLSyntaxError, OperationDefinitionNode, OperationType, parse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core.http_guard import replay_body
+
 CATALOG_CHANNEL = "catalog_changed"
 CACHEABLE_ROOT_FIELDS = frozenset({"products", "product", "categories", "__typename"})
-MAX_BODY_BYTES = 1_000_000
 # Larger requests are answered without the cache: their texts would pin memory as cache keys, and
 # their parsing here, before the server's own query limits apply, would cost time.
 MAX_CACHEABLE_BODY_BYTES = 20_000
@@ -104,9 +105,9 @@ class CatalogCacheMiddleware:
         ):
             await self.app(scope, receive, send)
             return
-        body, more_body = await _read_body(receive)
-        replay = _replay(body, more_body, receive)
-        key = _cache_key(body) if not more_body else None
+        body = await _read_body(receive)
+        replay = replay_body(body, receive)
+        key = _cache_key(body)
         if key is None or not reads_only_the_catalog(key[0], key[2]):
             await self.app(scope, replay, send)
             return
@@ -133,32 +134,14 @@ def _plain_json(scope: Scope) -> bool:
     return all(parameter.strip().replace('"', '') == "charset=utf-8" for parameter in parameters)
 
 
-async def _read_body(receive: Receive) -> tuple[bytes, bool]:
-    """Read up to MAX_BODY_BYTES; more than that is left to the application to refuse."""
+async def _read_body(receive: Receive) -> bytes:
+    """The whole body, already bounded by core.http_guard.RequestBodyLimit in front of every route."""
     chunks: list[bytes] = []
-    size = 0
     while True:
         message = await receive()
-        chunk = message.get("body", b"")
-        chunks.append(chunk)
-        size += len(chunk)
+        chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
-            return b"".join(chunks), False
-        if size > MAX_BODY_BYTES:
-            return b"".join(chunks), True
-
-
-def _replay(body: bytes, more_body: bool, receive: Receive) -> Receive:
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": more_body}
-        return await receive()
-
-    return replay
+            return b"".join(chunks)
 
 
 def _cache_key(body: bytes) -> CacheKey | None:

@@ -1,15 +1,16 @@
-"""A cap on request bodies, for the routes that read them whole (POST /graphql).
+"""The one cap on request bodies, applied to every route (app.factory installs it as middleware).
 
-A declared Content-Length over the cap is refused before anything is read; a chunked body is
-counted as it streams and refused as soon as it passes the cap. A body that fits is handed on
-as it came, so the application reads it as usual.
+Every route that takes a body (POST /graphql, POST /webhooks/stripe, the sandbox's forms) reads
+it whole, so the cap is checked once, in front of them all: a declared Content-Length over the
+cap is refused before anything is read; a chunked body is counted as it streams and refused as
+soon as it passes the cap. A body that fits is handed on in one piece, so the application (and
+the catalog cache in front of /graphql) reads it as usual, knowing it is at most MAX_BODY_BYTES.
 """
 
 from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-# Shared with the Stripe webhook route, which applies the same cap itself.
 MAX_BODY_BYTES = 1_000_000
 
 
@@ -40,7 +41,7 @@ class RequestBodyLimit:
                 return
             if not message.get("more_body", False):
                 break
-        await self.app(scope, _replay(bytes(body), receive), send)
+        await self.app(scope, replay_body(bytes(body), receive), send)
 
     def _too_large(self) -> str:
         return f"The request body is larger than {self.max_bytes} bytes."
@@ -53,7 +54,8 @@ def _content_length(scope: Scope) -> int | str | None:
     return None
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def replay_body(body: bytes, receive: Receive) -> Receive:
+    """`receive` that first answers the whole body already read, then what `receive` answers."""
     sent = False
 
     async def replay() -> Message:

@@ -13,7 +13,9 @@ server must not, even without a proxy in front, so this subclass of it:
 Idle keep-alive connections close after HTTP_KEEP_ALIVE_TIMEOUT (uvicorn's timeout_keep_alive).
 Both `serve` and the test suite start uvicorn with `uvicorn_options`, so tests exercise these
 limits as users get them. This module is the one place that knows uvicorn's protocol internals
-(tests/test_http_limits.py fails loudly when they change).
+(its httptools parser callbacks and the `loop`, `transport`, `parser` and `cycle` they work on),
+written for the version in WRITTEN_FOR (pinned in pyproject.toml); tests/test_library_internals.py
+fails loudly when they change, and tests/test_http_limits.py checks the behaviour.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from typing import Any, ClassVar
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from core.settings import Settings, get_settings
+
+WRITTEN_FOR = {"uvicorn": "0.54.0"}
 
 _REASONS = {408: b"Request Timeout", 431: b"Request Header Fields Too Large"}
 

@@ -31,8 +31,9 @@ from jose import JWTError, jwk, jwt
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.settings import Settings
+from domain import cart_merge
 from domain import carts as cart_rules
-from domain.carts import CartView
+from domain.cart_prices import CartView
 from domain.errors import AccountCode, Problem
 from models import account_repository as repo
 from models.account_repository import UserRow
@@ -209,7 +210,7 @@ async def _signed_in(
     family_id = family_id or uuid.uuid4()
     refresh_token = await _start_refresh_token(conn, user.id, family_id, config)
     if cart_token:
-        await cart_rules.merge_anonymous_cart(
+        await cart_merge.merge_anonymous_cart(
             conn, user_id=user.id, cart_token=cart_token, lock_ttl=config.cart_price_lock_ttl
         )
     return AuthResult(

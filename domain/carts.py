@@ -1,4 +1,6 @@
-"""Cart rules: who may use a cart, adding, changing and removing lines, prices, and merging.
+"""Cart rules: who may use a cart, adding, changing and removing lines.
+
+Prices are domain.cart_prices; merging an anonymous cart into a user's is domain.cart_merge.
 
 Every mutating function expects to run inside one transaction and starts by locking the cart
 row, which serialises the mutations of one cart: the stock and size checks made on what it
@@ -15,10 +17,10 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from domain import price_lock
+from domain.cart_prices import CartView, cart_view, line_total, line_write
 from domain.errors import CartCode, Problem, Rejected
 from models import cart_repository as repo
-from models.cart_repository import CartLineRow, CartRow, CartState, LinePlacement, LineWrite, WrittenLine
+from models.cart_repository import CartLineRow, CartRow, CartState, LineWrite, WrittenLine
 from models.catalog_repository import VariantRow
 
 MAX_LINE_QUANTITY = 99
@@ -27,26 +29,6 @@ MAX_CART_LINES = 100
 MAX_CART_SUBTOTAL = 2**31 - 1
 _CART_TOKEN_BYTES = 24  # 192 random bits
 MAX_CART_TOKEN_LENGTH = 100
-
-
-@dataclass(slots=True, frozen=True)
-class PricedLine:
-    id: int
-    variant: VariantRow
-    quantity: int
-    unit_price: int
-    line_total: int
-    price_changed: bool
-
-
-@dataclass(slots=True, frozen=True)
-class CartView:
-    id: int
-    token: str
-    user_id: int | None
-    lines: tuple[PricedLine, ...]
-    total_quantity: int
-    subtotal: int
 
 
 @dataclass(slots=True, frozen=True)
@@ -84,65 +66,6 @@ def visible_to(cart_user_id: int | None, viewer_id: int | None) -> bool:
     return cart_user_id is None or cart_user_id == viewer_id
 
 
-# ---------------------------------------------------------------- prices
-
-
-def lock_of(line: CartLineRow) -> price_lock.Lock:
-    locked = line.quantity if line.locked_quantity is None else line.locked_quantity
-    return price_lock.Lock(locked_price=line.unit_price, locked_quantity=locked, holds=line.price_locked)
-
-
-def unit_price(line: CartLineRow) -> int:
-    """The price locked when the line was added while the lock holds, then the current price."""
-    return price_lock.shown_unit_price(line.quantity, line.variant.price, lock_of(line))
-
-
-def line_total(line: CartLineRow, quantity: int | None = None) -> int:
-    """What the line costs (with `quantity` units: as a change would leave it), by domain.price_lock."""
-    if quantity is None:
-        return price_lock.line_total(line.quantity, line.variant.price, lock_of(line))
-    relocked = price_lock.change_quantity(line.quantity, quantity, line.variant.price, lock_of(line))
-    lock = price_lock.Lock(relocked.locked_price, relocked.locked_quantity, holds=True)
-    return price_lock.line_total(quantity, line.variant.price, lock)
-
-
-def priced_line(line: CartLineRow) -> PricedLine:
-    price = unit_price(line)
-    return PricedLine(
-        id=line.id,
-        variant=line.variant,
-        quantity=line.quantity,
-        unit_price=price,
-        line_total=line_total(line),
-        price_changed=line.variant.price != price,
-    )
-
-
-def _write(line: CartLineRow | None, variant: VariantRow, quantity: int) -> LineWrite:
-    """A line (or a new one) changed to `quantity` units, its lock following domain.price_lock."""
-    have = line.quantity if line else 0
-    relocked = price_lock.change_quantity(have, quantity, variant.price, lock_of(line) if line else None)
-    return LineWrite(
-        variant_id=variant.id,
-        quantity=quantity,
-        unit_price=relocked.locked_price,
-        locked_quantity=relocked.locked_quantity,
-        price_locked_at=None if relocked.restart or line is None else line.price_locked_at,
-    )
-
-
-def cart_view(cart: CartRow, lines: Sequence[CartLineRow]) -> CartView:
-    priced = tuple(priced_line(line) for line in lines)
-    return CartView(
-        id=cart.id,
-        token=cart.token,
-        user_id=cart.user_id,
-        lines=priced,
-        total_quantity=sum(line.quantity for line in priced),
-        subtotal=sum(line.line_total for line in priced),
-    )
-
-
 # ---------------------------------------------------------------- reading
 
 
@@ -171,7 +94,7 @@ def _cart_not_found(message: str = "No cart with this token.") -> Rejected:
     return Rejected([_problem(("cart_token",), message, CartCode.CART_NOT_FOUND)])
 
 
-async def _lock_or_create_user_cart(conn: AsyncConnection, user_id: int) -> CartRow:
+async def lock_or_create_user_cart(conn: AsyncConnection, user_id: int) -> CartRow:
     cart = await repo.lock_active_cart_of_user(conn, user_id)
     if cart is None:
         cart = await repo.insert_cart(conn, new_cart_token(), user_id)
@@ -196,7 +119,7 @@ async def lock_cart(
         return cart
     if viewer_id is not None:
         if create:
-            return await _lock_or_create_user_cart(conn, viewer_id)
+            return await lock_or_create_user_cart(conn, viewer_id)
         cart = await repo.lock_active_cart_of_user(conn, viewer_id)
         if cart is None:
             raise _cart_not_found("You have no cart yet.")
@@ -295,7 +218,7 @@ async def add_lines(
             continue
         # The added units cost today's price; a lapsed lock is started anew at it (domain.price_lock).
         subtotal += (line_total(line, total) - line_total(line)) if line else variant.price * quantity
-        writes.append(_write(line, variant, total))
+        writes.append(line_write(line, variant, total))
     if len(state.lines) + sum(1 for variant_id in added if variant_id not in in_cart) > MAX_CART_LINES:
         problems.append(_too_many_lines("lines"))
     problems += filter(None, [_subtotal_problem("lines", subtotal)])
@@ -373,7 +296,7 @@ async def update_lines(
         raise Rejected(problems)
 
     changed = {
-        line_id: (quantity, _write(by_id[line_id], by_id[line_id].variant, quantity).locked_quantity)
+        line_id: (quantity, line_write(by_id[line_id], by_id[line_id].variant, quantity).locked_quantity)
         for line_id, quantity in quantities.items()
         if quantity
     }
@@ -410,70 +333,3 @@ async def remove_lines(
     if problems:
         raise Rejected(problems)
     return await current_view(conn, cart, lock_ttl)
-
-
-# ---------------------------------------------------------------- merging
-
-
-def plan_merge(source: Sequence[CartLineRow], target: Sequence[CartLineRow]) -> list[LinePlacement]:
-    """What merging the `source` lines into the `target` lines writes.
-
-    Quantities of one variant add up, capped at what is available and at the per-line maximum
-    (a target line already above what is available keeps its quantity). Moved lines keep their
-    price lock, for the units it covered; a variant already in the target keeps the target's,
-    and the units added to it are priced as any addition (domain.price_lock). Lines that would
-    push the cart past its size or total limits are left out.
-    """
-    existing = {line.variant.id: line for line in target}
-    line_count = len(target)
-    subtotal = sum(line_total(line) for line in target)
-    placements: list[LinePlacement] = []
-    for line in source:
-        mine = existing.get(line.variant.id)
-        have = mine.quantity if mine else 0
-        ceiling = min(MAX_LINE_QUANTITY, max(line.variant.quantity_available, 0))
-        extra = max(min(have + line.quantity, ceiling) - have, 0)
-        # Each added unit costs the locked or the current price: counted at the dearer of the two.
-        price = max(unit_price(mine) if mine else unit_price(line), line.variant.price)
-        if price:
-            extra = min(extra, (MAX_CART_SUBTOTAL - subtotal) // price)
-        if extra <= 0 or (mine is None and line_count >= MAX_CART_LINES):
-            continue
-        line_count += mine is None
-        subtotal += price * extra
-        locked = (
-            _write(mine, mine.variant, have + extra).locked_quantity
-            if mine
-            else min(lock_of(line).locked_quantity, extra)
-        )
-        placements.append(
-            LinePlacement(
-                variant_id=line.variant.id,
-                quantity=have + extra,
-                unit_price=line.unit_price,
-                price_locked_at=line.price_locked_at,
-                locked_quantity=locked,
-            )
-        )
-    return placements
-
-
-async def merge_anonymous_cart(
-    conn: AsyncConnection, *, user_id: int, cart_token: str, lock_ttl: timedelta
-) -> bool:
-    """Merge the anonymous cart with this token into the user's cart and retire it.
-
-    A token that names no active anonymous cart (unknown, already merged, or a user's cart) is
-    left alone: signing in must not fail over a stale cart token. Returns whether a merge happened.
-    """
-    if not could_be_cart_token(cart_token):
-        return False
-    anonymous = await repo.lock_active_cart_by_token(conn, cart_token)
-    if anonymous is None or anonymous.user_id is not None:
-        return False
-    target = await _lock_or_create_user_cart(conn, user_id)
-    source_state = await repo.cart_state(conn, anonymous.id, lock_ttl)
-    target_state = await repo.cart_state(conn, target.id, lock_ttl)
-    await repo.place_lines(conn, target.id, plan_merge(source_state.lines, target_state.lines))
-    await repo.set_cart_status(conn, anonymous.id, "merged")
-    return True

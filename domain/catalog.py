@@ -8,20 +8,16 @@ from __future__ import annotations
 
 from models.catalog_repository import (
     CategoryRow,
-    ProductOrder,
-    ProductPage,
-    ProductQuery,
     ProductRow,
     VariantRow,
     all_categories,
     categories_by_ids,
-    product_page,
     products_by_ids,
     products_by_slugs,
-    search_words,
     variants_by_ids,
     variants_by_product_ids,
 )
+from models.product_page import ProductOrder, ProductPage, ProductQuery, product_page, search_words
 
 __all__ = [
     "CategoryRow",

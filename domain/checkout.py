@@ -26,9 +26,11 @@ from domain.holding_limits import HoldingLimits
 from domain.orders import OrderStatus, change_status, order_token, publish
 from domain.payments import CheckoutLine, CheckoutRequest, PaymentProvider, PaymentProviderUnavailable
 from models import cart_repository as carts
+from models import checkout_repository as checkout_carts
 from models import inventory_repository as inventory
 from models import order_repository as orders
-from models.order_repository import CheckoutCartLine, NewOrderLine, OrderRow
+from models.checkout_repository import CheckoutCartLine
+from models.order_repository import NewOrderLine, OrderRow
 
 logger = logging.getLogger(__name__)
 
@@ -167,7 +169,7 @@ async def _create_order(
     email: str,
     address: dict[str, str | None],
 ) -> CheckoutResult:
-    cart = await orders.lock_cart(conn, token=data.cart_token, user_id=data.user_id)
+    cart = await checkout_carts.lock_cart(conn, token=data.cart_token, user_id=data.user_id)
     if cart is None:
         return CheckoutResult(
             problems=[Problem(CheckoutCode.CART_NOT_FOUND, "There is no such cart.", ("cart_token",))]
@@ -182,7 +184,7 @@ async def _create_order(
             ]
         )
 
-    lines = await orders.priced_cart_lines(conn, cart.id, timedelta(seconds=settings.price_lock_ttl))
+    lines = await checkout_carts.priced_cart_lines(conn, cart.id, timedelta(seconds=settings.price_lock_ttl))
     if not lines:
         return CheckoutResult(
             problems=[Problem(CheckoutCode.CART_EMPTY, "The cart is empty.", ("cart_token",))]
@@ -282,4 +284,4 @@ async def _abandon(engine: AsyncEngine, order: OrderRow) -> None:
             cart_id=None,
         )
         if order.cart_id is not None:
-            await orders.reopen_cart(conn, order.cart_id)
+            await checkout_carts.reopen_cart(conn, order.cart_id)

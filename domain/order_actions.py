@@ -156,13 +156,10 @@ async def _cancel_by_staff(
         status = S(order.status)
         fields: dict[str, object] = {}
         if status in PAID_NOT_SHIPPED and order.payment_intent_id:
-            # Outside any transaction; the key derived from the order makes a retry refund once.
-            try:
-                fields["refund_id"] = await payments.refund(order.payment_intent_id, order.public_id)
-            except PaymentProviderUnavailable:
-                return OrderActionResult(problems=[_provider_unavailable()])
-            except RefundRefused as error:
-                return OrderActionResult(problems=[Problem(PaymentCode.REFUND_FAILED, str(error), ("id",))])
+            refunded = await _refund_payment(payments, order.payment_intent_id, order)
+            if isinstance(refunded, Problem):
+                return OrderActionResult(problems=[refunded])
+            fields["refund_id"] = refunded
         try:
             async with engine.begin() as conn:
                 # Only from the status the refund decision was made on: a payment that landed
@@ -208,12 +205,9 @@ async def refund_order(
                 )
             ]
         )
-    try:
-        refund_id = await payments.refund(order.payment_intent_id, order.public_id)
-    except PaymentProviderUnavailable:
-        return OrderActionResult(problems=[_provider_unavailable()])
-    except RefundRefused as error:
-        return OrderActionResult(problems=[Problem(PaymentCode.REFUND_FAILED, str(error), ("id",))])
+    refunded = await _refund_payment(payments, order.payment_intent_id, order)
+    if isinstance(refunded, Problem):
+        return OrderActionResult(problems=[refunded])
     async with engine.begin() as conn:
         # The charge.refunded event may have been applied meanwhile: then this changes nothing.
         change = await change_status(
@@ -223,9 +217,25 @@ async def refund_order(
             actor=actor,
             reason=_clean_reason(reason) or "refunded",
             only_from=REFUNDABLE,
-            refund_id=refund_id,
+            refund_id=refunded,
         )
     return OrderActionResult(order=change.order)
+
+
+async def _refund_payment(
+    payments: PaymentProvider, payment_intent_id: str, order: OrderRow
+) -> str | Problem:
+    """The refund step of cancel and refund: the provider's refund id, or the problem to answer.
+
+    Called outside any transaction; the idempotency key derived from the order makes a retry
+    refund once.
+    """
+    try:
+        return await payments.refund(payment_intent_id, order.public_id)
+    except PaymentProviderUnavailable:
+        return _provider_unavailable()
+    except RefundRefused as error:
+        return Problem(PaymentCode.REFUND_FAILED, str(error), ("id",))
 
 
 def _provider_unavailable() -> Problem:

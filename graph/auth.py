@@ -17,9 +17,9 @@ from starlette.websockets import WebSocket
 from domain.access import UserRow, Viewer, viewer_of
 from domain.auth import session_of_access_token, user_of_access_token
 from graph.context import Context, Info
-from graph.errors import Unauthenticated
+from graph.errors import Forbidden, Unauthenticated
 
-__all__ = ["Viewer", "current_user", "login_of", "require_viewer", "viewer"]
+__all__ = ["Viewer", "current_user", "login_of", "require_staff", "require_viewer", "viewer"]
 
 
 def _bearer(value: Any) -> str | None:
@@ -80,3 +80,10 @@ async def require_viewer(info: Info) -> Viewer:
     if signed_in is None:
         raise Unauthenticated()
     return signed_in
+
+
+async def require_staff(info: Info) -> Viewer:
+    reader = await require_viewer(info)
+    if not reader.is_staff:
+        raise Forbidden("Only staff may do this.")
+    return reader

@@ -36,45 +36,35 @@ from typing import Any
 from graphql import (
     ASTValidationRule,
     DocumentNode,
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLError,
-    GraphQLField,
-    GraphQLInterfaceType,
-    GraphQLNamedType,
-    GraphQLObjectType,
-    GraphQLSchema,
     GraphQLSyntaxError,
-    InlineFragmentNode,
-    IntValueNode,
-    NullValueNode,
     OperationDefinitionNode,
-    SelectionSetNode,
     ValidationContext,
     ValidationRule,
-    get_named_type,
 )
 from graphql.validation import MaxIntrospectionDepthRule, NoSchemaIntrospectionCustomRule
-from graphql.validation.rules import overlapping_fields_can_be_merged
 from starlette.websockets import WebSocket
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
 from core.settings import Settings
+from graph.library_internals import (
+    is_parser_limit_error,
+    is_validation_aborted,
+    provided_operation_name,
+    set_overlap_budget,
+    set_parse_limits,
+)
 from graph.list_arguments import longest_list
+from graph.operation_measure import Measurer
 from graph.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from graph.selections import measure_selections
 
-# graphql-core ends the message of every parser limit with this.
-_PARSER_LIMIT_SUFFIX = "Parsing aborted."
 # The work graphql-core's overlapping-fields rule may do on one document before it aborts the
-# validation ("Validation aborted."). Its default, 500,000, is about a second of CPU; documents
-# within MAX_QUERY_FIELDS and MAX_QUERY_FIELD_REPEATS stay far below this (a module attribute that
-# graphql-core documents as the way to change the budget, read when a validation starts).
+# validation. Its default, 500,000, is about a second of CPU; documents within MAX_QUERY_FIELDS and
+# MAX_QUERY_FIELD_REPEATS stay far below this.
 OVERLAP_BUDGET = 50_000
-overlapping_fields_can_be_merged.MAX_COMPLEXITY_BUDGET = OVERLAP_BUDGET
-_VALIDATION_ABORTED = "Validation aborted."
+set_overlap_budget(OVERLAP_BUDGET)
 
 
 @dataclass(slots=True, frozen=True)
@@ -107,109 +97,6 @@ class QueryLimits:
 DEFAULT_LIMITS = QueryLimits.from_settings(Settings.model_construct())
 
 
-# ---------------------------------------------------------------- measuring a document
-
-
-@dataclass(slots=True, frozen=True)
-class Measure:
-    depth: int = 0
-    aliases: int = 0
-    cost: int = 0
-
-
-class _Measurer:
-    """Depth, aliases and cost of the operations of one document, each fragment measured once."""
-
-    def __init__(self, schema: GraphQLSchema, document: DocumentNode) -> None:
-        self.schema = schema
-        self.fragments = {
-            node.name.value: node for node in document.definitions if isinstance(node, FragmentDefinitionNode)
-        }
-        self.measured: dict[str, Measure] = {}
-        self.entered: set[str] = set()
-
-    def operation(self, node: OperationDefinitionNode) -> Measure:
-        root = self.schema.get_root_type(node.operation)
-        return self.selections(node.selection_set, root)
-
-    def selections(self, selection_set: SelectionSetNode, parent: GraphQLNamedType | None) -> Measure:
-        depth = aliases = cost = 0
-        for selection in selection_set.selections:
-            if isinstance(selection, FieldNode):
-                measure = self.field(selection, parent)
-            elif isinstance(selection, InlineFragmentNode):
-                condition = selection.type_condition
-                inner_type = self.schema.get_type(condition.name.value) if condition else parent
-                measure = self.selections(selection.selection_set, inner_type)
-            elif isinstance(selection, FragmentSpreadNode):
-                measure = self.fragment(selection.name.value)
-            else:
-                continue
-            depth = max(depth, measure.depth)
-            aliases += measure.aliases
-            cost += measure.cost
-        return Measure(depth, aliases, cost)
-
-    def fragment(self, name: str) -> Measure:
-        known = self.measured.get(name)
-        if known is not None:
-            return known
-        definition = self.fragments.get(name)
-        if definition is None or name in self.entered:
-            return Measure()  # unknown or cyclic: the standard rules report those
-        self.entered.add(name)
-        measure = self.selections(
-            definition.selection_set, self.schema.get_type(definition.type_condition.name.value)
-        )
-        self.measured[name] = measure
-        return measure
-
-    def field(self, node: FieldNode, parent: GraphQLNamedType | None) -> Measure:
-        definition = _field_definition(parent, node.name.value)
-        inner = Measure()
-        if node.selection_set is not None:
-            inner_type = get_named_type(definition.type) if definition else None
-            inner = self.selections(node.selection_set, inner_type)
-        # Introspection recursion is bounded by MaxIntrospectionDepthRule instead.
-        depth = 0 if node.name.value.startswith("__") else 1 + inner.depth
-        return Measure(
-            depth=depth,
-            aliases=inner.aliases + (node.alias is not None),
-            cost=1 + _page_size(node, definition) * inner.cost,
-        )
-
-
-def _field_definition(parent: GraphQLNamedType | None, name: str) -> GraphQLField | None:
-    if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
-        return parent.fields.get(name)
-    return None
-
-
-def _page_size(node: FieldNode, definition: GraphQLField | None) -> int:
-    """How many items a field that pages with `first` may return; 1 for any other field."""
-    if definition is None or "first" not in definition.args:
-        return 1
-    arguments = node.arguments or ()  # None for a field written without parentheses
-    argument = next((argument for argument in arguments if argument.name.value == "first"), None)
-    if argument is None or isinstance(argument.value, NullValueNode):
-        return DEFAULT_PAGE_SIZE
-    if isinstance(argument.value, IntValueNode):
-        try:
-            # Larger pages are refused by the field itself, with a clearer message.
-            return min(max(int(argument.value.value), 0), MAX_PAGE_SIZE)
-        except ValueError:  # more digits than Python converts
-            return MAX_PAGE_SIZE
-    return MAX_PAGE_SIZE
-
-
-def measure_operations(schema: GraphQLSchema, document: DocumentNode) -> list[Measure]:
-    """The measure of every operation of a document (for tests and tuning the limits)."""
-    measurer = _Measurer(schema, document)
-    return [
-        measurer.operation(node) for node in document.definitions if isinstance(node, OperationDefinitionNode)
-    ]
-
-
 # ---------------------------------------------------------------- validation rules
 
 
@@ -221,7 +108,7 @@ def _operation_limits_rule(limits: QueryLimits) -> type[ASTValidationRule]:
     class OperationLimitsRule(ValidationRule):
         def __init__(self, context: ValidationContext) -> None:
             super().__init__(context)
-            self.measurer = _Measurer(context.schema, context.document)
+            self.measurer = Measurer(context.schema, context.document)
 
         def enter_operation_definition(self, node: OperationDefinitionNode, *_: object) -> object:
             try:
@@ -307,8 +194,7 @@ class OperationLimits(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         limits = self._limits()
         context = self.execution_context
-        context.parse_options["max_tokens"] = limits.max_tokens
-        context.parse_options["max_source_length"] = limits.max_length  # type: ignore[typeddict-unknown-key]
+        set_parse_limits(context, max_tokens=limits.max_tokens, max_source_length=limits.max_length)
         context.validation_rules = validation_rules(tuple(context.validation_rules), limits)
         try:
             yield
@@ -355,12 +241,6 @@ def _require_operation_name(context: Any, document: DocumentNode) -> None:
         )
 
 
-def provided_operation_name(context: Any) -> str | None:
-    """The operationName the client sent. Strawberry keeps it only in a private attribute (its
-    public `operation_name` falls back to the first operation's name); a test fails if it moves."""
-    return context._provided_operation_name
-
-
 def _check_selections(document: DocumentNode, limits: QueryLimits) -> None:
     try:
         selections = measure_selections(document, limits.max_fields)
@@ -390,12 +270,12 @@ def _check_selections(document: DocumentNode, limits: QueryLimits) -> None:
 def _too_large(error: GraphQLError, limits: QueryLimits) -> GraphQLError:
     """A parser limit's syntax error as QUERY_TOO_LARGE, an aborted validation as
     QUERY_TOO_COMPLEX; any other error as it is."""
-    if error.message == _VALIDATION_ABORTED:
+    if is_validation_aborted(error):
         return GraphQLError(
             "The query is too complex to validate; select fewer fields.",
             extensions={"code": "QUERY_TOO_COMPLEX"},
         )
-    if not (isinstance(error, GraphQLSyntaxError) and error.message.endswith(_PARSER_LIMIT_SUFFIX)):
+    if not is_parser_limit_error(error):
         return error
     return GraphQLError(
         f"The query is too large: at most {limits.max_tokens} tokens"

@@ -8,8 +8,8 @@ from starlette.responses import Response
 
 from domain import rate_limits
 from domain.rate_limits import Limited
+from graph.common.types import UserError, user_errors
 from graph.context import Info
-from graph.types.common import UserError, user_errors
 
 
 def client_address(info: Info) -> str | None:

@@ -4,6 +4,9 @@
   with an HTTP answer (400) instead of being accepted and then closed.
 - The legacy protocol closes a connection that sends no `connection_init` in time (4408), after
   the same wait as `graphql-transport-ws`; strawberry's legacy handler would wait forever.
+- Both protocols carry JSON in text frames; strawberry's adapter sends the view's bytes as binary.
+
+What this relies on of strawberry's handler and adapter classes goes through graph.library_internals.
 """
 
 from __future__ import annotations
@@ -12,11 +15,20 @@ import asyncio
 import contextlib
 from typing import Any
 
+import orjson
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocketDisconnect
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
-from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+
+from graph.library_internals import (
+    LegacyWSHandlerBase,
+    WebSocketAdapterBase,
+    adapter_websocket,
+    handler_init_wait,
+    handler_websocket,
+)
 
 SUBPROTOCOLS = (GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL)
 INIT_TIMEOUT_CODE = 4408
@@ -45,7 +57,7 @@ class SubprotocolRequired:
             await send({"type": "websocket.close", "code": 1002})
 
 
-class LegacyGraphQLWSHandler(BaseGraphQLWSHandler[Any, Any]):
+class LegacyGraphQLWSHandler(LegacyWSHandlerBase[Any, Any]):
     """The legacy protocol, closing a connection that is not initialised within the view's timeout."""
 
     init_received = False
@@ -64,7 +76,19 @@ class LegacyGraphQLWSHandler(BaseGraphQLWSHandler[Any, Any]):
         await super().handle_connection_init(message)
 
     async def _close_unless_initialised(self) -> None:
-        await asyncio.sleep(self.view.connection_init_wait_timeout.total_seconds())
+        await asyncio.sleep(handler_init_wait(self))
         if not self.init_received:
             with contextlib.suppress(WebSocketDisconnected, RuntimeError):
-                await self.websocket.close(code=INIT_TIMEOUT_CODE, reason="Connection initialisation timeout")
+                await handler_websocket(self).close(
+                    code=INIT_TIMEOUT_CODE, reason="Connection initialisation timeout"
+                )
+
+
+class TextFrameWebSocketAdapter(WebSocketAdapterBase):
+    """Sends each message as JSON in a text frame, as both subscription protocols require."""
+
+    async def send_json(self, message: Any) -> None:
+        try:
+            await adapter_websocket(self).send_text(orjson.dumps(message).decode())
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc

@@ -17,7 +17,9 @@ target_metadata = SQLModel.metadata
 
 
 def _run(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata)
+    context.configure(
+        connection=connection, target_metadata=target_metadata, compare_type=True, compare_server_default=True
+    )
     with context.begin_transaction():
         # Servers starting together take turns: the first migrates, the others find it done.
         connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('alembic-migrations'))"))

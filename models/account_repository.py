@@ -24,8 +24,6 @@ refresh_tokens = RefreshToken.__table__
 # pg_notify channel of revoked logins; the payload is the family id.
 LOGIN_REVOKED_CHANNEL = "login_revoked"
 
-_user_columns = (users.c.id, users.c.email, users.c.name, users.c.is_staff)
-
 
 @dataclass(slots=True, frozen=True)
 class UserRow:
@@ -33,6 +31,9 @@ class UserRow:
     email: str
     name: str
     is_staff: bool
+
+
+_user_columns = tuple(users.c[field] for field in UserRow.__dataclass_fields__)
 
 
 @dataclass(slots=True, frozen=True)

@@ -27,8 +27,6 @@ cart_lines = CartLine.__table__
 variants = ProductVariant.__table__
 products = Product.__table__
 
-_cart_columns = (carts.c.id, carts.c.token, carts.c.user_id, carts.c.status)
-
 
 @dataclass(slots=True, frozen=True)
 class CartRow:
@@ -36,6 +34,9 @@ class CartRow:
     token: str
     user_id: int | None
     status: str
+
+
+_cart_columns = tuple(carts.c[field] for field in CartRow.__dataclass_fields__)
 
 
 @dataclass(slots=True, frozen=True)

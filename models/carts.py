@@ -15,6 +15,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     Text,
@@ -37,7 +38,7 @@ class Cart(SQLModel, table=True):
         ),
     )
 
-    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
     token: str = Field(sa_column=Column(Text, nullable=False, unique=True))
     user_id: int | None = Field(
         default=None,
@@ -61,7 +62,7 @@ class CartLine(SQLModel, table=True):
         CheckConstraint("locked_quantity BETWEEN 0 AND quantity", name="ck_cart_lines_locked_quantity"),
     )
 
-    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
     cart_id: int = Field(
         sa_column=Column(BigInteger, ForeignKey("carts.id", ondelete="CASCADE"), nullable=False)
     )

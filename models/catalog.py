@@ -1,61 +1,110 @@
 """Catalog tables: categories (a tree), products and their variants.
 
 Money is an integer number of minor units. `reserved` counts units held by live
-checkouts, so `stock - reserved` is what can be bought now.
+checkouts, so `stock - reserved` is what can be bought now. A product's `search_vector` is
+computed by PostgreSQL from its name and description; `search_terms` is the lexicon of their
+words, kept by a trigger (migration 0001), whose trigram index finds the nearest real word to a
+misspelt one.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Integer, func
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Computed,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    String,
+    func,
+    text,
+    true,
+)
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlmodel import Field, SQLModel
 
 
 class Category(SQLModel, table=True):
     __tablename__ = "categories"
 
-    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
     parent_id: int | None = Field(
         default=None,
         sa_column=Column(BigInteger, ForeignKey("categories.id", ondelete="SET NULL"), index=True),
     )
     slug: str = Field(unique=True)
     name: str
-    position: int = 0
+    position: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
 
 
 class Product(SQLModel, table=True):
     __tablename__ = "products"
+    __table_args__ = (
+        Index("ix_products_newest", text("created_at DESC"), text("id DESC")),
+        Index("ix_products_search_vector", "search_vector", postgresql_using="gin"),
+    )
 
-    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
     slug: str = Field(unique=True)
     name: str
-    description: str = ""
+    description: str = Field(default="", sa_column=Column(String, nullable=False, server_default=""))
     category_id: int | None = Field(
         default=None,
         sa_column=Column(BigInteger, ForeignKey("categories.id", ondelete="SET NULL"), index=True),
     )
-    images: list[dict[str, str | None]] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
-    is_active: bool = True
+    images: list[dict[str, str | None]] = Field(
+        default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]")
+    )
+    is_active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, server_default=true()))
     created_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    )
+    search_vector: str | None = Field(
+        default=None,
+        sa_column=Column(
+            TSVECTOR,
+            Computed(
+                "setweight(to_tsvector('english', name), 'A')"
+                " || setweight(to_tsvector('english', description), 'B')",
+                persisted=True,
+            ),
+        ),
     )
 
 
 class ProductVariant(SQLModel, table=True):
     __tablename__ = "product_variants"
+    __table_args__ = (
+        CheckConstraint("price >= 0", name="ck_variant_price_not_negative"),
+        CheckConstraint("reserved >= 0 AND reserved <= stock", name="ck_variant_reserved_within_stock"),
+        Index("ix_product_variants_product_id", "product_id", "position", "id"),
+    )
 
-    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
     product_id: int = Field(
-        sa_column=Column(
-            BigInteger, ForeignKey("products.id", ondelete="CASCADE"), nullable=False, index=True
-        )
+        sa_column=Column(BigInteger, ForeignKey("products.id", ondelete="CASCADE"), nullable=False)
     )
     sku: str = Field(unique=True)
     name: str
     price: int = Field(sa_column=Column(Integer, nullable=False))
-    stock: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    stock: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     reserved: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
-    position: int = 0
+    position: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+
+
+class SearchTerm(SQLModel, table=True):
+    __tablename__ = "search_terms"
+    __table_args__ = (
+        Index(
+            "ix_search_terms_trgm", "term", postgresql_using="gin", postgresql_ops={"term": "gin_trgm_ops"}
+        ),
+    )
+
+    term: str = Field(sa_column=Column(String, primary_key=True))

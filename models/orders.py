@@ -7,7 +7,21 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Integer, LargeBinary, String, func
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    Sequence,
+    String,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlmodel import Field, SQLModel
 
@@ -27,16 +41,47 @@ class OrderStatus(StrEnum):
     REFUNDED = "REFUNDED"
 
 
+# Order numbers (human-friendly, increasing) come from their own sequence, starting at 1001.
+ORDER_NUMBERS = Sequence("order_numbers", start=1001, metadata=SQLModel.metadata)
+_AWAITING_PAYMENT = text(f"status = '{OrderStatus.AWAITING_PAYMENT}'")
+
+
 class Order(SQLModel, table=True):
     __tablename__ = "orders"
-
-    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
-    public_id: uuid.UUID | None = Field(
-        default=None, sa_column=Column(UUID(as_uuid=True), nullable=False, unique=True)
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ({})".format(", ".join(f"'{status}'" for status in OrderStatus)),
+            name="ck_orders_status",
+        ),
+        CheckConstraint(
+            "stock_state IN ('reserved', 'committed', 'released', 'restocked')", name="ck_orders_stock_state"
+        ),
+        CheckConstraint("subtotal >= 0 AND total >= 0", name="ck_orders_amounts_not_negative"),
+        # One live order per cart: a double-clicked checkout finds the first one.
+        Index("ux_orders_cart_id", "cart_id", unique=True, postgresql_where=text("cart_id IS NOT NULL")),
+        Index("ix_orders_awaiting_expiry", "reservation_expires_at", postgresql_where=_AWAITING_PAYMENT),
+        Index("ix_orders_user_newest", "user_id", text("created_at DESC"), text("id DESC")),
+        # What one shopper holds unpaid (domain.holding_limits).
+        Index("ix_orders_open_by_client_key", "client_key", postgresql_where=_AWAITING_PAYMENT),
+        Index("ix_orders_open_by_email", "email", postgresql_where=_AWAITING_PAYMENT),
+        Index("ix_orders_open_by_user_id", "user_id", postgresql_where=_AWAITING_PAYMENT),
     )
-    number: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=False, unique=True))
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
+    public_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=Column(
+            UUID(as_uuid=True), nullable=False, unique=True, server_default=text("gen_random_uuid()")
+        ),
+    )
+    number: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger, nullable=False, unique=True, server_default=text("nextval('order_numbers')")
+        ),
+    )
     user_id: int | None = Field(
-        default=None, sa_column=Column(BigInteger, ForeignKey("users.id", ondelete="SET NULL"))
+        default=None, sa_column=Column(BigInteger, ForeignKey("users.id", ondelete="SET NULL"), index=True)
     )
     cart_id: int | None = Field(
         default=None, sa_column=Column(BigInteger, ForeignKey("carts.id", ondelete="SET NULL"))
@@ -48,13 +93,16 @@ class Order(SQLModel, table=True):
     total: int = Field(sa_column=Column(Integer, nullable=False))
     shipping_address: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
     tracking_number: str | None = None
-    stock_state: str = "reserved"
+    # reserved -> committed (paid) or released; committed -> restocked (cancelled or refunded unshipped)
+    stock_state: str = Field(
+        default="reserved", sa_column=Column(String, nullable=False, server_default="reserved")
+    )
     reservation_expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    payment_session_id: str | None = None
+    payment_session_id: str | None = Field(default=None, sa_column=Column(String, unique=True))
     payment_url: str | None = None
     success_url: str | None = None
     cancel_url: str | None = None
-    payment_intent_id: str | None = None
+    payment_intent_id: str | None = Field(default=None, sa_column=Column(String, index=True))
     refund_id: str | None = None
     paid_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     # A digest of the client address that checked out (caps what one shopper holds unpaid).
@@ -69,11 +117,19 @@ class Order(SQLModel, table=True):
 
 class OrderLine(SQLModel, table=True):
     __tablename__ = "order_lines"
+    __table_args__ = (
+        CheckConstraint(
+            "quantity > 0 AND unit_price >= 0 AND line_total = quantity * unit_price",
+            name="ck_order_lines_amounts",
+        ),
+    )
 
-    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
-    order_id: int = Field(sa_column=Column(BigInteger, ForeignKey("orders.id"), nullable=False))
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
+    order_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
     variant_id: int | None = Field(
-        default=None, sa_column=Column(BigInteger, ForeignKey("product_variants.id"))
+        default=None, sa_column=Column(BigInteger, ForeignKey("product_variants.id", ondelete="SET NULL"))
     )
     sku: str
     product_name: str
@@ -85,13 +141,18 @@ class OrderLine(SQLModel, table=True):
 
 class OrderStatusChange(SQLModel, table=True):
     __tablename__ = "order_status_history"
+    __table_args__ = (Index("ix_order_status_history_order", "order_id", "id"),)
 
-    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
-    order_id: int = Field(sa_column=Column(BigInteger, ForeignKey("orders.id"), nullable=False))
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
+    order_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("orders.id", ondelete="CASCADE"), nullable=False)
+    )
     from_status: str | None = None
     to_status: str
+    # The moment of the change itself, not of its transaction's start (several changes, one transaction).
     at: datetime | None = Field(
-        default=None, sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now())
+        default=None,
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.clock_timestamp()),
     )
     reason: str | None = None
     actor: str
@@ -102,8 +163,12 @@ class ProcessedPaymentEvent(SQLModel, table=True):
 
     event_id: str = Field(primary_key=True)
     type: str
-    order_id: int | None = Field(default=None, sa_column=Column(BigInteger, ForeignKey("orders.id")))
-    outcome: str = "recorded"
+    order_id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, ForeignKey("orders.id", ondelete="SET NULL"))
+    )
+    outcome: str = Field(
+        default="recorded", sa_column=Column(String, nullable=False, server_default="recorded")
+    )
     received_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now())
     )

@@ -13,12 +13,16 @@ from strawberry.tools import merge_types
 from graph.errors import MaskUnexpectedErrors, log_unexpected_errors
 from graph.execution import PlainFieldsExecutionContext
 from graph.limits import OperationLimits
-from resolvers.accounts import AccountMutation, AccountQuery
-from resolvers.carts import CartMutation, CartQuery
-from resolvers.catalog import CatalogQuery
-from resolvers.jobs import JobMutation, JobQuery
-from resolvers.orders import OrderMutation, OrderQuery
-from resolvers.subscriptions import OrderSubscription
+from resolvers.accounts.mutations import AccountMutation
+from resolvers.accounts.queries import AccountQuery
+from resolvers.carts.mutations import CartMutation
+from resolvers.carts.queries import CartQuery
+from resolvers.catalog.queries import CatalogQuery
+from resolvers.jobs.mutations import JobMutation
+from resolvers.jobs.queries import JobQuery
+from resolvers.orders.mutations import OrderMutation
+from resolvers.orders.queries import OrderQuery
+from resolvers.orders.subscriptions import OrderSubscription
 
 
 class StorefrontSchema(strawberry.Schema):

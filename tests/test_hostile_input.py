@@ -551,7 +551,7 @@ async def test_an_unexpected_error_in_a_subscription_is_masked_and_logged(
     async def broken(*args: object) -> None:
         raise RuntimeError("internal detail 9c1e")
 
-    monkeypatch.setattr("resolvers.subscriptions.load_order", broken)
+    monkeypatch.setattr("resolvers.orders.subscriptions.load_order", broken)
     ws = await GraphQLWebSocket.open(server.url, protocol=protocol)
     try:
         with caplog.at_level(logging.ERROR, logger="graph.errors"):

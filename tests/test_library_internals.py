@@ -1,28 +1,53 @@
-"""Guards for graph/library_internals.py: what it relies on of strawberry and graphql-core still holds.
+"""Guards for the adapters that rely on libraries' internals: what they rely on still holds.
 
-Each test names the assumption it checks. When a library upgrade breaks one, read
-graph/library_internals.py and graph/execution.py again for the new version before changing the
-pins: a silently broken assumption would turn the fast paths off (slower) or, worse, change answers.
+graph/library_internals.py (strawberry, graphql-core), models/compiled.py (SQLAlchemy's compiled
+statements), core/http_protocol.py (uvicorn's httptools protocol) and core/db.py (SQLAlchemy's
+log message for result rows). Each test names the assumption it checks. When a library upgrade
+breaks one, read the adapter (and graph/execution.py, graph/limits.py, graph/websocket.py) again
+for the new version before changing the pins: a silently broken assumption would turn the fast
+paths or the limits off, or, worse, change answers.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
+import logging
+import re
+from datetime import timedelta
 from importlib.metadata import version
 
+import graphql
 import httpx
 import strawberry
-from sqlalchemy import bindparam, column, func, select, table
+from sqlalchemy import bindparam, column, create_engine, func, select, table, text
 from sqlalchemy.dialects import postgresql
+from strawberry.asgi import GraphQL
+from strawberry.extensions import SchemaExtension
+from strawberry.types.execution import ExecutionContext
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
-from graph import execution
+from app.graphql import GraphQLApp
+from core import db, http_protocol
+from graph import execution, limits
 from graph.library_internals import (
     WRITTEN_FOR,
     ExecutionContextBase,
+    LegacyWSHandlerBase,
+    WebSocketAdapterBase,
+    adapter_websocket,
     graphql_core_info,
+    handler_init_wait,
+    handler_websocket,
+    is_parser_limit_error,
+    is_validation_aborted,
+    provided_operation_name,
     reads_plain_attribute,
+    set_overlap_budget,
+    set_parse_limits,
     strawberry_field,
 )
+from graph.websocket import LegacyGraphQLWSHandler, TextFrameWebSocketAdapter
 from models import compiled
 
 
@@ -30,6 +55,7 @@ def test_the_installed_versions_are_those_the_adapters_were_written_for() -> Non
     for adapter, written_for in (
         ("graph/library_internals.py", WRITTEN_FOR),
         ("models/compiled.py", compiled.WRITTEN_FOR),
+        ("core/http_protocol.py", http_protocol.WRITTEN_FOR),
     ):
         installed = {name: version(name) for name in written_for}
         assert installed == written_for, f"a library changed: re-check {adapter}, then update its WRITTEN_FOR"
@@ -114,3 +140,155 @@ async def test_the_apps_catalog_page_is_completed_from_plans(client: httpx.Async
     }
     # The whole page below the connection is plain: products, their variants (read ahead) and prices.
     assert ("ProductConnection", "edges") in plain_fields
+
+
+# ---------------------------------------------------------------- graph/limits.py's assumptions
+
+
+def _limited_schema(max_tokens: int, max_source_length: int) -> strawberry.Schema:
+    class ParseLimits(SchemaExtension):
+        def on_operation(self):  # type: ignore[no-untyped-def]
+            set_parse_limits(self.execution_context, max_tokens=max_tokens, max_source_length=max_source_length)
+            yield
+
+    return strawberry.Schema(query=GuardQuery, extensions=[ParseLimits])
+
+
+def test_the_parser_limits_reach_graphql_core_and_are_recognised() -> None:
+    assert {"max_tokens", "max_source_length"} <= set(inspect.signature(graphql.parse).parameters)
+    fine = _limited_schema(max_tokens=50, max_source_length=200).execute_sync("{ thing { name } }")
+    assert fine.errors is None
+    for schema in (
+        _limited_schema(max_tokens=5, max_source_length=10_000),  # too many tokens
+        _limited_schema(max_tokens=10_000, max_source_length=10),  # too many characters
+    ):
+        result = schema.execute_sync("{ thing { name } }")
+        assert result.errors is not None and len(result.errors) == 1
+        assert is_parser_limit_error(result.errors[0]), result.errors[0].message
+    plain_syntax_error = _limited_schema(max_tokens=50, max_source_length=200).execute_sync("{ thing { ")
+    assert plain_syntax_error.errors is not None
+    assert not is_parser_limit_error(plain_syntax_error.errors[0])
+
+
+def test_an_exhausted_overlap_budget_aborts_the_validation_recognisably() -> None:
+    schema = strawberry.Schema(query=GuardQuery)._schema
+    document = graphql.parse("{ " + " ".join(f"thing {{ name }} a{i}: thing {{ name }}" for i in range(30)) + " }")
+    try:
+        set_overlap_budget(1)
+        errors = graphql.validate(schema, document)
+    finally:
+        set_overlap_budget(limits.OVERLAP_BUDGET)
+    assert [is_validation_aborted(error) for error in errors] == [True]
+    assert graphql.validate(schema, document) == []  # the app's budget is back
+    assert not is_validation_aborted(graphql.GraphQLError("Cannot query field 'x' on type 'Thing'."))
+
+
+def test_the_operation_name_the_client_sent_is_told_from_the_default() -> None:
+    def context(name: str | None) -> ExecutionContext:
+        return ExecutionContext(
+            query="query A { thing { name } } query B { thing { name } }",
+            schema=strawberry.Schema(query=GuardQuery),
+            allowed_operations=(),
+            provided_operation_name=name,
+        )
+
+    assert provided_operation_name(context("B")) == "B"
+    assert provided_operation_name(context(None)) is None
+
+
+# ---------------------------------------------------------------- graph/websocket.py's assumptions
+
+
+def test_the_websocket_classes_plug_into_strawberrys_view() -> None:
+    for attribute, ours, base in (
+        ("websocket_adapter_class", TextFrameWebSocketAdapter, WebSocketAdapterBase),
+        ("graphql_ws_handler_class", LegacyGraphQLWSHandler, LegacyWSHandlerBase),
+    ):
+        assert hasattr(GraphQL, attribute), attribute
+        assert getattr(GraphQLApp, attribute) is ours and issubclass(ours, base)
+    view_type = object()
+    adapter = WebSocketAdapterBase(view_type, "request", "response")  # type: ignore[arg-type]
+    assert adapter_websocket(adapter) == "response"
+    assert list(inspect.signature(WebSocketAdapterBase.send_json).parameters) == ["self", "message"]
+
+
+def test_the_legacy_handler_holds_its_view_and_websocket() -> None:
+    view = GraphQL(strawberry.Schema(query=GuardQuery), connection_init_wait_timeout=timedelta(seconds=3))
+    handler = LegacyWSHandlerBase(
+        view=view,
+        websocket="websocket",
+        context=None,
+        root_value=None,
+        schema=view.schema,
+        keep_alive=False,
+        keep_alive_interval=None,
+    )
+    assert handler_websocket(handler) == "websocket"
+    assert handler_init_wait(handler) == 3.0
+    assert list(inspect.signature(LegacyWSHandlerBase.handle).parameters) == ["self"]
+    assert list(inspect.signature(LegacyWSHandlerBase.handle_connection_init).parameters) == ["self", "message"]
+
+
+# ---------------------------------------------------------------- core/http_protocol.py's assumptions
+
+
+def test_uvicorns_protocol_keeps_the_callbacks_and_state_the_guarded_protocol_uses() -> None:
+    expected = {
+        "connection_made": ["self", "transport"],
+        "connection_lost": ["self", "exc"],
+        "data_received": ["self", "data"],
+        "send_400_response": ["self", "msg"],
+        "on_message_begin": ["self"],
+        "on_url": ["self", "url"],
+        "on_header": ["self", "name", "value"],
+        "on_headers_complete": ["self"],
+        "on_message_complete": ["self"],
+    }
+    for name, parameters in expected.items():
+        assert list(inspect.signature(getattr(HttpToolsProtocol, name)).parameters) == parameters, name
+    # The state it reads: set by uvicorn's own methods (the source says so, or this fails).
+    for method, attributes in (
+        (HttpToolsProtocol.__init__, ("loop", "parser")),
+        (HttpToolsProtocol.connection_made, ("transport",)),
+        (HttpToolsProtocol.on_headers_complete, ("cycle",)),
+        (RequestResponseCycle.__init__, ("keep_alive", "response_started")),
+    ):
+        source = inspect.getsource(method)
+        for attribute in attributes:
+            assert re.search(rf"self\.{attribute}\b[^=]*=", source), f"{method.__qualname__} sets {attribute}"
+    loop = asyncio.new_event_loop()
+    try:
+        import uvicorn
+        from uvicorn.server import ServerState
+
+        config = uvicorn.Config(app=GraphQL(strawberry.Schema(query=GuardQuery)), http="httptools")
+        config.load()
+        protocol = http_protocol.protocol_class(http_protocol.HttpLimits())(
+            config=config, server_state=ServerState(), app_state={}, _loop=loop
+        )
+        assert protocol.loop is loop and protocol.parser.should_upgrade() is False
+    finally:
+        loop.close()
+
+
+# ---------------------------------------------------------------- core/db.py's assumption
+
+
+def test_sqlalchemy_logs_result_rows_under_the_message_core_db_drops() -> None:
+    logger = logging.getLogger("sqlalchemy.engine.Engine")
+    seen: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = seen.append  # type: ignore[method-assign]
+    filters, level = list(logger.filters), logger.level
+    logger.filters.clear()
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        with create_engine("sqlite://").connect() as connection:
+            connection.execute(text("select 'secret' as x")).all()
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.filters[:] = filters
+    rows = [record for record in seen if "secret" in str(record.args)]
+    assert rows and all(not db._NoResultRows().filter(record) for record in rows)

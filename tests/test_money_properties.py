@@ -19,14 +19,9 @@ from hypothesis import strategies as st
 
 from app.factory import create_app
 from core.settings import Settings
-from domain.carts import (
-    MAX_CART_LINES,
-    MAX_CART_SUBTOTAL,
-    MAX_LINE_QUANTITY,
-    cart_view,
-    plan_merge,
-    unit_price,
-)
+from domain.cart_merge import plan_merge
+from domain.cart_prices import cart_view, unit_price
+from domain.carts import MAX_CART_LINES, MAX_CART_SUBTOTAL, MAX_LINE_QUANTITY
 from graph.ids import to_global_id
 from models.cart_repository import CartLineRow, CartRow
 from models.catalog_repository import VariantRow

@@ -11,7 +11,8 @@ from graphql import get_introspection_query, parse
 
 from app.factory import create_app
 from core.settings import Settings
-from graph.limits import DEFAULT_LIMITS, measure_operations
+from graph.limits import DEFAULT_LIMITS
+from graph.operation_measure import measure_operations
 from resolvers.schema import schema
 from tests.support import counted_calls, error_codes, graphql, served
 
@@ -197,7 +198,7 @@ async def test_a_crash_before_execution_is_masked_and_logged(
     def broken(*args: object) -> None:
         raise RuntimeError("internal detail 7f3a")
 
-    monkeypatch.setattr("graph.limits._Measurer.operation", broken)
+    monkeypatch.setattr("graph.operation_measure.Measurer.operation", broken)
     with caplog.at_level(logging.ERROR, logger="graph.errors"):
         response = await client.post("/graphql", json={"query": "{ categories { slug } }"})
     (error,) = response.json()["errors"]

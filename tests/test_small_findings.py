@@ -14,7 +14,7 @@ from websockets.asyncio.client import connect
 
 from domain.auth import issue_access_token
 from graph.ids import from_global_id
-from resolvers.subscriptions import MAX_SUBSCRIPTIONS_PER_USER
+from resolvers.orders.subscriptions import MAX_SUBSCRIPTIONS_PER_USER
 from tests.accounts import ME, signed_up
 from tests.shop import checkout, new_cart, variant_with_stock
 from tests.support import RunningServer, error_codes
@@ -48,7 +48,7 @@ async def test_the_operation_name_is_read_from_strawberry_as_it_keeps_it() -> No
     # ExecutionContext; this fails loudly when strawberry moves it.
     from strawberry.types.execution import ExecutionContext
 
-    from graph.limits import provided_operation_name
+    from graph.library_internals import provided_operation_name
 
     context = ExecutionContext(query="{ a }", schema=None, allowed_operations=(), provided_operation_name="X")  # type: ignore[arg-type]
     assert provided_operation_name(context) == "X"

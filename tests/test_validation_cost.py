@@ -17,7 +17,8 @@ from graphql import GraphQLSyntaxError, parse, specified_rules, validate
 from hypothesis import HealthCheck, given, settings, target
 from hypothesis import strategies as st
 
-from graph.limits import DEFAULT_LIMITS, measure_operations, validation_rules
+from graph.limits import DEFAULT_LIMITS, validation_rules
+from graph.operation_measure import measure_operations
 from graph.selections import measure_selections
 from resolvers.schema import schema
 from tests.support import RunningServer, counted_calls, error_codes

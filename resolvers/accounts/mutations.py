@@ -1,4 +1,4 @@
-"""Root account operations: me, register, login, refreshToken, logout."""
+"""Account mutations: register, login, refreshToken, logout."""
 
 from __future__ import annotations
 
@@ -6,12 +6,11 @@ import strawberry
 
 from domain import auth, rate_limits
 from domain.auth import AuthConfig, AuthResult
-from graph.auth import current_user
+from graph.accounts.types import AuthPayload, LogoutPayload, User
+from graph.carts.types import Cart
+from graph.common.types import UserError, user_errors
 from graph.context import Info
 from graph.rate_limits import client_address, refused
-from graph.types.accounts import AuthPayload, LogoutPayload, User
-from graph.types.carts import Cart
-from graph.types.common import UserError, user_errors
 
 
 def _config(info: Info) -> AuthConfig:
@@ -30,14 +29,6 @@ def _payload(result: AuthResult, info: Info) -> AuthPayload:
         cart=Cart.from_view(result.cart, info) if result.cart else None,
         user_errors=user_errors(result.problems),
     )
-
-
-@strawberry.type
-class AccountQuery:
-    @strawberry.field(description="The signed-in user, or null.")
-    async def me(self, info: Info) -> User | None:
-        user = await current_user(info)
-        return User.from_row(user) if user else None
 
 
 @strawberry.type

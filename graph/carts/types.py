@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import strawberry
 
-from domain.carts import CartView, PricedLine
+from domain.cart_prices import CartView, PricedLine
+from graph.catalog.types import ProductVariant
+from graph.common.types import Money, UserError
 from graph.context import Info
 from graph.ids import to_global_id
-from graph.types.catalog import ProductVariant
-from graph.types.common import Money, UserError
 
 
 async def _variant_of_line(root: strawberry.Parent[CartLine], info: Info) -> ProductVariant:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import strawberry
 
 from domain.access import UserRow
+from graph.carts.types import Cart
+from graph.common.types import Node, UserError
 from graph.ids import to_global_id
-from graph.types.carts import Cart
-from graph.types.common import Node, UserError
 
 
 @strawberry.type

@@ -1,88 +1,32 @@
-"""Checkout and orders: checkoutCreate, orders, order, and the owner's and staff's order mutations."""
+"""Checkout and order mutations: checkoutCreate; orderCancel, orderUpdateStatus, orderRefund."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import strawberry
 
-from domain import order_actions, order_reads, rate_limits
+from domain import order_actions, rate_limits
 from domain.access import actor_of, may_read_order
 from domain.checkout import CheckoutInput, CheckoutSettings, checkout
 from domain.errors import OrderCode, Problem
 from domain.holding_limits import HoldingLimits
-from domain.order_reads import OrderRow
 from domain.orders import OrderStatus
-from graph.auth import Viewer, require_viewer, viewer
+from graph.auth import viewer
+from graph.common.types import UserError, user_errors
 from graph.context import Info
-from graph.errors import Forbidden, Unauthenticated
-from graph.ids import pk_of
-from graph.pagination import decode_cursor, encode_cursor, page_size
-from graph.rate_limits import client_address, refused
-from graph.types.common import PageInfo, UserError, user_errors
-from graph.types.orders import (
+from graph.errors import Unauthenticated
+from graph.orders.types import (
     AddressInput,
     CheckoutPayload,
     Order,
-    OrderConnection,
-    OrderEdge,
     OrderPayload,
 )
-from graph.types.orders import OrderStatus as OrderStatusType
-
-ORDER_CURSOR = "orders:NEWEST"
+from graph.orders.types import OrderStatus as OrderStatusType
+from graph.rate_limits import client_address, refused
+from resolvers.orders.lookup import load_order, require_staff
 
 
 def not_found() -> list[UserError]:
     return user_errors([Problem(OrderCode.NOT_FOUND, "There is no such order.", ("id",))])
-
-
-async def load_order(info: Info, global_id: str) -> OrderRow | None:
-    pk = pk_of(global_id, "Order")
-    return await info.context.loaders.order.load(pk) if pk is not None else None
-
-
-async def require_staff(info: Info) -> Viewer:
-    reader = await require_viewer(info)
-    if not reader.is_staff:
-        raise Forbidden("Only staff may do this.")
-    return reader
-
-
-@strawberry.type
-class OrderQuery:
-    @strawberry.field(description="The signed-in user's orders, newest first.")
-    async def orders(self, info: Info, first: int | None = None, after: str | None = None) -> OrderConnection:
-        reader = await require_viewer(info)
-        limit = page_size(first)
-        after_key = decode_cursor(after, ORDER_CURSOR, (datetime, int)) if after else None
-        async with info.context.read_engine.connect() as conn:
-            page = await order_reads.orders_of_user(conn, reader.id, limit, after_key)  # type: ignore[arg-type]
-        edges = [
-            OrderEdge(cursor=encode_cursor(ORDER_CURSOR, (row.created_at, row.id)), node=Order.from_row(row))
-            for row in page.rows
-        ]
-        return OrderConnection(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_next_page,
-                has_previous_page=after_key is not None,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
-            total_count=page.total_count,
-        )
-
-    @strawberry.field(
-        description="An order its owner, a staff member, or the holder of its orderToken may read."
-    )
-    async def order(self, info: Info, id: strawberry.ID, order_token: str | None = None) -> Order | None:
-        order = await load_order(info, id)
-        if order is None or not may_read_order(
-            order, await viewer(info), order_token, info.context.order_token_secret
-        ):
-            return None
-        return Order.from_row(order)
 
 
 @strawberry.type

@@ -6,9 +6,7 @@ import strawberry
 
 from domain import catalog
 from domain.catalog import ProductQuery, search_words
-from graph.context import Info
-from graph.ids import from_global_id
-from graph.types.catalog import (
+from graph.catalog.types import (
     Category,
     Product,
     ProductConnection,
@@ -16,7 +14,9 @@ from graph.types.catalog import (
     ProductVariant,
     product_connection,
 )
-from graph.types.common import Node
+from graph.common.types import Node
+from graph.context import Info
+from graph.ids import from_global_id
 
 
 @strawberry.input

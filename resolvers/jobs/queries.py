@@ -5,13 +5,11 @@ from __future__ import annotations
 import strawberry
 
 from domain import jobs
-from domain.errors import JobCode, Problem
+from graph.auth import require_staff
+from graph.common.types import PageInfo
 from graph.context import Info
-from graph.ids import pk_of
+from graph.jobs.types import FailedJob, FailedJobConnection, FailedJobEdge
 from graph.pagination import decode_cursor, encode_cursor, page_size
-from graph.types.common import PageInfo, user_errors
-from graph.types.jobs import FailedJob, FailedJobConnection, FailedJobEdge, JobRetryPayload
-from resolvers.orders import require_staff
 
 JOB_CURSOR = "failed-job"
 
@@ -40,15 +38,3 @@ class JobQuery:
             ),
             total_count=page.total_count,
         )
-
-
-@strawberry.type
-class JobMutation:
-    @strawberry.mutation(description="Staff only: run a failed job again, its attempts starting over.")
-    async def job_retry(self, info: Info, id: strawberry.ID) -> JobRetryPayload:
-        await require_staff(info)
-        pk = pk_of(id, "Job")
-        if pk is None or not await jobs.retry_job(info.context.engine, pk):
-            problem = Problem(JobCode.NOT_FOUND, "There is no such failed job.", ("id",))
-            return JobRetryPayload(queued=False, user_errors=user_errors([problem]))
-        return JobRetryPayload(queued=True, user_errors=[])

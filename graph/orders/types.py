@@ -8,9 +8,9 @@ import strawberry
 
 from domain import orders as order_domain
 from domain.order_reads import OrderLineRow, OrderRow, StatusChangeRow
+from graph.common.types import Money, Node, PageInfo, UserError
 from graph.context import Info
 from graph.ids import to_global_id
-from graph.types.common import Money, Node, PageInfo, UserError
 
 OrderStatus = strawberry.enum(order_domain.OrderStatus, name="OrderStatus")
 

@@ -9,12 +9,12 @@ import strawberry
 
 from domain import catalog
 from domain.catalog import CategoryRow, ProductOrder, ProductQuery, ProductRow, VariantRow
+from graph.common.types import Money, Node, PageInfo
 from graph.context import Info
 from graph.execution import READ_AHEAD
 from graph.ids import to_global_id
 from graph.pagination import decode_cursor, encode_cursor, page_size
 from graph.selection import selected_names
-from graph.types.common import Money, Node, PageInfo
 
 
 @strawberry.type

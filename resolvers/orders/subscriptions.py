@@ -27,10 +27,10 @@ from domain.rate_limits import address_key
 from graph.auth import Viewer, login_of, require_viewer, viewer
 from graph.context import Info
 from graph.errors import PublicError, Unauthenticated
+from graph.orders.types import Order
+from graph.orders.types import OrderStatus as OrderStatusType
 from graph.rate_limits import client_address
-from graph.types.orders import Order
-from graph.types.orders import OrderStatus as OrderStatusType
-from resolvers.orders import load_order
+from resolvers.orders.lookup import load_order
 
 MAX_SUBSCRIPTIONS_PER_USER = 20
 

@@ -1,25 +1,22 @@
-"""Root cart operations: cart, cartLinesAdd, cartLinesUpdate, cartLinesRemove."""
+"""Cart mutations: cartLinesAdd, cartLinesUpdate, cartLinesRemove."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain import carts as cart_rules
-from domain.carts import CartView, LineChange, LineRequest
+from domain.cart_prices import CartView
+from domain.carts import LineChange, LineRequest
 from domain.errors import Rejected
 from graph.auth import viewer
+from graph.carts.types import Cart, CartLineInput, CartLineUpdateInput, CartPayload
+from graph.common.types import user_errors
 from graph.context import Info
 from graph.ids import pk_of
-from graph.types.carts import Cart, CartLineInput, CartLineUpdateInput, CartPayload
-from graph.types.common import user_errors
-
-
-def _lock_ttl(info: Info) -> timedelta:
-    return timedelta(seconds=info.context.settings.cart_price_lock_ttl)
+from resolvers.carts.queries import price_lock_ttl
 
 
 async def _change_cart(
@@ -36,28 +33,6 @@ async def _change_cart(
 
 
 @strawberry.type
-class CartQuery:
-    @strawberry.field(description="With a token: that cart. Without one: the signed-in user's cart, or null.")
-    async def cart(self, info: Info, token: str | None = None) -> Cart | None:
-        lock_ttl = _lock_ttl(info)
-        if token is None:
-            signed_in = await viewer(info)
-            if signed_in is None:
-                return None
-            async with info.context.read_engine.connect() as conn:
-                view = await cart_rules.cart_of_user(conn, signed_in.id, lock_ttl)
-        else:
-            async with info.context.read_engine.connect() as conn:
-                view = await cart_rules.cart_by_token(conn, token, lock_ttl)
-            # Only a user's cart needs to know who asks: an anonymous one is open to its token.
-            if view is not None and view.user_id is not None:
-                signed_in = await viewer(info)
-                if not cart_rules.visible_to(view.user_id, signed_in.id if signed_in else None):
-                    return None
-        return Cart.from_view(view, info) if view else None
-
-
-@strawberry.type
 class CartMutation:
     @strawberry.mutation(
         description="Adds lines; without a cartToken and signed out, starts a new anonymous cart."
@@ -69,7 +44,11 @@ class CartMutation:
         return await _change_cart(
             info,
             lambda conn, viewer_id: cart_rules.add_lines(
-                conn, viewer_id=viewer_id, cart_token=cart_token, lines=requests, lock_ttl=_lock_ttl(info)
+                conn,
+                viewer_id=viewer_id,
+                cart_token=cart_token,
+                lines=requests,
+                lock_ttl=price_lock_ttl(info),
             ),
         )
 
@@ -81,7 +60,11 @@ class CartMutation:
         return await _change_cart(
             info,
             lambda conn, viewer_id: cart_rules.update_lines(
-                conn, viewer_id=viewer_id, cart_token=cart_token, changes=changes, lock_ttl=_lock_ttl(info)
+                conn,
+                viewer_id=viewer_id,
+                cart_token=cart_token,
+                changes=changes,
+                lock_ttl=price_lock_ttl(info),
             ),
         )
 
@@ -93,6 +76,6 @@ class CartMutation:
         return await _change_cart(
             info,
             lambda conn, viewer_id: cart_rules.remove_lines(
-                conn, viewer_id=viewer_id, cart_token=cart_token, line_ids=ids, lock_ttl=_lock_ttl(info)
+                conn, viewer_id=viewer_id, cart_token=cart_token, line_ids=ids, lock_ttl=price_lock_ttl(info)
             ),
         )

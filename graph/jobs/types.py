@@ -7,8 +7,8 @@ from datetime import datetime
 import strawberry
 
 from core.queue import FailedJob as FailedJobRow
+from graph.common.types import Node, PageInfo, UserError
 from graph.ids import to_global_id
-from graph.types.common import Node, PageInfo, UserError
 
 
 @strawberry.type(description="A background job that failed on every attempt and waits for staff.")

@@ -1,0 +1,102 @@
+"""The cart a checkout is about, read under its lock, with what each line's price depends on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from models.cart_repository import cart_lines, price_lock_holds
+from models.catalog import Product, ProductVariant
+
+products = Product.__table__
+variants = ProductVariant.__table__
+
+
+@dataclass(slots=True, frozen=True)
+class CheckoutCart:
+    id: int
+    user_id: int | None
+    status: str
+
+
+@dataclass(slots=True, frozen=True)
+class CheckoutCartLine:
+    """A cart line with its price lock and the variant's current price (priced by domain.price_lock)."""
+
+    variant_id: int
+    sku: str
+    product_name: str
+    variant_name: str
+    quantity: int
+    locked_price: int
+    locked_quantity: int
+    price_locked: bool
+    current_price: int
+    product_active: bool
+
+
+async def lock_cart(conn: AsyncConnection, *, token: str | None, user_id: int | None) -> CheckoutCart | None:
+    """The cart a checkout is about, locked: by token (anonymous or the caller's own), else the user's."""
+    if token is not None:
+        sql = "SELECT id, user_id, status FROM carts WHERE token = :token FOR UPDATE"
+        row = (await conn.execute(text(sql), {"token": token})).first()
+        if row is None or (row.user_id is not None and row.user_id != user_id):
+            return None
+    elif user_id is not None:
+        sql = (
+            "SELECT id, user_id, status FROM carts WHERE user_id = :user_id AND status = 'active'"
+            " ORDER BY id DESC LIMIT 1 FOR UPDATE"
+        )
+        row = (await conn.execute(text(sql), {"user_id": user_id})).first()
+        if row is None:
+            return None
+    else:
+        return None
+    return CheckoutCart(id=row.id, user_id=row.user_id, status=row.status)
+
+
+async def priced_cart_lines(
+    conn: AsyncConnection, cart_id: int, price_lock_ttl: timedelta
+) -> list[CheckoutCartLine]:
+    """Lines with what their price depends on: the lock, whether it holds, and today's price."""
+    statement = (
+        select(
+            cart_lines.c.variant_id,
+            variants.c.sku,
+            products.c.name.label("product_name"),
+            variants.c.name.label("variant_name"),
+            cart_lines.c.quantity,
+            cart_lines.c.unit_price.label("locked_price"),
+            cart_lines.c.locked_quantity,
+            price_lock_holds(price_lock_ttl).label("price_locked"),
+            variants.c.price.label("current_price"),
+            products.c.is_active.label("product_active"),
+        )
+        .select_from(
+            cart_lines.join(variants, variants.c.id == cart_lines.c.variant_id).join(
+                products, products.c.id == variants.c.product_id
+            )
+        )
+        .where(cart_lines.c.cart_id == cart_id)
+        .order_by(cart_lines.c.id)
+    )
+    return [CheckoutCartLine(**row._mapping) for row in await conn.execute(statement)]
+
+
+async def reopen_cart(conn: AsyncConnection, cart_id: int) -> None:
+    """Give a cart back to its shopper, unless a signed-in owner has started another since."""
+    await conn.execute(
+        text(
+            """
+            UPDATE carts c SET status = 'active', updated_at = now()
+            WHERE c.id = :id AND (
+                c.user_id IS NULL
+                OR NOT EXISTS (SELECT 1 FROM carts o WHERE o.user_id = c.user_id AND o.status = 'active')
+            )
+            """
+        ),
+        {"id": cart_id},
+    )

@@ -1,0 +1,1 @@
+"""Staff root fields for background jobs: failed jobs and their retry."""
