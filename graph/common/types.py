@@ -21,6 +21,16 @@ class PageInfo:
     start_cursor: str | None
     end_cursor: str | None
 
+    @classmethod
+    def of(cls, cursors: list[str], *, has_next_page: bool, after_given: bool) -> PageInfo:
+        """A forward keyset page's info: a page asked for `after` a cursor has one before it."""
+        return cls(
+            has_next_page=has_next_page,
+            has_previous_page=after_given,
+            start_cursor=cursors[0] if cursors else None,
+            end_cursor=cursors[-1] if cursors else None,
+        )
+
 
 @strawberry.type(description="An amount in the minor units of its currency (cents for USD and EUR).")
 class Money:

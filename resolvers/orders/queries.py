@@ -33,11 +33,10 @@ class OrderQuery:
         ]
         return OrderConnection(
             edges=edges,
-            page_info=PageInfo(
+            page_info=PageInfo.of(
+                [edge.cursor for edge in edges],
                 has_next_page=page.has_next_page,
-                has_previous_page=after_key is not None,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
+                after_given=after_key is not None,
             ),
             total_count=page.total_count,
         )
