@@ -71,6 +71,16 @@ class JobCode(StrEnum):
     NOT_FOUND = "NOT_FOUND"
 
 
+class ReviewCode(StrEnum):
+    """reviewSubmit, reviewHide (staff)."""
+
+    NOT_FOUND = "NOT_FOUND"
+    NOT_PURCHASED = "NOT_PURCHASED"
+    INVALID_RATING = "INVALID_RATING"
+    REQUIRED = "REQUIRED"
+    TOO_LONG = "TOO_LONG"
+
+
 class LimitCode(StrEnum):
     """Rate limits, on every mutation that counts attempts."""
 
@@ -84,6 +94,7 @@ CODES: tuple[type[StrEnum], ...] = (
     OrderCode,
     PaymentCode,
     JobCode,
+    ReviewCode,
     LimitCode,
 )
 

@@ -9,10 +9,11 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from strawberry.dataloader import DataLoader
 
-from domain import catalog
+from domain import catalog, reviews
 from domain import order_reads as orders
 from domain.catalog import CategoryRow, ProductRow, VariantRow
 from domain.order_reads import OrderLineRow, OrderRow, StatusChangeRow
+from domain.reviews import RatingRow, ReviewPage, ReviewPageKey, ReviewRow
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -68,3 +69,19 @@ class Loaders:
     @cached_property
     def order_history(self) -> DataLoader[int, list[StatusChangeRow]]:
         return _batched(self._engine, orders.history_of_orders, missing=[])
+
+    @cached_property
+    def product_rating(self) -> DataLoader[int, RatingRow | None]:
+        return _batched(self._engine, reviews.ratings_by_product_ids)
+
+    @cached_property
+    def review_page(self) -> DataLoader[ReviewPageKey, ReviewPage | None]:
+        return _batched(self._engine, reviews.review_pages)
+
+    @cached_property
+    def review(self) -> DataLoader[int, ReviewRow | None]:
+        return _batched(self._engine, reviews.shown_reviews_by_ids)
+
+    @cached_property
+    def review_author(self) -> DataLoader[int, str | None]:
+        return _batched(self._engine, reviews.author_names)

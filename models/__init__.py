@@ -4,7 +4,8 @@ The SQLModel classes are the one declaration of every table the migrations creat
 columns, server defaults, keys, indexes and check constraints (tests/test_models_match_migrations.py
 compares them with a database migrated to head). What a table class cannot hold lives in the
 migrations alone: the pg_trgm extension, and the trigger functions that keep `search_terms` and
-announce catalog changes (0001, 0004_catalog_notify).
+announce catalog changes (0001, 0004_catalog_notify), and the one that keeps products' ratings
+(0011_reviews).
 """
 
 from models.accounts import RefreshToken, User
@@ -13,6 +14,7 @@ from models.catalog import Category, Product, ProductVariant, SearchTerm
 from models.mail import MailMessage
 from models.orders import Order, OrderLine, OrderStatusChange, ProcessedPaymentEvent
 from models.rate_limits import RateLimitCounter
+from models.reviews import Review
 
 __all__ = [
     "Cart",
@@ -27,6 +29,7 @@ __all__ = [
     "ProductVariant",
     "RateLimitCounter",
     "RefreshToken",
+    "Review",
     "SearchTerm",
     "User",
 ]

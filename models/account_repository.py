@@ -7,6 +7,7 @@ one login; it is revoked as a whole, and a family with any revoked token is dead
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -190,3 +191,9 @@ async def insert_staff(conn: AsyncConnection, email: str, password_hash: str, na
 async def user_exists(conn: AsyncConnection, email: str) -> bool:
     statement = select(exists().where(func.lower(users.c.email) == email.lower()))
     return bool((await conn.execute(statement)).scalar())
+
+
+async def users_by_ids(conn: AsyncConnection, ids: Sequence[int]) -> dict[int, UserRow]:
+    """Users by id, read as every other user read is (reviews show their authors' names)."""
+    result = await conn.execute(select(*_user_columns).where(users.c.id.in_(list(ids))))
+    return {row.id: _user_row(row) for row in result}

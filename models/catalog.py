@@ -66,6 +66,10 @@ class Product(SQLModel, table=True):
     created_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now())
     )
+    # The shown reviews' count and sum, and the RATING sort key, kept by a trigger (models/reviews.py).
+    rating_count: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    rating_sum: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    rating_key: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
     search_vector: str | None = Field(
         default=None,
         sa_column=Column(

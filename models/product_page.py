@@ -58,6 +58,7 @@ class ProductOrder(Enum):
     NAME = "NAME"
     PRICE_ASC = "PRICE_ASC"
     PRICE_DESC = "PRICE_DESC"
+    RATING = "RATING"
 
 
 @dataclass(slots=True, frozen=True)
@@ -134,6 +135,8 @@ def _sort_columns(
         return [price_summary.c.min_price, products.c.id], False
     if order is ProductOrder.PRICE_DESC:
         return [price_summary.c.min_price, products.c.id], True
+    if order is ProductOrder.RATING:  # average, then count, in one key (models.reviews); 0 unrated
+        return [products.c.rating_key, products.c.id], True
     return [products.c.created_at, products.c.id], True
 
 

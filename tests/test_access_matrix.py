@@ -64,8 +64,18 @@ MATRIX: dict[str, dict[str, str]] = {
         "staff": "no event",
     },
     # Background jobs that kept failing (issue 16): staff only.
-    "failedJobs": {"owner": "FORBIDDEN", "other": "FORBIDDEN", "anonymous": "UNAUTHENTICATED", "staff": "listed"},
-    "jobRetry": {"owner": "FORBIDDEN", "other": "FORBIDDEN", "anonymous": "UNAUTHENTICATED", "staff": "NOT_FOUND"},
+    "failedJobs": {
+        "owner": "FORBIDDEN",
+        "other": "FORBIDDEN",
+        "anonymous": "UNAUTHENTICATED",
+        "staff": "listed",
+    },
+    "jobRetry": {
+        "owner": "FORBIDDEN",
+        "other": "FORBIDDEN",
+        "anonymous": "UNAUTHENTICATED",
+        "staff": "NOT_FOUND",
+    },
 }
 NEEDS_A_PAID_ORDER = {"orderUpdateStatus", "orderRefund"}
 SUCCESSES = {"cart", "ok", "listed", "order", "CANCELLED", "PROCESSING", "REFUNDED", "event"}

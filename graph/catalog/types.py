@@ -14,6 +14,7 @@ from graph.context import Info
 from graph.execution import READ_AHEAD
 from graph.ids import to_global_id
 from graph.pagination import decode_cursor, encode_cursor, page_size
+from graph.reviews.types import Rating, ReviewConnection, ReviewSort, review_connection
 from graph.selection import selected_names
 
 
@@ -107,6 +108,16 @@ class Product(Node):
             return self.preloaded_variants
         return self._load_variants(info)  # type: ignore[return-value]
 
+    @strawberry.field
+    async def rating(self, info: Info) -> Rating:
+        return Rating.from_row(await info.context.loaders.product_rating.load(self.pk))
+
+    @strawberry.field(description="Shown reviews, newest first unless sorted otherwise.")
+    async def reviews(
+        self, info: Info, first: int | None = None, after: str | None = None, sort: ReviewSort | None = None
+    ) -> ReviewConnection:
+        return await review_connection(info, self.pk, sort, first, after)
+
     async def _load_category(self, info: Info) -> Category | None:
         assert self.category_id is not None
         row = await info.context.loaders.category.load(self.category_id)
@@ -138,6 +149,10 @@ class ProductSort(Enum):
     NAME = "NAME"
     PRICE_ASC = "PRICE_ASC"
     PRICE_DESC = "PRICE_DESC"
+    RATING = strawberry.enum_value(
+        "RATING",
+        description="Highest average rating first, then most reviews; products without reviews last.",
+    )
 
 
 _CURSOR_TYPES: dict[ProductOrder, tuple[type, ...]] = {
@@ -146,6 +161,7 @@ _CURSOR_TYPES: dict[ProductOrder, tuple[type, ...]] = {
     ProductOrder.NAME: (str, int),
     ProductOrder.PRICE_ASC: (int, int),
     ProductOrder.PRICE_DESC: (int, int),
+    ProductOrder.RATING: (int, int),
 }
 
 
