@@ -217,9 +217,7 @@ async def run(subscribers: int, rounds: int, workers: int = 1) -> None:
         p99 = statistics.median(percentile(r, 0.99) for r in results)
         last = statistics.median(max(r) for r in results)
         per_subscriber = (rss_subscribed - rss_before) / subscribers / 1024
-        print(
-            f"subscribers: {subscribers} on {workers} server process(es), {rounds} rounds (medians over rounds)"
-        )
+        print(f"subscribers: {subscribers} on {workers} server process(es), {rounds} rounds (medians over rounds)")
         print("| webhook sent -> PAID event received | p50 | p99 | last subscriber |")
         print("| --- | --- | --- | --- |")
         print(f"| latency (ms) | {p50:.1f} | {p99:.1f} | {last:.1f} |")

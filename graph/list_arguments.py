@@ -69,3 +69,4 @@ def longest_list(document: DocumentNode, variables: object) -> int:
             elif isinstance(child, tuple | list):
                 nodes.extend(item for item in child if isinstance(item, Node))
     return longest
+

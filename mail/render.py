@@ -41,7 +41,9 @@ _environment = Environment(
 )
 
 # Currencies whose minor unit is the unit itself (Stripe's list of zero-decimal currencies).
-_ZERO_DECIMAL = frozenset("bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split())
+_ZERO_DECIMAL = frozenset(
+    "bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split()
+)
 
 
 def money(amount: int, currency: str) -> str:

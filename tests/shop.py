@@ -277,3 +277,37 @@ async def pay(client: httpx.AsyncClient, database_url: str, order_id: str) -> No
     row = await order_row(database_url, order_id)
     response = await send_event(client, "checkout.session.completed", session_of(row))
     assert response.status_code == 200 and response.json()["outcome"] == "paid", response.text
+
+
+# ---------------------------------------------------------------- reviews
+
+MOVE = """
+mutation($id: ID!, $status: OrderStatus!, $tracking: String) {
+  orderUpdateStatus(id: $id, status: $status, trackingNumber: $tracking) { order { status } userErrors { code } }
+}
+"""
+
+
+async def deliver(client: httpx.AsyncClient, order_id: str, staff: str) -> None:
+    """Staff move a paid order along to DELIVERED, as the shop would."""
+    for status in ("PROCESSING", "SHIPPED", "DELIVERED"):
+        variables = {"id": order_id, "status": status, "tracking": "TRACK-1"}
+        body = await graphql(client, MOVE, variables, token=staff)
+        assert body["data"]["orderUpdateStatus"]["order"]["status"] == status, body
+
+
+async def product_of_variant(database_url: str, variant_pk: int) -> str:
+    (row,) = await sql(database_url, "SELECT product_id FROM product_variants WHERE id = :id", id=variant_pk)
+    return global_id("Product", row.product_id)
+
+
+async def received_product(
+    client: httpx.AsyncClient, database_url: str, token: str, staff: str, offset: int = 0
+) -> str:
+    """The signed-in customer buys one unit of a product and it is delivered; the product's id."""
+    variant_id, pk, _ = await variant_with_stock(database_url, 50, offset=offset)
+    result = await checkout(client, await new_cart(client, variant_id, token=token), token=token, email=None)
+    assert result["userErrors"] == [], result
+    await pay(client, database_url, result["order"]["id"])
+    await deliver(client, result["order"]["id"], staff)
+    return await product_of_variant(database_url, pk)

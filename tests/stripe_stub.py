@@ -99,9 +99,7 @@ class StripeStub:
         if request.method == "GET" and request.path.startswith("/v1/checkout/sessions/"):
             session = self.sessions.get(request.path.rsplit("/", 1)[-1])
             if session is None:
-                return 404, {
-                    "error": {"type": "invalid_request_error", "message": "No such checkout.session"}
-                }
+                return 404, {"error": {"type": "invalid_request_error", "message": "No such checkout.session"}}
             return 200, session
         if request.path == "/v1/refunds":
             if self.refuse_refunds:

@@ -1,4 +1,4 @@
-"""Who may touch a user's cart, orders and order updates: the owner, another user, a stranger, staff.
+"""Who may touch a user's cart, orders, updates and reviews: the owner, another user, a stranger, staff.
 
 One row per operation, one column per caller. A refusal changes nothing: the owner's cart and
 order are the same afterwards.
@@ -13,7 +13,15 @@ import httpx
 import pytest
 
 from tests.accounts import signed_up_token
-from tests.shop import ADDRESS, order_row, send_event, session_of, variant_with_stock
+from tests.shop import (
+    ADDRESS,
+    deliver,
+    order_row,
+    product_of_variant,
+    send_event,
+    session_of,
+    variant_with_stock,
+)
 from tests.support import RunningServer, graphql, sql
 from tests.ws_client import GraphQLWebSocket
 
@@ -64,21 +72,32 @@ MATRIX: dict[str, dict[str, str]] = {
         "staff": "no event",
     },
     # Background jobs that kept failing (issue 16): staff only.
-    "failedJobs": {
-        "owner": "FORBIDDEN",
-        "other": "FORBIDDEN",
+    "failedJobs": {"owner": "FORBIDDEN", "other": "FORBIDDEN", "anonymous": "UNAUTHENTICATED", "staff": "listed"},
+    "jobRetry": {"owner": "FORBIDDEN", "other": "FORBIDDEN", "anonymous": "UNAUTHENTICATED", "staff": "NOT_FOUND"},
+    # Reviews (issue 17): the owner received the product of the order and reviewed it.
+    "reviewSubmit": {
+        "owner": "ok",
+        "other": "NOT_PURCHASED",
         "anonymous": "UNAUTHENTICATED",
-        "staff": "listed",
+        "staff": "NOT_PURCHASED",
     },
-    "jobRetry": {
+    "reviewHide": {
         "owner": "FORBIDDEN",
         "other": "FORBIDDEN",
         "anonymous": "UNAUTHENTICATED",
-        "staff": "NOT_FOUND",
+        "staff": "hidden",
+    },
+    "reviewEligibility": {
+        "owner": "may review",
+        "other": "may not",
+        "anonymous": "UNAUTHENTICATED",
+        "staff": "may not",
     },
 }
 NEEDS_A_PAID_ORDER = {"orderUpdateStatus", "orderRefund"}
+NEEDS_A_REVIEW = {"reviewSubmit", "reviewHide", "reviewEligibility"}
 SUCCESSES = {"cart", "ok", "listed", "order", "CANCELLED", "PROCESSING", "REFUNDED", "event"}
+SUCCESSES |= {"hidden", "may review"}
 
 
 @dataclass
@@ -92,9 +111,15 @@ class World:
     cart_token: str
     line_id: str
     order_id: str
+    product_id: str | None = None
+    review_id: str | None = None
 
 
 CART_FIELDS = "cart { token lines { id quantity } } userErrors { code }"
+REVIEW_SUBMIT = """
+mutation($p: ID!, $r: Int!) { reviewSubmit(productId: $p, rating: $r, body: "Fine") {
+  review { id } userErrors { code } } }
+"""
 ORDER_FIELDS = "order { id status } userErrors { code }"
 
 
@@ -108,8 +133,10 @@ async def add_line(client: httpx.AsyncClient, variant_id: str, token: str) -> di
     return body["data"]["cartLinesAdd"]["cart"]
 
 
-async def build_world(client: httpx.AsyncClient, url: str, database_url: str, paid: bool) -> World:
-    variant_id, _, _ = await variant_with_stock(database_url, 100)
+async def build_world(
+    client: httpx.AsyncClient, url: str, database_url: str, paid: bool, reviewed: bool = False
+) -> World:
+    variant_id, variant_pk, _ = await variant_with_stock(database_url, 100)
     owner = await signed_up_token(client, "owner@example.com")
     tokens = {
         "owner": owner,
@@ -126,13 +153,22 @@ async def build_world(client: httpx.AsyncClient, url: str, database_url: str, pa
         token=owner,
     )
     order_id = checkout["data"]["checkoutCreate"]["order"]["id"]
-    if paid:
+    if paid or reviewed:
         response = await send_event(
             client, "checkout.session.completed", session_of(await order_row(database_url, order_id))
         )
         assert response.json()["outcome"] == "paid"
+    product_id = review_id = None
+    if reviewed:  # the order delivered, and the owner's review of its product
+        staff = tokens["staff"]
+        assert staff is not None
+        await deliver(client, order_id, staff)
+        product_id = await product_of_variant(database_url, variant_pk)
+        body = await graphql(client, REVIEW_SUBMIT, {"p": product_id, "r": 4}, token=owner)
+        review_id = body["data"]["reviewSubmit"]["review"]["id"]
     cart = await add_line(client, variant_id, owner)  # a new active cart, after the checked-out one
-    return World(client, url, database_url, tokens, cart["token"], cart["lines"][0]["id"], order_id)
+    line_id = cart["lines"][0]["id"]
+    return World(client, url, database_url, tokens, cart["token"], line_id, order_id, product_id, review_id)
 
 
 def first_error_code(body: dict[str, Any]) -> str | None:
@@ -211,6 +247,21 @@ async def observe(world: World, operation: str, caller: str) -> str:
             "mutation($i: ID!) { jobRetry(id: $i) { queued userErrors { code } } }", {"i": "Sm9iOjk5OTk5"}
         )
         return mutation_outcome(body, "queued")
+    if operation == "reviewSubmit":
+        return mutation_outcome(await call(REVIEW_SUBMIT, {"p": world.product_id, "r": 2}), "ok")
+    if operation == "reviewHide":
+        body = await call(
+            "mutation($i: ID!) { reviewHide(id: $i) { review { isHidden } userErrors { code } } }",
+            {"i": world.review_id},
+        )
+        return mutation_outcome(body, "hidden")
+    if operation == "reviewEligibility":
+        body = await call(
+            "query($p: ID!) { reviewEligibility(productId: $p) { canReview } }", {"p": world.product_id}
+        )
+        if code := first_error_code(body):
+            return code
+        return "may review" if body["data"]["reviewEligibility"]["canReview"] else "may not"
     return await observe_subscription(world, operation, token)
 
 
@@ -244,7 +295,15 @@ async def owner_state(world: World) -> tuple[Any, ...]:
     order = await graphql(
         world.client, "query($i: ID!) { order(id: $i) { status } }", {"i": world.order_id}, token=owner
     )
-    return cart["data"]["cart"], order["data"]["order"]
+    review = None
+    if world.product_id:  # the product's rating and shown reviews
+        review = await graphql(
+            world.client,
+            "query($p: ID!) { node(id: $p) { ... on Product { rating { average count }"
+            " reviews { edges { node { id rating body } } } } } }",
+            {"p": world.product_id},
+        )
+    return cart["data"]["cart"], order["data"]["order"], review
 
 
 @pytest.mark.parametrize(
@@ -260,7 +319,8 @@ async def test_access(
     caller: str,
     expected: str,
 ) -> None:
-    world = await build_world(client, server.url, database_url, paid=operation in NEEDS_A_PAID_ORDER)
+    paid, reviewed = operation in NEEDS_A_PAID_ORDER, operation in NEEDS_A_REVIEW
+    world = await build_world(client, server.url, database_url, paid=paid, reviewed=reviewed)
     before = await owner_state(world)
     assert await observe(world, operation, caller) == expected
     if expected not in SUCCESSES:
@@ -283,5 +343,8 @@ def test_the_matrix_covers_every_operation_on_carts_orders_and_updates() -> None
         "myOrderUpdates",
         "failedJobs",
         "jobRetry",
+        "reviewSubmit",
+        "reviewHide",
+        "reviewEligibility",
     }
     assert all(set(row) == set(CALLERS) for row in MATRIX.values())

@@ -21,7 +21,7 @@ from app.factory import create_app
 from core.settings import Settings
 from graph.ids import pk_of
 from tests.accounts import PASSWORD, new_email
-from tests.shop import ADDRESS, send_event, session_of, variant_with_stock
+from tests.shop import ADDRESS, deliver, global_id, send_event, session_of, variant_with_stock
 from tests.support import MANY_OPEN_ORDERS, RunningServer, served, sql
 from tests.ws_client import GraphQLWebSocket
 
@@ -411,6 +411,60 @@ async def _failed_jobs_after(shop: Shop, hostile: str) -> Request:
 async def _job_retry_id(shop: Shop, hostile: str) -> Request:
     query = "mutation($v: ID!) { jobRetry(id: $v) { queued userErrors { code } } }"
     return query, {"v": hostile}, await shop.staff()
+
+
+REVIEW = "review { id body title } userErrors { code }"
+_reviewers: dict[str, tuple[str, str]] = {}
+
+
+async def reviewer(shop: Shop) -> tuple[str, str]:
+    """A customer's access token and a product delivered to them (one per database)."""
+    if shop.database_url not in _reviewers:
+        user, staff = await shop.user(), await shop.staff()
+        order = await shop.paid_order()
+        await deliver(shop.client, order["id"], staff)
+        (row,) = await sql(
+            shop.database_url,
+            "UPDATE orders SET user_id = (SELECT id FROM users WHERE email = :e) WHERE id = :o"
+            " RETURNING (SELECT v.product_id FROM order_lines l JOIN product_variants v ON v.id = l.variant_id"
+            " WHERE l.order_id = :o LIMIT 1)",
+            e=user["email"],
+            o=pk_of(order["id"], "Order"),
+        )
+        _reviewers[shop.database_url] = (user["accessToken"], global_id("Product", row[0]))
+    return _reviewers[shop.database_url]
+
+
+@case("reviewSubmit.productId")
+async def _review_product(shop: Shop, hostile: str) -> Request:
+    token, _ = await reviewer(shop)
+    return f'mutation($v: ID!) {{ reviewSubmit(productId: $v, rating: 4, body: "ok") {{ {REVIEW} }} }}', {"v": hostile}, token
+
+
+@case("reviewSubmit.body")
+async def _review_body(shop: Shop, hostile: str) -> Request:
+    token, product = await reviewer(shop)
+    query = f"mutation($p: ID!, $v: String!) {{ reviewSubmit(productId: $p, rating: 4, body: $v) {{ {REVIEW} }} }}"
+    return query, {"p": product, "v": hostile}, token
+
+
+@case("reviewSubmit.title")
+async def _review_title(shop: Shop, hostile: str) -> Request:
+    token, product = await reviewer(shop)
+    query = f'mutation($p: ID!, $v: String) {{ reviewSubmit(productId: $p, rating: 4, body: "ok", title: $v) {{ {REVIEW} }} }}'
+    return query, {"p": product, "v": hostile}, token
+
+
+@case("reviewHide.id")
+async def _review_hide(shop: Shop, hostile: str) -> Request:
+    return f"mutation($v: ID!) {{ reviewHide(id: $v) {{ {REVIEW} }} }}", {"v": hostile}, await shop.staff()
+
+
+@case("reviewEligibility.productId")
+async def _review_eligibility(shop: Shop, hostile: str) -> Request:
+    token, _ = await reviewer(shop)
+    query = "query($v: ID!) { reviewEligibility(productId: $v) { canReview review { id } } }"
+    return query, {"v": hostile}, token
 
 
 SUBSCRIPTION_CASES = ("orderStatusChanged.orderId", "orderStatusChanged.orderToken")
