@@ -438,7 +438,8 @@ async def reviewer(shop: Shop) -> tuple[str, str]:
 @case("reviewSubmit.productId")
 async def _review_product(shop: Shop, hostile: str) -> Request:
     token, _ = await reviewer(shop)
-    return f'mutation($v: ID!) {{ reviewSubmit(productId: $v, rating: 4, body: "ok") {{ {REVIEW} }} }}', {"v": hostile}, token
+    query = f'mutation($v: ID!) {{ reviewSubmit(productId: $v, rating: 4, body: "ok") {{ {REVIEW} }} }}'
+    return query, {"v": hostile}, token
 
 
 @case("reviewSubmit.body")
