@@ -21,6 +21,7 @@ const SORTS = [
   ["NAME", "Name"],
   ["PRICE_ASC", "Price: low to high"],
   ["PRICE_DESC", "Price: high to low"],
+  ["RATING", "Top rated"],
 ];
 
 let categories = null;

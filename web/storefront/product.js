@@ -2,6 +2,7 @@
 import { gql, session } from "./api.js";
 import { announce, errorText, html, money, notice, show, thumb, userErrorText } from "./ui.js";
 import { refreshCartCount } from "./cart.js";
+import { reviewsSection } from "./reviews.js";
 
 const PRODUCT = `
 query Product($slug: String!) {
@@ -69,9 +70,11 @@ export async function productView(main, slug) {
           <div id="add-result"></div>
         </form>
       </div>
-    </article>`,
+    </article>
+    <section id="reviews" class="reviews-section" aria-labelledby="reviews-heading"></section>`,
     product.name,
   );
+  reviewsSection(main.querySelector("#reviews"), product.slug);
 
   const form = main.querySelector("#add-form");
   const result = main.querySelector("#add-result");
