@@ -186,6 +186,9 @@ async def test_hidden_reviews_vanish_from_the_rating_and_the_list(
     assert shown["rating"] == {"average": 5.0, "count": 1}
     assert shown["reviews"]["totalCount"] == 1
     assert [edge["node"]["authorName"] for edge in shown["reviews"]["edges"]] == ["Bob S."]
+    node = "query($i: ID!) { node(id: $i) { id ... on Review { rating } } }"
+    bobs = shown["reviews"]["edges"][0]["node"]["id"]
+    assert (await graphql(client, node, {"i": bobs}))["data"]["node"] == {"id": bobs, "rating": 5}
     assert (await graphql(client, "query($i: ID!) { node(id: $i) { id } }", {"i": hidden["id"]}))["data"] == {
         "node": None
     }

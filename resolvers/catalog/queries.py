@@ -17,6 +17,7 @@ from graph.catalog.types import (
 from graph.common.types import Node
 from graph.context import Info
 from graph.ids import from_global_id
+from graph.reviews.types import Review
 
 
 @strawberry.input
@@ -62,6 +63,9 @@ class CatalogQuery:
         if type_name == "Category":
             category = await loaders.category.load(pk)
             return Category.from_row(category) if category else None
+        if type_name == "Review":  # shown reviews only; a hidden one does not exist to the public
+            review = await loaders.review.load(pk)
+            return Review.from_row(review) if review else None
         return None
 
     @strawberry.field
