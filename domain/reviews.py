@@ -28,6 +28,7 @@ from models.review_repository import (
     ratings_by_product_ids,
     review_of_user,
     review_pages,
+    reviews_of_user,
     set_review_hidden,
     shown_reviews_by_ids,
     upsert_review,
@@ -48,6 +49,7 @@ __all__ = [
     "hide_review",
     "ratings_by_product_ids",
     "review_pages",
+    "reviews_of_user",
     "shown_reviews_by_ids",
     "submit_review",
 ]

@@ -213,3 +213,9 @@ async def set_review_hidden(conn: AsyncConnection, review_id: int, hidden: bool)
     )
     row = (await conn.execute(statement)).first()
     return _review_row(row) if row else None
+
+
+async def reviews_of_user(conn: AsyncConnection, user_id: int) -> list[ReviewRow]:
+    """Every review the user wrote, hidden ones included (for their data export)."""
+    statement = select(*_review_columns).where(reviews.c.user_id == user_id).order_by(reviews.c.id)
+    return [_review_row(row) for row in await conn.execute(statement)]
