@@ -68,12 +68,6 @@ class Product(SQLModel, table=True):
             "id",
             postgresql_where=text("is_active"),
         ),
-        Index(
-            "ix_products_name_search",
-            text("to_tsvector('english'::regconfig, name)"),
-            postgresql_using="gin",
-            postgresql_where=text("is_active"),
-        ),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))

@@ -102,15 +102,25 @@ async def correct_search_words(conn: AsyncConnection, words: Sequence[str]) -> l
 
 
 def _search_query(
-    words: Sequence[tuple[ColumnElement[str], ColumnElement[str] | None]],
+    words: Sequence[tuple[ColumnElement[str], ColumnElement[str] | None]], *, in_name: bool = False
 ) -> ColumnElement[Any]:
-    """AND of the words, each word OR its nearest lexicon word (when it has one), as a tsquery."""
+    """AND of the words, each word OR its nearest lexicon word (when it has one), as a tsquery.
+
+    `in_name`: matching only the name's words, which search_vector holds with weight A. A word
+    is one run of word characters (search_words, the lexicon), so quoted it is one lexeme.
+    """
     english = cast(literal("english"), REGCONFIG)
+
+    def lexeme(word: ColumnElement[str]) -> ColumnElement[Any]:
+        if in_name:
+            return func.to_tsquery(english, func.quote_literal(word).op("||")(literal(":A")))
+        return func.plainto_tsquery(english, word)
+
     query: ColumnElement[Any] | None = None
     for word, nearest in words:
-        term = func.plainto_tsquery(english, word)
+        term = lexeme(word)
         if nearest is not None:
-            term = term.op("||")(func.plainto_tsquery(english, nearest))
+            term = term.op("||")(lexeme(nearest))
         query = term if query is None else query.op("&&")(term)
     assert query is not None
     return query
@@ -267,7 +277,7 @@ def _key_names(shape: _PageShape) -> list[str]:
     return [f"sort_key_{i}" for i in range(count)]
 
 
-def _tsquery(shape: _PageShape) -> ColumnElement[Any]:
+def _tsquery(shape: _PageShape, *, in_name: bool = False) -> ColumnElement[Any]:
     return _search_query(
         [
             (
@@ -275,14 +285,14 @@ def _tsquery(shape: _PageShape) -> ColumnElement[Any]:
                 bindparam(f"nearest_{i}", type_=String) if near else None,
             )
             for i, near in enumerate(shape.search)
-        ]
+        ],
+        in_name=in_name,
     )
 
 
 def _name_matches(t: Any, shape: _PageShape) -> ColumnElement[bool]:
-    # As written in the index ix_products_name_search (a literal, so the planner matches them).
-    english = literal_column("'english'::regconfig")
-    return func.to_tsvector(english, t.c.name).op("@@")(_tsquery(shape))
+    """Every searched word (or its correction) is a word of the name (weight A of search_vector)."""
+    return t.c.search_vector.op("@@")(_tsquery(shape, in_name=True))
 
 
 def _conditions(t: Any, shape: _PageShape, *, search: bool = True) -> list[ColumnElement[Any]]:
@@ -368,8 +378,7 @@ def _page_keys(shape: _PageShape) -> Any:
     # skips the name tier altogether.
     branches = []
     if shape.after_tier != DESCRIPTION_TIER:
-        # A name holding the words implies search_vector matches: left out, so that the
-        # planner estimates this tier by the name index's own statistics.
+        # A name holding the words implies search_vector matches: one condition is enough.
         name_first = _ordered(shape, [_name_matches(products, shape)], shape.after, NAME_TIER, search=False)
         branches.append(name_first)
     description_only = _ordered(
