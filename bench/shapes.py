@@ -38,21 +38,44 @@ class Shape:
 SHAPES: tuple[Shape, ...] = (
     Shape("first page (newest)", ""),
     Shape("first page + totalCount", "", {"total": True}),
-    Shape(f"category {CATEGORY_TREE} + sub-categories", f'filter: {{categorySlug: "{CATEGORY_TREE}"}}',
-          {"category_slug": CATEGORY_TREE}),
-    Shape(f"category {LEAF_CATEGORY}, by name", f'filter: {{categorySlug: "{LEAF_CATEGORY}"}}, sort: NAME',
-          {"category_slug": LEAF_CATEGORY}, "NAME"),
-    Shape("price 20-50 by price", "filter: {minPrice: 2000, maxPrice: 5000}, sort: PRICE_ASC",
-          {"min_price": 2000, "max_price": 5000}, "PRICE_ASC"),
+    Shape(
+        f"category {CATEGORY_TREE} + sub-categories",
+        f'filter: {{categorySlug: "{CATEGORY_TREE}"}}',
+        {"category_slug": CATEGORY_TREE},
+    ),
+    Shape(
+        f"category {LEAF_CATEGORY}, by name",
+        f'filter: {{categorySlug: "{LEAF_CATEGORY}"}}, sort: NAME',
+        {"category_slug": LEAF_CATEGORY},
+        "NAME",
+    ),
+    Shape(
+        "price 20-50 by price",
+        "filter: {minPrice: 2000, maxPrice: 5000}, sort: PRICE_ASC",
+        {"min_price": 2000, "max_price": 5000},
+        "PRICE_ASC",
+    ),
     Shape("price desc", "sort: PRICE_DESC", {}, "PRICE_DESC"),
     Shape("in stock", "filter: {inStock: true}", {"in_stock": True}),
     Shape("name sort", "sort: NAME", {}, "NAME"),
-    Shape(f'search "{COMMON_WORD}" (common)', f'filter: {{search: "{COMMON_WORD}"}}',
-          {"search": COMMON_WORD}, "RELEVANCE"),
-    Shape(f'search "{MISSPELT}" (misspelt)', f'filter: {{search: "{MISSPELT}"}}',
-          {"search": MISSPELT}, "RELEVANCE"),
-    Shape(f'search "{COMMON_WORD}" + totalCount', f'filter: {{search: "{COMMON_WORD}"}}',
-          {"search": COMMON_WORD, "total": True}, "RELEVANCE"),
+    Shape(
+        f'search "{COMMON_WORD}" (common)',
+        f'filter: {{search: "{COMMON_WORD}"}}',
+        {"search": COMMON_WORD},
+        "RELEVANCE",
+    ),
+    Shape(
+        f'search "{MISSPELT}" (misspelt)',
+        f'filter: {{search: "{MISSPELT}"}}',
+        {"search": MISSPELT},
+        "RELEVANCE",
+    ),
+    Shape(
+        f'search "{COMMON_WORD}" + totalCount',
+        f'filter: {{search: "{COMMON_WORD}"}}',
+        {"search": COMMON_WORD, "total": True},
+        "RELEVANCE",
+    ),
     Shape("deep page (newest, half-way)", "", {}, None, True),
     Shape("deep page (name, half-way)", "sort: NAME", {}, "NAME", True),
     Shape("deep page (price, half-way) + totalCount", "sort: PRICE_ASC", {"total": True}, "PRICE_ASC", True),
@@ -133,8 +156,14 @@ async def time_model(database_url: str, rounds: int = 20) -> list[tuple[str, flo
                 for _ in range(rounds):
                     started = time.perf_counter()
                     await product_page(
-                        conn, query, order, 20, after, with_total=bool(shape.filter.get("total")),
-                        with_variants=True, with_category=True,
+                        conn,
+                        query,
+                        order,
+                        20,
+                        after,
+                        with_total=bool(shape.filter.get("total")),
+                        with_variants=True,
+                        with_category=True,
                     )
                     timings.append((time.perf_counter() - started) * 1000)
                 results.append((shape.name, statistics.median(timings), max(timings)))

@@ -162,6 +162,7 @@ async def product_page(
     with_total: bool = True,
     with_variants: bool = False,
     with_category: bool = False,
+    exact_count_up_to: int = TOTAL_COUNT_EXACT_UP_TO,
 ) -> ProductPage:
     """One page of products by keyset: `after` is the sort key of the last product seen.
 
@@ -169,12 +170,12 @@ async def product_page(
     above). The products' variants and categories come in the same statement when asked for.
     """
     shape, read, values = await _prepare(
-        conn, query, order, first, after, with_total, with_variants, with_category
+        conn, query, order, first, after, with_total, with_variants, with_category, exact_count_up_to
     )
     result = await fetch(conn, read, values)
 
     total_count = int(result[0]["total_count"]) if with_total else None
-    if total_count is not None and total_count > TOTAL_COUNT_EXACT_UP_TO:
+    if total_count is not None and total_count > shape.exact_count_up_to:
         total_count = await _estimated_total(conn, shape, values)
     rows = [row for row in result if row["id"] is not None] if with_total else result
     has_next = len(rows) > first
@@ -201,9 +202,12 @@ async def explain_product_page(
     with_total: bool = True,
     with_variants: bool = True,
     with_category: bool = True,
+    exact_count_up_to: int = TOTAL_COUNT_EXACT_UP_TO,
 ) -> list[str]:
     """The plan of the page's statement, as `product_page` runs it (for bench/ and the tests)."""
-    prepared = await _prepare(conn, query, order, first, after, with_total, with_variants, with_category)
+    prepared = await _prepare(
+        conn, query, order, first, after, with_total, with_variants, with_category, exact_count_up_to
+    )
     _, read, values = prepared
     options = "ANALYZE, BUFFERS" if analyze else "COSTS"
     explained = CompiledRead(f"EXPLAIN ({options}) {read.sql}", read.parameters, read.constants)
@@ -219,6 +223,7 @@ async def _prepare(
     with_total: bool,
     with_variants: bool,
     with_category: bool,
+    exact_count_up_to: int,
 ) -> tuple[_PageShape, CompiledRead, dict[str, Any]]:
     corrected = await correct_search_words(conn, query.search_words) if query.search_words else []
     relevance = order is ProductOrder.RELEVANCE and bool(corrected)
@@ -239,6 +244,7 @@ async def _prepare(
         with_variants=with_variants,
         with_category=with_category,
         limit=first + 1,
+        exact_count_up_to=exact_count_up_to,
     )
     values: dict[str, Any] = {
         "category_slug": query.category_slug,
@@ -270,6 +276,7 @@ class _PageShape:
     # In the SQL text, not a parameter: with `LIMIT $n` PostgreSQL planned every execution of
     # the prepared statement anew (a custom plan), which cost it more than running the query.
     limit: int
+    exact_count_up_to: int = TOTAL_COUNT_EXACT_UP_TO  # in the SQL text too
 
 
 def _key_names(shape: _PageShape) -> list[str]:
@@ -292,7 +299,7 @@ def _tsquery(shape: _PageShape, *, in_name: bool = False) -> ColumnElement[Any]:
 
 def _name_matches(t: Any, shape: _PageShape) -> ColumnElement[bool]:
     """Every searched word (or its correction) is a word of the name (weight A of search_vector)."""
-    return t.c.search_vector.op("@@")(_tsquery(shape, in_name=True))
+    return t.c.search_vector.bool_op("@@")(_tsquery(shape, in_name=True))
 
 
 def _conditions(t: Any, shape: _PageShape, *, search: bool = True) -> list[ColumnElement[Any]]:
@@ -303,7 +310,7 @@ def _conditions(t: Any, shape: _PageShape, *, search: bool = True) -> list[Colum
     """
     conditions: list[ColumnElement[Any]] = [t.c.is_active]
     if shape.search and search:
-        conditions.append(t.c.search_vector.op("@@")(_tsquery(shape)))
+        conditions.append(t.c.search_vector.bool_op("@@")(_tsquery(shape)))
     if shape.category is False:
         conditions.append(false())
     if shape.min_price:
@@ -403,19 +410,19 @@ def _matching(t: Any, shape: _PageShape) -> Select[Any]:
 
 
 def _total_count(shape: _PageShape) -> ColumnElement[Any]:
-    """The matches, counted up to TOTAL_COUNT_EXACT_UP_TO + 1 (see `_estimated_total`)."""
+    """The matches, counted up to `exact_count_up_to` + 1 (see `_estimated_total`)."""
     capped = _matching(products, shape)
     if not (shape.search or shape.category or shape.min_price or shape.max_price):
         # No condition an index serves: count along an index of active products rather than
         # let a sequential scan wade through whatever dead rows the table starts with.
         capped = capped.order_by(products.c.min_price, products.c.id)
-    limited = capped.limit(literal_column(str(TOTAL_COUNT_EXACT_UP_TO + 1))).subquery("capped")
+    limited = capped.limit(literal_column(str(int(shape.exact_count_up_to) + 1))).subquery("capped")
     return select(func.count()).select_from(limited).scalar_subquery()
 
 
 async def _estimated_total(conn: AsyncConnection, shape: _PageShape, values: Mapping[str, Any]) -> int:
     """The planner's estimate of the matches (from the statistics ANALYZE keeps: no rows read),
-    for counts above TOTAL_COUNT_EXACT_UP_TO, and never below it."""
+    for counts above the shape's bound, and never below it."""
     key = ("estimate", replace(shape, after=False, after_tier=None, with_variants=False, with_category=False))
     read = compiled_read(conn, key, lambda: _matching(products, shape), list(values))
     explained = CompiledRead(f"EXPLAIN (FORMAT JSON) {read.sql}", read.parameters, read.constants)
@@ -423,7 +430,7 @@ async def _estimated_total(conn: AsyncConnection, shape: _PageShape, values: Map
     if isinstance(plan, str | bytes):
         plan = orjson.loads(plan)
     rows = int(plan[0]["Plan"]["Plan Rows"])
-    return max(TOTAL_COUNT_EXACT_UP_TO + 1, round(rows, -2) if rows >= 1000 else rows)
+    return max(shape.exact_count_up_to + 1, round(rows, -2) if rows >= 1000 else rows)
 
 
 def _page_statement(shape: _PageShape) -> Select[Any]:
