@@ -62,7 +62,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         order_events = OrderEventHub(database_url)
-        order_events.also_listen(CATALOG_CHANNEL, catalog_cache.invalidate, catalog_cache.set_available)
+        order_events.also_listen(CATALOG_CHANNEL, catalog_cache.notified, catalog_cache.set_available)
         order_events.start()
         app.state.order_events = order_events
         # The pool settings are the whole server's: each worker process keeps its share, so that

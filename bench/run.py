@@ -30,6 +30,8 @@ from bench.measure import Measurer, Plan
 from bench.processes import GENERATOR_CPU, ROOT, AppServer, app_server, pin
 from bench.reads import reads, run_read
 from bench.report import Report, Row
+from bench.storefront_day import NAME as DAY_NAME
+from bench.storefront_day import run_storefront_day
 
 LAST_RUN = ROOT / "bench" / "last-run.md"
 _started = time.monotonic()
@@ -63,6 +65,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--generator", choices=["auto", "wrk", "python"], default="auto",
         help="wrk (installed when missing), or the benchmark's own asyncio generator (default auto)",
     )  # fmt: skip
+    parser.add_argument(
+        "--sizes", action="store_true",
+        help="instead of the benchmark: the size sweep, every catalog shape uncached at 320 and 100,000 products",
+    )  # fmt: skip
+    parser.add_argument("--million", action="store_true", help="--sizes: and at 1,000,000 products (slow)")
+    parser.add_argument(
+        "--sizes-data-dir", type=Path, default=None,
+        help="--sizes: keep the seeded databases under this folder and reuse them",
+    )  # fmt: skip
+    parser.add_argument(
+        "--sizes-requests", type=int, default=40, help="--sizes: requests per shape (default 40)"
+    )
+    parser.add_argument(
+        "--only-day", action="store_true", help="run only workload 6, a storefront's day (and no ceilings)"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.duration, args.rounds, args.warmup, args.statement_requests = 3.0, 1, 1.0, 20
@@ -78,8 +95,11 @@ def guarded(name: str, work: Callable[[], list[Row]]) -> list[Row]:
         return [Row(name, note=f"failed: {type(error).__name__}: {str(error)[:200]}", failed=True)]
 
 
-def benchmark(server: AppServer, report: Report, measurer: Measurer) -> None:
+def benchmark(server: AppServer, report: Report, measurer: Measurer, only_day: bool = False) -> None:
     with httpx.Client(base_url=server.url, timeout=120) as client:
+        if only_day:
+            report.rows += guarded(DAY_NAME, lambda: run_storefront_day(server, client, measurer))
+            return
         api = graphql.api(client)
         page = graphql.call(client, workloads.CATALOG_PAGE)["products"]["edges"]
         slug = page[0]["node"]["slug"]
@@ -97,6 +117,8 @@ def benchmark(server: AppServer, report: Report, measurer: Measurer) -> None:
             report.rows.append(Row(checkout_name, note="n/a (checkoutCreate missing)"))
         else:
             report.rows += guarded(checkout_name, lambda: [run_checkout(server, client, measurer)])
+        if api.has("cartLinesAdd", "checkoutCreate"):
+            report.rows += guarded(DAY_NAME, lambda: run_storefront_day(server, client, measurer))
     rows = guarded("ceiling (a)", lambda: _hand_written(server, currency, measurer, report))
     report.hand_written = rows[0]
     report.hello = guarded("ceiling (b)", lambda: [run_hello(server, measurer)])[0]
@@ -152,7 +174,7 @@ def run(args: argparse.Namespace) -> Report:
             pgstats.enable(server.postgres.dsn(pgstats.STATS_DATABASE))
             version = pgstats.server_version(server.postgres.dsn(pgstats.STATS_DATABASE, pgstats.BENCH_ROLE))
             report = Report(plan, generator.name, version)
-            benchmark(server, report, Measurer(generator, plan, log, server.postgres))
+            benchmark(server, report, Measurer(generator, plan, log, server.postgres), args.only_day)
             log("stopping the server")
         report.details += details(report, server_log)
         return report
@@ -175,9 +197,19 @@ def main(argv: list[str] | None = None) -> int:
         print(summary.read_text())
         log(f"wrote {summary.relative_to(ROOT)} and the flame graphs next to it")
         return 0
+    if args.sizes:
+        from bench.sizes import SIZES_LAST_RUN, main_sizes
+
+        table = main_sizes(args.million, args.sizes_data_dir, args.sizes_requests, log)
+        print(table)
+        SIZES_LAST_RUN.write_text(table + "\n")
+        log(f"wrote {SIZES_LAST_RUN.relative_to(ROOT)} and bench/plans-<size>.md")
+        return 0
     report = run(args)
     print(report.table())
     print("\n".join(report.details))
+    if args.only_day:
+        return 1 if report.failed else 0  # a partial run leaves last-run.md as it is
     report.write(LAST_RUN)
     log(f"wrote {LAST_RUN.relative_to(ROOT)}")
     return 1 if report.failed else 0

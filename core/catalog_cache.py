@@ -7,11 +7,20 @@ products, variants or categories sends `pg_notify('catalog_changed')` from a tri
 writing transaction; each process hears it on its LISTEN connection and drops every answer.
 While that connection is down nothing is cached or served from the cache. Checkout never
 reads through this cache: it prices and reserves against the locked rows themselves.
+
+Orders move stock all day, and that must not empty the cache (migration 0012): a write that
+only changes variants' stock or reservations says `stock:<product id>,...`, and only the
+answers that showed one of those products are dropped. Each answer remembers the products it
+was built from (the GraphQL layer calls `note_products` as it makes them). A product flipping
+in or out of stock, or any other catalog write, still drops everything (filters and counts
+depend on them).
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, deque
+from collections.abc import Iterable
+from contextvars import ContextVar
 from functools import lru_cache
 
 import orjson
@@ -28,6 +37,25 @@ MAX_CACHEABLE_BODY_BYTES = 20_000
 MAX_CACHEABLE_QUERY_TOKENS = 3_000
 
 CacheKey = tuple[str, bytes, str | None]
+STOCK_PREFIX = "stock:"
+# Per-product drops remembered for answers still being computed when they happened.
+MAX_REMEMBERED_DROPS = 4_096
+
+# The products the answer being computed shows (set by the middleware around the application).
+_shown_products: ContextVar[set[int] | None] = ContextVar("catalog_cache_shown_products", default=None)
+
+
+def note_products(product_ids: Iterable[int]) -> None:
+    """Record that the answer being computed shows these products (their stock, say)."""
+    shown = _shown_products.get()
+    if shown is not None:
+        shown.update(product_ids)
+
+
+def note_product(product_id: int) -> None:
+    shown = _shown_products.get()
+    if shown is not None:
+        shown.add(product_id)
 
 
 class CatalogCache:
@@ -35,7 +63,13 @@ class CatalogCache:
         self.max_entries = max_entries
         self.generation = 0
         self.available = False
-        self._answers: OrderedDict[CacheKey, tuple[int, bytes]] = OrderedDict()
+        self._answers: OrderedDict[CacheKey, tuple[int, bytes, frozenset[int]]] = OrderedDict()
+        self._by_product: dict[int, set[CacheKey]] = {}
+        # Per-product drops: a sequence number, and the latest ones with their products.
+        self.drops = 0
+        self._recent_drops: deque[tuple[int, frozenset[int]]] = deque(maxlen=MAX_REMEMBERED_DROPS)
+        self.hits = 0
+        self.misses = 0
 
     @property
     def enabled(self) -> bool:
@@ -44,6 +78,44 @@ class CatalogCache:
     def invalidate(self) -> None:
         self.generation += 1
         self._answers.clear()
+        self._by_product.clear()
+
+    def notified(self, payload: str) -> None:
+        """A `catalog_changed` notification: stock of some products, or anything (drop all)."""
+        if not payload.startswith(STOCK_PREFIX):
+            self.invalidate()
+            return
+        try:
+            products = frozenset(int(part) for part in payload[len(STOCK_PREFIX) :].split(","))
+        except ValueError:
+            self.invalidate()
+            return
+        self.invalidate_products(products)
+
+    def invalidate_products(self, products: frozenset[int]) -> None:
+        self.drops += 1
+        self._recent_drops.append((self.drops, products))
+        for product in products:
+            for key in self._by_product.pop(product, ()):
+                self._forget(key)
+
+    def _forget(self, key: CacheKey) -> None:
+        entry = self._answers.pop(key, None)
+        if entry is None:
+            return
+        for product in entry[2]:
+            keys = self._by_product.get(product)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self._by_product[product]
+
+    def _dropped_since(self, drops: int, products: frozenset[int]) -> bool:
+        if drops == self.drops:
+            return False
+        if not self._recent_drops or self._recent_drops[0][0] > drops + 1:
+            return True  # older drops are forgotten: assume the worst
+        return any(seq > drops and not products.isdisjoint(dropped) for seq, dropped in self._recent_drops)
 
     def set_available(self, available: bool) -> None:
         """Caching is safe only while invalidations can be heard."""
@@ -53,18 +125,32 @@ class CatalogCache:
     def get(self, key: CacheKey) -> bytes | None:
         entry = self._answers.get(key)
         if entry is None or entry[0] != self.generation:
+            self.misses += 1
             return None
+        self.hits += 1
         self._answers.move_to_end(key)
         return entry[1]
 
-    def put(self, key: CacheKey, generation: int, answer: bytes) -> None:
-        """Keep an answer computed from data read after `generation` began, unless it has ended."""
+    def put(
+        self,
+        key: CacheKey,
+        generation: int,
+        answer: bytes,
+        products: frozenset[int] = frozenset(),
+        drops: int | None = None,
+    ) -> None:
+        """Keep an answer computed from data read after `generation` began (and after per-product
+        drop number `drops`), unless it has ended or one of its `products` was dropped since."""
         if generation != self.generation or not self.enabled:
             return
-        self._answers[key] = (generation, answer)
-        self._answers.move_to_end(key)
+        if drops is not None and self._dropped_since(drops, products):
+            return
+        self._forget(key)
+        self._answers[key] = (generation, answer, products)
+        for product in products:
+            self._by_product.setdefault(product, set()).add(key)
         while len(self._answers) > self.max_entries:
-            self._answers.popitem(last=False)
+            self._forget(next(iter(self._answers)))
 
     def __len__(self) -> int:
         return len(self._answers)
@@ -115,11 +201,16 @@ class CatalogCacheMiddleware:
         if cached is not None:
             await _send_json(send, cached)
             return
-        generation = self.cache.generation
+        generation, drops = self.cache.generation, self.cache.drops
         captured = _Capture(send)
-        await self.app(scope, replay, captured)
+        shown: set[int] = set()
+        token = _shown_products.set(shown)
+        try:
+            await self.app(scope, replay, captured)
+        finally:
+            _shown_products.reset(token)
         if captured.status == 200 and captured.complete and b'"errors"' not in captured.body:
-            self.cache.put(key, generation, bytes(captured.body))
+            self.cache.put(key, generation, bytes(captured.body), frozenset(shown), drops)
 
 
 def _plain_json(scope: Scope) -> bool:
@@ -131,7 +222,7 @@ def _plain_json(scope: Scope) -> bool:
     media_type, *parameters = values[0].decode("latin-1").lower().split(";")
     if media_type.strip() != "application/json":
         return False
-    return all(parameter.strip().replace('"', '') == "charset=utf-8" for parameter in parameters)
+    return all(parameter.strip().replace('"', "") == "charset=utf-8" for parameter in parameters)
 
 
 async def _read_body(receive: Receive) -> bytes:

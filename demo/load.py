@@ -31,12 +31,16 @@ _INSERT_CATEGORY = text(
 )
 _INSERT_PRODUCTS = text(
     """
-    INSERT INTO products (slug, name, description, category_id, images, created_at)
-    SELECT p.slug, p.name, p.description, c.id, p.images::jsonb, p.created_at
+    INSERT INTO products (slug, name, description, category_id, images, created_at,
+                          min_price, max_price, in_stock)
+    SELECT p.slug, p.name, p.description, c.id, p.images::jsonb, p.created_at,
+           p.min_price, p.max_price, p.in_stock
     FROM unnest(
         CAST(:slug AS text[]), CAST(:name AS text[]), CAST(:description AS text[]),
-        CAST(:category_slug AS text[]), CAST(:images AS text[]), CAST(:created_at AS timestamptz[])
-    ) WITH ORDINALITY AS p(slug, name, description, category_slug, images, created_at, n)
+        CAST(:category_slug AS text[]), CAST(:images AS text[]), CAST(:created_at AS timestamptz[]),
+        CAST(:min_price AS integer[]), CAST(:max_price AS integer[]), CAST(:in_stock AS boolean[])
+    ) WITH ORDINALITY AS p(slug, name, description, category_slug, images, created_at,
+                           min_price, max_price, in_stock, n)
     JOIN categories AS c ON c.slug = p.category_slug
     ORDER BY p.n  -- ids in the catalog's order
     ON CONFLICT (slug) DO NOTHING
@@ -87,6 +91,11 @@ async def load_products(conn: AsyncConnection, products: list[SeedProduct]) -> i
                 for product in products
             ],
             "created_at": [product.created_at for product in products],
+            # What the variants' triggers would set (migration 0012): given here, the products
+            # are written once, not inserted and then updated.
+            "min_price": [min((v.price for v in product.variants), default=0) for product in products],
+            "max_price": [max((v.price for v in product.variants), default=0) for product in products],
+            "in_stock": [any(v.stock > 0 for v in product.variants) for product in products],
         },
     )
     product_ids = {row.slug: row.id for row in inserted}

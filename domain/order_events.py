@@ -125,14 +125,15 @@ class OrderEventHub:
         self._task: asyncio.Task[None] | None = None
         self._connection: asyncpg.Connection | None = None
         self._snapshots: OrderedDict[tuple[int, int], asyncio.Future[OrderRow]] = OrderedDict()
-        self._channels: dict[str, Callable[[], None]] = {}
+        self._channels: dict[str, Callable[[str], None]] = {}
         self._connection_watchers: list[Callable[[bool], None]] = []
         self.connected = asyncio.Event()
 
     def also_listen(
-        self, channel: str, on_notify: Callable[[], None], on_connection: Callable[[bool], None]
+        self, channel: str, on_notify: Callable[[str], None], on_connection: Callable[[bool], None]
     ) -> None:
-        """Share this process's LISTEN connection with another channel (before `start`).
+        """Share this process's LISTEN connection with another channel (before `start`);
+        `on_notify` is given each notification's payload.
 
         `on_connection(False)` is called when notifications may be missed, `True` once they flow again.
         """
@@ -239,7 +240,8 @@ class OrderEventHub:
                 await connection.add_listener(CHANNEL, self._dispatch)
                 await connection.add_listener(LOGIN_REVOKED_CHANNEL, self._dispatch_revocation)
                 for channel, on_notify in self._channels.items():
-                    await connection.add_listener(channel, lambda *_, notify=on_notify: notify())
+                    # asyncpg calls a listener with (connection, pid, channel, payload).
+                    await connection.add_listener(channel, lambda *args, notify=on_notify: notify(args[3]))
             except (OSError, asyncpg.PostgresError, TimeoutError) as error:
                 logger.warning(
                     "order events: cannot LISTEN (%s); retrying in %.1fs", type(error).__name__, backoff

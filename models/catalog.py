@@ -23,6 +23,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    false,
     func,
     text,
     true,
@@ -49,6 +50,24 @@ class Product(SQLModel, table=True):
     __table_args__ = (
         Index("ix_products_newest", text("created_at DESC"), text("id DESC")),
         Index("ix_products_search_vector", "search_vector", postgresql_using="gin"),
+        # Migration 0012: a page in any sort, over the catalog or within a category, is an index walk.
+        Index("ix_products_name", "name", "id", postgresql_where=text("is_active")),
+        Index("ix_products_min_price", "min_price", "id", postgresql_where=text("is_active")),
+        Index(
+            "ix_products_category_newest",
+            "category_id",
+            text("created_at DESC"),
+            text("id DESC"),
+            postgresql_where=text("is_active"),
+        ),
+        Index("ix_products_category_name", "category_id", "name", "id", postgresql_where=text("is_active")),
+        Index(
+            "ix_products_category_min_price",
+            "category_id",
+            "min_price",
+            "id",
+            postgresql_where=text("is_active"),
+        ),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
@@ -57,7 +76,7 @@ class Product(SQLModel, table=True):
     description: str = Field(default="", sa_column=Column(String, nullable=False, server_default=""))
     category_id: int | None = Field(
         default=None,
-        sa_column=Column(BigInteger, ForeignKey("categories.id", ondelete="SET NULL"), index=True),
+        sa_column=Column(BigInteger, ForeignKey("categories.id", ondelete="SET NULL")),
     )
     images: list[dict[str, str | None]] = Field(
         default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]")
@@ -70,6 +89,11 @@ class Product(SQLModel, table=True):
     rating_count: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     rating_sum: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
     rating_key: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    # Kept by triggers on product_variants (migration 0012), in the writing transaction: the
+    # lowest and highest variant price, and whether some variant has stock beyond reservations.
+    min_price: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    max_price: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    in_stock: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
     search_vector: str | None = Field(
         default=None,
         sa_column=Column(

@@ -48,7 +48,7 @@ class ProductRow:
     created_at: datetime
     min_price: int
     max_price: int
-    quantity_available: int
+    in_stock: bool  # some variant has stock beyond its reservations
 
 
 @dataclass(slots=True, frozen=True)
@@ -63,15 +63,9 @@ class VariantRow:
 
 # ---------------------------------------------------------------- products
 
-price_summary = (
-    select(
-        func.coalesce(func.min(variants.c.price), 0).label("min_price"),
-        func.coalesce(func.max(variants.c.price), 0).label("max_price"),
-        func.coalesce(func.sum(variants.c.stock - variants.c.reserved), 0).label("quantity_available"),
-    )
-    .where(variants.c.product_id == products.c.id)
-    .lateral("price_summary")
-)
+# A product's lowest and highest variant price and whether it can be bought are columns of its
+# row, kept by triggers on product_variants (migration 0012): a page filters and sorts by them
+# through indexes instead of aggregating every product's variants.
 
 # The variants of each product as one JSON array of [id, sku, name, price, available], in order.
 _variant_list = (
@@ -109,16 +103,16 @@ _product_columns = (
     products.c.category_id,
     products.c.images,
     products.c.created_at,
-    price_summary.c.min_price,
-    price_summary.c.max_price,
-    price_summary.c.quantity_available,
+    products.c.min_price,
+    products.c.max_price,
+    products.c.in_stock,
 )
 
 
 def product_select(
     *extra: ColumnElement[Any], with_variants: bool = False, with_category: bool = False
 ) -> Select[Any]:
-    joined = products.join(price_summary, true())
+    joined: Any = products
     columns = [*_product_columns, *extra]
     if with_variants:
         joined = joined.join(_variant_list, true())
@@ -138,9 +132,9 @@ def product_row(row: Mapping[str, Any]) -> ProductRow:
         category_id=row["category_id"],
         images=row["images"],
         created_at=row["created_at"],
-        min_price=int(row["min_price"]),
-        max_price=int(row["max_price"]),
-        quantity_available=int(row["quantity_available"]),
+        min_price=row["min_price"],
+        max_price=row["max_price"],
+        in_stock=row["in_stock"],
     )
 
 

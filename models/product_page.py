@@ -8,25 +8,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 
+import orjson
 from sqlalchemy import (
-    Float,
     Integer,
     String,
     bindparam,
     cast,
-    column,
     false,
     func,
     literal,
     literal_column,
+    not_,
     select,
     text,
     true,
     tuple_,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import REGCONFIG
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -37,15 +38,12 @@ from models.catalog_repository import (
     ProductRow,
     VariantRow,
     categories,
-    price_summary,
     product_row,
     product_select,
     products,
     storable,
 )
-from models.compiled import compiled_read, fetch
-
-search_vector = column("search_vector")
+from models.compiled import CompiledRead, compiled_read, fetch
 
 SEARCH_MAX_WORDS = 8
 SEARCH_MAX_WORD_LENGTH = 40
@@ -105,39 +103,56 @@ async def correct_search_words(conn: AsyncConnection, words: Sequence[str]) -> l
 
 
 def _search_query(
-    words: Sequence[tuple[ColumnElement[str], ColumnElement[str] | None]],
+    words: Sequence[tuple[ColumnElement[str], ColumnElement[str] | None]], *, in_name: bool = False
 ) -> ColumnElement[Any]:
-    """AND of the words, each word OR its nearest lexicon word (when it has one), as a tsquery."""
+    """AND of the words, each word OR its nearest lexicon word (when it has one), as a tsquery.
+
+    `in_name`: matching only the name's words, which search_vector holds with weight A. A word
+    is one run of word characters (search_words, the lexicon), so quoted it is one lexeme.
+    """
     english = cast(literal("english"), REGCONFIG)
+
+    def lexeme(word: ColumnElement[str]) -> ColumnElement[Any]:
+        if in_name:
+            return func.to_tsquery(english, func.quote_literal(word).op("||")(literal(":A")))
+        return func.plainto_tsquery(english, word)
+
     query: ColumnElement[Any] | None = None
     for word, nearest in words:
-        term = func.plainto_tsquery(english, word)
+        term = lexeme(word)
         if nearest is not None:
-            term = term.op("||")(func.plainto_tsquery(english, nearest))
+            term = term.op("||")(lexeme(nearest))
         query = term if query is None else query.op("&&")(term)
     assert query is not None
     return query
 
 
-# A page's rows carry their keyset under these names: the sort column, then the id.
-_SORT_KEYS = ("sort_key_0", "sort_key_1")
+# How many matches `totalCount` counts exactly; above it, it is PostgreSQL's planner estimate
+# (from the statistics ANALYZE keeps, rounded to hundreds), never below this bound.
+TOTAL_COUNT_EXACT_UP_TO = 10_000
+
+# Relevance: products whose name holds every searched word (tier 2) come before those that
+# match through their description only (tier 1); newest first within a tier. Unlike a rank
+# computed per match (ts_rank), each tier is an ordered index walk, whatever a word's frequency.
+NAME_TIER, DESCRIPTION_TIER = 2, 1
 
 
-def _sort_columns(
-    order: ProductOrder, rank: ColumnElement[Any] | None
-) -> tuple[list[ColumnElement[Any]], bool]:
-    """The keyset of an order: its key columns (ending with the id) and whether it descends."""
-    if order is ProductOrder.RELEVANCE and rank is not None:
-        return [rank, products.c.id], True
+def _sort_columns(order: ProductOrder, t: Any) -> tuple[list[ColumnElement[Any]], bool]:
+    """The keyset of an order over the products table `t` (ending with the id) and its direction.
+
+    Every order has an index of its keys, and one led by category_id (migration 0012). A new
+    order (a rating, say) adds its keys here, a column kept on the product row and both indexes.
+    """
     if order is ProductOrder.NAME:
-        return [products.c.name, products.c.id], False
+        return [t.c.name, t.c.id], False
     if order is ProductOrder.PRICE_ASC:
-        return [price_summary.c.min_price, products.c.id], False
+        return [t.c.min_price, t.c.id], False
     if order is ProductOrder.PRICE_DESC:
-        return [price_summary.c.min_price, products.c.id], True
+        return [t.c.min_price, t.c.id], True
     if order is ProductOrder.RATING:  # average, then count, in one key (models.reviews); 0 unrated
-        return [products.c.rating_key, products.c.id], True
-    return [products.c.created_at, products.c.id], True
+        return [t.c.rating_key, t.c.id], True
+    # NEWEST, and RELEVANCE within a tier
+    return [t.c.created_at, t.c.id], True
 
 
 async def product_page(
@@ -150,26 +165,89 @@ async def product_page(
     with_total: bool = True,
     with_variants: bool = False,
     with_category: bool = False,
+    exact_count_up_to: int = TOTAL_COUNT_EXACT_UP_TO,
 ) -> ProductPage:
     """One page of products by keyset: `after` is the sort key of the last product seen.
 
-    The total is counted only when asked for, and without the price summaries unless a
-    filter needs them, since counting visits every matching product. The products' variants
-    and categories come in the same statement when asked for.
+    The total is counted only when asked for (exactly up to TOTAL_COUNT_EXACT_UP_TO, estimated
+    above). The products' variants and categories come in the same statement when asked for.
     """
+    shape, read, values = await _prepare(
+        conn, query, order, first, after, with_total, with_variants, with_category, exact_count_up_to
+    )
+    result = await fetch(conn, read, values)
+
+    total_count = int(result[0]["total_count"]) if with_total else None
+    if total_count is not None and total_count > shape.exact_count_up_to:
+        total_count = await _estimated_total(conn, shape, values)
+    rows = [row for row in result if row["id"] is not None] if with_total else result
+    has_next = len(rows) > first
+    rows = rows[:first]
+    key_names = _key_names(shape)
+    return ProductPage(
+        rows=[product_row(row) for row in rows],
+        sort_keys=[tuple(row[name] for name in key_names) for row in rows],
+        has_next_page=has_next,
+        total_count=total_count,
+        variants=[_variant_rows(row["id"], row["variant_list"]) for row in rows] if with_variants else None,
+        categories=[_page_category_row(row) for row in rows] if with_category else None,
+    )
+
+
+async def explain_product_page(
+    conn: AsyncConnection,
+    query: ProductQuery,
+    order: ProductOrder,
+    first: int,
+    after: Sequence[Any] | None,
+    *,
+    analyze: bool = True,
+    with_total: bool = True,
+    with_variants: bool = True,
+    with_category: bool = True,
+    exact_count_up_to: int = TOTAL_COUNT_EXACT_UP_TO,
+) -> list[str]:
+    """The plan of the page's statement, as `product_page` runs it (for bench/ and the tests)."""
+    prepared = await _prepare(
+        conn, query, order, first, after, with_total, with_variants, with_category, exact_count_up_to
+    )
+    _, read, values = prepared
+    options = "ANALYZE, BUFFERS" if analyze else "COSTS"
+    explained = CompiledRead(f"EXPLAIN ({options}) {read.sql}", read.parameters, read.constants)
+    return [row[0] for row in await fetch(conn, explained, values)]
+
+
+async def _prepare(
+    conn: AsyncConnection,
+    query: ProductQuery,
+    order: ProductOrder,
+    first: int,
+    after: Sequence[Any] | None,
+    with_total: bool,
+    with_variants: bool,
+    with_category: bool,
+    exact_count_up_to: int,
+) -> tuple[_PageShape, CompiledRead, dict[str, Any]]:
     corrected = await correct_search_words(conn, query.search_words) if query.search_words else []
+    relevance = order is ProductOrder.RELEVANCE and bool(corrected)
+    after_tier: int | None = None
+    if after is not None and relevance:
+        after_tier = NAME_TIER if after[0] >= NAME_TIER else DESCRIPTION_TIER
+        after = after[1:]
     shape = _PageShape(
-        order=order,
+        order=order if relevance or order is not ProductOrder.RELEVANCE else ProductOrder.NEWEST,
         search=tuple(bool(nearest and nearest != word) for word, nearest in corrected),
         category=None if query.category_slug is None else storable(query.category_slug),
         min_price=query.min_price is not None,
         max_price=query.max_price is not None,
         in_stock=query.in_stock,
         after=after is not None,
+        after_tier=after_tier,
         with_total=with_total,
         with_variants=with_variants,
         with_category=with_category,
         limit=first + 1,
+        exact_count_up_to=exact_count_up_to,
     )
     values: dict[str, Any] = {
         "category_slug": query.category_slug,
@@ -180,99 +258,199 @@ async def product_page(
         values[f"word_{index}"], values[f"nearest_{index}"] = word, nearest
     for index, value in enumerate(after or ()):
         values[f"after_{index}"] = value
-    read = compiled_read(conn, shape, lambda: _page_statement(shape), list(values))
-    result = await fetch(conn, read, values)
-
-    total_count = int(result[0]["total_count"]) if with_total else None
-    rows = [row for row in result if row["id"] is not None] if with_total else result
-    has_next = len(rows) > first
-    rows = rows[:first]
-    return ProductPage(
-        rows=[product_row(row) for row in rows],
-        sort_keys=[tuple(row[name] for name in _SORT_KEYS) for row in rows],
-        has_next_page=has_next,
-        total_count=total_count,
-        variants=[_variant_rows(row["id"], row["variant_list"]) for row in rows] if with_variants else None,
-        categories=[_page_category_row(row) for row in rows] if with_category else None,
-    )
+    return shape, compiled_read(conn, shape, lambda: _page_statement(shape), list(values)), values
 
 
 @dataclass(slots=True, frozen=True)
 class _PageShape:
     """What decides the SQL text of a page; every value in it is a named parameter."""
 
-    order: ProductOrder
+    order: ProductOrder  # RELEVANCE only with a search
     search: tuple[bool, ...]  # per search word: whether it also matches a nearest lexicon word
     category: bool | None  # None: no category filter; False: a slug that cannot exist
     min_price: bool
     max_price: bool
     in_stock: bool | None
     after: bool
+    after_tier: int | None  # RELEVANCE: the tier of the last product seen
     with_total: bool
     with_variants: bool
     with_category: bool
     # In the SQL text, not a parameter: with `LIMIT $n` PostgreSQL planned every execution of
     # the prepared statement anew (a custom plan), which cost it more than running the query.
     limit: int
+    exact_count_up_to: int = TOTAL_COUNT_EXACT_UP_TO  # in the SQL text too
+
+
+def _key_names(shape: _PageShape) -> list[str]:
+    count = 3 if shape.order is ProductOrder.RELEVANCE else 2
+    return [f"sort_key_{i}" for i in range(count)]
+
+
+def _tsquery(shape: _PageShape, *, in_name: bool = False) -> ColumnElement[Any]:
+    return _search_query(
+        [
+            (
+                bindparam(f"word_{i}", type_=String),
+                bindparam(f"nearest_{i}", type_=String) if near else None,
+            )
+            for i, near in enumerate(shape.search)
+        ],
+        in_name=in_name,
+    )
+
+
+def _name_matches(t: Any, shape: _PageShape) -> ColumnElement[bool]:
+    """Every searched word (or its correction) is a word of the name (weight A of search_vector)."""
+    return t.c.search_vector.bool_op("@@")(_tsquery(shape, in_name=True))
+
+
+def _conditions(t: Any, shape: _PageShape, *, search: bool = True) -> list[ColumnElement[Any]]:
+    """The filters of a page over the products table `t`, but the category's.
+
+    A new filter (product attributes, say) adds its conditions here; it applies to the page,
+    the count and the estimate alike.
+    """
+    conditions: list[ColumnElement[Any]] = [t.c.is_active]
+    if shape.search and search:
+        conditions.append(t.c.search_vector.bool_op("@@")(_tsquery(shape)))
+    if shape.category is False:
+        conditions.append(false())
+    if shape.min_price:
+        conditions.append(t.c.min_price >= bindparam("min_price", type_=Integer))
+    if shape.max_price:
+        conditions.append(t.c.min_price <= bindparam("max_price", type_=Integer))
+    if shape.in_stock is not None:
+        conditions.append(t.c.in_stock if shape.in_stock else ~t.c.in_stock)
+    return conditions
+
+
+def _category_subtree(name: str) -> Any:
+    """The ids of the wanted category and its sub-categories, at any depth."""
+    wanted = bindparam("category_slug", type_=String)
+    subtree = select(categories.c.id).where(categories.c.slug == wanted).cte(name, recursive=True)
+    children = categories.alias(f"{name}_children")
+    return subtree.union(select(children.c.id).where(children.c.parent_id == subtree.c.id))
+
+
+def _keyset(keys: list[ColumnElement[Any]], descending: bool) -> ColumnElement[bool]:
+    position = tuple_(*keys)
+    bound = tuple_(*[bindparam(f"after_{i}", type_=key.type) for i, key in enumerate(keys)])
+    return position < bound if descending else position > bound
+
+
+def _ordered(
+    shape: _PageShape,
+    extra: list[ColumnElement[Any]],
+    keyset: bool,
+    tier: int | None,
+    *,
+    search: bool = True,
+) -> Select[Any]:
+    """The ids and sort keys of the first `limit` products matching, in order, by an index walk.
+
+    Within a category tree each category is walked on its own index (category_id first) and the
+    walks are merged, so a small category costs as little as a large one.
+    """
+    keys, descending = _sort_columns(shape.order, products)
+    direction = [key.desc() if descending else key.asc() for key in keys]
+    conditions = [*_conditions(products, shape, search=search), *extra]
+    if keyset:
+        conditions.append(_keyset(keys, descending))
+    leading = [] if tier is None else [literal(tier).label("sort_key_0")]
+    offset = 0 if tier is None else 1
+    labelled = [key.label(f"sort_key_{i + offset}") for i, key in enumerate(keys)]
+    limit = literal_column(str(int(shape.limit)))
+    if not shape.category:
+        return select(products.c.id, *leading, *labelled).where(*conditions).order_by(*direction).limit(limit)
+    subtree = _category_subtree(f"subtree_{tier or 0}")
+    per_category = (
+        select(products.c.id, *labelled)
+        .where(products.c.category_id == subtree.c.id, *conditions)
+        .order_by(*direction)
+        .limit(limit)
+        .lateral("per_category")
+    )
+    merged = [per_category.c[f"sort_key_{i + offset}"] for i in range(len(keys))]
+    return (
+        select(per_category.c.id, *leading, *merged)
+        .select_from(subtree.join(per_category, true()))
+        .order_by(*[key.desc() if descending else key.asc() for key in merged])
+        .limit(limit)
+    )
+
+
+def _page_keys(shape: _PageShape) -> Any:
+    """The page's ids with their sort keys, as a subquery."""
+    if shape.order is not ProductOrder.RELEVANCE:
+        return _ordered(shape, [], shape.after, None).subquery("page_keys")
+    # Relevance: the name tier, then the description tier; a cursor in the description tier
+    # skips the name tier altogether.
+    branches = []
+    if shape.after_tier != DESCRIPTION_TIER:
+        # A name holding the words implies search_vector matches: one condition is enough.
+        name_first = _ordered(shape, [_name_matches(products, shape)], shape.after, NAME_TIER, search=False)
+        branches.append(name_first)
+    description_only = _ordered(
+        shape,
+        [not_(_name_matches(products, shape))],
+        shape.after and shape.after_tier == DESCRIPTION_TIER,
+        DESCRIPTION_TIER,
+    )
+    branches.append(description_only)
+    if len(branches) == 1:
+        return branches[0].subquery("page_keys")
+    return union_all(*[branch.subquery().select() for branch in branches]).subquery("page_keys")
+
+
+def _matching(t: Any, shape: _PageShape) -> Select[Any]:
+    """Every product the page's filters match (what `totalCount` counts)."""
+    query = select(literal(1).label("one")).select_from(t).where(*_conditions(t, shape))
+    if shape.category:
+        subtree = _category_subtree(f"{t.name}_subtree")
+        query = query.where(t.c.category_id.in_(select(subtree.c.id)))
+    return query
+
+
+def _total_count(shape: _PageShape) -> ColumnElement[Any]:
+    """The matches, counted up to `exact_count_up_to` + 1 (see `_estimated_total`)."""
+    capped = _matching(products, shape)
+    if not (shape.search or shape.category or shape.min_price or shape.max_price):
+        # No condition an index serves: count along an index of active products rather than
+        # let a sequential scan wade through whatever dead rows the table starts with.
+        capped = capped.order_by(products.c.min_price, products.c.id)
+    limited = capped.limit(literal_column(str(int(shape.exact_count_up_to) + 1))).subquery("capped")
+    return select(func.count()).select_from(limited).scalar_subquery()
+
+
+async def _estimated_total(conn: AsyncConnection, shape: _PageShape, values: Mapping[str, Any]) -> int:
+    """The planner's estimate of the matches (from the statistics ANALYZE keeps: no rows read),
+    for counts above the shape's bound, and never below it."""
+    key = ("estimate", replace(shape, after=False, after_tier=None, with_variants=False, with_category=False))
+    read = compiled_read(conn, key, lambda: _matching(products, shape), list(values))
+    explained = CompiledRead(f"EXPLAIN (FORMAT JSON) {read.sql}", read.parameters, read.constants)
+    plan = (await fetch(conn, explained, values))[0][0]
+    if isinstance(plan, str | bytes):
+        plan = orjson.loads(plan)
+    rows = int(plan[0]["Plan"]["Plan Rows"])
+    return max(shape.exact_count_up_to + 1, round(rows, -2) if rows >= 1000 else rows)
 
 
 def _page_statement(shape: _PageShape) -> Select[Any]:
-    conditions: list[ColumnElement[Any]] = []
-    summary_conditions: list[ColumnElement[Any]] = []
-    rank: ColumnElement[Any] | None = None
-    if shape.search:
-        tsquery = _search_query(
-            [
-                (
-                    bindparam(f"word_{i}", type_=String),
-                    bindparam(f"nearest_{i}", type_=String) if near else None,
-                )
-                for i, near in enumerate(shape.search)
-            ]
-        )
-        conditions.append(search_vector.op("@@")(tsquery))
-        rank = cast(func.ts_rank_cd(search_vector, tsquery), Float)
-    if shape.category is False:
-        conditions.append(false())
-    elif shape.category:
-        wanted = bindparam("category_slug", type_=String)
-        subtree = select(categories.c.id).where(categories.c.slug == wanted).cte(recursive=True)
-        children = categories.alias("children")
-        subtree = subtree.union(select(children.c.id).where(children.c.parent_id == subtree.c.id))
-        conditions.append(products.c.category_id.in_(select(subtree.c.id)))
-    if shape.min_price:
-        summary_conditions.append(price_summary.c.min_price >= bindparam("min_price", type_=Integer))
-    if shape.max_price:
-        summary_conditions.append(price_summary.c.min_price <= bindparam("max_price", type_=Integer))
-    if shape.in_stock is not None:
-        in_stock = price_summary.c.quantity_available > 0
-        summary_conditions.append(in_stock if shape.in_stock else ~in_stock)
-
-    keys, descending = _sort_columns(shape.order, rank)
-    page = product_select(
-        *[key.label(name) for name, key in zip(_SORT_KEYS, keys, strict=True)],
-        with_variants=shape.with_variants,
-        with_category=shape.with_category,
-    ).where(*conditions, *summary_conditions)
-    if shape.after:
-        position = tuple_(*keys)
-        bound = tuple_(*[bindparam(f"after_{i}", type_=key.type) for i, key in enumerate(keys)])
-        page = page.where(position < bound if descending else position > bound)
-    page = page.order_by(*[key.desc() if descending else key.asc() for key in keys]).limit(
-        literal_column(str(int(shape.limit)))
+    page_keys = _page_keys(shape)
+    names = _key_names(shape)
+    sort_keys = [page_keys.c[name] for name in names]
+    descending = shape.order in (ProductOrder.RELEVANCE, ProductOrder.NEWEST, ProductOrder.PRICE_DESC)
+    page = (
+        product_select(*sort_keys, with_variants=shape.with_variants, with_category=shape.with_category)
+        .join(page_keys, page_keys.c.id == products.c.id)
+        .order_by(*[key.desc() if descending else key.asc() for key in sort_keys])
+        .limit(literal_column(str(int(shape.limit))))
     )
     if not shape.with_total:
         return page
-    counted = products.join(price_summary, true()) if summary_conditions else products
-    total = (
-        select(func.count())
-        .select_from(counted)
-        .where(products.c.is_active, *conditions, *summary_conditions)
-        .scalar_subquery()
-        .label("total_count")
-    )
     page_sub = page.subquery("page")
-    return select(total, page_sub).select_from(
+    return select(_total_count(shape).label("total_count"), page_sub).select_from(
         select(literal(1).label("one")).subquery("anchor").outerjoin(page_sub, true())
     )
 

@@ -7,6 +7,7 @@ from enum import Enum
 
 import strawberry
 
+from core.catalog_cache import note_product
 from domain import catalog
 from domain.catalog import CategoryRow, ProductOrder, ProductQuery, ProductRow, VariantRow
 from graph.common.types import Money, Node, PageInfo
@@ -44,6 +45,9 @@ class ProductVariant(Node):
 
     @classmethod
     def from_row(cls, row: VariantRow, currency: str) -> ProductVariant:
+        # The answer shows this variant's stock: a stock change drops it (core.catalog_cache).
+        # (Product.inStock and prices live on the product row: their changes drop everything.)
+        note_product(row.product_id)
         return cls(
             id=strawberry.ID(to_global_id("ProductVariant", row.id)),
             sku=row.sku,
@@ -89,7 +93,7 @@ class Product(Node):
                 min=Money(amount=row.min_price, currency=currency),
                 max=Money(amount=row.max_price, currency=currency),
             ),
-            in_stock=row.quantity_available > 0,
+            in_stock=row.in_stock,
             pk=row.id,
             category_id=row.category_id,
         )
@@ -156,7 +160,7 @@ class ProductSort(Enum):
 
 
 _CURSOR_TYPES: dict[ProductOrder, tuple[type, ...]] = {
-    ProductOrder.RELEVANCE: (float, int),
+    ProductOrder.RELEVANCE: (int, datetime, int),  # tier, created_at, id
     ProductOrder.NEWEST: (datetime, int),
     ProductOrder.NAME: (str, int),
     ProductOrder.PRICE_ASC: (int, int),
