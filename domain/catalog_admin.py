@@ -31,7 +31,8 @@ Optional arguments left as `UNSET` are not changed. The functions:
   actor_user_id=None) -> StockAdjustment`: exactly one of delta / quantity; never below the
   units reserved by checkouts (STOCK_BELOW_RESERVED). A change of 0 writes no ledger row.
 - `find_product(conn, slug)`, `find_variant(conn, sku)`, `find_category(conn, slug)` for importers;
-  `get_product`, `get_variant`, `get_category`, `variants_of_product`, `stock_movements`.
+  `get_product`, `get_variant`, `get_category`, `variants_of_product`, `stock_movements`,
+  `product_views` (products as the storefront types show them, whatever their state).
 - Attributes (domain.catalog_attributes, re-exported here): `create_attribute`,
   `add_attribute_value`, `set_product_attribute_values`, `set_variant_attribute_values`,
   `find_attribute`, `attribute_values`.
@@ -67,6 +68,7 @@ from models.catalog_admin_repository import (
     ProductRecord,
     VariantRecord,
 )
+from models.catalog_repository import ProductRow
 
 __all__ = [
     "STOCK_REASONS",
@@ -94,6 +96,7 @@ __all__ = [
     "get_product",
     "get_variant",
     "move_category",
+    "product_views",
     "restore_variant",
     "set_product_active",
     "set_product_attribute_values",
@@ -192,6 +195,11 @@ def _not_found(what: str, field: str = "id", code: CatalogCode = CatalogCode.NOT
 async def get_product(conn: AsyncConnection, product_id: int) -> ProductRecord | None:
     """A product whatever its state (inactive and deleted included)."""
     return await repo.product(conn, product_id)
+
+
+async def product_views(conn: AsyncConnection, ids: Sequence[int]) -> dict[int, ProductRow]:
+    """Products as the storefront types show them (price range of live variants), whatever their state."""
+    return await repo.product_rows(conn, ids)
 
 
 async def find_product(conn: AsyncConnection, slug: str) -> ProductRecord | None:

@@ -13,8 +13,10 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import text
+from sqlalchemy import select, text, true
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from models.catalog_repository import ProductRow, price_summary, product_row, products
 
 
 @dataclass(slots=True, frozen=True)
@@ -417,3 +419,24 @@ async def replace_item_values(
             ),
             {"item": item_id, "attribute": attribute_id, "values": list(value_ids)},
         )
+
+
+async def product_rows(conn: AsyncConnection, ids: Sequence[int]) -> dict[int, ProductRow]:
+    """Products as the storefront shows them (price range from live variants), whatever their state."""
+    statement = (
+        select(
+            products.c.id,
+            products.c.slug,
+            products.c.name,
+            products.c.description,
+            products.c.category_id,
+            products.c.images,
+            products.c.created_at,
+            price_summary.c.min_price,
+            price_summary.c.max_price,
+            price_summary.c.quantity_available,
+        )
+        .select_from(products.join(price_summary, true()))
+        .where(products.c.id.in_(list(ids)))
+    )
+    return {row.id: product_row(row._mapping) for row in await conn.execute(statement)}
