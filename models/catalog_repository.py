@@ -85,7 +85,7 @@ _variant_list = (
             type_=JSON,
         ).label("variant_list")
     )
-    .where(variants.c.product_id == products.c.id)
+    .where(variants.c.product_id == products.c.id, variants.c.deleted_at.is_(None))
     .lateral("variant_list")
 )
 _page_category = categories.alias("page_category")
@@ -184,7 +184,7 @@ async def variants_by_product_ids(
 ) -> dict[int, list[VariantRow]]:
     statement = (
         select(*_variant_columns)
-        .where(variants.c.product_id.in_(product_ids))
+        .where(variants.c.product_id.in_(product_ids), variants.c.deleted_at.is_(None))
         .order_by(variants.c.product_id, variants.c.position, variants.c.id)
     )
     grouped: dict[int, list[VariantRow]] = defaultdict(list)
@@ -198,7 +198,7 @@ async def variants_by_ids(conn: AsyncConnection, ids: Sequence[int]) -> dict[int
     statement = (
         select(*_variant_columns)
         .join(products, products.c.id == variants.c.product_id)
-        .where(variants.c.id.in_(ids), products.c.is_active)
+        .where(variants.c.id.in_(ids), products.c.is_active, variants.c.deleted_at.is_(None))
     )
     result = await conn.execute(statement)
     return {row.id: _variant_row(row) for row in result}

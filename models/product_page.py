@@ -44,6 +44,7 @@ from models.catalog_repository import (
     storable,
 )
 from models.compiled import CompiledRead, compiled_read, fetch
+from models.product_facets import FacetCounts, attribute_condition, attribute_values_of, facet_counts
 
 SEARCH_MAX_WORDS = 8
 SEARCH_MAX_WORD_LENGTH = 40
@@ -66,6 +67,8 @@ class ProductQuery:
     min_price: int | None = None
     max_price: int | None = None
     in_stock: bool | None = None
+    # (attribute slug, value slugs): AND across attributes, OR within one (models.product_facets).
+    attributes: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(slots=True, frozen=True)
@@ -77,6 +80,7 @@ class ProductPage:
     # Read in the same statement when asked for, one entry per row.
     variants: list[list[VariantRow]] | None = None
     categories: list[CategoryRow | None] | None = None
+    facets: FacetCounts | None = None  # when asked for: counts over every matching product
 
 
 def search_words(text: str) -> tuple[str, ...]:
@@ -166,6 +170,7 @@ async def product_page(
     with_variants: bool = False,
     with_category: bool = False,
     exact_count_up_to: int = TOTAL_COUNT_EXACT_UP_TO,
+    with_facets: bool = False,
 ) -> ProductPage:
     """One page of products by keyset: `after` is the sort key of the last product seen.
 
@@ -176,6 +181,7 @@ async def product_page(
         conn, query, order, first, after, with_total, with_variants, with_category, exact_count_up_to
     )
     result = await fetch(conn, read, values)
+    facets = await facet_counts(conn, _facet_matching(shape), values) if with_facets else None
 
     total_count = int(result[0]["total_count"]) if with_total else None
     if total_count is not None and total_count > shape.exact_count_up_to:
@@ -191,6 +197,7 @@ async def product_page(
         total_count=total_count,
         variants=[_variant_rows(row["id"], row["variant_list"]) for row in rows] if with_variants else None,
         categories=[_page_category_row(row) for row in rows] if with_category else None,
+        facets=facets,
     )
 
 
@@ -248,6 +255,7 @@ async def _prepare(
         with_category=with_category,
         limit=first + 1,
         exact_count_up_to=exact_count_up_to,
+        attributes=len(query.attributes),
     )
     values: dict[str, Any] = {
         "category_slug": query.category_slug,
@@ -256,6 +264,7 @@ async def _prepare(
     }
     for index, (word, nearest) in enumerate(corrected):
         values[f"word_{index}"], values[f"nearest_{index}"] = word, nearest
+    values.update(attribute_values_of(query.attributes))
     for index, value in enumerate(after or ()):
         values[f"after_{index}"] = value
     return shape, compiled_read(conn, shape, lambda: _page_statement(shape), list(values)), values
@@ -280,6 +289,7 @@ class _PageShape:
     # the prepared statement anew (a custom plan), which cost it more than running the query.
     limit: int
     exact_count_up_to: int = TOTAL_COUNT_EXACT_UP_TO  # in the SQL text too
+    attributes: int = 0  # how many attribute filters (their slugs are parameters)
 
 
 def _key_names(shape: _PageShape) -> list[str]:
@@ -322,6 +332,7 @@ def _conditions(t: Any, shape: _PageShape, *, search: bool = True) -> list[Colum
         conditions.append(t.c.min_price <= bindparam("max_price", type_=Integer))
     if shape.in_stock is not None:
         conditions.append(t.c.in_stock if shape.in_stock else ~t.c.in_stock)
+    conditions.extend(attribute_condition(index) for index in range(shape.attributes))
     return conditions
 
 
@@ -409,6 +420,20 @@ def _matching(t: Any, shape: _PageShape) -> Select[Any]:
     if shape.category:
         subtree = _category_subtree(f"{t.name}_subtree")
         query = query.where(t.c.category_id.in_(select(subtree.c.id)))
+    return query
+
+
+def _facet_matching(shape: _PageShape) -> Select[Any]:
+    """The matching products with what facets count by (models.product_facets)."""
+    query = select(
+        products.c.id,
+        products.c.category_id,
+        products.c.min_price,
+        cast(products.c.in_stock, Integer).label("quantity_available"),
+    ).where(*_conditions(products, shape))
+    if shape.category:
+        subtree = _category_subtree("facets_subtree")
+        query = query.where(products.c.category_id.in_(select(subtree.c.id)))
     return query
 
 

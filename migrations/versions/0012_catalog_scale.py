@@ -48,7 +48,7 @@ def upgrade() -> None:
         FROM (
             SELECT product_id, min(price) AS min_price, max(price) AS max_price,
                    bool_or(stock > reserved) AS in_stock
-            FROM product_variants GROUP BY product_id
+            FROM product_variants WHERE deleted_at IS NULL GROUP BY product_id
         ) AS s
         WHERE p.id = s.product_id
         """
@@ -79,7 +79,8 @@ def upgrade() -> None:
                        coalesce(max(v.price), 0) AS max_price,
                        coalesce(bool_or(v.stock > v.reserved), false) AS in_stock
                 FROM unnest(product_ids) AS wanted(id)
-                LEFT JOIN product_variants AS v ON v.product_id = wanted.id
+                LEFT JOIN product_variants AS v
+                       ON v.product_id = wanted.id AND v.deleted_at IS NULL -- soft-deleted (0008)
                 GROUP BY wanted.id
             ) AS s
             WHERE p.id = s.product_id
