@@ -58,6 +58,7 @@ SHAPES: tuple[Shape, ...] = (
     Shape("price desc", "sort: PRICE_DESC", {}, "PRICE_DESC"),
     Shape("in stock", "filter: {inStock: true}", {"in_stock": True}),
     Shape("name sort", "sort: NAME", {}, "NAME"),
+    Shape("rating sort", "sort: RATING", {}, "RATING"),
     Shape(
         f'search "{COMMON_WORD}" (common)',
         f'filter: {{search: "{COMMON_WORD}"}}',

@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
-from sqlalchemy.engine import make_url
 
 from tests.accounts import register, signed_up_token, staff_token
 from tests.shop import global_id, received_product, variant_with_stock
@@ -366,25 +364,3 @@ async def test_ratings_and_reviews_of_a_page_cost_the_same_statements_at_every_s
     assert all(edge["node"]["reviews"]["edges"][0]["node"]["authorName"] == "Ada S." for edge in edges)
     # the page; the ratings; the reviews of every product; their authors' names
     assert sql_statements.count == 4, [statement[:80] for statement in sql_statements.statements]
-
-
-async def test_the_rating_sort_reads_its_index(
-    client: httpx.AsyncClient, database_url: str, sql_statements: StatementCounter
-) -> None:
-    await graphql(client, "{ products(first: 20, sort: RATING) { edges { node { id } } } }")
-    body = await graphql(client, RATED, {"first": 20, "after": None})
-    after = body["data"]["products"]["pageInfo"]["endCursor"]
-    sql_statements.reset()
-    await graphql(client, RATED, {"first": 20, "after": after})
-    (page,) = [statement for statement in sql_statements.statements if "rating_key" in statement]
-    # The plan PostgreSQL keeps for any cursor (a generic plan): the index, in order, no sort.
-    conn = await asyncpg.connect(make_url(database_url).set(drivername="postgresql").render_as_string(False))
-    try:
-        await conn.execute("ANALYZE products; SET plan_cache_mode = force_generic_plan")
-        await conn.execute(f"PREPARE rated AS {page}")
-        plan = "\n".join(
-            row[0] for row in await conn.fetch("EXPLAIN EXECUTE rated(0, 0, 0, 50000000000001, 9)")
-        )
-    finally:
-        await conn.close()
-    assert "ix_products_rating" in plan and "Sort" not in plan, plan
