@@ -131,7 +131,7 @@ def _plain_json(scope: Scope) -> bool:
     media_type, *parameters = values[0].decode("latin-1").lower().split(";")
     if media_type.strip() != "application/json":
         return False
-    return all(parameter.strip().replace('"', '') == "charset=utf-8" for parameter in parameters)
+    return all(parameter.strip().replace('"', "") == "charset=utf-8" for parameter in parameters)
 
 
 async def _read_body(receive: Receive) -> bytes:

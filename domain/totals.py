@@ -62,6 +62,7 @@ class Totals:
     tax_lines: tuple[TaxLine, ...]
     prices_include_tax: bool
     line_discounts: tuple[int, ...]  # each line's part of the discount, in line order
+    line_taxes: tuple[int, ...]  # each line's tax, in line order (the shipping's is the rest)
 
 
 def round_half_even(value: Fraction) -> int:
@@ -115,11 +116,12 @@ def compute(
         (line.amount - part, line.tax) for line, part in zip(lines, parts, strict=True)
     ]
     taxed.append((shipping, shipping_tax))
+    each: list[int] = []
     for amount, rate in taxed:
-        if rate is None:
-            continue
-        key = (rate.name, rate.basis_points)
-        taxes[key] = taxes.get(key, 0) + tax_of(amount, rate, included=prices_include_tax)
+        each.append(tax_of(amount, rate, included=prices_include_tax) if rate is not None else 0)
+        if rate is not None:
+            key = (rate.name, rate.basis_points)
+            taxes[key] = taxes.get(key, 0) + each[-1]
     tax_lines = tuple(
         TaxLine(name=name, basis_points=points, amount=amount)
         for (name, points), amount in taxes.items()
@@ -136,6 +138,7 @@ def compute(
         tax_lines=tax_lines,
         prices_include_tax=prices_include_tax,
         line_discounts=tuple(parts),
+        line_taxes=tuple(each[:-1]),
     )
 
 

@@ -13,11 +13,22 @@ from models.catalog import Category, Product, ProductVariant, SearchTerm
 from models.mail import MailMessage
 from models.orders import Order, OrderLine, OrderStatusChange, ProcessedPaymentEvent
 from models.rate_limits import RateLimitCounter
+from models.totals import (
+    CartDiscountCode,
+    DiscountCode,
+    DiscountCodeUse,
+    ShippingMethod,
+    ShippingZone,
+    TaxRate,
+)
 
 __all__ = [
     "Cart",
+    "CartDiscountCode",
     "CartLine",
     "Category",
+    "DiscountCode",
+    "DiscountCodeUse",
     "MailMessage",
     "Order",
     "OrderLine",
@@ -28,5 +39,8 @@ __all__ = [
     "RateLimitCounter",
     "RefreshToken",
     "SearchTerm",
+    "ShippingMethod",
+    "ShippingZone",
+    "TaxRate",
     "User",
 ]

@@ -49,6 +49,7 @@ class Product(SQLModel, table=True):
     __table_args__ = (
         Index("ix_products_newest", text("created_at DESC"), text("id DESC")),
         Index("ix_products_search_vector", "search_vector", postgresql_using="gin"),
+        CheckConstraint("tax_class IN ('standard', 'reduced', 'zero')", name="ck_products_tax_class"),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
@@ -63,6 +64,13 @@ class Product(SQLModel, table=True):
         default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]")
     )
     is_active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, server_default=true()))
+    # Order totals (migration 0007): the tax class of domain.tax, and whether it ships at all.
+    tax_class: str = Field(
+        default="standard", sa_column=Column(String, nullable=False, server_default="standard")
+    )
+    is_shipping_required: bool = Field(
+        default=True, sa_column=Column(Boolean, nullable=False, server_default=true())
+    )
     created_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now())
     )
@@ -84,6 +92,7 @@ class ProductVariant(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint("price >= 0", name="ck_variant_price_not_negative"),
         CheckConstraint("reserved >= 0 AND reserved <= stock", name="ck_variant_reserved_within_stock"),
+        CheckConstraint("weight_grams >= 0", name="ck_variant_weight_not_negative"),
         Index("ix_product_variants_product_id", "product_id", "position", "id"),
     )
 
@@ -97,6 +106,8 @@ class ProductVariant(SQLModel, table=True):
     stock: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     reserved: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     position: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    # Grams, for shipping methods priced by weight (migration 0007).
+    weight_grams: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
 
 
 class SearchTerm(SQLModel, table=True):
