@@ -23,6 +23,8 @@ from resolvers.jobs.queries import JobQuery
 from resolvers.orders.mutations import OrderMutation
 from resolvers.orders.queries import OrderQuery
 from resolvers.orders.subscriptions import OrderSubscription
+from resolvers.totals.mutations import TotalsMutation
+from resolvers.totals.queries import TotalsQuery
 
 
 class StorefrontSchema(strawberry.Schema):
@@ -30,8 +32,10 @@ class StorefrontSchema(strawberry.Schema):
         log_unexpected_errors(errors)
 
 
-Query = merge_types("Query", (CatalogQuery, AccountQuery, CartQuery, OrderQuery, JobQuery))
-Mutation = merge_types("Mutation", (AccountMutation, CartMutation, OrderMutation, JobMutation))
+Query = merge_types("Query", (CatalogQuery, AccountQuery, CartQuery, OrderQuery, JobQuery, TotalsQuery))
+Mutation = merge_types(
+    "Mutation", (AccountMutation, CartMutation, OrderMutation, JobMutation, TotalsMutation)
+)
 
 schema = StorefrontSchema(
     query=Query,
