@@ -20,11 +20,18 @@ from graphql import (
 )
 
 from domain.carts import MAX_CART_LINES
+from domain.totals_admin import MAX_LIST
 
 LIST_ARGUMENT_CAPS: dict[tuple[str, str, str], int] = {
     ("Mutation", "cartLinesAdd", "lines"): MAX_CART_LINES,
     ("Mutation", "cartLinesUpdate", "lines"): MAX_CART_LINES,
     ("Mutation", "cartLinesRemove", "lineIds"): MAX_CART_LINES,
+    # Staff shipping, tax and discount edits (domain.totals_admin: INVALID, "at most 300 entries").
+    ("ShippingZoneInput", "countries", ""): MAX_LIST,
+    ("ShippingZoneInput", "regions", ""): MAX_LIST,
+    ("ShippingZoneInput", "postcodePrefixes", ""): MAX_LIST,
+    ("DiscountCodeInput", "categoryIds", ""): MAX_LIST,
+    ("DiscountCodeInput", "productIds", ""): MAX_LIST,
 }
 
 
@@ -69,4 +76,3 @@ def longest_list(document: DocumentNode, variables: object) -> int:
             elif isinstance(child, tuple | list):
                 nodes.extend(item for item in child if isinstance(item, Node))
     return longest
-
