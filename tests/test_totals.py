@@ -17,7 +17,7 @@ from core.settings import Settings
 from tests.accounts import staff_token
 from tests.shop import global_id, new_cart, order_row, send_event, serve, variant_with_stock
 from tests.stripe_stub import StripeStub
-from tests.support import MANY_OPEN_ORDERS, codes, graphql, sql
+from tests.support import MANY_OPEN_ORDERS, codes, eventually, graphql, sql
 
 FRANKFURT = {
     "name": "Grete Gast",
@@ -150,6 +150,17 @@ async def test_a_guest_in_germany_pays_vat_and_shipping_through_the_sandbox(
     assert paid.status_code in (200, 303)
     row = await order_row(database_url, order["id"])
     assert row.status == "PAID" and row.total == expected[-1]
+
+    async def confirmation() -> Any:
+        rows = await sql(
+            database_url,
+            "SELECT text_body FROM mail_messages WHERE order_id = :id AND kind = 'order_confirmation'",
+            id=row.id,
+        )
+        return rows[0] if rows else None
+
+    mail = await eventually(confirmation)
+    assert "VAT DE 19%:" in mail.text_body and "Shipping (Standard):" in mail.text_body
 
 
 async def test_a_french_business_with_a_valid_vat_number_pays_no_vat_through_stripe(
