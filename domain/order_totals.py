@@ -171,7 +171,9 @@ async def cart_quote(
 ) -> Quote:
     lines = await cart_lines(conn, cart_id, lock_ttl)
     code = await repo.code_of_cart(conn, cart_id)
-    normalised, _ = normalise_address(address)
+    normalised, problems = normalise_address(address)
+    for problem in problems:  # an estimate ignores what checkout would refuse (a NUL, a bad country)
+        normalised[problem.field] = None
     return await quote(
         conn,
         settings,

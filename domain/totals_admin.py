@@ -42,8 +42,20 @@ def _amount(values: dict[str, Any], field: str, maximum: int = INT32) -> list[Pr
     return []
 
 
+def _printable(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.isprintable()
+    if isinstance(value, list):
+        return all(_printable(item) for item in value)
+    return True
+
+
 def _validate(kind: str, values: dict[str, Any]) -> list[Problem]:
-    problems: list[Problem] = []
+    problems: list[Problem] = [
+        _invalid(key, "must be printable text") for key, value in values.items() if not _printable(value)
+    ]
+    if problems:
+        return problems
     for key in ("name", "code", "delivery_estimate"):
         if (
             key in values
@@ -90,6 +102,11 @@ def _validate(kind: str, values: dict[str, Any]) -> list[Problem]:
         if values.get("kind") == "percentage" and (values.get("value") or 0) > 10_000:
             problems.append(_invalid("value", "a percentage is at most 10000 basis points (100 %)"))
         starts, ends = values.get("starts_at"), values.get("ends_at")
+        for key, moment in (("starts_at", starts), ("ends_at", ends)):
+            if moment is not None and moment.tzinfo is None:
+                problems.append(_invalid(key, "needs a time zone, such as 2026-12-24T00:00:00Z"))
+        if problems:
+            return problems
         if starts is not None and ends is not None and ends <= starts:
             problems.append(_invalid("ends_at", "must be after startsAt"))
     return problems

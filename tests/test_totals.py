@@ -359,3 +359,23 @@ async def test_staff_edit_rates_and_placed_orders_keep_theirs(
     assert row.tax_lines[0]["name"] == "VAT DE 19%" and row.tax == placed["tax"]["amount"]
     token, _ = await _cart(client, database_url, 1)
     assert (await _checkout(client, token, FRANKFURT))["order"]["taxLines"][0]["name"] == "VAT DE 16%"
+
+
+async def test_hostile_input_gets_no_5xx(client: httpx.AsyncClient, database_url: str) -> None:
+    token, _ = await _cart(client, database_url, 1)
+    weird = {**NEW_YORK, "country": "U\x00", "state": "N\x00", "postalCode": "\x00" * 300}
+    body = await graphql(client, ESTIMATE, {"token": token, "address": weird, "vat": "\x00FR" * 50})
+    assert "errors" not in body and body["data"]["cart"]["estimate"]["tax"]["amount"] == 0
+    assert await _methods(client, token, weird) == {}
+    body = await graphql(client, APPLY, {"token": token, "code": "\x00" * 10_000})
+    assert codes(body["data"]["cartDiscountCodeApply"]) == ["DISCOUNT_CODE_NOT_FOUND"]
+    staff = await staff_token(client, database_url)
+    zone = "mutation($i: ShippingZoneInput!) { shippingZoneCreate(input: $i) { userErrors { field code } } }"
+    body = await graphql(client, zone, {"i": {"name": "A\x00", "countries": ["DE"]}}, token=staff)
+    assert body["data"]["shippingZoneCreate"]["userErrors"] == [
+        {"field": ["input", "name"], "code": "INVALID"}
+    ]
+    code = "mutation($i: DiscountCodeInput!) { discountCodeCreate(input: $i) { userErrors { field code } } }"
+    naive = {"code": "N", "kind": "fixed", "startsAt": "2026-01-01T00:00:00"}
+    body = await graphql(client, code, {"i": naive}, token=staff)
+    assert codes(body["data"]["discountCodeCreate"]) == ["INVALID"]
