@@ -135,6 +135,13 @@ async def save(
         return None, problems
     if not creating and row_id is None:
         return None, [Problem(Code.NOT_FOUND, "There is no such object.", ("id",))]
+    zone_id = values.get("zone_id")
+    if (
+        kind == "method"
+        and zone_id is not None
+        and (zone_id <= 0 or not await repo.get_row(conn, "zone", zone_id))
+    ):
+        return None, [Problem(Code.NOT_FOUND, "There is no such shipping zone.", ("input", "zone_id"))]
     try:
         async with conn.begin_nested():
             if creating:

@@ -29,9 +29,7 @@ def check(raw: str) -> VatCheck:
     try:
         number = eu_vat.validate(raw)
     except ValidationError:
-        return VatCheck(
-            number=eu_vat.compact(raw).upper() if raw.isascii() else raw, valid=False, country=None
-        )
+        return VatCheck(number=raw.strip(), valid=False, country=None)
     prefix = number[:2].upper()
     country = "GR" if prefix == "EL" else prefix
     if country not in EU_COUNTRIES:  # XI (Northern Ireland) is not reverse-charged by an EU shop here

@@ -362,7 +362,7 @@ async def test_staff_edit_rates_and_placed_orders_keep_theirs(
 
 
 async def test_hostile_input_gets_no_5xx(client: httpx.AsyncClient, database_url: str) -> None:
-    token, _ = await _cart(client, database_url, 1)
+    token, _ = await _cart(client, database_url, 1, offset=1)
     weird = {**NEW_YORK, "country": "U\x00", "state": "N\x00", "postalCode": "\x00" * 300}
     body = await graphql(client, ESTIMATE, {"token": token, "address": weird, "vat": "\x00FR" * 50})
     assert "errors" not in body and body["data"]["cart"]["estimate"]["tax"]["amount"] == 0
@@ -379,3 +379,32 @@ async def test_hostile_input_gets_no_5xx(client: httpx.AsyncClient, database_url
     naive = {"code": "N", "kind": "fixed", "startsAt": "2026-01-01T00:00:00"}
     body = await graphql(client, code, {"i": naive}, token=staff)
     assert codes(body["data"]["discountCodeCreate"]) == ["INVALID"]
+
+
+async def test_uses_per_customer_and_a_use_given_back_when_the_session_expires(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    await sql(
+        database_url,
+        "INSERT INTO discount_codes (code, kind, value, usage_limit_per_customer) VALUES ('ONCE', 'fixed', 100, 1)",
+    )
+    first, _ = await _cart(client, database_url, 1)
+    await graphql(client, APPLY, {"token": first, "code": "ONCE"})
+    placed = await _checkout(client, first, FRANKFURT, email="once@example.com")
+    assert placed["userErrors"] == [] and placed["order"]["discount"]["amount"] == 100
+
+    second, _ = await _cart(client, database_url, 1, offset=1)  # not resetting the first's reservation
+    await graphql(client, APPLY, {"token": second, "code": "ONCE"})
+    refused = await _checkout(client, second, FRANKFURT, email="once@example.com")
+    assert codes({"userErrors": refused["userErrors"]}) == ["DISCOUNT_CODE_LIMIT_PER_CUSTOMER"]
+
+    expired = await client.post(f"{urlsplit(placed['checkoutUrl']).path}/expire")
+    assert expired.status_code in (200, 303)
+    row = await order_row(database_url, placed["order"]["id"])
+    assert row.status == "CANCELLED"
+    (use,) = await sql(
+        database_url, "SELECT released_at FROM discount_code_uses WHERE order_id = :id", id=row.id
+    )
+    assert use.released_at is not None
+    again = await _checkout(client, second, FRANKFURT, email="once@example.com")
+    assert again["userErrors"] == [] and again["order"]["discountCodes"] == ["ONCE"]
