@@ -28,7 +28,8 @@ def method_price(method: MethodRow, *, subtotal: int, weight_grams: int) -> int:
 
 def valid_bands(bands: list[dict[str, Any]]) -> bool:
     return all(
-        set(band) == {"from", "price"}
+        isinstance(band, dict)
+        and set(band) == {"from", "price"}
         and all(isinstance(band[key], int) and 0 <= band[key] <= 2**31 - 1 for key in band)
         for band in bands
     )

@@ -151,7 +151,11 @@ async def save(
                 row = await repo.update_row(conn, kind, row_id, values)
     except IntegrityError:
         return None, [
-            Problem(Code.DUPLICATE, "This conflicts with an existing object (name, code or place and class).")
+            Problem(
+                Code.DUPLICATE,
+                "This conflicts with an existing object (name, code, or place and class) or breaks a rule"
+                " of the object (a percentage over 100 %, a usage limit below the uses already made).",
+            )
         ]
     if row is None:
         return None, [Problem(Code.NOT_FOUND, "There is no such object.", ("id",))]
