@@ -38,9 +38,7 @@ async def enqueue(
     """Enqueue `task` in the caller's transaction; returns the job id, None when `dedupe_key`
     names a job already waiting or running (that job will do the work)."""
     queries = await _queries(conn)
-    ids = await queries.enqueue(
-        task, orjson.dumps(payload), 0, delay, dedupe_key, None, on_conflict="skip"
-    )
+    ids = await queries.enqueue(task, orjson.dumps(payload), 0, delay, dedupe_key, None, on_conflict="skip")
     return ids[0]
 
 

@@ -126,6 +126,11 @@ class Settings(BaseSettings):
     smtp_password: str | None = Field(default=None, repr=False)
     smtp_timeout: float = 30.0
     mail_from: str | None = None  # default: "SHOP_NAME <shop@HOST of PUBLIC_URL>"
+    # Order totals (README: "Shipping, tax and discounts"): whether catalog prices include tax,
+    # the seller's country (domestic VAT and EU reverse charge), and Stripe Tax (not built: refused).
+    prices_include_tax: bool = False
+    shop_country: str = "DE"
+    stripe_tax: bool = False
 
     @field_validator(
         "rate_limit_login",
@@ -180,6 +185,24 @@ class Settings(BaseSettings):
         if mode is None:
             raise ValueError(f"PAYMENT_SANDBOX is on, off or auto; got {value!r}")
         return mode
+
+    @field_validator("shop_country")
+    @classmethod
+    def _country_code(cls, value: str) -> str:
+        country = value.strip().upper()
+        if len(country) != 2 or not country.isalpha():
+            raise ValueError(f"SHOP_COUNTRY is an ISO 3166-1 alpha-2 code such as DE; got {value!r}")
+        return country
+
+    @field_validator("stripe_tax")
+    @classmethod
+    def _stripe_tax_not_built(cls, value: bool) -> bool:
+        if value:
+            raise ValueError(
+                "STRIPE_TAX is not built yet: taxes come from the tax_rates table (README: Shipping, tax and"
+                " discounts); leave STRIPE_TAX unset or off"
+            )
+        return value
 
     @field_validator("currency")
     @classmethod

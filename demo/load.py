@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.db import create_engine
 from demo.catalog import SeedCategory, SeedProduct, iter_products, seed_categories
+from demo.totals import load_totals
 
 logger = logging.getLogger("demo")
 
@@ -134,6 +135,8 @@ async def seed_demo_catalog(database_url: str, product_count: int, *, only_if_em
     engine = create_engine(database_url, pool_size=1)
     added = done = 0
     try:
+        async with engine.begin() as conn:
+            await load_totals(conn)  # shipping, tax rates and codes, once (demo/totals.py)
         async with engine.begin() as conn:
             if only_if_empty and not await catalog_is_empty(conn):
                 return 0

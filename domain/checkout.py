@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from domain import holding_limits, notifications, price_lock
+from domain import holding_limits, notifications, order_totals, price_lock
 from domain.addresses import normalise_address, redirect_allowed
 from domain.auth import InvalidEmail, normalize_email
 from domain.carts import could_be_cart_token
@@ -25,6 +25,7 @@ from domain.errors import CheckoutCode, PaymentCode, Problem
 from domain.holding_limits import HoldingLimits
 from domain.orders import OrderStatus, change_status, order_token, publish
 from domain.payments import CheckoutLine, CheckoutRequest, PaymentProvider, PaymentProviderUnavailable
+from domain.quotes import TotalsSettings
 from models import cart_repository as carts
 from models import checkout_repository as checkout_carts
 from models import inventory_repository as inventory
@@ -48,6 +49,10 @@ class CheckoutInput:
     success_url: str | None
     cancel_url: str | None
     client_address: str | None = None
+    # version 2 (domain.order_totals): None picks the cheapest method; billing defaults to shipping.
+    shipping_method_id: int | None = None
+    vat_number: str | None = None
+    billing_address: dict[str, str | None] | None = None
 
 
 @dataclass(slots=True)
@@ -67,6 +72,7 @@ class CheckoutSettings:
     allowed_redirect_origins: list[str]
     token_secret: str
     limits: HoldingLimits = field(default_factory=HoldingLimits)
+    totals: TotalsSettings = field(default_factory=lambda: TotalsSettings(False, "DE"))
 
 
 def _normalise_email(raw: str | None) -> str | None:
@@ -100,6 +106,7 @@ def _validate(
         )
         for problem in address_problems
     )
+    problems.extend(order_totals.billing_problems(data.billing_address))
     for name, url in (("success_url", data.success_url), ("cancel_url", data.cancel_url)):
         if url is not None and not redirect_allowed(url, settings.allowed_redirect_origins):
             problems.append(
@@ -132,6 +139,7 @@ async def checkout(
             email=order.email,
             currency=order.currency,
             lines=await _payment_lines(engine, order.id),
+            **order_totals.payment_extras(order),
             success_url=data.success_url
             or f"{settings.storefront_url}/checkout/success?order={order.number}",
             cancel_url=data.cancel_url or f"{settings.storefront_url}/checkout/cancel?order={order.number}",
@@ -210,8 +218,12 @@ async def _create_order(
     if problems := await holding_limits.holding_problems(conn, settings.limits, shopper, wanted):
         return CheckoutResult(problems=problems)
     order_lines = _order_lines(lines)
+    priced = await order_totals.price_order(conn, settings.totals, data, address, email, cart.id, order_lines)
+    if priced.problems:
+        return CheckoutResult(problems=priced.problems)
+    order_lines = priced.lines
     subtotal = sum(line.quantity * line.unit_price for line in order_lines)
-    if subtotal > MAX_ORDER_TOTAL:
+    if max(subtotal, priced.snapshot.shipping + subtotal + priced.snapshot.tax) > MAX_ORDER_TOTAL:
         return CheckoutResult(
             problems=[Problem(CheckoutCode.ORDER_TOO_LARGE, "The order total is too large.", ("cart_token",))]
         )
@@ -227,7 +239,10 @@ async def _create_order(
         lines=order_lines,
         reservation_expires_at=datetime.now(UTC) + timedelta(seconds=settings.reservation_ttl),
         client_key=shopper.client_key,
+        totals=priced.snapshot,
     )
+    if problems := await order_totals.consume_code(conn, priced, order.id, email):
+        return CheckoutResult(problems=problems)
     actor = f"user:{data.user_id}" if data.user_id else "guest"
     change = await orders.append_history(
         conn, order.id, None, OrderStatus.AWAITING_PAYMENT.value, "checkout created", actor

@@ -48,6 +48,33 @@ class CheckoutCode(StrEnum):
     ORDER_QUANTITY_LIMIT = "ORDER_QUANTITY_LIMIT"
     TOO_MANY_OPEN_ORDERS = "TOO_MANY_OPEN_ORDERS"
     STOCK_SHARE_LIMIT = "STOCK_SHARE_LIMIT"
+    # Totals (issue 15): shipping method, VAT number, billing address; codes as in DiscountCode.
+    NO_SHIPPING_METHOD = "NO_SHIPPING_METHOD"
+    SHIPPING_METHOD_NOT_AVAILABLE = "SHIPPING_METHOD_NOT_AVAILABLE"
+    INVALID_VAT_NUMBER = "INVALID_VAT_NUMBER"
+    INVALID_BILLING_ADDRESS = "INVALID_BILLING_ADDRESS"
+
+
+class DiscountCode(StrEnum):
+    """cartDiscountCodeApply, cartDiscountCodeRemove, and checkoutCreate with a code on the cart."""
+
+    CART_NOT_FOUND = "CART_NOT_FOUND"
+    DISCOUNT_CODE_NOT_FOUND = "DISCOUNT_CODE_NOT_FOUND"
+    DISCOUNT_CODE_INACTIVE = "DISCOUNT_CODE_INACTIVE"
+    DISCOUNT_CODE_EXPIRED = "DISCOUNT_CODE_EXPIRED"
+    DISCOUNT_CODE_NOT_YET_VALID = "DISCOUNT_CODE_NOT_YET_VALID"
+    DISCOUNT_CODE_MINIMUM_NOT_MET = "DISCOUNT_CODE_MINIMUM_NOT_MET"
+    DISCOUNT_CODE_NOT_APPLICABLE = "DISCOUNT_CODE_NOT_APPLICABLE"
+    DISCOUNT_CODE_USED_UP = "DISCOUNT_CODE_USED_UP"
+    DISCOUNT_CODE_LIMIT_PER_CUSTOMER = "DISCOUNT_CODE_LIMIT_PER_CUSTOMER"
+
+
+class TotalsStaffCode(StrEnum):
+    """Staff edits of shipping zones and methods, tax rates and discount codes."""
+
+    NOT_FOUND = "NOT_FOUND"
+    INVALID = "INVALID"
+    DUPLICATE = "DUPLICATE"
 
 
 class OrderCode(StrEnum):
@@ -119,6 +146,8 @@ CODES: tuple[type[StrEnum], ...] = (
     AccountCode,
     CartCode,
     CheckoutCode,
+    DiscountCode,
+    TotalsStaffCode,
     OrderCode,
     PaymentCode,
     JobCode,

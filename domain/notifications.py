@@ -144,9 +144,7 @@ async def send_account_email(
         "shop": _shop(mailer.settings),
         "account": {"name": name, "link": link, "expires_in": expires_in},
     }
-    return await _deliver(
-        engine, mailer, kind, key=key, order_id=None, recipient=recipient, context=context
-    )
+    return await _deliver(engine, mailer, kind, key=key, order_id=None, recipient=recipient, context=context)
 
 
 async def _deliver(
@@ -232,6 +230,7 @@ def _order_context(
         "currency": order.currency,
         "subtotal": order.subtotal,
         "total": order.total,
+        "breakdown": _breakdown(order),
         "lines": [
             {
                 "product_name": line.product_name,
@@ -250,3 +249,19 @@ def _order_context(
         "was_paid": order.paid_at is not None,
         "late_payment": order.paid_at is None and order.refund_id is not None,
     }
+
+
+def _breakdown(order: OrderRow) -> list[dict[str, object]]:
+    """Discount, shipping and tax lines between the subtotal and the total (issue 15)."""
+    rows: list[dict[str, object]] = []
+    if order.discount:
+        rows.append({"label": f"Discount ({', '.join(order.discount_codes)})", "amount": -order.discount})
+    if order.shipping_method_name is not None:
+        rows.append({"label": f"Shipping ({order.shipping_method_name})", "amount": order.shipping})
+    included = " (included)" if order.prices_include_tax else ""
+    rows += [
+        {"label": f"{line['name']}{included}", "amount": int(line["amount"])} for line in order.tax_lines
+    ]
+    if order.reverse_charge:
+        rows.append({"label": f"VAT reverse charge, VAT number {order.vat_number}", "amount": 0})
+    return rows

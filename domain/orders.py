@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from domain import notifications
 from models import inventory_repository as inventory
 from models import order_repository as orders
+from models import totals_repository as discount_uses
 from models.order_repository import OrderRow, StatusChangeRow
 from models.orders import OrderStatus
 
@@ -86,6 +87,8 @@ async def change_status(
         raise InvalidTransition(current, target)
 
     stock_state = await _move_stock(conn, order, current, target)
+    if current in UNPAID and target in (S.CANCELLED, S.FAILED):
+        await discount_uses.release_uses(conn, order.id)  # a code's use comes back (issue 15)
     values: dict[str, object] = {"status": target.value, **fields}
     if stock_state != order.stock_state:
         values["stock_state"] = stock_state

@@ -42,6 +42,14 @@ class CheckoutRequest:
     success_url: str
     cancel_url: str
     expires_at: datetime
+    # Besides the lines (domain.order_totals.payment_extras): the order's discount, shipping and the
+    # tax charged on top of the prices (0 when they include it); total is what the session must come to.
+    discount: int = 0
+    shipping: int = 0
+    shipping_name: str | None = None
+    tax: int = 0
+    tax_name: str = "Tax"
+    total: int = 0
 
 
 @dataclass(slots=True, frozen=True)

@@ -36,7 +36,25 @@ class StripePayments:
         )
 
     async def open_checkout(self, request: CheckoutRequest) -> PaymentSession:
-        params = {
+        params = await self._session_params(request)
+        try:
+            session = await self._client.v1.checkout.sessions.create_async(
+                params,  # type: ignore[arg-type]
+                {"idempotency_key": checkout_idempotency_key(request.public_id)},
+            )
+        except stripe.StripeError as error:
+            logger.warning("Stripe refused or failed to open a checkout session: %s", type(error).__name__)
+            raise PaymentProviderUnavailable from error
+        if not session.url:
+            raise PaymentProviderUnavailable("Stripe returned a session without a URL")
+        return PaymentSession(id=session.id, url=session.url)
+
+    async def _session_params(self, request: CheckoutRequest) -> dict[str, Any]:
+        """The session as Stripe expects totals: the lines at their prices, tax charged on top of
+        them as a line of its own (our tax_rates computed it, domain.totals), shipping as a
+        shipping option, and the discount as a one-off amount_off coupon for this order. So the
+        session's amount_total is exactly the order's total."""
+        params: dict[str, Any] = {
             "mode": "payment",
             "line_items": [
                 {
@@ -57,17 +75,44 @@ class StripePayments:
             "cancel_url": request.cancel_url,
             "expires_at": int(request.expires_at.timestamp()),
         }
-        try:
-            session = await self._client.v1.checkout.sessions.create_async(
-                params,  # type: ignore[arg-type]
-                {"idempotency_key": checkout_idempotency_key(request.public_id)},
+        if request.tax > 0:
+            params["line_items"].append(
+                {
+                    "price_data": {
+                        "currency": request.currency,
+                        "unit_amount": request.tax,
+                        "product_data": {"name": request.tax_name},
+                    },
+                    "quantity": 1,
+                }
             )
-        except stripe.StripeError as error:
-            logger.warning("Stripe refused or failed to open a checkout session: %s", type(error).__name__)
-            raise PaymentProviderUnavailable from error
-        if not session.url:
-            raise PaymentProviderUnavailable("Stripe returned a session without a URL")
-        return PaymentSession(id=session.id, url=session.url)
+        if request.shipping_name is not None:
+            params["shipping_options"] = [
+                {
+                    "shipping_rate_data": {
+                        "type": "fixed_amount",
+                        "fixed_amount": {"amount": request.shipping, "currency": request.currency},
+                        "display_name": request.shipping_name,
+                    }
+                }
+            ]
+        if request.discount > 0:
+            try:
+                coupon = await self._client.v1.coupons.create_async(
+                    {
+                        "amount_off": request.discount,
+                        "currency": request.currency,
+                        "duration": "once",
+                        "max_redemptions": 1,
+                        "name": f"Order {request.number} discount",
+                    },
+                    {"idempotency_key": f"coupon-{request.public_id}"},
+                )
+            except stripe.StripeError as error:
+                logger.warning("Stripe refused or failed to create a coupon: %s", type(error).__name__)
+                raise PaymentProviderUnavailable from error
+            params["discounts"] = [{"coupon": coupon.id}]
+        return params
 
     async def refund(self, payment_intent_id: str, order_public_id: uuid.UUID) -> str:
         try:

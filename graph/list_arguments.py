@@ -23,6 +23,7 @@ from domain.attributes import MAX_ATTRIBUTE_FILTERS, MAX_VALUES_PER_FILTER
 from domain.carts import MAX_CART_LINES
 from domain.catalog_attributes import MAX_ATTRIBUTES_PER_CALL
 from domain.catalog_rules import MAX_IMAGES, MAX_VALUES_PER_CALL
+from domain.totals_admin import MAX_LIST
 
 LIST_ARGUMENT_CAPS: dict[tuple[str, str, str], int] = {
     ("Mutation", "cartLinesAdd", "lines"): MAX_CART_LINES,
@@ -37,6 +38,12 @@ LIST_ARGUMENT_CAPS: dict[tuple[str, str, str], int] = {
     ("Mutation", "productVariantAttributesSet", "attributes"): MAX_ATTRIBUTES_PER_CALL,
     ("ProductFilter", "attributes", ""): MAX_ATTRIBUTE_FILTERS,
     ("AttributeFilter", "values", ""): MAX_VALUES_PER_FILTER,
+    # Staff shipping, tax and discount edits (domain.totals_admin: INVALID, "at most 300 entries").
+    ("ShippingZoneInput", "countries", ""): MAX_LIST,
+    ("ShippingZoneInput", "regions", ""): MAX_LIST,
+    ("ShippingZoneInput", "postcodePrefixes", ""): MAX_LIST,
+    ("DiscountCodeInput", "categoryIds", ""): MAX_LIST,
+    ("DiscountCodeInput", "productIds", ""): MAX_LIST,
 }
 
 

@@ -22,14 +22,25 @@ from models.mail import MailMessage
 from models.orders import Order, OrderLine, OrderStatusChange, ProcessedPaymentEvent
 from models.rate_limits import RateLimitCounter
 from models.reviews import Review
+from models.totals import (
+    CartDiscountCode,
+    DiscountCode,
+    DiscountCodeUse,
+    ShippingMethod,
+    ShippingZone,
+    TaxRate,
+)
 
 __all__ = [
     "Attribute",
     "AttributeValue",
     "Cart",
+    "CartDiscountCode",
     "CartLine",
     "Category",
     "InventoryMovement",
+    "DiscountCode",
+    "DiscountCodeUse",
     "MailMessage",
     "Order",
     "OrderLine",
@@ -42,6 +53,9 @@ __all__ = [
     "RefreshToken",
     "Review",
     "SearchTerm",
+    "ShippingMethod",
+    "ShippingZone",
+    "TaxRate",
     "User",
     "VariantAttributeValue",
 ]

@@ -72,6 +72,7 @@ class Product(SQLModel, table=True):
             "id",
             postgresql_where=text("is_active"),
         ),
+        CheckConstraint("tax_class IN ('standard', 'reduced', 'zero')", name="ck_products_tax_class"),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
@@ -88,6 +89,13 @@ class Product(SQLModel, table=True):
     is_active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, server_default=true()))
     # Soft delete (migration 0008): set with is_active false; kept for order history and re-activation.
     deleted_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    # Order totals (migration 0007): the tax class of domain.tax, and whether it ships at all.
+    tax_class: str = Field(
+        default="standard", sa_column=Column(String, nullable=False, server_default="standard")
+    )
+    is_shipping_required: bool = Field(
+        default=True, sa_column=Column(Boolean, nullable=False, server_default=true())
+    )
     created_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now())
     )
@@ -120,6 +128,7 @@ class ProductVariant(SQLModel, table=True):
         CheckConstraint("reserved >= 0 AND reserved <= stock", name="ck_variant_reserved_within_stock"),
         CheckConstraint("stock >= 0", name="ck_variant_stock_not_negative"),
         CheckConstraint("position >= 0", name="ck_variant_position_not_negative"),
+        CheckConstraint("weight_grams >= 0", name="ck_variant_weight_not_negative"),
         Index("ix_product_variants_product_id", "product_id", "position", "id"),
     )
 
@@ -135,6 +144,8 @@ class ProductVariant(SQLModel, table=True):
     position: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     # Soft delete (migration 0008): a deleted variant is not for sale; orders keep their snapshots.
     deleted_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    # Grams, for shipping methods priced by weight (migration 0007).
+    weight_grams: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
 
 
 class SearchTerm(SQLModel, table=True):

@@ -49,6 +49,19 @@ class OrderRow:
     refund_id: str | None
     paid_at: datetime | None
     created_at: datetime
+    # The totals snapshot (migration 0007, domain.totals).
+    discount: int
+    shipping: int
+    tax: int
+    prices_include_tax: bool
+    tax_lines: list[dict[str, Any]]
+    shipping_method_id: int | None
+    shipping_method_name: str | None
+    discount_codes: list[str]
+    vat_number: str | None
+    reverse_charge: bool
+    reverse_charge_reason: str | None
+    billing_address: dict[str, Any] | None
 
 
 @dataclass(slots=True, frozen=True)
@@ -62,6 +75,9 @@ class OrderLineRow:
     quantity: int
     unit_price: int
     line_total: int
+    discount: int
+    tax: int
+    tax_basis_points: int | None
 
 
 @dataclass(slots=True, frozen=True)
@@ -83,6 +99,27 @@ class NewOrderLine:
     variant_name: str
     quantity: int
     unit_price: int
+    discount: int = 0  # its part of the order's discount (domain.totals)
+    tax: int = 0
+    tax_basis_points: int | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class OrderTotals:
+    """What checkout computed (domain.totals), stored as the order's snapshot."""
+
+    discount: int = 0
+    shipping: int = 0
+    tax: int = 0
+    prices_include_tax: bool = False
+    tax_lines: tuple[dict[str, Any], ...] = ()
+    shipping_method_id: int | None = None
+    shipping_method_name: str | None = None
+    discount_codes: tuple[str, ...] = ()
+    vat_number: str | None = None
+    reverse_charge: bool = False
+    reverse_charge_reason: str | None = None
+    billing_address: dict[str, Any] | None = None
 
 
 _order_columns = [orders.c[field] for field in OrderRow.__dataclass_fields__]
@@ -106,8 +143,11 @@ async def insert_order(
     lines: Sequence[NewOrderLine],
     reservation_expires_at: datetime,
     client_key: bytes | None = None,
+    totals: OrderTotals | None = None,
 ) -> OrderRow:
     subtotal = sum(line.quantity * line.unit_price for line in lines)
+    snapshot = totals or OrderTotals()
+    charged = snapshot.tax if not snapshot.prices_include_tax else 0
     row = (
         await conn.execute(
             insert(orders)
@@ -118,8 +158,20 @@ async def insert_order(
                 status=status,
                 currency=currency,
                 subtotal=subtotal,
-                total=subtotal,
+                total=subtotal - snapshot.discount + snapshot.shipping + charged,
                 shipping_address=shipping_address,
+                discount=snapshot.discount,
+                shipping=snapshot.shipping,
+                tax=snapshot.tax,
+                prices_include_tax=snapshot.prices_include_tax,
+                tax_lines=list(snapshot.tax_lines),
+                shipping_method_id=snapshot.shipping_method_id,
+                shipping_method_name=snapshot.shipping_method_name,
+                discount_codes=list(snapshot.discount_codes),
+                vat_number=snapshot.vat_number,
+                reverse_charge=snapshot.reverse_charge,
+                reverse_charge_reason=snapshot.reverse_charge_reason,
+                billing_address=snapshot.billing_address,
                 reservation_expires_at=reservation_expires_at,
                 client_key=client_key,
             )
@@ -138,6 +190,9 @@ async def insert_order(
                 "quantity": line.quantity,
                 "unit_price": line.unit_price,
                 "line_total": line.quantity * line.unit_price,
+                "discount": line.discount,
+                "tax": line.tax,
+                "tax_basis_points": line.tax_basis_points,
             }
             for line in lines
         ],

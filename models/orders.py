@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     LargeBinary,
     Sequence,
     String,
+    false,
     func,
     text,
 )
@@ -57,6 +59,12 @@ class Order(SQLModel, table=True):
             "stock_state IN ('reserved', 'committed', 'released', 'restocked')", name="ck_orders_stock_state"
         ),
         CheckConstraint("subtotal >= 0 AND total >= 0", name="ck_orders_amounts_not_negative"),
+        # domain.totals: the components add up, on every order (migration 0007).
+        CheckConstraint(
+            "discount >= 0 AND shipping >= 0 AND tax >= 0 AND discount <= subtotal AND total = subtotal"
+            " - discount + shipping + CASE WHEN prices_include_tax THEN 0 ELSE tax END",
+            name="ck_orders_totals_add_up",
+        ),
         # One live order per cart: a double-clicked checkout finds the first one.
         Index("ux_orders_cart_id", "cart_id", unique=True, postgresql_where=text("cart_id IS NOT NULL")),
         Index("ix_orders_awaiting_expiry", "reservation_expires_at", postgresql_where=_AWAITING_PAYMENT),
@@ -92,6 +100,30 @@ class Order(SQLModel, table=True):
     subtotal: int = Field(sa_column=Column(Integer, nullable=False))
     total: int = Field(sa_column=Column(Integer, nullable=False))
     shipping_address: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    # The totals snapshot (domain.totals, migration 0007): what was charged, never recomputed.
+    discount: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    shipping: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    tax: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    prices_include_tax: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
+    # [{"name": "VAT DE 19%", "basis_points": 1900, "amount": 694}]
+    tax_lines: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]")
+    )
+    shipping_method_id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, ForeignKey("shipping_methods.id", ondelete="SET NULL"))
+    )
+    shipping_method_name: str | None = None
+    discount_codes: list[str] = Field(
+        default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]")
+    )
+    vat_number: str | None = None
+    reverse_charge: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
+    reverse_charge_reason: str | None = None
+    billing_address: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB))
     tracking_number: str | None = None
     # reserved -> committed (paid) or released; committed -> restocked (cancelled or refunded unshipped)
     stock_state: str = Field(
@@ -137,6 +169,10 @@ class OrderLine(SQLModel, table=True):
     quantity: int
     unit_price: int
     line_total: int
+    # The line's part of the order's discount and its tax (domain.totals, migration 0007).
+    discount: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    tax: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    tax_basis_points: int | None = Field(default=None, sa_column=Column(Integer))
 
 
 class OrderStatusChange(SQLModel, table=True):

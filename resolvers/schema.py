@@ -26,6 +26,8 @@ from resolvers.orders.queries import OrderQuery
 from resolvers.orders.subscriptions import OrderSubscription
 from resolvers.reviews.mutations import ReviewMutation
 from resolvers.reviews.queries import ReviewQuery
+from resolvers.totals.mutations import TotalsMutation
+from resolvers.totals.queries import TotalsQuery
 
 
 class StorefrontSchema(strawberry.Schema):
@@ -42,6 +44,7 @@ Query = merge_types(
         OrderQuery,
         JobQuery,
         ReviewQuery,
+        TotalsQuery,
     ),
 )
 Mutation = merge_types(
@@ -53,6 +56,7 @@ Mutation = merge_types(
         JobMutation,
         ReviewMutation,
         CatalogMutation,
+        TotalsMutation,
     ),
 )
 

@@ -37,6 +37,8 @@ class StripeStub:
     _answers: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
     # Checkout Sessions created, by id, as GET /v1/checkout/sessions/{id} answers them.
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Coupons created, by id (amount_off ones, as checkout's discounts use them).
+    coupons: dict[str, dict[str, Any]] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def sessions_created(self) -> list[RecordedRequest]:
@@ -81,6 +83,10 @@ class StripeStub:
                     params[f"line_items[{index}][price_data][unit_amount]"]
                 )
                 index += 1
+            # As Stripe sums a session: the lines, less the coupon (never below zero), plus shipping.
+            coupon = self.coupons.get(params.get("discounts[0][coupon]", ""), {})
+            total = max(0, total - int(coupon.get("amount_off", 0)))
+            total += int(params.get("shipping_options[0][shipping_rate_data][fixed_amount][amount]", "0"))
             session_id = f"cs_test_stub{number}"
             self.sessions[session_id] = {
                 "id": session_id,
@@ -96,10 +102,23 @@ class StripeStub:
                 "mode": "payment",
             }
             return 200, dict(self.sessions[session_id])
+        if request.path == "/v1/coupons":
+            coupon_id = f"coupon_stub{number}"
+            self.coupons[coupon_id] = {
+                "id": coupon_id,
+                "object": "coupon",
+                "amount_off": int(params["amount_off"]),
+                "currency": params.get("currency"),
+                "duration": params.get("duration"),
+                "max_redemptions": int(params.get("max_redemptions", "0")) or None,
+            }
+            return 200, dict(self.coupons[coupon_id])
         if request.method == "GET" and request.path.startswith("/v1/checkout/sessions/"):
             session = self.sessions.get(request.path.rsplit("/", 1)[-1])
             if session is None:
-                return 404, {"error": {"type": "invalid_request_error", "message": "No such checkout.session"}}
+                return 404, {
+                    "error": {"type": "invalid_request_error", "message": "No such checkout.session"}
+                }
             return 200, session
         if request.path == "/v1/refunds":
             if self.refuse_refunds:

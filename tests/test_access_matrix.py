@@ -105,11 +105,49 @@ MATRIX: dict[str, dict[str, str]] = {
         "anonymous": "UNAUTHENTICATED",
         "staff": "may not",
     },
+    # Discount codes on a cart (issue 15): like the cart's other mutations.
+    "cartDiscountCodeApply": {"owner": "ok", **REFUSED_CART},
+    "cartDiscountCodeRemove": {"owner": "DISCOUNT_CODE_NOT_FOUND", **REFUSED_CART},
 }
+# Shipping, tax and discount administration (issue 15): staff only. Creates succeed for staff;
+# updates and deletes name no object, so staff get NOT_FOUND.
+_FORBIDDEN = {"owner": "FORBIDDEN", "other": "FORBIDDEN", "anonymous": "UNAUTHENTICATED"}
+STAFF_TOTALS: dict[str, str] = {
+    "shippingZones": "{ shippingZones { id } }",
+    "shippingMethodList": "{ shippingMethodList { id } }",
+    "taxRates": "{ taxRates { id } }",
+    "discountCodes": "{ discountCodes { id } }",
+    "shippingZoneCreate": 'mutation { shippingZoneCreate(input: {name: "Mars", countries: ["JP"]}) { userErrors { code } } }',
+    "shippingZoneUpdate": 'mutation { shippingZoneUpdate(id: "U2hpcHBpbmdab25lOjk5OTk5OQ==", input: {name: "X"})'
+    " { userErrors { code } } }",
+    "shippingZoneDelete": 'mutation { shippingZoneDelete(id: "U2hpcHBpbmdab25lOjk5OTk5OQ==") { userErrors { code } } }',
+    "shippingMethodCreate": 'mutation { shippingMethodCreate(input: {zoneId: "U2hpcHBpbmdab25lOjE=", name: "Drone",'
+    " price: 100}) { userErrors { code } } }",
+    "shippingMethodUpdate": 'mutation { shippingMethodUpdate(id: "U2hpcHBpbmdNZXRob2Q6OTk5OTk5", input: {price: 1})'
+    " { userErrors { code } } }",
+    "shippingMethodDelete": 'mutation { shippingMethodDelete(id: "U2hpcHBpbmdNZXRob2Q6OTk5OTk5") { userErrors { code } } }',
+    "taxRateCreate": 'mutation { taxRateCreate(input: {country: "JP", taxClass: "standard", basisPoints: 1000,'
+    ' name: "JCT 10%"}) { userErrors { code } } }',
+    "taxRateUpdate": 'mutation { taxRateUpdate(id: "VGF4UmF0ZTo5OTk5OTk=", input: {basisPoints: 1}) { userErrors { code } } }',
+    "taxRateDelete": 'mutation { taxRateDelete(id: "VGF4UmF0ZTo5OTk5OTk=") { userErrors { code } } }',
+    "discountCodeCreate": 'mutation { discountCodeCreate(input: {code: "STAFF1", kind: "fixed", value: 100})'
+    " { userErrors { code } } }",
+    "discountCodeUpdate": 'mutation { discountCodeUpdate(id: "RGlzY291bnRDb2RlOjk5OTk5OQ==", input: {value: 1})'
+    " { userErrors { code } } }",
+    "discountCodeDelete": 'mutation { discountCodeDelete(id: "RGlzY291bnRDb2RlOjk5OTk5OQ==") { userErrors { code } } }',
+}
+for _operation in STAFF_TOTALS:
+    MATRIX[_operation] = {
+        **_FORBIDDEN,
+        "staff": "listed"
+        if STAFF_TOTALS[_operation].startswith("{")
+        else ("ok" if _operation.endswith("Create") else "NOT_FOUND"),
+    }
 NEEDS_A_PAID_ORDER = {"orderUpdateStatus", "orderRefund"}
 NEEDS_A_REVIEW = {"reviewSubmit", "reviewHide", "reviewEligibility"}
 SUCCESSES = {"cart", "ok", "listed", "order", "CANCELLED", "PROCESSING", "REFUNDED", "event"}
 SUCCESSES |= {"hidden", "may review"}
+# Staff's shipping/tax/discount edits are checked in tests/test_totals.py; here who may call them.
 
 
 @dataclass
@@ -254,6 +292,17 @@ async def observe(world: World, operation: str, caller: str) -> str:
     if operation == "failedJobs":
         body = await call("{ failedJobs(first: 5) { totalCount edges { node { id name error } } } }")
         return first_error_code(body) or "listed"
+    if operation in STAFF_TOTALS:
+        body = await call(STAFF_TOTALS[operation])
+        if STAFF_TOTALS[operation].startswith("{"):
+            return first_error_code(body) or "listed"
+        return mutation_outcome(body, "ok")
+    if operation in ("cartDiscountCodeApply", "cartDiscountCodeRemove"):
+        body = await call(
+            f'mutation($t: String) {{ {operation}(cartToken: $t, code: "WELCOME10") {{ {CART_FIELDS} }} }}',
+            {"t": cart_token},
+        )
+        return mutation_outcome(body, "ok")
     if operation == "jobRetry":
         body = await call(
             "mutation($i: ID!) { jobRetry(id: $i) { queued userErrors { code } } }", {"i": "Sm9iOjk5OTk5"}
@@ -358,6 +407,9 @@ def test_the_matrix_covers_every_operation_on_carts_orders_and_updates() -> None
         "reviewSubmit",
         "reviewHide",
         "reviewEligibility",
+        "cartDiscountCodeApply",
+        "cartDiscountCodeRemove",
+        *STAFF_TOTALS,
     }
     assert all(set(row) == set(CALLERS) for row in MATRIX.values())
 

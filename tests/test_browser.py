@@ -359,3 +359,42 @@ async def test_graphiql_opens_offline_and_runs_a_query(
     await expect(page.locator(".result-window")).to_contain_text("Bluetooth Speaker")
     await shots.take(page, "graphiql")
     assert requested and all(url.startswith(store) or url.startswith("data:") for url in requested)
+
+
+async def test_a_business_picks_shipping_applies_a_code_and_a_vat_number_and_sees_the_breakdown(
+    store: str, database_url: str, page: Page, shots: Shots
+) -> None:
+    """Issue 15: shipping methods for the address, a discount code, an EU VAT number (reverse
+    charge), and the summary the sandbox then charges."""
+    (item,) = await items(database_url, 1, stock=5)
+    await add_to_cart(page, store, item, quantity=2)
+    await page.goto(f"{store}/#/checkout")
+    await page.get_by_label("E-mail").fill("buyer@example.fr")
+    await page.get_by_label("Full name").fill("Société Exemple")
+    await page.get_by_label("Address", exact=True).fill("1 rue de Rivoli")
+    await page.get_by_label("City").fill("Paris")
+    await page.get_by_label("Country").select_option("FR")
+    await page.get_by_label("Postal code").fill("75001")
+    await page.get_by_label("Postal code").dispatch_event("change")
+    await expect(page.locator("#method-list label.method")).to_have_count(2)
+    await page.locator("label.method", has_text="Express").locator("input").check()
+    await expect(page.locator("label.method", has_text="Express").locator("input")).to_be_checked()
+    await page.get_by_label("Discount code (optional)").fill("welcome10")
+    await page.get_by_role("button", name="Apply").click()
+    await expect(page.locator("#applied-code")).to_have_text("WELCOME10")
+    await expect(page.locator("#totals-table")).to_contain_text("VAT FR 20%")
+    await page.get_by_label(re.compile(r"^EU VAT number")).fill("FR40303265045")
+    await page.get_by_label(re.compile(r"^EU VAT number")).dispatch_event("change")
+    await expect(page.locator("#totals-table")).to_contain_text("reverse charge")
+    await expect(page.locator("#totals-table")).to_contain_text("Discount")
+    await shots.take(page, "checkout-breakdown")
+    total = (await page.locator("#checkout-total").inner_text()).strip()
+    await page.get_by_role("button", name="Continue to payment").click()
+
+    await page.wait_for_url(f"{store}/sandbox/checkout/*")
+    await shots.take(page, "sandbox")
+    (row,) = await sql(database_url, "SELECT * FROM orders ORDER BY id DESC LIMIT 1")
+    assert row.reverse_charge and row.tax == 0 and row.discount > 0 and row.shipping_method_name == "Express"
+    assert row.discount_codes == ["WELCOME10"] and row.vat_number == "FR40303265045"
+    digits = re.sub(r"[^0-9]", "", total)
+    assert int(digits) == row.total

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from fractions import Fraction
 from typing import Any
 
 import httpx
@@ -46,8 +47,11 @@ async def test_checkout_reserves_stock_creates_the_order_and_opens_a_stripe_sess
     assert result["userErrors"] == []
     order = result["order"]
     assert order["status"] == "AWAITING_PAYMENT"
+    # Shipping to the UK and its 20 % VAT come on top of the lines (issue 15, tests/test_totals.py).
+    shipping = 1290
+    tax = round(Fraction(2 * price, 5)) + round(Fraction(shipping, 5))
     assert (
-        order["total"] == {"amount": 2 * price, "currency": "usd"}
+        order["total"] == {"amount": 2 * price + shipping + tax, "currency": "usd"}
         and order["subtotal"]["amount"] == 2 * price
     )
     assert order["lines"][0]["quantity"] == 2 and order["lines"][0]["lineTotal"]["amount"] == 2 * price

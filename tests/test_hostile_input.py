@@ -7,6 +7,7 @@ leave nothing stored half-way, and leave the server answering.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -659,6 +660,87 @@ catalog_case(
     _FILTER,
     lambda ids, v: {"a": [{"attribute": "colour", "values": [v]}]},
 )
+# ---------------------------------------------------------------- totals (issue 15)
+
+TOTALS_CHECKOUT = (
+    "mutation($t: String, $a: AddressInput!, $m: ID, $v: String, $b: AddressInput) {"
+    ' checkoutCreate(cartToken: $t, email: "g@example.com", shippingAddress: $a, shippingMethodId: $m,'
+    f" vatNumber: $v, billingAddress: $b) {{ {ORDER} }} }}"
+)
+
+
+def totals_checkout_case(name: str, variables: Callable[[str], dict[str, Any]]) -> None:
+    @case(f"checkoutCreate.{name}")
+    async def _(shop: Shop, hostile: str) -> Request:
+        cart = await shop.cart()
+        return TOTALS_CHECKOUT, {"t": cart["token"], "a": ADDRESS, **variables(hostile)}, None
+
+
+totals_checkout_case("shippingMethodId", lambda hostile: {"m": hostile})
+totals_checkout_case("vatNumber", lambda hostile: {"v": hostile})
+for _field in ("name", "line1", "line2", "city", "state", "postalCode", "country"):
+    totals_checkout_case(f"billingAddress.{_field}", lambda hostile, f=_field: {"b": {**ADDRESS, f: hostile}})
+
+
+def code_case(mutation: str, argument: str) -> None:
+    @case(f"{mutation}.{argument}")
+    async def _(shop: Shop, hostile: str) -> Request:
+        cart = await shop.cart()
+        variables = {"t": cart["token"], "c": "WELCOME10", {"cartToken": "t", "code": "c"}[argument]: hostile}
+        return (
+            f"mutation($t: String, $c: String!) {{ {mutation}(cartToken: $t, code: $c) {{ {CART} }} }}",
+            variables,
+            None,
+        )
+
+
+for _mutation in ("cartDiscountCodeApply", "cartDiscountCodeRemove"):
+    for _argument in ("cartToken", "code"):
+        code_case(_mutation, _argument)
+
+# Staff edits: (object, input type, table, a valid input, its String/ID fields, list-typed ones).
+STAFF_OBJECTS = {
+    "shippingZone": ("ShippingZoneInput", "shipping_zones", {"name": "Z", "countries": ["DE"]},
+                     ("name", "countries", "regions", "postcodePrefixes"), ("countries", "regions", "postcodePrefixes")),
+    "shippingMethod": ("ShippingMethodInput", "shipping_methods", {"name": "M", "zoneId": "U2hpcHBpbmdab25lOjE="},
+                       ("zoneId", "name", "kind", "deliveryEstimate"), ()),
+    "taxRate": ("TaxRateInput", "tax_rates", {"country": "JP", "taxClass": "standard", "basisPoints": 1000, "name": "J"},
+                ("country", "region", "taxClass", "name"), ()),
+    "discountCode": ("DiscountCodeInput", "discount_codes", {"code": "H", "kind": "fixed"},
+                     ("code", "kind", "categoryIds", "productIds"), ("categoryIds", "productIds")),
+}  # fmt: skip
+_TYPE_NAMES = {"shippingZone": "ShippingZone", "shippingMethod": "ShippingMethod", "taxRate": "TaxRate",
+               "discountCode": "DiscountCode"}  # fmt: skip
+
+
+def staff_case(thing: str, action: str, field: str | None) -> None:
+    input_type, table, base, _, lists = STAFF_OBJECTS[thing]
+
+    @case(f"{thing}{action}.{'input.' + field if field else 'id'}")
+    async def _(shop: Shop, hostile: str) -> Request:
+        staff = await shop.staff()
+        (row,) = await sql(shop.database_url, f"SELECT min(id) AS id FROM {table}")  # noqa: S608 (ours)
+        real_id = base64.b64encode(f"{_TYPE_NAMES[thing]}:{row.id}".encode()).decode()
+        value: Any = [hostile] if field in lists else hostile
+        if action == "Delete":
+            query = f"mutation($i: ID!) {{ {thing}Delete(id: $i) {{ deletedId userErrors {{ code }} }} }}"
+            return query, {"i": hostile}, staff
+        fields = "userErrors { code }"
+        if action == "Create":
+            query = f"mutation($v: {input_type}!) {{ {thing}Create(input: $v) {{ {fields} }} }}"
+            return query, {"v": {**base, field: value}}, staff
+        query = f"mutation($i: ID!, $v: {input_type}!) {{ {thing}Update(id: $i, input: $v) {{ {fields} }} }}"
+        if field is None:
+            return query, {"i": hostile, "v": {}}, staff
+        return query, {"i": real_id, "v": {field: value}}, staff
+
+
+for _thing, (_, _, _, _fields, _) in STAFF_OBJECTS.items():
+    for _field in _fields:
+        staff_case(_thing, "Create", _field)
+        staff_case(_thing, "Update", _field)
+    staff_case(_thing, "Update", None)
+    staff_case(_thing, "Delete", None)
 
 
 SUBSCRIPTION_CASES = ("orderStatusChanged.orderId", "orderStatusChanged.orderToken")

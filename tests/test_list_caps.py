@@ -32,8 +32,37 @@ REQUESTS = {
 }
 
 
+# The staff's shipping and discount inputs (issue 15): (mutation, input type, field, an item).
+STAFF_LISTS = {
+    ("ShippingZoneInput", "countries", ""): ("shippingZoneCreate", "DE"),
+    ("ShippingZoneInput", "regions", ""): ("shippingZoneCreate", "NY"),
+    ("ShippingZoneInput", "postcodePrefixes", ""): ("shippingZoneCreate", "10"),
+    ("DiscountCodeInput", "categoryIds", ""): ("discountCodeCreate", to_global_id("Category", 1)),
+    ("DiscountCodeInput", "productIds", ""): ("discountCodeCreate", to_global_id("Product", 1)),
+}
+
+
 def test_every_list_argument_of_the_schema_has_a_cap() -> None:
-    assert list_arguments(schema._schema) == set(LIST_ARGUMENT_CAPS) == set(REQUESTS) | set(CATALOG_REQUESTS)
+    assert (
+        list_arguments(schema._schema)
+        == set(LIST_ARGUMENT_CAPS)
+        == set(REQUESTS) | set(CATALOG_REQUESTS) | set(STAFF_LISTS)
+    )
+
+
+async def test_staff_lists_over_their_cap_are_refused(client: httpx.AsyncClient, database_url: str) -> None:
+    staff = await staff_token(client, database_url)
+    base = {
+        "shippingZoneCreate": {"name": "Z", "countries": ["DE"]},
+        "discountCodeCreate": {"code": "C", "kind": "fixed"},
+    }
+    for (input_type, field, _), (mutation, item) in STAFF_LISTS.items():
+        cap = LIST_ARGUMENT_CAPS[(input_type, field, "")]
+        query = f"mutation($i: {input_type}!) {{ {mutation}(input: $i) {{ userErrors {{ field code }} }} }}"
+        variables = {"i": {**base[mutation], field: [item] * (cap + 1)}}
+        body = await graphql(client, query, variables, token=staff)
+        assert body["data"][mutation]["userErrors"] == [{"field": ["input", field], "code": "INVALID"}], field
+    assert (await sql(database_url, "SELECT count(*) AS n FROM discount_codes WHERE code = 'C'"))[0].n == 0
 
 
 async def cart_lines(database_url: str) -> list[tuple[int, int]]:

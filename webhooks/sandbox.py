@@ -68,6 +68,25 @@ def _money(amount: int, currency: str) -> str:
     return f"{amount / 100:,.2f} {currency.upper()}"
 
 
+def _breakdown(order: OrderRow) -> str:
+    """Subtotal, discount, shipping and tax, as the order holds them (domain.totals)."""
+    rows = [("Subtotal", order.subtotal)]
+    if order.discount:
+        rows.append((f"Discount ({', '.join(order.discount_codes)})", -order.discount))
+    if order.shipping_method_name is not None:
+        rows.append((f"Shipping: {order.shipping_method_name}", order.shipping))
+    for line in order.tax_lines:
+        included = " (included)" if order.prices_include_tax else ""
+        rows.append((f"{line['name']}{included}", int(line["amount"])))
+    if order.reverse_charge:
+        rows.append((f"VAT reverse charge, VAT number {order.vat_number}", 0))
+    cells = "".join(
+        f"<tr><td>{html.escape(name)}</td><td>{_money(amount, order.currency)}</td></tr>"
+        for name, amount in rows
+    )
+    return f'<table class="totals">{cells}</table>'
+
+
 async def checkout_page(request: Request) -> Response:
     order = await _order(request)
     if order is None:
@@ -95,7 +114,7 @@ async def checkout_page(request: Request) -> Response:
         "<p><strong>This is a payment sandbox.</strong> No card is charged and no money moves: "
         "Pay sends this server a signed <code>checkout.session.completed</code> event, as Stripe would.</p>"
         f"<h2>Order {order.number}</h2><table>{rows}</table>"
-        f"<p>Total: {_money(order.total, order.currency)}</p>{buttons}"
+        f"{_breakdown(order)}<p>Total: {_money(order.total, order.currency)}</p>{buttons}"
     )
     return HTMLResponse(_page("Payment sandbox", body))
 

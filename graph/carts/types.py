@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import strawberry
 
 from domain.cart_prices import CartView, PricedLine
+from domain.order_totals import cart_codes, cart_quote
+from domain.quotes import Quote, TotalsSettings
 from graph.catalog.types import ProductVariant
-from graph.common.types import Money, UserError
+from graph.common.types import AddressInput, Money, UserError
 from graph.context import Info
-from graph.ids import to_global_id
+from graph.ids import pk_of, to_global_id
+from graph.totals.types import ShippingMethod, Totals
 
 
 async def _variant_of_line(root: strawberry.Parent[CartLine], info: Info) -> ProductVariant:
@@ -52,6 +57,37 @@ class Cart:
     lines: list[CartLine]
     total_quantity: int
     subtotal: Money
+    pk: strawberry.Private[int]
+
+    @strawberry.field
+    async def discount_codes(self, info: Info) -> list[str]:
+        async with info.context.read_engine.connect() as conn:
+            return await cart_codes(conn, self.pk)
+
+    @strawberry.field(description="Shipping methods that deliver to this address, priced for this cart.")
+    async def shipping_methods(self, info: Info, address: AddressInput) -> list[ShippingMethod]:
+        quote = await _quote(info, self.pk, address, None, None)
+        return [ShippingMethod.of(method, info.context.settings.currency) for method in quote.methods]
+
+    @strawberry.field(
+        description=(
+            "What checkout would charge for this address, method and VAT number, computed as checkout"
+            " computes it."
+        )
+    )
+    async def estimate(
+        self,
+        info: Info,
+        address: AddressInput,
+        shipping_method_id: strawberry.ID | None = None,
+        vat_number: str | None = None,
+    ) -> Totals:
+        # An id that names no method prices no shipping (checkoutCreate refuses it).
+        method = (
+            (pk_of(shipping_method_id, "ShippingMethod") or 0) if shipping_method_id is not None else None
+        )
+        quote = await _quote(info, self.pk, address, method, vat_number)
+        return Totals.of(quote, info.context.settings.currency)
 
     @classmethod
     def from_view(cls, view: CartView, info: Info) -> Cart:
@@ -63,7 +99,36 @@ class Cart:
             lines=[CartLine.from_line(line, currency) for line in view.lines],
             total_quantity=view.total_quantity,
             subtotal=Money(amount=view.subtotal, currency=currency),
+            pk=view.id,
         )
+
+
+async def _quote(
+    info: Info, cart_id: int, address: AddressInput, method_id: int | None, vat_number: str | None
+) -> Quote:
+    settings = info.context.settings
+    async with info.context.read_engine.connect() as conn:
+        return await cart_quote(
+            conn,
+            TotalsSettings(settings.prices_include_tax, settings.shop_country),
+            cart_id,
+            timedelta(seconds=settings.cart_price_lock_ttl),
+            address_dict(address),
+            method_id=method_id,
+            vat_number=vat_number,
+        )
+
+
+def address_dict(address: AddressInput) -> dict[str, str | None]:
+    return {
+        "name": address.name,
+        "line1": address.line1,
+        "line2": address.line2,
+        "city": address.city,
+        "state": address.state,
+        "postal_code": address.postal_code,
+        "country": address.country,
+    }
 
 
 @strawberry.input

@@ -38,6 +38,17 @@ class Money:
     currency: str
 
 
+@strawberry.input
+class AddressInput:
+    name: str
+    line1: str
+    line2: str | None = None
+    city: str
+    state: str | None = None
+    postal_code: str
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code.")
+
+
 @strawberry.type
 class UserError:
     field: list[str] | None = strawberry.field(

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import strawberry
 
 from domain import orders as order_domain
 from domain.order_reads import OrderLineRow, OrderRow, StatusChangeRow
+from graph.common.types import AddressInput as AddressInput  # declared there: the cart's estimate takes one
 from graph.common.types import Money, Node, PageInfo, UserError
 from graph.context import Info
 from graph.ids import to_global_id
+from graph.totals.types import OrderShipping, TaxLine
 
 OrderStatus = strawberry.enum(order_domain.OrderStatus, name="OrderStatus")
 
@@ -26,15 +29,16 @@ class Address:
     country: str
 
 
-@strawberry.input
-class AddressInput:
-    name: str
-    line1: str
-    line2: str | None = None
-    city: str
-    state: str | None = None
-    postal_code: str
-    country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code.")
+def _address(address: dict[str, Any]) -> Address:
+    return Address(
+        name=address["name"],
+        line1=address["line1"],
+        line2=address.get("line2"),
+        city=address["city"],
+        state=address.get("state"),
+        postal_code=address["postal_code"],
+        country=address["country"],
+    )
 
 
 @strawberry.type
@@ -90,26 +94,53 @@ class Order(Node):
     created_at: datetime
     paid_at: datetime | None
     pk: strawberry.Private[int]
+    # Totals (issue 15): the order's snapshot, as Totals (graph.totals) describes them.
+    discount: Money
+    shipping: Money
+    tax: Money
+    tax_lines: list[TaxLine]
+    prices_include_tax: bool
+    shipping_method: OrderShipping | None
+    discount_codes: list[str]
+    vat_number: str | None = strawberry.field(
+        description=(
+            "The buyer's VAT number when one was given; reverseCharge says whether VAT was left to the buyer."
+        )
+    )
+    reverse_charge: bool
+    reverse_charge_reason: str | None
+    billing_address: Address | None
 
     @classmethod
     def from_row(cls, row: OrderRow) -> Order:
         address = row.shipping_address
+        currency = row.currency
         return cls(
+            discount=Money(amount=row.discount, currency=currency),
+            shipping=Money(amount=row.shipping, currency=currency),
+            tax=Money(amount=row.tax, currency=currency),
+            tax_lines=[
+                TaxLine.of(line["name"], int(line["basis_points"]), int(line["amount"]), currency)
+                for line in row.tax_lines
+            ],
+            prices_include_tax=row.prices_include_tax,
+            shipping_method=OrderShipping(
+                method_name=row.shipping_method_name, price=Money(amount=row.shipping, currency=currency)
+            )
+            if row.shipping_method_name is not None
+            else None,
+            discount_codes=list(row.discount_codes),
+            vat_number=row.vat_number,
+            reverse_charge=row.reverse_charge,
+            reverse_charge_reason=row.reverse_charge_reason,
+            billing_address=_address(row.billing_address) if row.billing_address else None,
             id=strawberry.ID(to_global_id("Order", row.id)),
             number=row.number,
             status=order_domain.OrderStatus(row.status),
             email=row.email,
             subtotal=Money(amount=row.subtotal, currency=row.currency),
             total=Money(amount=row.total, currency=row.currency),
-            shipping_address=Address(
-                name=address["name"],
-                line1=address["line1"],
-                line2=address.get("line2"),
-                city=address["city"],
-                state=address.get("state"),
-                postal_code=address["postal_code"],
-                country=address["country"],
-            ),
+            shipping_address=_address(address),
             tracking_number=row.tracking_number,
             created_at=row.created_at,
             paid_at=row.paid_at,

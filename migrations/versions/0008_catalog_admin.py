@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008_catalog_admin"
-down_revision: str | None = "0006_jobs_mail"
+down_revision: str | None = "0007_totals"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -8,9 +8,11 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain import carts as cart_rules
+from domain import order_totals
 from domain.cart_prices import CartView
 from domain.carts import LineChange, LineRequest
-from domain.errors import Rejected
+from domain.errors import DiscountCode as DiscountCodeError
+from domain.errors import Problem, Rejected
 from graph.auth import viewer
 from graph.carts.types import Cart, CartLineInput, CartLineUpdateInput, CartPayload
 from graph.common.types import user_errors
@@ -79,3 +81,36 @@ class CartMutation:
                 conn, viewer_id=viewer_id, cart_token=cart_token, line_ids=ids, lock_ttl=price_lock_ttl(info)
             ),
         )
+
+    @strawberry.mutation(description="Puts a discount code on the cart (one per cart: it replaces another).")
+    async def cart_discount_code_apply(
+        self, info: Info, code: str, cart_token: str | None = None
+    ) -> CartPayload:
+        return await _change_code(info, code, cart_token, apply=True)
+
+    @strawberry.mutation(description="Takes a discount code off the cart.")
+    async def cart_discount_code_remove(
+        self, info: Info, code: str, cart_token: str | None = None
+    ) -> CartPayload:
+        return await _change_code(info, code, cart_token, apply=False)
+
+
+async def _change_code(info: Info, code: str, cart_token: str | None, *, apply: bool) -> CartPayload:
+    lock_ttl = price_lock_ttl(info)
+
+    async def change(conn: AsyncConnection, viewer_id: int | None) -> CartView:
+        try:
+            cart = await cart_rules.lock_cart(conn, viewer_id=viewer_id, token=cart_token)
+        except Rejected as rejected:
+            raise Rejected(
+                [Problem(DiscountCodeError.CART_NOT_FOUND, p.message, p.field) for p in rejected.problems]
+            ) from None
+        if apply:
+            problems = await order_totals.apply_code(conn, cart.id, code, lock_ttl)
+        else:
+            problems = await order_totals.remove_code(conn, cart.id, code)
+        if problems:
+            raise Rejected(problems)
+        return await cart_rules.current_view(conn, cart, lock_ttl)
+
+    return await _change_cart(info, change)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from domain import order_actions, rate_limits
@@ -10,10 +12,12 @@ from domain.checkout import CheckoutInput, CheckoutSettings, checkout
 from domain.errors import OrderCode, Problem
 from domain.holding_limits import HoldingLimits
 from domain.orders import OrderStatus
+from domain.quotes import TotalsSettings
 from graph.auth import viewer
 from graph.common.types import UserError, user_errors
 from graph.context import Info
 from graph.errors import Unauthenticated
+from graph.ids import pk_of
 from graph.orders.types import (
     AddressInput,
     CheckoutPayload,
@@ -23,6 +27,18 @@ from graph.orders.types import (
 from graph.orders.types import OrderStatus as OrderStatusType
 from graph.rate_limits import client_address, refused
 from resolvers.orders.lookup import load_order, require_staff
+
+
+def _address(address: AddressInput) -> dict[str, str | None]:
+    return {
+        "name": address.name,
+        "line1": address.line1,
+        "line2": address.line2,
+        "city": address.city,
+        "state": address.state,
+        "postal_code": address.postal_code,
+        "country": address.country,
+    }
 
 
 def not_found() -> list[UserError]:
@@ -44,6 +60,27 @@ class OrderMutation:
         email: str | None = None,
         success_url: str | None = None,
         cancel_url: str | None = None,
+        shipping_method_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description=(
+                    "One of Cart.shippingMethods for the shipping address. Omitted (as version-1 clients do):"
+                    " the cheapest method that delivers there; none delivers there: userError"
+                    " NO_SHIPPING_METHOD."
+                )
+            ),
+        ] = None,
+        vat_number: Annotated[
+            str | None,
+            strawberry.argument(
+                description=(
+                    "An EU VAT number for a business purchase (validated; may make the order reverse-charge)."
+                )
+            ),
+        ] = None,
+        billing_address: Annotated[
+            AddressInput | None, strawberry.argument(description="Defaults to the shipping address.")
+        ] = None,
     ) -> CheckoutPayload:
         context = info.context
         settings = context.settings
@@ -72,24 +109,22 @@ class OrderMutation:
                     stock_share=settings.order_max_stock_share,
                     share_floor=settings.order_stock_share_floor,
                 ),
+                totals=TotalsSettings(settings.prices_include_tax, settings.shop_country),
             ),
             CheckoutInput(
                 user_id=reader.id if reader else None,
                 user_email=reader.email if reader else None,
                 cart_token=cart_token,
                 email=email,
-                shipping_address={
-                    "name": shipping_address.name,
-                    "line1": shipping_address.line1,
-                    "line2": shipping_address.line2,
-                    "city": shipping_address.city,
-                    "state": shipping_address.state,
-                    "postal_code": shipping_address.postal_code,
-                    "country": shipping_address.country,
-                },
+                shipping_address=_address(shipping_address),
                 success_url=success_url,
                 cancel_url=cancel_url,
                 client_address=client_address(info),
+                shipping_method_id=(pk_of(shipping_method_id, "ShippingMethod") or 0)
+                if shipping_method_id is not None
+                else None,
+                vat_number=vat_number if vat_number and vat_number.strip() else None,
+                billing_address=_address(billing_address) if billing_address is not None else None,
             ),
         )
         return CheckoutPayload(

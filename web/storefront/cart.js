@@ -1,5 +1,6 @@
 // Cart (anonymous token in localStorage, or the signed-in customer's cart) and checkout.
 import { API_IS_SAME_ORIGIN, gql, session } from "./api.js";
+import { totalsFieldsets, wireTotals } from "./totals.js";
 import { announce, errorText, formValues, html, money, notice, show, userErrorText } from "./ui.js";
 
 const CART_FIELDS = `
@@ -20,9 +21,11 @@ mutation Remove($cartToken: String, $lineIds: [ID!]!) {
 }`;
 
 const CHECKOUT = `
-mutation Checkout($cartToken: String, $email: String, $address: AddressInput!, $successUrl: String, $cancelUrl: String) {
+mutation Checkout($cartToken: String, $email: String, $address: AddressInput!, $successUrl: String, $cancelUrl: String,
+                 $shippingMethodId: ID, $vatNumber: String) {
   checkoutCreate(cartToken: $cartToken, email: $email, shippingAddress: $address,
-                 successUrl: $successUrl, cancelUrl: $cancelUrl) {
+                 successUrl: $successUrl, cancelUrl: $cancelUrl,
+                 shippingMethodId: $shippingMethodId, vatNumber: $vatNumber) {
     order { id number }
     checkoutUrl
     orderToken
@@ -177,12 +180,18 @@ export async function checkoutView(main) {
         <div class="field"><label for="country">Country</label>
           <select id="country" name="country" autocomplete="country" required>${COUNTRIES.map(([code, name]) => html`<option value="${code}">${name}</option>`)}</select></div>
       </fieldset>
+      ${totalsFieldsets()}
       <button type="submit" id="pay-button">Continue to payment</button>
     </form>`,
     "Checkout",
   );
   const form = main.querySelector("#checkout-form");
   const errors = main.querySelector("#checkout-errors");
+  const addressOf = (values) => ({
+    name: values.name, line1: values.line1, line2: values.line2 || null, city: values.city,
+    state: values.state || null, postalCode: values.postalCode, country: values.country,
+  });
+  const totalsChoice = wireTotals(form, cartToken, () => addressOf(formValues(form)));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
@@ -204,10 +213,8 @@ export async function checkoutView(main) {
       const { checkoutCreate } = await gql(CHECKOUT, {
         cartToken: cartToken(),
         email: values.email,
-        address: {
-          name: values.name, line1: values.line1, line2: values.line2 || null, city: values.city,
-          state: values.state || null, postalCode: values.postalCode, country: values.country,
-        },
+        address: addressOf(values),
+        ...totalsChoice(),
         ...returns,
       });
       if (checkoutCreate.userErrors.length) {

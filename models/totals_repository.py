@@ -1,0 +1,263 @@
+"""Reads and writes of shipping zones and methods, tax rates, discount codes and their uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from models.catalog import Product, ProductVariant
+from models.totals import (
+    CartDiscountCode,
+    DiscountCode,
+    DiscountCodeUse,
+    ShippingMethod,
+    ShippingZone,
+    TaxRate,
+)
+
+zones = ShippingZone.__table__
+methods = ShippingMethod.__table__
+rates = TaxRate.__table__
+codes = DiscountCode.__table__
+uses = DiscountCodeUse.__table__
+cart_codes = CartDiscountCode.__table__
+products = Product.__table__
+variants = ProductVariant.__table__
+TABLES = {"zone": zones, "method": methods, "rate": rates, "code": codes}
+
+
+@dataclass(slots=True, frozen=True)
+class LineFacts:
+    product_id: int
+    category_id: int | None
+    tax_class: str
+    is_shipping_required: bool
+    weight_grams: int
+
+
+@dataclass(slots=True, frozen=True)
+class ZoneRow:
+    id: int
+    name: str
+    countries: list[str]
+    regions: list[str]
+    postcode_prefixes: list[str]
+
+
+@dataclass(slots=True, frozen=True)
+class MethodRow:
+    id: int
+    zone_id: int
+    name: str
+    kind: str
+    price: int
+    bands: list[dict[str, Any]]
+    free_above: int | None
+    delivery_estimate: str | None
+    is_active: bool
+    position: int
+
+
+@dataclass(slots=True, frozen=True)
+class RateRow:
+    id: int
+    country: str
+    region: str
+    tax_class: str
+    basis_points: int
+    name: str
+
+
+@dataclass(slots=True, frozen=True)
+class CodeRow:
+    id: int
+    code: str
+    kind: str
+    value: int
+    category_ids: list[int]
+    product_ids: list[int]
+    min_subtotal: int
+    starts_at: datetime | None
+    ends_at: datetime | None
+    usage_limit: int | None
+    usage_limit_per_customer: int | None
+    used: int
+    is_active: bool
+
+
+ROWS: dict[str, Any] = {"zone": ZoneRow, "method": MethodRow, "rate": RateRow, "code": CodeRow}
+
+
+def _columns(table: Any, row_type: Any) -> list[Any]:
+    return [table.c[name] for name in row_type.__dataclass_fields__]
+
+
+async def line_facts(conn: AsyncConnection, variant_ids: list[int]) -> dict[int, LineFacts]:
+    statement = (
+        select(
+            variants.c.id,
+            products.c.id.label("product_id"),
+            products.c.category_id,
+            products.c.tax_class,
+            products.c.is_shipping_required,
+            variants.c.weight_grams,
+        )
+        .select_from(variants.join(products, products.c.id == variants.c.product_id))
+        .where(variants.c.id.in_(variant_ids))
+    )
+    return {
+        row.id: LineFacts(
+            row.product_id, row.category_id, row.tax_class, row.is_shipping_required, row.weight_grams
+        )
+        for row in await conn.execute(statement)
+    }
+
+
+_ZONE_MATCHES = text(
+    """
+    :country = ANY(shipping_zones.countries)
+    AND (cardinality(shipping_zones.regions) = 0 OR upper(:region) = ANY(shipping_zones.regions))
+    AND (cardinality(shipping_zones.postcode_prefixes) = 0 OR EXISTS (
+        SELECT 1 FROM unnest(shipping_zones.postcode_prefixes) AS p(prefix)
+        WHERE upper(replace(:postcode, ' ', '')) LIKE upper(replace(p.prefix, ' ', '')) || '%'
+    ))
+    """
+)
+
+
+async def methods_for_address(
+    conn: AsyncConnection, country: str, region: str | None, postcode: str | None
+) -> list[MethodRow]:
+    """Active methods of every zone that holds the address."""
+    statement = (
+        select(*_columns(methods, MethodRow))
+        .select_from(methods.join(zones, zones.c.id == methods.c.zone_id))
+        .where(methods.c.is_active, _ZONE_MATCHES)
+        .order_by(methods.c.position, methods.c.id)
+    )
+    params = {"country": country, "region": region or "", "postcode": postcode or ""}
+    return [MethodRow(**row._mapping) for row in await conn.execute(statement, params)]
+
+
+async def rates_for(conn: AsyncConnection, country: str, region: str | None) -> list[RateRow]:
+    statement = select(*_columns(rates, RateRow)).where(
+        rates.c.country == country, rates.c.region.in_(["", (region or "").upper()])
+    )
+    return [RateRow(**row._mapping) for row in await conn.execute(statement)]
+
+
+async def code_by_text(conn: AsyncConnection, code: str) -> CodeRow | None:
+    row = (await conn.execute(select(*_columns(codes, CodeRow)).where(codes.c.code == code))).first()
+    return CodeRow(**row._mapping) if row else None
+
+
+async def code_of_cart(conn: AsyncConnection, cart_id: int) -> CodeRow | None:
+    statement = (
+        select(*_columns(codes, CodeRow))
+        .select_from(codes.join(cart_codes, cart_codes.c.code_id == codes.c.id))
+        .where(cart_codes.c.cart_id == cart_id)
+    )
+    row = (await conn.execute(statement)).first()
+    return CodeRow(**row._mapping) if row else None
+
+
+async def set_cart_code(conn: AsyncConnection, cart_id: int, code_id: int) -> None:
+    statement = pg_insert(cart_codes).values(cart_id=cart_id, code_id=code_id)
+    await conn.execute(statement.on_conflict_do_update(index_elements=["cart_id"], set_={"code_id": code_id}))
+
+
+async def remove_cart_code(conn: AsyncConnection, cart_id: int, code_id: int) -> bool:
+    result = await conn.execute(
+        delete(cart_codes).where(cart_codes.c.cart_id == cart_id, cart_codes.c.code_id == code_id)
+    )
+    return result.rowcount == 1
+
+
+async def consume_code(conn: AsyncConnection, code_id: int) -> bool:
+    """Count one use, unless the code is used up: one conditional UPDATE, so concurrent checkouts
+    wait for each other's row lock and re-check the limit (never more uses than the limit)."""
+    result = await conn.execute(
+        update(codes)
+        .where(codes.c.id == code_id)
+        .where((codes.c.usage_limit.is_(None)) | (codes.c.used < codes.c.usage_limit))
+        .values(used=codes.c.used + 1)
+    )
+    return result.rowcount == 1
+
+
+async def live_uses_by(conn: AsyncConnection, code_id: int, email: str) -> int:
+    statement = select(func.count()).where(
+        uses.c.code_id == code_id, uses.c.email == email, uses.c.released_at.is_(None)
+    )
+    return (await conn.execute(statement)).scalar_one()
+
+
+async def record_use(conn: AsyncConnection, code_id: int, order_id: int, email: str) -> None:
+    await conn.execute(insert(uses).values(code_id=code_id, order_id=order_id, email=email))
+
+
+async def release_uses(conn: AsyncConnection, order_id: int) -> int:
+    """Give an order's code uses back (it was cancelled unpaid); a second call releases nothing."""
+    released = (
+        (
+            await conn.execute(
+                update(uses)
+                .where(uses.c.order_id == order_id, uses.c.released_at.is_(None))
+                .values(released_at=func.now())
+                .returning(uses.c.code_id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    for code_id in released:
+        await conn.execute(
+            update(codes).where(codes.c.id == code_id, codes.c.used > 0).values(used=codes.c.used - 1)
+        )
+    return len(released)
+
+
+# ---------------------------------------------------------------- staff edits
+
+
+async def create(conn: AsyncConnection, kind: str, values: dict[str, Any]) -> Any:
+    table, row_type = TABLES[kind], ROWS[kind]
+    row = (await conn.execute(insert(table).values(**values).returning(*_columns(table, row_type)))).one()
+    return row_type(**row._mapping)
+
+
+async def update_row(conn: AsyncConnection, kind: str, row_id: int, values: dict[str, Any]) -> Any | None:
+    table, row_type = TABLES[kind], ROWS[kind]
+    statement = update(table).where(table.c.id == row_id).returning(*_columns(table, row_type))
+    row = (await conn.execute(statement.values(**values) if values else _select(kind, row_id))).first()
+    return row_type(**row._mapping) if row else None
+
+
+def _select(kind: str, row_id: int) -> Any:
+    table, row_type = TABLES[kind], ROWS[kind]
+    return select(*_columns(table, row_type)).where(table.c.id == row_id)
+
+
+async def get_row(conn: AsyncConnection, kind: str, row_id: int) -> Any | None:
+    row = (await conn.execute(_select(kind, row_id))).first()
+    return ROWS[kind](**row._mapping) if row else None
+
+
+async def delete_row(conn: AsyncConnection, kind: str, row_id: int) -> bool:
+    table = TABLES[kind]
+    return (await conn.execute(delete(table).where(table.c.id == row_id))).rowcount == 1
+
+
+async def list_rows(conn: AsyncConnection, kind: str, limit: int) -> list[Any]:
+    table, row_type = TABLES[kind], ROWS[kind]
+    statement = select(*_columns(table, row_type)).order_by(table.c.id).limit(limit)
+    return [row_type(**row._mapping) for row in await conn.execute(statement)]
+
+
+async def has_zones(conn: AsyncConnection) -> bool:
+    return (await conn.execute(select(func.count()).select_from(zones))).scalar_one() > 0
