@@ -10,8 +10,9 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
+from core.settings import Settings
 from tests.accounts import register, signed_up_token, staff_token
-from tests.shop import global_id, received_product, variant_with_stock
+from tests.shop import global_id, received_product, serve, variant_with_stock
 from tests.support import StatementCounter, codes, graphql, sql
 
 SUBMIT = """
@@ -388,3 +389,20 @@ async def test_the_rating_sort_reads_its_index(
     finally:
         await conn.close()
     assert "ix_products_rating" in plan and "Sort" not in plan, plan
+
+
+async def test_review_writes_are_rate_limited_per_customer(settings: Settings, database_url: str) -> None:
+    async with serve(settings.model_copy(update={"rate_limit_review": "2/3600"})) as running:
+        async with httpx.AsyncClient(base_url=running.url, timeout=30) as client:
+            staff = await staff_token(client, database_url)
+            token = await customer(client, "Busy Writer")
+            product = await received_product(client, database_url, token, staff)
+            assert codes(await submit(client, token, product, 3, "one")) == []
+            assert codes(await submit(client, token, product, 4, "two")) == []
+            refused = await submit(client, token, product, 5, "three")
+            assert (refused["review"], codes(refused)) == (None, ["RATE_LIMITED"])
+            other = await customer(client, "Calm Writer")
+            assert await received_product(client, database_url, other, staff) == product
+            assert codes(await submit(client, other, product, 5, "mine")) == []
+    rows = await sql(database_url, "SELECT body FROM reviews ORDER BY id")
+    assert [row.body for row in rows] == ["two", "mine"]
