@@ -107,6 +107,7 @@ class Settings(BaseSettings):
     rate_limit_register_email: str = "5/600"  # per e-mail address
     rate_limit_refresh: str = "60/60"  # per client address
     rate_limit_checkout: str = "60/600"  # per signed-in user, else per client address
+    rate_limit_review: str = "30/3600"  # reviewSubmit per customer: each write drops the catalog cache
     # Background jobs (README: "Background jobs"): a worker inside `serve` (on/off), retries.
     run_worker: str = "on"
     job_max_attempts: int = Field(default=8, ge=1)  # runs of a job before it is held as failed
@@ -140,6 +141,7 @@ class Settings(BaseSettings):
         "rate_limit_register_email",
         "rate_limit_refresh",
         "rate_limit_checkout",
+        "rate_limit_review",
     )
     @classmethod
     def _valid_rate_limit(cls, value: str) -> str:

@@ -121,6 +121,10 @@ def checkout_attempt(settings: Settings, address: str | None, user_id: int | Non
     return [Limited("checkout:address", address_key(address), limit)]
 
 
+def review_attempt(settings: Settings, user_id: int) -> list[Limited]:
+    return [Limited("review:user", str(user_id), RateLimit.parse(settings.rate_limit_review))]
+
+
 # ---------------------------------------------------------------- counting
 
 

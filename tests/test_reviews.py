@@ -8,8 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
+from core.settings import Settings
 from tests.accounts import register, signed_up_token, staff_token
-from tests.shop import global_id, received_product, variant_with_stock
+from tests.shop import global_id, received_product, serve, variant_with_stock
 from tests.support import StatementCounter, codes, graphql, sql
 
 SUBMIT = """
@@ -364,3 +365,20 @@ async def test_ratings_and_reviews_of_a_page_cost_the_same_statements_at_every_s
     assert all(edge["node"]["reviews"]["edges"][0]["node"]["authorName"] == "Ada S." for edge in edges)
     # the page; the ratings; the reviews of every product; their authors' names
     assert sql_statements.count == 4, [statement[:80] for statement in sql_statements.statements]
+
+
+async def test_review_writes_are_rate_limited_per_customer(settings: Settings, database_url: str) -> None:
+    async with serve(settings.model_copy(update={"rate_limit_review": "2/3600"})) as running:
+        async with httpx.AsyncClient(base_url=running.url, timeout=30) as client:
+            staff = await staff_token(client, database_url)
+            token = await customer(client, "Busy Writer")
+            product = await received_product(client, database_url, token, staff)
+            assert codes(await submit(client, token, product, 3, "one")) == []
+            assert codes(await submit(client, token, product, 4, "two")) == []
+            refused = await submit(client, token, product, 5, "three")
+            assert (refused["review"], codes(refused)) == (None, ["RATE_LIMITED"])
+            other = await customer(client, "Calm Writer")
+            assert await received_product(client, database_url, other, staff) == product
+            assert codes(await submit(client, other, product, 5, "mine")) == []
+    rows = await sql(database_url, "SELECT body FROM reviews ORDER BY id")
+    assert [row.body for row in rows] == ["two", "mine"]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import strawberry
 
-from domain import reviews
+from domain import rate_limits, reviews
 from graph.auth import require_staff, require_viewer
 from graph.common.types import user_errors
 from graph.context import Info
 from graph.ids import pk_of
+from graph.rate_limits import refused
 from graph.reviews.types import Review, ReviewPayload
 
 
@@ -31,6 +32,8 @@ class ReviewMutation:
         title: str | None = None,
     ) -> ReviewPayload:
         reader = await require_viewer(info)
+        if limited := await refused(info, rate_limits.review_attempt(info.context.settings, reader.id)):
+            return ReviewPayload(review=None, user_errors=limited)
         result = await reviews.submit_review(
             info.context.engine, reader.id, pk_of(product_id, "Product"), rating, title, body
         )

@@ -6,17 +6,25 @@ import { announce, errorText } from "./ui.js";
 
 const PAGE = 5;
 
+const PRODUCT_REVIEWS = `
+  id
+  rating { average count }
+  reviews(first: ${PAGE}, after: $after, sort: $sort) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { node { id rating title body authorName createdAt updatedAt } }
+  }`;
+
+// By slug, as every shopper asks (the server may answer from its catalog cache) ...
 const REVIEWS = `
 query ProductReviews($slug: String!, $after: String, $sort: ReviewSort) {
-  product(slug: $slug) {
-    id
-    rating { average count }
-    reviews(first: ${PAGE}, after: $after, sort: $sort) {
-      totalCount
-      pageInfo { hasNextPage endCursor }
-      edges { node { id rating title body authorName createdAt updatedAt } }
-    }
-  }
+  product(slug: $slug) { ${PRODUCT_REVIEWS} }
+}`;
+
+// ... and by id right after the shopper's own review, which the cache may not have dropped yet.
+const FRESH_REVIEWS = `
+query FreshProductReviews($id: ID!, $after: String, $sort: ReviewSort) {
+  node(id: $id) { ... on Product { ${PRODUCT_REVIEWS} } }
 }`;
 
 const ELIGIBILITY = `
@@ -98,6 +106,7 @@ export async function reviewsSection(section, slug) {
 
   let after = null;
   let productId = null;
+  let fresh = false;
   async function load(reset) {
     if (reset) {
       after = null;
@@ -105,7 +114,10 @@ export async function reviewsSection(section, slug) {
     }
     more.hidden = true;
     try {
-      const { product } = await gql(REVIEWS, { slug, after, sort: sort.value });
+      const variables = { after, sort: sort.value };
+      const product = fresh
+        ? (await gql(FRESH_REVIEWS, { ...variables, id: productId })).node
+        : (await gql(REVIEWS, { ...variables, slug })).product;
       if (!product) return;
       productId = product.id;
       summary.replaceChildren(ratingSummary(product.rating));
@@ -120,7 +132,12 @@ export async function reviewsSection(section, slug) {
   sort.addEventListener("change", () => load(true));
   more.addEventListener("click", () => load(false));
   await load(true);
-  if (productId && session.auth) await reviewForm(formSlot, productId, () => load(true));
+  if (productId && session.auth) {
+    await reviewForm(formSlot, productId, () => {
+      fresh = true; // from now on this page reads past the cache
+      return load(true);
+    });
+  }
 }
 
 async function reviewForm(slot, productId, reload) {
