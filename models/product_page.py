@@ -437,7 +437,7 @@ def _page_statement(shape: _PageShape) -> Select[Any]:
     page_keys = _page_keys(shape)
     names = _key_names(shape)
     sort_keys = [page_keys.c[name] for name in names]
-    descending = shape.order in (ProductOrder.RELEVANCE, ProductOrder.NEWEST, ProductOrder.PRICE_DESC)
+    _, descending = _sort_columns(shape.order, products)
     page = (
         product_select(*sort_keys, with_variants=shape.with_variants, with_category=shape.with_category)
         .join(page_keys, page_keys.c.id == products.c.id)
