@@ -21,6 +21,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -110,6 +111,7 @@ class OrderFlow:
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._buyer = 100_000
+        self.first_error = ""
 
     def __enter__(self) -> OrderFlow:
         self._thread.start()
@@ -121,19 +123,19 @@ class OrderFlow:
 
     def _run(self) -> None:
         interval = 1 / ORDERS_PER_SECOND
-        with (
-            ThreadPoolExecutor(max_workers=16) as pool,
-            httpx.Client(base_url=self.url, timeout=30) as client,
-        ):
+        with httpx.Client(base_url=self.url, timeout=30) as client:
+            pool = ThreadPoolExecutor(max_workers=32)
             next_at = time.monotonic()
             while not self.stop.is_set():
                 self._buyer += 1
-                self.started += 1
                 pool.submit(self._order, client, self._buyer)
                 next_at += interval
                 self.stop.wait(max(0.0, next_at - time.monotonic()))
+            pool.shutdown(wait=True, cancel_futures=True)  # orders not begun yet are not counted
 
     def _order(self, client: httpx.Client, buyer: int) -> None:
+        with self._lock:
+            self.started += 1
         headers = {"X-Forwarded-For": buyer_address(buyer)}
         try:
             variant = self.variants[buyer % len(self.variants)]
@@ -141,14 +143,15 @@ class OrderFlow:
             cart = graphql.payload(graphql.post(client, body, headers), "cartLinesAdd")["cart"]["token"]
             body = workloads.body(workloads.CHECKOUT, cartToken=cart, email=f"day{buyer}@example.com")
             created = graphql.payload(graphql.post(client, body, headers), "checkoutCreate")
-            paid = client.post(created["checkoutUrl"].replace(self.url, "") + "/pay", headers=headers)
+            paid = client.post(urlsplit(created["checkoutUrl"]).path + "/pay", headers=headers)
             if paid.status_code not in (200, 303):
                 raise RuntimeError(f"pay: {paid.status_code}")
             with self._lock:
                 self.paid += 1
-        except Exception:
+        except Exception as error:
             with self._lock:
                 self.failed += 1
+                self.first_error = self.first_error or f"{type(error).__name__}: {str(error)[:200]}"
 
 
 def _catalog_reads(stats_dsn: str) -> int:
@@ -192,7 +195,7 @@ def run_storefront_day(server: AppServer, client: httpx.Client, measurer: Measur
             day,
             f"cache hit ratio {day_hits:.1%}; {ratio:.0%} of the row above;"
             f" orders: {flow.paid / seconds:.1f} paid/s ({flow.paid} paid, {flow.failed} failed,"
-            f" {flow.started} started)",
+            f" {flow.started} started{'; first failure: ' + flow.first_error if flow.first_error else ''})",
             failed=flow.failed > flow.started // 10,
         ),
     ]

@@ -132,8 +132,10 @@ def _search_query(
 
 
 # How many matches `totalCount` counts exactly; above it, it is PostgreSQL's planner estimate
-# (from the statistics ANALYZE keeps, rounded to hundreds), never below this bound.
+# (from the statistics ANALYZE keeps, rounded to hundreds), never below this bound. A search
+# counts fewer exactly: each of its matches is a visit to the table.
 TOTAL_COUNT_EXACT_UP_TO = 10_000
+SEARCH_TOTAL_COUNT_EXACT_UP_TO = 1_000
 
 # Relevance: products whose name holds every searched word (tier 2) come before those that
 # match through their description only (tier 1); newest first within a tier. Unlike a rank
@@ -236,6 +238,8 @@ async def _prepare(
     exact_count_up_to: int,
 ) -> tuple[_PageShape, CompiledRead, dict[str, Any]]:
     corrected = await correct_search_words(conn, query.search_words) if query.search_words else []
+    if corrected:
+        exact_count_up_to = min(exact_count_up_to, SEARCH_TOTAL_COUNT_EXACT_UP_TO)
     relevance = order is ProductOrder.RELEVANCE and bool(corrected)
     after_tier: int | None = None
     if after is not None and relevance:
@@ -397,21 +401,24 @@ def _page_keys(shape: _PageShape) -> Any:
         return _ordered(shape, [], shape.after, None).subquery("page_keys")
     # Relevance: the name tier, then the description tier; a cursor in the description tier
     # skips the name tier altogether.
-    branches = []
-    if shape.after_tier != DESCRIPTION_TIER:
-        # A name holding the words implies search_vector matches: one condition is enough.
-        name_first = _ordered(shape, [_name_matches(products, shape)], shape.after, NAME_TIER, search=False)
-        branches.append(name_first)
     description_only = _ordered(
         shape,
         [not_(_name_matches(products, shape))],
         shape.after and shape.after_tier == DESCRIPTION_TIER,
         DESCRIPTION_TIER,
     )
-    branches.append(description_only)
-    if len(branches) == 1:
-        return branches[0].subquery("page_keys")
-    return union_all(*[branch.subquery().select() for branch in branches]).subquery("page_keys")
+    if shape.after_tier == DESCRIPTION_TIER:
+        return description_only.subquery("page_keys")
+    # A name holding the words implies search_vector matches: one condition is enough.
+    name_first = _ordered(shape, [_name_matches(products, shape)], shape.after, NAME_TIER, search=False).cte(
+        "name_tier"
+    )
+    # The description tier runs only when the name tier does not fill the page (a one-time
+    # filter, decided before its scan starts): finding that no description-only match exists
+    # would otherwise cost a look at every match of the words.
+    name_count = select(func.count()).select_from(name_first).scalar_subquery()
+    description_only = description_only.where(name_count < literal_column(str(int(shape.limit))))
+    return union_all(select(name_first), description_only.subquery().select()).subquery("page_keys")
 
 
 def _matching(t: Any, shape: _PageShape) -> Select[Any]:
@@ -465,7 +472,7 @@ def _page_statement(shape: _PageShape) -> Select[Any]:
     page_keys = _page_keys(shape)
     names = _key_names(shape)
     sort_keys = [page_keys.c[name] for name in names]
-    descending = shape.order is ProductOrder.RELEVANCE or _sort_columns(shape.order, products)[1]
+    _, descending = _sort_columns(shape.order, products)
     page = (
         product_select(*sort_keys, with_variants=shape.with_variants, with_category=shape.with_category)
         .join(page_keys, page_keys.c.id == products.c.id)
