@@ -1,0 +1,93 @@
+"""The staff dashboard at /admin: who gets in, CSRF, the security policy, orders and their actions."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.accounts import register
+from tests.dashboard import STAFF_PASSWORD, csrf_of, dashboard_sign_in, new_staff
+from tests.shop import checkout, new_cart, pay, variant_with_stock
+from tests.support import RunningServer, sql
+
+
+async def test_anonymous_and_customers_never_get_in(server: RunningServer, database_url: str) -> None:
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as anonymous:
+        for path in ("/admin/", "/admin/orders/list", "/admin/orders/detail?pk=1001"):
+            answer = await anonymous.get(path)
+            assert answer.status_code == 303 and "/admin/login" in answer.headers["location"], path
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as customer:
+        await register(customer, email="customer@example.com", password=STAFF_PASSWORD)
+        answer = await dashboard_sign_in(customer, "customer@example.com")
+        assert answer.status_code == 400
+        assert "not a staff account" in answer.text
+        assert "storefront_admin" not in customer.cookies
+        assert (await customer.get("/admin/orders/list")).status_code == 303
+
+
+async def test_staff_sign_in_needs_the_csrf_token_and_the_password(
+    server: RunningServer, database_url: str
+) -> None:
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as staff:
+        email = await new_staff(staff, database_url)
+        forged = await staff.post("/admin/login", data={"username": email, "password": STAFF_PASSWORD})
+        assert forged.status_code == 403
+        assert (await dashboard_sign_in(staff, email, "not the password")).status_code == 400
+        signed_in = await dashboard_sign_in(staff, email)
+        assert signed_in.status_code == 303
+        page = await staff.get("/admin/orders/list")
+        assert page.status_code == 200 and "Orders" in page.text
+        policy = page.headers["content-security-policy"]
+        assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
+        cookie = next(c for c in staff.cookies.jar if c.name == "storefront_admin")
+        assert cookie.path == "/admin"
+        # Demoted: out at the next click.
+        await sql(database_url, "UPDATE users SET is_staff = false WHERE email = :email", email=email)
+        assert (await staff.get("/admin/orders/list")).status_code == 303
+
+
+async def test_the_policy_of_other_pages_is_unchanged(server: RunningServer) -> None:
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as anyone:
+        answer = await anyone.post("/graphql", json={"query": "{ __typename }"})
+        assert "unsafe-inline" not in answer.headers["content-security-policy"]
+
+
+async def test_staff_ship_a_paid_order_through_the_state_machine(
+    server: RunningServer, client: httpx.AsyncClient, database_url: str
+) -> None:
+    variant, _, _ = await variant_with_stock(database_url, 5)
+    token = await new_cart(client, variant, 1)
+    placed = await checkout(client, token, email="buyer@example.com")
+    order_id = placed["order"]["id"]
+    await pay(client, database_url, order_id)
+    number = (await sql(database_url, "SELECT number FROM orders ORDER BY id DESC LIMIT 1"))[0].number
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as staff:
+        email = await new_staff(staff, database_url)
+        assert (await dashboard_sign_in(staff, email)).status_code == 303
+        listed = await staff.get("/admin/orders/list", params={"q": "buyer@"})
+        assert listed.status_code == 200 and "buyer@example.com" in listed.text, listed.text
+        page = await staff.get("/admin/orders/detail", params={"pk": number})
+        assert page.status_code == 200 and "PAID" in page.text
+        csrf = csrf_of(page.text)
+        without_tracking = await staff.post(
+            "/admin/_api/orders/row-action",
+            params={"name": "ship", "pk": number},
+            data={"tracking_number": "", "csrftoken": csrf},
+        )
+        assert "TRACKING_NUMBER_REQUIRED" in without_tracking.text
+        shipped = await staff.post(
+            "/admin/_api/orders/row-action",
+            params={"name": "ship", "pk": number},
+            data={"tracking_number": "1Z999", "csrftoken": csrf},
+        )
+        assert shipped.status_code == 200, shipped.text
+    row = (await sql(database_url, "SELECT status, tracking_number FROM orders WHERE number = :n", n=number))[
+        0
+    ]
+    assert (row.status, row.tracking_number) == ("SHIPPED", "1Z999")
+    history = await sql(
+        database_url,
+        "SELECT to_status, actor FROM order_status_history h JOIN orders o ON o.id = h.order_id"
+        " WHERE o.number = :n ORDER BY h.id",
+        n=number,
+    )
+    assert history[-1].to_status == "SHIPPED" and history[-1].actor.startswith("staff:")
