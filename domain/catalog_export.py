@@ -1,0 +1,36 @@
+"""Writing the catalog as CSV in the import format (domain.catalog_csv): streaming, in batches."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from typing import TextIO
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from domain.catalog_csv import COLUMNS, export_record
+from models.catalog_import_repository import export_rows, variant_count
+
+
+async def export_catalog(
+    engine: AsyncEngine, out: TextIO, progress: Callable[[int], None] | None = None
+) -> int:
+    """Write every variant (with its product's columns) to `out`; how many rows were written."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    written = 0
+    # One REPEATABLE READ transaction: the file is one consistent picture of the catalog.
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="REPEATABLE READ")
+        async with conn.begin():
+            async for rows in export_rows(conn):
+                writer.writerows(export_record(row) for row in rows)
+                written += len(rows)
+                if progress:
+                    progress(written)
+    return written
+
+
+async def count_variants(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return await variant_count(conn)

@@ -1,0 +1,229 @@
+"""Set-based reads and writes of a catalog import (domain.catalog_import) and of the export.
+
+Every statement takes a whole chunk of rows as arrays (`unnest`), so a chunk costs a handful of
+statements whatever its size. Upserts change only rows whose values differ (`IS DISTINCT FROM`), so
+importing the same file again writes nothing. The check constraints of the tables (price >= 0,
+0 <= reserved <= stock) back every rule the import checks first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+@dataclass(slots=True, frozen=True)
+class ExistingVariant:
+    sku: str
+    product_slug: str
+    stock: int
+    reserved: int
+
+
+@dataclass(slots=True, frozen=True)
+class Upserted:
+    inserted: int
+    updated: int
+
+
+async def start_import(conn: AsyncConnection) -> None:
+    """Per-import scratch tables (dropped at commit or rollback): the SKUs and products seen so far,
+    kept in the database rather than in memory so that a file of any size is checked for repeats."""
+    await conn.execute(
+        text("CREATE TEMP TABLE import_skus (sku text PRIMARY KEY, line integer NOT NULL) ON COMMIT DROP")
+    )
+    await conn.execute(
+        text(
+            "CREATE TEMP TABLE import_products"
+            " (slug text PRIMARY KEY, digest text NOT NULL, line integer NOT NULL) ON COMMIT DROP"
+        )
+    )
+
+
+async def repeated_skus(conn: AsyncConnection, skus: Sequence[str], lines: Sequence[int]) -> dict[str, int]:
+    """Record the SKUs of a chunk; those seen in an earlier chunk, with the line they were first on."""
+    result = await conn.execute(
+        text(
+            """
+            WITH chunk AS (
+                SELECT * FROM unnest(CAST(:sku AS text[]), CAST(:line AS integer[])) AS c(sku, line)
+            ),
+            earlier AS (SELECT s.sku, s.line FROM import_skus s JOIN chunk USING (sku)),
+            added AS (INSERT INTO import_skus SELECT sku, line FROM chunk ON CONFLICT (sku) DO NOTHING)
+            SELECT sku, line FROM earlier
+            """
+        ),
+        {"sku": list(skus), "line": list(lines)},
+    )
+    return {row.sku: row.line for row in result}
+
+
+async def differing_products(
+    conn: AsyncConnection, slugs: Sequence[str], digests: Sequence[str], lines: Sequence[int]
+) -> dict[str, int]:
+    """Record each product's columns (as a digest); slugs an earlier chunk gave other columns, with
+    the line that did."""
+    result = await conn.execute(
+        text(
+            """
+            WITH chunk AS (
+                SELECT * FROM unnest(CAST(:slug AS text[]), CAST(:digest AS text[]), CAST(:line AS integer[]))
+                AS c(slug, digest, line)
+            ),
+            earlier AS (
+                SELECT p.slug, p.line FROM import_products p JOIN chunk c USING (slug)
+                WHERE p.digest <> c.digest
+            ),
+            added AS (
+                INSERT INTO import_products SELECT slug, digest, line FROM chunk ON CONFLICT (slug) DO NOTHING
+            )
+            SELECT slug, line FROM earlier
+            """
+        ),
+        {"slug": list(slugs), "digest": list(digests), "line": list(lines)},
+    )
+    return {row.slug: row.line for row in result}
+
+
+async def lock_existing_variants(conn: AsyncConnection, skus: Sequence[str]) -> dict[str, ExistingVariant]:
+    """The variants these SKUs name, locked until the import commits (checkouts reserve meanwhile
+    no more of them: their `reserved` is what the new stock is checked against)."""
+    result = await conn.execute(
+        text(
+            """
+            SELECT v.sku, p.slug AS product_slug, v.stock, v.reserved
+            FROM product_variants v JOIN products p ON p.id = v.product_id
+            WHERE v.sku = ANY(CAST(:sku AS text[]))
+            FOR UPDATE OF v
+            """
+        ),
+        {"sku": list(skus)},
+    )
+    return {row.sku: ExistingVariant(row.sku, row.product_slug, row.stock, row.reserved) for row in result}
+
+
+async def category_ids(conn: AsyncConnection, slugs: Sequence[str], names: Sequence[str]) -> dict[str, int]:
+    """The ids of these category slugs, creating the missing ones (top level, with the name given)."""
+    await conn.execute(
+        text(
+            """
+            INSERT INTO categories (slug, name)
+            SELECT slug, name FROM unnest(CAST(:slug AS text[]), CAST(:name AS text[])) AS c(slug, name)
+            ON CONFLICT (slug) DO NOTHING
+            """
+        ),
+        {"slug": list(slugs), "name": list(names)},
+    )
+    result = await conn.execute(
+        text("SELECT slug, id FROM categories WHERE slug = ANY(CAST(:slug AS text[]))"), {"slug": list(slugs)}
+    )
+    return {row.slug: row.id for row in result}
+
+
+async def upsert_products(
+    conn: AsyncConnection, columns: dict[str, list[Any]]
+) -> tuple[dict[str, int], Upserted]:
+    """Insert or update products by slug; every slug's id, and how many were inserted and updated."""
+    result = await conn.execute(
+        text(
+            """
+            INSERT INTO products (slug, name, description, category_id, images, is_active)
+            SELECT p.slug, p.name, p.description, p.category_id, p.images::jsonb, p.is_active
+            FROM unnest(
+                CAST(:slug AS text[]), CAST(:name AS text[]), CAST(:description AS text[]),
+                CAST(:category_id AS bigint[]), CAST(:images AS text[]), CAST(:is_active AS boolean[])
+            ) AS p(slug, name, description, category_id, images, is_active)
+            ON CONFLICT (slug) DO UPDATE SET
+                name = EXCLUDED.name, description = EXCLUDED.description,
+                category_id = EXCLUDED.category_id, images = EXCLUDED.images, is_active = EXCLUDED.is_active
+            WHERE (products.name, products.description, products.category_id, products.images,
+                   products.is_active)
+                IS DISTINCT FROM
+                (EXCLUDED.name, EXCLUDED.description, EXCLUDED.category_id, EXCLUDED.images,
+                 EXCLUDED.is_active)
+            RETURNING (xmax = 0) AS inserted
+            """
+        ),
+        columns,
+    )
+    flags = [row.inserted for row in result]
+    ids = await conn.execute(
+        text("SELECT slug, id FROM products WHERE slug = ANY(CAST(:slug AS text[]))"),
+        {"slug": columns["slug"]},
+    )
+    inserted = sum(flags)
+    return {row.slug: row.id for row in ids}, Upserted(inserted=inserted, updated=len(flags) - inserted)
+
+
+async def upsert_variants(conn: AsyncConnection, columns: dict[str, list[Any]]) -> Upserted:
+    """Insert or update variants by SKU; how many were inserted and updated."""
+    result = await conn.execute(
+        text(
+            """
+            INSERT INTO product_variants AS v (product_id, sku, name, price, stock, position)
+            SELECT * FROM unnest(
+                CAST(:product_id AS bigint[]), CAST(:sku AS text[]), CAST(:name AS text[]),
+                CAST(:price AS integer[]), CAST(:stock AS integer[]), CAST(:position AS integer[])
+            )
+            ON CONFLICT (sku) DO UPDATE SET
+                name = EXCLUDED.name, price = EXCLUDED.price, stock = EXCLUDED.stock,
+                position = EXCLUDED.position
+            WHERE (v.name, v.price, v.stock, v.position)
+                IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.price, EXCLUDED.stock, EXCLUDED.position)
+            RETURNING (xmax = 0) AS inserted
+            """
+        ),
+        columns,
+    )
+    flags = [row.inserted for row in result]
+    inserted = sum(flags)
+    return Upserted(inserted=inserted, updated=len(flags) - inserted)
+
+
+# ---------------------------------------------------------------- export
+
+EXPORT_BATCH = 5_000
+
+
+async def export_rows(conn: AsyncConnection) -> AsyncIterator[list[Any]]:
+    """Every variant with its product and category, by product id then position, in batches
+    (keyset paging: each batch is one indexed statement, memory that of one batch)."""
+    after: tuple[int, int, int] = (0, -(2**31), 0)
+    statement = text(
+        """
+        SELECT p.id AS product_id, v.id AS variant_id, v.position,
+               p.slug AS product_slug, p.name AS product_name,
+               p.description, c.slug AS category, c.name AS category_name, p.is_active, p.images,
+               v.sku, v.name AS variant_name, v.price, v.stock
+        FROM product_variants v
+        JOIN products p ON p.id = v.product_id
+        LEFT JOIN categories c ON c.id = p.category_id
+        WHERE (v.product_id, v.position, v.id) > (:after_product, :after_position, :after_variant)
+        ORDER BY v.product_id, v.position, v.id
+        LIMIT :limit
+        """
+    )
+    while True:
+        rows = (
+            await conn.execute(
+                statement,
+                {
+                    "after_product": after[0],
+                    "after_position": after[1],
+                    "after_variant": after[2],
+                    "limit": EXPORT_BATCH,
+                },
+            )
+        ).all()
+        if not rows:
+            return
+        yield rows
+        after = (rows[-1].product_id, rows[-1].position, rows[-1].variant_id)
+
+
+async def variant_count(conn: AsyncConnection) -> int:
+    return (await conn.execute(text("SELECT count(*) FROM product_variants"))).scalar_one()
