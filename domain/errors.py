@@ -71,6 +71,34 @@ class JobCode(StrEnum):
     NOT_FOUND = "NOT_FOUND"
 
 
+class CatalogCode(StrEnum):
+    """Staff catalog operations (domain.catalog_admin): products, variants, categories, stock, attributes."""
+
+    NOT_FOUND = "NOT_FOUND"
+    INVALID_NAME = "INVALID_NAME"
+    INVALID_SLUG = "INVALID_SLUG"
+    SLUG_TAKEN = "SLUG_TAKEN"
+    INVALID_DESCRIPTION = "INVALID_DESCRIPTION"
+    INVALID_IMAGE = "INVALID_IMAGE"
+    TOO_MANY_IMAGES = "TOO_MANY_IMAGES"
+    CATEGORY_NOT_FOUND = "CATEGORY_NOT_FOUND"
+    CATEGORY_CYCLE = "CATEGORY_CYCLE"
+    PRODUCT_NOT_FOUND = "PRODUCT_NOT_FOUND"
+    INVALID_SKU = "INVALID_SKU"
+    SKU_TAKEN = "SKU_TAKEN"
+    INVALID_PRICE = "INVALID_PRICE"
+    INVALID_POSITION = "INVALID_POSITION"
+    INVALID_QUANTITY = "INVALID_QUANTITY"
+    STOCK_BELOW_RESERVED = "STOCK_BELOW_RESERVED"
+    INVALID_REASON = "INVALID_REASON"
+    INVALID_NOTE = "INVALID_NOTE"
+    ATTRIBUTE_NOT_FOUND = "ATTRIBUTE_NOT_FOUND"
+    ATTRIBUTE_VALUE_NOT_FOUND = "ATTRIBUTE_VALUE_NOT_FOUND"
+    INVALID_INPUT_TYPE = "INVALID_INPUT_TYPE"
+    TOO_MANY_VALUES = "TOO_MANY_VALUES"
+    TOO_MANY_ITEMS = "TOO_MANY_ITEMS"
+
+
 class LimitCode(StrEnum):
     """Rate limits, on every mutation that counts attempts."""
 
@@ -84,6 +112,7 @@ CODES: tuple[type[StrEnum], ...] = (
     OrderCode,
     PaymentCode,
     JobCode,
+    CatalogCode,
     LimitCode,
 )
 

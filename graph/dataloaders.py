@@ -9,8 +9,9 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from strawberry.dataloader import DataLoader
 
-from domain import catalog
+from domain import attributes, catalog
 from domain import order_reads as orders
+from domain.attributes import AttributeRow, SelectedRow
 from domain.catalog import CategoryRow, ProductRow, VariantRow
 from domain.order_reads import OrderLineRow, OrderRow, StatusChangeRow
 
@@ -56,6 +57,18 @@ class Loaders:
     @cached_property
     def variants_of_product(self) -> DataLoader[int, list[VariantRow]]:
         return _batched(self._engine, catalog.variants_by_product_ids, missing=[])
+
+    @cached_property
+    def attribute(self) -> DataLoader[int, AttributeRow | None]:
+        return _batched(self._engine, attributes.attributes_by_ids)
+
+    @cached_property
+    def product_attributes(self) -> DataLoader[int, list[SelectedRow]]:
+        return _batched(self._engine, attributes.selected_of_products, missing=[])
+
+    @cached_property
+    def variant_attributes(self) -> DataLoader[int, list[SelectedRow]]:
+        return _batched(self._engine, attributes.selected_of_variants, missing=[])
 
     @cached_property
     def order(self) -> DataLoader[int, OrderRow | None]:

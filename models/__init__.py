@@ -10,23 +10,35 @@ announce catalog changes (0001, 0004_catalog_notify).
 from models.accounts import RefreshToken, User
 from models.carts import Cart, CartLine
 from models.catalog import Category, Product, ProductVariant, SearchTerm
+from models.catalog_admin import (
+    Attribute,
+    AttributeValue,
+    InventoryMovement,
+    ProductAttributeValue,
+    VariantAttributeValue,
+)
 from models.mail import MailMessage
 from models.orders import Order, OrderLine, OrderStatusChange, ProcessedPaymentEvent
 from models.rate_limits import RateLimitCounter
 
 __all__ = [
+    "Attribute",
+    "AttributeValue",
     "Cart",
     "CartLine",
     "Category",
+    "InventoryMovement",
     "MailMessage",
     "Order",
     "OrderLine",
     "OrderStatusChange",
     "ProcessedPaymentEvent",
     "Product",
+    "ProductAttributeValue",
     "ProductVariant",
     "RateLimitCounter",
     "RefreshToken",
     "SearchTerm",
     "User",
+    "VariantAttributeValue",
 ]

@@ -122,7 +122,10 @@ _variant_columns = (
     variants.c.price,
     (variants.c.stock - variants.c.reserved).label("quantity_available"),
 )
-_for_sale = variants.join(products, and_(products.c.id == variants.c.product_id, products.c.is_active))
+_for_sale = variants.join(
+    products,
+    and_(products.c.id == variants.c.product_id, products.c.is_active, variants.c.deleted_at.is_(None)),
+)
 _lines_for_sale = cart_lines.join(_for_sale, variants.c.id == cart_lines.c.variant_id)
 
 

@@ -33,6 +33,10 @@ from sqlmodel import Field, SQLModel
 
 class Category(SQLModel, table=True):
     __tablename__ = "categories"
+    __table_args__ = (
+        CheckConstraint("parent_id IS NULL OR parent_id <> id", name="ck_category_not_own_parent"),
+        CheckConstraint("position >= 0", name="ck_category_position_not_negative"),
+    )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
     parent_id: int | None = Field(
@@ -63,6 +67,8 @@ class Product(SQLModel, table=True):
         default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]")
     )
     is_active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, server_default=true()))
+    # Soft delete (migration 0008): set with is_active false; kept for order history and re-activation.
+    deleted_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     created_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now())
     )
@@ -84,6 +90,8 @@ class ProductVariant(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint("price >= 0", name="ck_variant_price_not_negative"),
         CheckConstraint("reserved >= 0 AND reserved <= stock", name="ck_variant_reserved_within_stock"),
+        CheckConstraint("stock >= 0", name="ck_variant_stock_not_negative"),
+        CheckConstraint("position >= 0", name="ck_variant_position_not_negative"),
         Index("ix_product_variants_product_id", "product_id", "position", "id"),
     )
 
@@ -97,6 +105,8 @@ class ProductVariant(SQLModel, table=True):
     stock: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     reserved: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     position: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    # Soft delete (migration 0008): a deleted variant is not for sale; orders keep their snapshots.
+    deleted_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
 
 
 class SearchTerm(SQLModel, table=True):

@@ -69,7 +69,7 @@ price_summary = (
         func.coalesce(func.max(variants.c.price), 0).label("max_price"),
         func.coalesce(func.sum(variants.c.stock - variants.c.reserved), 0).label("quantity_available"),
     )
-    .where(variants.c.product_id == products.c.id)
+    .where(variants.c.product_id == products.c.id, variants.c.deleted_at.is_(None))
     .lateral("price_summary")
 )
 
@@ -91,7 +91,7 @@ _variant_list = (
             type_=JSON,
         ).label("variant_list")
     )
-    .where(variants.c.product_id == products.c.id)
+    .where(variants.c.product_id == products.c.id, variants.c.deleted_at.is_(None))
     .lateral("variant_list")
 )
 _page_category = categories.alias("page_category")
@@ -190,7 +190,7 @@ async def variants_by_product_ids(
 ) -> dict[int, list[VariantRow]]:
     statement = (
         select(*_variant_columns)
-        .where(variants.c.product_id.in_(product_ids))
+        .where(variants.c.product_id.in_(product_ids), variants.c.deleted_at.is_(None))
         .order_by(variants.c.product_id, variants.c.position, variants.c.id)
     )
     grouped: dict[int, list[VariantRow]] = defaultdict(list)
@@ -204,7 +204,7 @@ async def variants_by_ids(conn: AsyncConnection, ids: Sequence[int]) -> dict[int
     statement = (
         select(*_variant_columns)
         .join(products, products.c.id == variants.c.product_id)
-        .where(variants.c.id.in_(ids), products.c.is_active)
+        .where(variants.c.id.in_(ids), products.c.is_active, variants.c.deleted_at.is_(None))
     )
     result = await conn.execute(statement)
     return {row.id: _variant_row(row) for row in result}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select, text
+from sqlalchemy import and_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from models.cart_repository import cart_lines, price_lock_holds
@@ -73,7 +73,7 @@ async def priced_cart_lines(
             cart_lines.c.locked_quantity,
             price_lock_holds(price_lock_ttl).label("price_locked"),
             variants.c.price.label("current_price"),
-            products.c.is_active.label("product_active"),
+            and_(products.c.is_active, variants.c.deleted_at.is_(None)).label("product_active"),
         )
         .select_from(
             cart_lines.join(variants, variants.c.id == cart_lines.c.variant_id).join(

@@ -17,6 +17,7 @@ from resolvers.accounts.mutations import AccountMutation
 from resolvers.accounts.queries import AccountQuery
 from resolvers.carts.mutations import CartMutation
 from resolvers.carts.queries import CartQuery
+from resolvers.catalog.mutations import CatalogMutation
 from resolvers.catalog.queries import CatalogQuery
 from resolvers.jobs.mutations import JobMutation
 from resolvers.jobs.queries import JobQuery
@@ -31,7 +32,9 @@ class StorefrontSchema(strawberry.Schema):
 
 
 Query = merge_types("Query", (CatalogQuery, AccountQuery, CartQuery, OrderQuery, JobQuery))
-Mutation = merge_types("Mutation", (AccountMutation, CartMutation, OrderMutation, JobMutation))
+Mutation = merge_types(
+    "Mutation", (AccountMutation, CartMutation, OrderMutation, JobMutation, CatalogMutation)
+)
 
 schema = StorefrontSchema(
     query=Query,

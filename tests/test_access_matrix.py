@@ -11,7 +11,9 @@ from typing import Any
 
 import httpx
 import pytest
+from strawberry.utils.str_converters import to_camel_case
 
+from resolvers.catalog.mutations import CatalogMutation
 from tests.accounts import signed_up_token
 from tests.shop import ADDRESS, order_row, send_event, session_of, variant_with_stock
 from tests.support import RunningServer, graphql, sql
@@ -64,8 +66,18 @@ MATRIX: dict[str, dict[str, str]] = {
         "staff": "no event",
     },
     # Background jobs that kept failing (issue 16): staff only.
-    "failedJobs": {"owner": "FORBIDDEN", "other": "FORBIDDEN", "anonymous": "UNAUTHENTICATED", "staff": "listed"},
-    "jobRetry": {"owner": "FORBIDDEN", "other": "FORBIDDEN", "anonymous": "UNAUTHENTICATED", "staff": "NOT_FOUND"},
+    "failedJobs": {
+        "owner": "FORBIDDEN",
+        "other": "FORBIDDEN",
+        "anonymous": "UNAUTHENTICATED",
+        "staff": "listed",
+    },
+    "jobRetry": {
+        "owner": "FORBIDDEN",
+        "other": "FORBIDDEN",
+        "anonymous": "UNAUTHENTICATED",
+        "staff": "NOT_FOUND",
+    },
 }
 NEEDS_A_PAID_ORDER = {"orderUpdateStatus", "orderRefund"}
 SUCCESSES = {"cart", "ok", "listed", "order", "CANCELLED", "PROCESSING", "REFUNDED", "event"}
@@ -275,3 +287,132 @@ def test_the_matrix_covers_every_operation_on_carts_orders_and_updates() -> None
         "jobRetry",
     }
     assert all(set(row) == set(CALLERS) for row in MATRIX.values())
+
+
+# ---------------------------------------------------------------- staff catalog operations (issue 14)
+
+STAFF_ONLY = {"owner": "FORBIDDEN", "other": "FORBIDDEN", "anonymous": "UNAUTHENTICATED"}
+NOWHERE = "UHJvZHVjdDo5OTk5OTk5"  # Product:9999999
+CATALOG_OPERATIONS: dict[str, tuple[str, dict[str, Any], str]] = {
+    # operation: (document, variables, what staff get)
+    "productCreate": (
+        'mutation { productCreate(input: {name: "Matrix Lamp"}) { product { id } userErrors { code } } }',
+        {},
+        "ok",
+    ),
+    "productUpdate": (
+        'mutation($i: ID!) { productUpdate(id: $i, input: {name: "X"}) { product { id } userErrors { code } } }',
+        {"i": NOWHERE},
+        "NOT_FOUND",
+    ),
+    "productDelete": (
+        "mutation($i: ID!) { productDelete(id: $i) { product { id } userErrors { code } } }",
+        {"i": NOWHERE},
+        "NOT_FOUND",
+    ),
+    "productVariantCreate": (
+        'mutation($i: ID!) { productVariantCreate(input: {product: $i, sku: "M-1", name: "M", price: 1})'
+        " { productVariant { id } userErrors { code } } }",
+        {"i": NOWHERE},
+        "PRODUCT_NOT_FOUND",
+    ),
+    "productVariantUpdate": (
+        "mutation($i: ID!) { productVariantUpdate(id: $i, input: {price: 1}) { productVariant { id } userErrors { code } } }",
+        {"i": NOWHERE},
+        "NOT_FOUND",
+    ),
+    "productVariantDelete": (
+        "mutation($i: ID!) { productVariantDelete(id: $i) { productVariant { id } userErrors { code } } }",
+        {"i": NOWHERE},
+        "NOT_FOUND",
+    ),
+    "productVariantRestore": (
+        "mutation($i: ID!) { productVariantRestore(id: $i) { productVariant { id } userErrors { code } } }",
+        {"i": NOWHERE},
+        "NOT_FOUND",
+    ),
+    "stockAdjust": (
+        "mutation($i: ID!) { stockAdjust(variantId: $i, delta: 5, reason: RESTOCK) { stock userErrors { code } } }",
+        {"i": NOWHERE},
+        "NOT_FOUND",
+    ),
+    "categoryCreate": (
+        'mutation { categoryCreate(input: {name: "Matrix Things"}) { category { id } userErrors { code } } }',
+        {},
+        "ok",
+    ),
+    "categoryUpdate": (
+        'mutation($i: ID!) { categoryUpdate(id: $i, input: {name: "X"}) { category { id } userErrors { code } } }',
+        {"i": NOWHERE},
+        "NOT_FOUND",
+    ),
+    "categoryMove": (
+        "mutation($i: ID!) { categoryMove(id: $i, parent: null) { category { id } userErrors { code } } }",
+        {"i": NOWHERE},
+        "NOT_FOUND",
+    ),
+    "attributeCreate": (
+        'mutation { attributeCreate(input: {name: "Matrix Finish"}) { attribute { id } userErrors { code } } }',
+        {},
+        "ok",
+    ),
+    "attributeValueCreate": (
+        'mutation($i: ID!) { attributeValueCreate(attribute: $i, input: {name: "Matte"})'
+        " { attributeValue { slug } userErrors { code } } }",
+        {"i": NOWHERE},
+        "ATTRIBUTE_NOT_FOUND",
+    ),
+    "productAttributesSet": (
+        'mutation($i: ID!) { productAttributesSet(product: $i, attributes: [{attribute: "brand", values: []}])'
+        " { product { id } userErrors { code } } }",
+        {"i": NOWHERE},
+        "NOT_FOUND",
+    ),
+    "productVariantAttributesSet": (
+        'mutation($i: ID!) { productVariantAttributesSet(variant: $i, attributes: [{attribute: "size", values: []}])'
+        " { productVariant { id } userErrors { code } } }",
+        {"i": NOWHERE},
+        "NOT_FOUND",
+    ),
+}
+CATALOG_TABLES = (
+    "products",
+    "product_variants",
+    "categories",
+    "attributes",
+    "attribute_values",
+    "inventory_movements",
+)
+
+
+async def catalog_state(database_url: str) -> list[Any]:
+    counts = " UNION ALL ".join(
+        f"SELECT '{table}', count(*) FROM {table}"  # noqa: S608 (our table names)
+        for table in CATALOG_TABLES
+    )
+    return [tuple(row) for row in await sql(database_url, counts)]
+
+
+@pytest.mark.parametrize(
+    ("operation", "caller"),
+    [(operation, caller) for operation in CATALOG_OPERATIONS for caller in CALLERS],
+    ids=[f"{operation}-{caller}" for operation in CATALOG_OPERATIONS for caller in CALLERS],
+)
+async def test_catalog_operations_are_staff_only(
+    client: httpx.AsyncClient, database_url: str, operation: str, caller: str
+) -> None:
+    document, variables, for_staff = CATALOG_OPERATIONS[operation]
+    email = f"{caller}@example.com"
+    token = None if caller == "anonymous" else await signed_up_token(client, email)
+    if caller == "staff":
+        await sql(database_url, "UPDATE users SET is_staff = true WHERE email = :email", email=email)
+    before = await catalog_state(database_url)
+    outcome = mutation_outcome(await graphql(client, document, variables, token=token), "ok")
+    assert outcome == (for_staff if caller == "staff" else STAFF_ONLY[caller])
+    if outcome != "ok":
+        assert await catalog_state(database_url) == before
+
+
+def test_the_catalog_matrix_covers_every_staff_catalog_mutation() -> None:
+    defined = {to_camel_case(name) for name in vars(CatalogMutation) if not name.startswith("_")}
+    assert defined == set(CATALOG_OPERATIONS)

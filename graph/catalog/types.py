@@ -9,6 +9,7 @@ import strawberry
 
 from domain import catalog
 from domain.catalog import CategoryRow, ProductOrder, ProductQuery, ProductRow, VariantRow
+from graph.catalog.attribute_types import SelectedAttribute, selected_attributes
 from graph.common.types import Money, Node, PageInfo
 from graph.context import Info
 from graph.execution import READ_AHEAD
@@ -52,6 +53,10 @@ class ProductVariant(Node):
             pk=row.id,
             product_id=row.product_id,
         )
+
+    @strawberry.field
+    async def attributes(self, info: Info) -> list[SelectedAttribute]:
+        return selected_attributes(await info.context.loaders.variant_attributes.load(self.pk))
 
     @strawberry.field
     async def product(self, info: Info) -> Product:
@@ -106,6 +111,10 @@ class Product(Node):
         if self.preloaded_variants is not None:
             return self.preloaded_variants
         return self._load_variants(info)  # type: ignore[return-value]
+
+    @strawberry.field
+    async def attributes(self, info: Info) -> list[SelectedAttribute]:
+        return selected_attributes(await info.context.loaders.product_attributes.load(self.pk))
 
     async def _load_category(self, info: Info) -> Category | None:
         assert self.category_id is not None
