@@ -1,33 +1,21 @@
 """The catalog CSV format (import-catalog, export-catalog, the dashboard's upload): one row per
-variant, the product's columns repeated on each of its rows.
+variant, the product's columns repeated on each of its rows. README ("Catalog CSV") documents the
+columns; COLUMNS below is their order in an export.
 
-| column | required | what |
-| --- | --- | --- |
-| `product_slug` | yes | the product's key: lower-case letters, digits and single hyphens |
-| `product_name` | yes | |
-| `description` | no | plain text |
-| `category` | no | a category slug; a category that does not exist is created (top level) |
-| `category_name` | no | the name of a category the import creates (default: from the slug) |
-| `active` | no | `true`/`false` (also `yes`/`no`, `1`/`0`); default `true` |
-| `images` | no | image URLs (http/https) separated by `|`, each may be followed by a space and alt text |
-| `sku` | yes | the variant's key |
-| `variant_name` | yes | |
-| `price` | yes | in minor units of CURRENCY (`1999` is 19.99), 0 or more |
-| `stock` | no | units on hand, 0 or more; empty keeps an existing variant's stock (0 for a new one) |
-| `position` | no | the variant's place among its product's variants (default 0) |
-| `attribute:<slug>` | no | reserved for product attributes |
-
-Rows of one product must agree on the product's columns.
+Rows of one product must agree on the product's columns. Names, slugs, SKUs, prices, stock,
+positions and images follow the rules of every catalog edit (domain.catalog_rules).
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
+
+from domain import catalog_rules as rules
+from domain.errors import Problem
 
 PRODUCT_COLUMNS = (
     "product_slug",
@@ -43,13 +31,6 @@ COLUMNS = PRODUCT_COLUMNS + VARIANT_COLUMNS
 REQUIRED = ("product_slug", "product_name", "sku", "variant_name", "price")
 ATTRIBUTE_PREFIX = "attribute:"
 
-MAX_NAME = 200
-MAX_DESCRIPTION = 20_000
-MAX_SKU = 64
-MAX_URL = 2048
-MAX_IMAGES = 20
-MAX_INT = 2**31 - 1
-SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _TRUE = {"true", "yes", "1", "y"}
 _FALSE = {"false", "no", "0", "n"}
 
@@ -95,34 +76,30 @@ def header_problem(header: list[str]) -> str | None:
     return None
 
 
-def _text(value: str, column: str, limit: int, *, required: bool = False) -> str:
+def _check(problems: list[Problem], column: str) -> None:
+    """The catalog's own rules (domain.catalog_rules, as domain.catalog_admin applies them)."""
+    if problems:
+        raise RowError(f"{column}: {problems[0].message}")
+
+
+def _name(value: str, column: str) -> str:
     value = value.strip()
-    if required and not value:
-        raise RowError(f"{column} is required")
-    if len(value) > limit:
-        raise RowError(f"{column} is longer than {limit} characters")
-    if not all(character.isprintable() for character in value):
-        raise RowError(f"{column} holds characters that are not printable")
+    _check(rules.name_problems(value, (column,)), column)
     return value
 
 
 def _slug(value: str, column: str) -> str:
     value = value.strip()
-    if not (0 < len(value) <= MAX_NAME and SLUG.fullmatch(value)):
-        raise RowError(
-            f"{column} {value[:40]!r} is not a slug (lower-case letters, digits and single hyphens)"
-        )
+    _check(rules.slug_problems(value, (column,)), column)
     return value
 
 
-def _integer(value: str, column: str, default: int | None, *, required: bool = False) -> int | None:
+def _integer(value: str, column: str) -> int | None:
     value = value.strip()
     if not value:
-        if required:
-            raise RowError(f"{column} is required")
-        return default
-    if not (value.isascii() and value.isdigit() and len(value) <= 10 and int(value) <= MAX_INT):
-        raise RowError(f"{column} {value[:20]!r} is not a whole number from 0 to {MAX_INT}")
+        return None
+    if not (value.isascii() and value.isdigit() and len(value) <= 10):
+        raise RowError(f"{column}: {value[:20]!r} is not a whole number of 0 or more")
     return int(value)
 
 
@@ -132,55 +109,63 @@ def _flag(value: str) -> bool:
         return True
     if value in _FALSE:
         return False
-    raise RowError(f"active {value[:20]!r} is neither true nor false")
+    raise RowError(f"active: {value[:20]!r} is neither true nor false")
 
 
 def parse_images(value: str) -> list[dict[str, str | None]]:
     images: list[dict[str, str | None]] = []
     for entry in value.split("|"):
         entry = entry.strip()
-        if not entry:
-            continue
-        url, _, alt = entry.partition(" ")
-        if not re.fullmatch(r"https?://[^\s|]+", url) or len(url) > MAX_URL:
-            raise RowError(f"images: {url[:60]!r} is not an http(s) URL")
-        images.append({"url": url, "alt": _text(alt, "image alt text", MAX_NAME) or None})
-    if len(images) > MAX_IMAGES:
-        raise RowError(f"images: at most {MAX_IMAGES} per product")
+        if entry:
+            url, _, alt = entry.partition(" ")
+            images.append({"url": url, "alt": alt.strip() or None})
+    _check(rules.images_problems(images, ("images",)), "images")
     return images
 
 
+def _description(value: str) -> str:
+    text = value.replace("\r\n", "\n").strip()
+    _check(rules.description_problems(text, ("description",)), "description")
+    return text
+
+
 def parse_row(line: int, record: dict[str, str]) -> ImportRow:
-    """One row, checked; raises RowError."""
-    get = lambda column: record.get(column) or ""  # noqa: E731
+    """One row, checked by the catalog's rules; raises RowError."""
+
+    def get(column: str) -> str:
+        return record.get(column) or ""
+
     category = get("category").strip()
     category = _slug(category, "category") if category else None
+    category_name = get("category_name").strip() or (category or "").replace("-", " ").capitalize()
+    if category:
+        _check(rules.name_problems(category_name, ("category_name",)), "category_name")
+    sku = get("sku").strip()
+    _check(rules.sku_problems(sku, ("sku",)), "sku")
+    price = _integer(get("price"), "price")
+    if price is None:
+        raise RowError("price: required")
+    _check(rules.price_problems(price, ("price",)), "price")
+    stock = _integer(get("stock"), "stock")
+    if stock is not None:
+        _check(rules.quantity_problems(stock, ("stock",)), "stock")
+    position = _integer(get("position"), "position") or 0
+    _check(rules.position_problems(position, ("position",)), "position")
     return ImportRow(
         line=line,
         product_slug=_slug(get("product_slug"), "product_slug"),
-        product_name=_text(get("product_name"), "product_name", MAX_NAME, required=True),
+        product_name=_name(get("product_name"), "product_name"),
         description=_description(get("description")),
         category=category,
-        category_name=_text(get("category_name"), "category_name", MAX_NAME)
-        or (category or "").replace("-", " ").capitalize(),
+        category_name=category_name,
         active=_flag(get("active")),
         images=orjson.dumps(parse_images(get("images"))).decode(),
-        sku=_text(get("sku"), "sku", MAX_SKU, required=True),
-        variant_name=_text(get("variant_name"), "variant_name", MAX_NAME, required=True),
-        price=_integer(get("price"), "price", None, required=True) or 0,
-        stock=_integer(get("stock"), "stock", None),
-        position=_integer(get("position"), "position", 0) or 0,
+        sku=sku,
+        variant_name=_name(get("variant_name"), "variant_name"),
+        price=price,
+        stock=stock,
+        position=position,
     )
-
-
-def _description(value: str) -> str:
-    """Plain text: lines and tabs allowed, no other control characters."""
-    text = value.replace("\r\n", "\n").strip()
-    if len(text) > MAX_DESCRIPTION:
-        raise RowError(f"description is longer than {MAX_DESCRIPTION} characters")
-    if not all(character.isprintable() or character in "\n\t" for character in text):
-        raise RowError("description holds characters that are not printable")
-    return text
 
 
 def export_record(row: Any) -> list[Any]:

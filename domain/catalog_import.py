@@ -27,6 +27,7 @@ from domain.catalog_csv import ImportRow, RowError, header_problem, parse_row
 from models import catalog_import_repository as repo
 
 CHUNK = 2_000
+LEDGER_NOTE = "catalog import"
 MAX_REPORTED = 1_000
 csv.field_size_limit(1_000_000)
 
@@ -113,6 +114,7 @@ async def import_catalog(
     dry_run: bool = False,
     partial: bool = False,
     progress: Progress | None = None,
+    actor_user_id: int | None = None,
 ) -> ImportReport:
     report = ImportReport(dry_run=dry_run)
     async with engine.connect() as conn:
@@ -132,12 +134,12 @@ async def import_catalog(
                 except RowError as error:
                     report.reject(line, str(error))
                 if len(chunk) >= CHUNK:
-                    await _write_chunk(conn, chunk, report)
+                    await _write_chunk(conn, chunk, report, actor_user_id)
                     chunk = []
                     if progress:
                         progress(report.rows)
             if chunk:
-                await _write_chunk(conn, chunk, report)
+                await _write_chunk(conn, chunk, report, actor_user_id)
             if progress:
                 progress(report.rows)
             report.rejected.sort(key=lambda rejected: rejected.line)
@@ -154,7 +156,9 @@ async def import_catalog(
     return report
 
 
-async def _write_chunk(conn: AsyncConnection, chunk: list[ImportRow], report: ImportReport) -> None:
+async def _write_chunk(
+    conn: AsyncConnection, chunk: list[ImportRow], report: ImportReport, actor_user_id: int | None
+) -> None:
     rows = _checked_in_chunk(chunk, report)
     if not rows:
         return
@@ -207,7 +211,7 @@ async def _write_chunk(conn: AsyncConnection, chunk: list[ImportRow], report: Im
     )
     report.products_created += upserted.inserted
     report.products_updated += upserted.updated
-    variants = await repo.upsert_variants(
+    variant_ids, variants = await repo.upsert_variants(
         conn,
         {
             "product_id": [product_ids[row.product_slug] for row in kept],
@@ -220,6 +224,17 @@ async def _write_chunk(conn: AsyncConnection, chunk: list[ImportRow], report: Im
     )
     report.variants_created += variants.inserted
     report.variants_updated += variants.updated
+    # The inventory ledger, as domain.catalog_admin keeps it: a new variant's stock is `initial`,
+    # a changed one a `correction` noted as the import's.
+    movements = []
+    for row in kept:
+        before = existing[row.sku].stock if row.sku in existing else 0
+        after = stock[row.sku]
+        if after != before and row.sku in variant_ids:
+            reason = "correction" if row.sku in existing else "initial"
+            movements.append((variant_ids[row.sku], after - before, after, reason))
+    if movements:
+        await repo.record_movements(conn, movements, note=LEDGER_NOTE, actor_user_id=actor_user_id)
 
 
 def _checked_in_chunk(chunk: list[ImportRow], report: ImportReport) -> list[ImportRow]:

@@ -144,7 +144,9 @@ async def send_account_email(
         "shop": _shop(mailer.settings),
         "account": {"name": name, "link": link, "expires_in": expires_in},
     }
-    return await _deliver(engine, mailer, kind, key=key, order_id=None, recipient=recipient, context=context)
+    return await _deliver(
+        engine, mailer, kind, key=key, order_id=None, recipient=recipient, context=context
+    )
 
 
 async def _deliver(

@@ -139,12 +139,14 @@ async def upsert_products(
             ) AS p(slug, name, description, category_id, images, is_active)
             ON CONFLICT (slug) DO UPDATE SET
                 name = EXCLUDED.name, description = EXCLUDED.description,
-                category_id = EXCLUDED.category_id, images = EXCLUDED.images, is_active = EXCLUDED.is_active
+                category_id = EXCLUDED.category_id, images = EXCLUDED.images, is_active = EXCLUDED.is_active,
+                deleted_at = CASE WHEN EXCLUDED.is_active THEN NULL ELSE products.deleted_at END
             WHERE (products.name, products.description, products.category_id, products.images,
                    products.is_active)
                 IS DISTINCT FROM
                 (EXCLUDED.name, EXCLUDED.description, EXCLUDED.category_id, EXCLUDED.images,
                  EXCLUDED.is_active)
+                OR (EXCLUDED.is_active AND products.deleted_at IS NOT NULL)  -- active again: restored
             RETURNING (xmax = 0) AS inserted
             """
         ),
@@ -159,8 +161,11 @@ async def upsert_products(
     return {row.slug: row.id for row in ids}, Upserted(inserted=inserted, updated=len(flags) - inserted)
 
 
-async def upsert_variants(conn: AsyncConnection, columns: dict[str, list[Any]]) -> Upserted:
-    """Insert or update variants by SKU; how many were inserted and updated."""
+async def upsert_variants(
+    conn: AsyncConnection, columns: dict[str, list[Any]]
+) -> tuple[dict[str, int], Upserted]:
+    """Insert or update (and restore) variants by SKU; the ids of those written, by SKU, and how
+    many were inserted and updated."""
     result = await conn.execute(
         text(
             """
@@ -171,17 +176,52 @@ async def upsert_variants(conn: AsyncConnection, columns: dict[str, list[Any]]) 
             )
             ON CONFLICT (sku) DO UPDATE SET
                 name = EXCLUDED.name, price = EXCLUDED.price, stock = EXCLUDED.stock,
-                position = EXCLUDED.position
+                position = EXCLUDED.position, deleted_at = NULL
             WHERE (v.name, v.price, v.stock, v.position)
                 IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.price, EXCLUDED.stock, EXCLUDED.position)
-            RETURNING (xmax = 0) AS inserted
+                OR v.deleted_at IS NOT NULL  -- named again: restored
+            RETURNING id, sku, (xmax = 0) AS inserted
             """
         ),
         columns,
     )
-    flags = [row.inserted for row in result]
-    inserted = sum(flags)
-    return Upserted(inserted=inserted, updated=len(flags) - inserted)
+    ids: dict[str, int] = {}
+    inserted = 0
+    for row in result:
+        ids[row.sku] = row.id
+        inserted += row.inserted
+    return ids, Upserted(inserted=inserted, updated=len(ids) - inserted)
+
+
+async def record_movements(
+    conn: AsyncConnection,
+    movements: list[tuple[int, int, int, str]],
+    *,
+    note: str,
+    actor_user_id: int | None,
+) -> None:
+    """Ledger rows (inventory_movements) of stock the import set: (variant id, delta, quantity after,
+    reason)."""
+    await conn.execute(
+        text(
+            """
+            INSERT INTO inventory_movements (variant_id, delta, quantity_after, reason, note, actor_user_id)
+            SELECT m.variant_id, m.delta, m.quantity_after, m.reason, :note, :actor
+            FROM unnest(
+                CAST(:variant_id AS bigint[]), CAST(:delta AS integer[]), CAST(:quantity_after AS integer[]),
+                CAST(:reason AS text[])
+            ) AS m(variant_id, delta, quantity_after, reason)
+            """
+        ),
+        {
+            "variant_id": [movement[0] for movement in movements],
+            "delta": [movement[1] for movement in movements],
+            "quantity_after": [movement[2] for movement in movements],
+            "reason": [movement[3] for movement in movements],
+            "note": note,
+            "actor": actor_user_id,
+        },
+    )
 
 
 # ---------------------------------------------------------------- export
@@ -203,6 +243,7 @@ async def export_rows(conn: AsyncConnection) -> AsyncIterator[list[Any]]:
         JOIN products p ON p.id = v.product_id
         LEFT JOIN categories c ON c.id = p.category_id
         WHERE (v.product_id, v.position, v.id) > (:after_product, :after_position, :after_variant)
+          AND v.deleted_at IS NULL AND p.deleted_at IS NULL
         ORDER BY v.product_id, v.position, v.id
         LIMIT :limit
         """
@@ -226,4 +267,6 @@ async def export_rows(conn: AsyncConnection) -> AsyncIterator[list[Any]]:
 
 
 async def variant_count(conn: AsyncConnection) -> int:
-    return (await conn.execute(text("SELECT count(*) FROM product_variants"))).scalar_one()
+    return (
+        await conn.execute(text("SELECT count(*) FROM product_variants WHERE deleted_at IS NULL"))
+    ).scalar_one()

@@ -119,7 +119,7 @@ async def test_a_bad_file_imports_nothing_unless_partial(database_url: str, tmp_
     assert refused.returncode == 1
     lines = refused.stderr.splitlines()
     assert [line.split(":")[0] for line in lines] == [f"line {n}" for n in (3, 4, 5, 6, 7, 8, 9)], lines
-    assert "not a slug" in lines[0] and "price" in lines[1] and "active" in lines[2]
+    assert "product_slug: A slug is" in lines[0] and "price" in lines[1] and "active" in lines[2]
     assert "SKU 'G-1' is on line 2 already" in lines[3] and "other product columns on line 2" in lines[4]
     assert "nothing imported" in refused.stdout
     assert not await sql(database_url, "SELECT 1 FROM product_variants WHERE sku LIKE 'G-%'")
@@ -157,6 +157,22 @@ async def test_stock_never_below_what_checkouts_hold_and_skus_stay_with_their_pr
     assert (await run(database_url, "import-catalog", str(file))).returncode == 0
     (row,) = await sql(database_url, "SELECT stock, price FROM product_variants WHERE sku = 'H-1'")
     assert (row.stock, row.price) == (5, 150)
+    # Stock set by the import is in the ledger, as every stock change is; a deleted variant named
+    # again comes back.
+    await sql(database_url, "UPDATE product_variants SET deleted_at = now() WHERE sku = 'H-1'")
+    file.write_text(HEADER + "held,Held,,,,true,,H-1,One,150,9,0\n")
+    assert (await run(database_url, "import-catalog", str(file))).returncode == 0
+    ledger = await sql(
+        database_url,
+        "SELECT m.delta, m.quantity_after, m.reason, m.note FROM inventory_movements m"
+        " JOIN product_variants v ON v.id = m.variant_id WHERE v.sku = 'H-1' ORDER BY m.id",
+    )
+    assert [tuple(entry) for entry in ledger] == [
+        (5, 5, "initial", "catalog import"),
+        (4, 9, "correction", "catalog import"),
+    ]
+    (row,) = await sql(database_url, "SELECT deleted_at FROM product_variants WHERE sku = 'H-1'")
+    assert row.deleted_at is None
 
 
 async def test_skus_repeated_across_chunks_are_found(
