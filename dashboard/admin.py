@@ -12,8 +12,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette_admin.base import BaseAdmin
 
 from dashboard.auth import SESSION_MAX_AGE, StaffAuth
+from dashboard.catalog import ProductView, VariantView
 from dashboard.console import Console
 from dashboard.orders import OrderView
+from dashboard.taxonomy import AttributeView, CategoryView
 
 PATH = "/admin"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -27,6 +29,7 @@ ADMIN_CSP = (
 
 # starlette-admin logs the e-mail address of every sign-in attempt and the address of every
 # anonymous visitor; personal data never reaches our logs.
+logging.getLogger("starlette_admin").setLevel(logging.WARNING)
 logging.getLogger("starlette_admin.auth").setLevel(logging.ERROR)
 
 
@@ -80,5 +83,9 @@ def mount_dashboard(app: Starlette, secret: str, *, https: bool) -> BaseAdmin:
         ],
     )
     admin.add_view(OrderView(console))
+    admin.add_view(ProductView(console))
+    admin.add_view(VariantView(console))
+    admin.add_view(CategoryView(console))
+    admin.add_view(AttributeView(console))
     admin.mount_to(app)
     return admin

@@ -7,7 +7,7 @@ import httpx
 from tests.accounts import register
 from tests.dashboard import STAFF_PASSWORD, csrf_of, dashboard_sign_in, new_staff
 from tests.shop import checkout, new_cart, pay, variant_with_stock
-from tests.support import RunningServer, sql
+from tests.support import RunningServer, graphql, sql
 
 
 async def test_anonymous_and_customers_never_get_in(server: RunningServer, database_url: str) -> None:
@@ -91,3 +91,73 @@ async def test_staff_ship_a_paid_order_through_the_state_machine(
         n=number,
     )
     assert history[-1].to_status == "SHIPPED" and history[-1].actor.startswith("staff:")
+
+
+async def test_staff_create_a_product_with_two_variants_and_the_storefront_sees_it(
+    server: RunningServer, client: httpx.AsyncClient, database_url: str
+) -> None:
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as staff:
+        email = await new_staff(staff, database_url)
+        assert (await dashboard_sign_in(staff, email)).status_code == 303
+        form = await staff.get("/admin/products/create")
+        assert form.status_code == 200, form.text
+        created = await staff.post(
+            "/admin/products/create",
+            data={
+                "name": "Dashboard Lamp",
+                "slug": "",
+                "description": "A lamp made in the dashboard.",
+                "category_slug": "",
+                "images_text": "https://images.example.com/lamp.jpg A lamp",
+                "is_active": "on",
+                "csrftoken": csrf_of(form.text),
+            },
+        )
+        assert created.status_code in (302, 303), created.text[-2000:]
+        taken = await staff.post(
+            "/admin/products/create",
+            data={
+                "name": "Dashboard Lamp",
+                "slug": "dashboard-lamp",
+                "is_active": "on",
+                "csrftoken": csrf_of(form.text),
+            },
+        )
+        assert "SLUG_TAKEN" in taken.text
+        for sku, name, price in (("LAMP-S", "Small", 1999), ("LAMP-L", "Large", 2999)):
+            variant_form = await staff.get("/admin/variants/create")
+            added = await staff.post(
+                "/admin/variants/create",
+                data={
+                    "product_slug": "dashboard-lamp",
+                    "sku": sku,
+                    "name": name,
+                    "price": str(price),
+                    "stock": "5",
+                    "position": "0",
+                    "csrftoken": csrf_of(variant_form.text),
+                },
+            )
+            assert added.status_code in (302, 303), added.text[-2000:]
+        (small,) = await sql(database_url, "SELECT id FROM product_variants WHERE sku = 'LAMP-S'")
+        page = await staff.get("/admin/variants/list", params={"q": "LAMP"})
+        assert "LAMP-L" in page.text and "LAMP-S" in page.text
+        adjusted = await staff.post(
+            "/admin/_api/variants/row-action",
+            params={"name": "stock", "pk": small.id},
+            data={"quantity": "12", "reason": "restock", "note": "delivery", "csrftoken": csrf_of(page.text)},
+        )
+        assert adjusted.status_code == 200, adjusted.text
+    body = await graphql(
+        client,
+        '{ product(slug: "dashboard-lamp") { name variants { sku price { amount } quantityAvailable } } }',
+    )
+    product = body["data"]["product"]
+    assert product["name"] == "Dashboard Lamp"
+    assert sorted(variant["sku"] for variant in product["variants"]) == ["LAMP-L", "LAMP-S"]
+    ledger = await sql(
+        database_url,
+        "SELECT m.delta, m.reason, m.note, m.actor_user_id IS NOT NULL AS by_staff FROM inventory_movements m"
+        " JOIN product_variants v ON v.id = m.variant_id WHERE v.sku = 'LAMP-S' ORDER BY m.id",
+    )
+    assert [tuple(row) for row in ledger] == [(5, "initial", "", True), (7, "restock", "delivery", True)]
