@@ -183,25 +183,15 @@ class OrderView(BaseModelView):
         if detail is None:
             return None
         item = OrderItem.of(detail.order)
+        currency = detail.order.currency
         item.lines = [
-            {
-                "sku": line.sku,
-                "product": line.product_name,
-                "variant": line.variant_name,
-                "quantity": line.quantity,
-                "unit price": money(line.unit_price, detail.order.currency),
-                "line total": money(line.line_total, detail.order.currency),
-            }
+            f"{line.quantity} x {line.product_name} / {line.variant_name} ({line.sku}) at"
+            f" {money(line.unit_price, currency)} = {money(line.line_total, currency)}"
             for line in detail.lines
         ]
         item.history = [
-            {
-                "at": change.at.isoformat(),
-                "from": change.from_status,
-                "to": change.to_status,
-                "by": change.actor,
-                "reason": change.reason,
-            }
+            f"{change.at:%Y-%m-%d %H:%M:%S} {change.from_status or '-'} -> {change.to_status}"
+            f" by {change.actor}" + (f": {change.reason}" if change.reason else "")
             for change in detail.history
         ]
         return item
