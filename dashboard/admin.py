@@ -11,13 +11,17 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette_admin.base import BaseAdmin
 
+from core.settings import Settings
 from dashboard.auth import SESSION_MAX_AGE, StaffAuth
 from dashboard.catalog import ProductView, VariantView
 from dashboard.console import Console
+from dashboard.imports import PATH as IMPORT_PATH
+from dashboard.imports import CatalogImportView
 from dashboard.orders import OrderView
 from dashboard.taxonomy import AttributeView, CategoryView
 
 PATH = "/admin"
+UPLOAD_PATH = f"{PATH}{IMPORT_PATH}/upload"  # its body cap is CATALOG_UPLOAD_MAX_BYTES
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 # starlette-admin's pages carry inline scripts and styles (no nonces); everything else comes from this
 # server. Product images may live on any HTTPS host. Only /admin is sent this policy.
@@ -59,7 +63,7 @@ class AdminPolicy:
         await self.app(scope, receive, with_policy)
 
 
-def mount_dashboard(app: Starlette, secret: str, *, https: bool) -> BaseAdmin:
+def mount_dashboard(app: Starlette, secret: str, settings: Settings) -> BaseAdmin:
     """Build the dashboard on `app` (its lifespan opens the engine the views use)."""
     console = Console(app)
     admin = BaseAdmin(
@@ -78,7 +82,7 @@ def mount_dashboard(app: Starlette, secret: str, *, https: bool) -> BaseAdmin:
                 max_age=SESSION_MAX_AGE,
                 path=PATH,
                 same_site="lax",
-                https_only=https,
+                https_only=settings.base_url.startswith("https:"),
             ),
         ],
     )
@@ -87,5 +91,6 @@ def mount_dashboard(app: Starlette, secret: str, *, https: bool) -> BaseAdmin:
     admin.add_view(VariantView(console))
     admin.add_view(CategoryView(console))
     admin.add_view(AttributeView(console))
+    admin.add_view(CatalogImportView(console, settings.catalog_upload_max_bytes))
     admin.mount_to(app)
     return admin

@@ -18,7 +18,8 @@ so memory stays that of one chunk however big the file is.
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterable, Iterator
+import inspect
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -73,7 +74,7 @@ class ImportReport:
         return f"{head} (changes {verb} committed)"
 
 
-Progress = Callable[[int], None]  # rows read so far
+Progress = Callable[[int], Awaitable[None] | None]  # rows read so far
 
 
 def records(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, str]] | RejectedRow]:
@@ -136,12 +137,10 @@ async def import_catalog(
                 if len(chunk) >= CHUNK:
                     await _write_chunk(conn, chunk, report, actor_user_id)
                     chunk = []
-                    if progress:
-                        progress(report.rows)
+                    await _report_progress(progress, report.rows)
             if chunk:
                 await _write_chunk(conn, chunk, report, actor_user_id)
-            if progress:
-                progress(report.rows)
+            await _report_progress(progress, report.rows)
             report.rejected.sort(key=lambda rejected: rejected.line)
             keep = not dry_run and (partial or report.rejected_count == 0)
             if keep:
@@ -259,3 +258,10 @@ def _checked_in_chunk(chunk: list[ImportRow], report: ImportReport) -> list[Impo
 
 def _disagrees(row: ImportRow, line: int) -> str:
     return f"product {row.product_slug!r} has other product columns on line {line}"
+
+
+async def _report_progress(progress: Progress | None, rows: int) -> None:
+    if progress is not None:
+        reported = progress(rows)
+        if inspect.isawaitable(reported):
+            await reported

@@ -17,6 +17,7 @@ from models.catalog_admin import (
     ProductAttributeValue,
     VariantAttributeValue,
 )
+from models.catalog_import_runs import CatalogImport
 from models.mail import MailMessage
 from models.orders import Order, OrderLine, OrderStatusChange, ProcessedPaymentEvent
 from models.rate_limits import RateLimitCounter
@@ -26,6 +27,7 @@ __all__ = [
     "AttributeValue",
     "Cart",
     "CartLine",
+    "CatalogImport",
     "Category",
     "InventoryMovement",
     "MailMessage",

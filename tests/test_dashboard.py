@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+from urllib.parse import urlsplit
+
 import httpx
 
 from tests.accounts import register
 from tests.dashboard import STAFF_PASSWORD, csrf_of, dashboard_sign_in, new_staff
 from tests.shop import checkout, new_cart, pay, variant_with_stock
-from tests.support import RunningServer, graphql, sql
+from tests.support import RunningServer, eventually, graphql, sql
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "demo" / "catalog-example.csv"
 
 
 async def test_anonymous_and_customers_never_get_in(server: RunningServer, database_url: str) -> None:
@@ -161,3 +167,66 @@ async def test_staff_create_a_product_with_two_variants_and_the_storefront_sees_
         " JOIN product_variants v ON v.id = m.variant_id WHERE v.sku = 'LAMP-S' ORDER BY m.id",
     )
     assert [tuple(row) for row in ledger] == [(5, "initial", "", True), (7, "restock", "delivery", True)]
+
+
+async def test_staff_upload_a_catalog_csv_and_follow_it_to_its_report(
+    server: RunningServer, client: httpx.AsyncClient, database_url: str
+) -> None:
+    example = EXAMPLE.read_bytes()
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as anonymous:
+        refused = await anonymous.post("/admin/catalog-import/upload", files={"file": ("c.csv", example)})
+        assert refused.status_code in (303, 403)
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as staff:
+        email = await new_staff(staff, database_url)
+        assert (await dashboard_sign_in(staff, email)).status_code == 303
+        page = await staff.get("/admin/catalog-import")
+        assert page.status_code == 200, page.text
+        uploaded = await staff.post(
+            "/admin/catalog-import/upload",
+            data={"csrftoken": csrf_of(page.text)},
+            files={"file": ("catalog-example.csv", example, "text/csv")},
+        )
+        assert uploaded.status_code == 303, uploaded.text
+        status_url = uploaded.headers["location"]
+
+        async def finished() -> str | None:
+            text = (await staff.get(status_url)).text
+            return text if 'data-status="done"' in text else None
+
+        report = await eventually(finished, timeout=60)
+        assert "products 3 created" in report and "variants 5 created" in report
+    body = await graphql(client, '{ product(slug: "trail-runner-shoe") { name variants { sku } } }')
+    assert [variant["sku"] for variant in body["data"]["product"]["variants"]] == ["TRS-42-BLU", "TRS-43-BLU"]
+    (run,) = await sql(
+        database_url, "SELECT status, content IS NULL AS dropped, rows_read FROM catalog_imports"
+    )
+    assert (run.status, run.dropped, run.rows_read) == ("done", True, 5)
+    ledger = await sql(
+        database_url,
+        "SELECT count(*) AS n FROM inventory_movements WHERE note = 'catalog import' AND actor_user_id IS NOT NULL",
+    )
+    assert ledger[0].n == 3  # the three variants with stock
+
+
+async def test_only_the_upload_may_send_a_body_over_the_usual_cap(server: RunningServer) -> None:
+    from core.http_guard import MAX_BODY_BYTES
+
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as anyone:
+        big = b"x" * (MAX_BODY_BYTES + 10)
+        assert (await anyone.post("/admin/products/create", content=big)).status_code == 413
+        # Past the general cap, the upload's own cap (CATALOG_UPLOAD_MAX_BYTES) lets it through to
+        # the sign-in check.
+        assert (await anyone.post("/admin/catalog-import/upload", content=big)).status_code in (303, 403)
+    # A declared length over the upload's cap is refused before anything is read.
+    over = server.app.state.settings.catalog_upload_max_bytes + 1
+    parts = urlsplit(server.url)
+    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+    try:
+        writer.write(
+            f"POST /admin/catalog-import/upload HTTP/1.1\r\nHost: test\r\nContent-Length: {over}\r\n\r\n".encode()
+        )
+        await writer.drain()
+        status_line = await reader.readline()
+    finally:
+        writer.close()
+    assert status_line.split()[1] == b"413"
