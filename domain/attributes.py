@@ -15,11 +15,23 @@ from models.attribute_repository import (
     selected_of_products,
     selected_of_variants,
 )
+from models.product_facets import (
+    MAX_ATTRIBUTE_FILTERS,
+    MAX_VALUES_PER_FILTER,
+    FacetCounts,
+    PriceBucketCount,
+    ValueCount,
+)
 
 __all__ = [
+    "MAX_ATTRIBUTE_FILTERS",
+    "MAX_VALUES_PER_FILTER",
     "AttributeRow",
     "AttributeValueRow",
+    "FacetCounts",
+    "PriceBucketCount",
     "SelectedRow",
+    "ValueCount",
     "all_attributes",
     "attributes_by_ids",
     "selected_of_products",

@@ -19,12 +19,24 @@ from graphql import (
     is_list_type,
 )
 
+from domain.attributes import MAX_ATTRIBUTE_FILTERS, MAX_VALUES_PER_FILTER
 from domain.carts import MAX_CART_LINES
+from domain.catalog_attributes import MAX_ATTRIBUTES_PER_CALL
+from domain.catalog_rules import MAX_IMAGES, MAX_VALUES_PER_CALL
 
 LIST_ARGUMENT_CAPS: dict[tuple[str, str, str], int] = {
     ("Mutation", "cartLinesAdd", "lines"): MAX_CART_LINES,
     ("Mutation", "cartLinesUpdate", "lines"): MAX_CART_LINES,
     ("Mutation", "cartLinesRemove", "lineIds"): MAX_CART_LINES,
+    # the staff catalog (issue 14) and its attribute filters
+    ("ProductCreateInput", "images", ""): MAX_IMAGES,
+    ("ProductUpdateInput", "images", ""): MAX_IMAGES,
+    ("AttributeCreateInput", "values", ""): MAX_VALUES_PER_CALL,
+    ("AttributeValuesInput", "values", ""): MAX_VALUES_PER_CALL,
+    ("Mutation", "productAttributesSet", "attributes"): MAX_ATTRIBUTES_PER_CALL,
+    ("Mutation", "productVariantAttributesSet", "attributes"): MAX_ATTRIBUTES_PER_CALL,
+    ("ProductFilter", "attributes", ""): MAX_ATTRIBUTE_FILTERS,
+    ("AttributeFilter", "values", ""): MAX_VALUES_PER_FILTER,
 }
 
 
@@ -69,4 +81,3 @@ def longest_list(document: DocumentNode, variables: object) -> int:
             elif isinstance(child, tuple | list):
                 nodes.extend(item for item in child if isinstance(item, Node))
     return longest
-

@@ -44,6 +44,7 @@ from models.catalog_repository import (
     storable,
 )
 from models.compiled import compiled_read, fetch
+from models.product_facets import FacetCounts, attribute_condition, attribute_values_of, facet_counts
 
 search_vector = column("search_vector")
 
@@ -67,6 +68,8 @@ class ProductQuery:
     min_price: int | None = None
     max_price: int | None = None
     in_stock: bool | None = None
+    # (attribute slug, value slugs): AND across attributes, OR within one (models.product_facets).
+    attributes: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(slots=True, frozen=True)
@@ -78,6 +81,7 @@ class ProductPage:
     # Read in the same statement when asked for, one entry per row.
     variants: list[list[VariantRow]] | None = None
     categories: list[CategoryRow | None] | None = None
+    facets: FacetCounts | None = None  # when asked for: counts over every matching product
 
 
 def search_words(text: str) -> tuple[str, ...]:
@@ -147,6 +151,7 @@ async def product_page(
     with_total: bool = True,
     with_variants: bool = False,
     with_category: bool = False,
+    with_facets: bool = False,
 ) -> ProductPage:
     """One page of products by keyset: `after` is the sort key of the last product seen.
 
@@ -167,6 +172,7 @@ async def product_page(
         with_variants=with_variants,
         with_category=with_category,
         limit=first + 1,
+        attributes=len(query.attributes),
     )
     values: dict[str, Any] = {
         "category_slug": query.category_slug,
@@ -175,10 +181,12 @@ async def product_page(
     }
     for index, (word, nearest) in enumerate(corrected):
         values[f"word_{index}"], values[f"nearest_{index}"] = word, nearest
+    values.update(attribute_values_of(query.attributes))
     for index, value in enumerate(after or ()):
         values[f"after_{index}"] = value
     read = compiled_read(conn, shape, lambda: _page_statement(shape), list(values))
     result = await fetch(conn, read, values)
+    facets = await facet_counts(conn, _matching(shape), values) if with_facets else None
 
     total_count = int(result[0]["total_count"]) if with_total else None
     rows = [row for row in result if row["id"] is not None] if with_total else result
@@ -191,6 +199,7 @@ async def product_page(
         total_count=total_count,
         variants=[_variant_rows(row["id"], row["variant_list"]) for row in rows] if with_variants else None,
         categories=[_page_category_row(row) for row in rows] if with_category else None,
+        facets=facets,
     )
 
 
@@ -211,9 +220,13 @@ class _PageShape:
     # In the SQL text, not a parameter: with `LIMIT $n` PostgreSQL planned every execution of
     # the prepared statement anew (a custom plan), which cost it more than running the query.
     limit: int
+    attributes: int = 0  # how many attribute filters (their slugs are parameters)
 
 
-def _page_statement(shape: _PageShape) -> Select[Any]:
+def _filter_conditions(
+    shape: _PageShape,
+) -> tuple[list[ColumnElement[Any]], list[ColumnElement[Any]], ColumnElement[Any] | None]:
+    """The page's WHERE: on products, on their price summaries, and the search rank (if searching)."""
     conditions: list[ColumnElement[Any]] = []
     summary_conditions: list[ColumnElement[Any]] = []
     rank: ColumnElement[Any] | None = None
@@ -244,6 +257,27 @@ def _page_statement(shape: _PageShape) -> Select[Any]:
     if shape.in_stock is not None:
         in_stock = price_summary.c.quantity_available > 0
         summary_conditions.append(in_stock if shape.in_stock else ~in_stock)
+    conditions.extend(attribute_condition(index) for index in range(shape.attributes))
+    return conditions, summary_conditions, rank
+
+
+def _matching(shape: _PageShape) -> Select[Any]:
+    """Every product the page's filters match (no paging), with what facets count by."""
+    conditions, summary_conditions, _ = _filter_conditions(shape)
+    return (
+        select(
+            products.c.id,
+            products.c.category_id,
+            price_summary.c.min_price,
+            price_summary.c.quantity_available,
+        )
+        .select_from(products.join(price_summary, true()))
+        .where(products.c.is_active, *conditions, *summary_conditions)
+    )
+
+
+def _page_statement(shape: _PageShape) -> Select[Any]:
+    conditions, summary_conditions, rank = _filter_conditions(shape)
 
     keys, descending = _sort_columns(shape.order, rank)
     page = product_select(

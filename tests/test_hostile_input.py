@@ -19,7 +19,7 @@ from websockets.exceptions import ConnectionClosed
 
 from app.factory import create_app
 from core.settings import Settings
-from graph.ids import pk_of
+from graph.ids import pk_of, to_global_id
 from tests.accounts import PASSWORD, new_email
 from tests.shop import ADDRESS, send_event, session_of, variant_with_stock
 from tests.support import MANY_OPEN_ORDERS, RunningServer, served, sql
@@ -411,6 +411,199 @@ async def _failed_jobs_after(shop: Shop, hostile: str) -> Request:
 async def _job_retry_id(shop: Shop, hostile: str) -> Request:
     query = "mutation($v: ID!) { jobRetry(id: $v) { queued userErrors { code } } }"
     return query, {"v": hostile}, await shop.staff()
+
+
+# ---------------------------------------------------------------- the staff catalog (issue 14)
+
+PRODUCT = "product { id } userErrors { code }"
+VARIANT = "productVariant { id } userErrors { code }"
+CATEGORY = "category { id } userErrors { code }"
+
+
+async def catalog_ids(shop: Shop) -> dict[str, str]:
+    """A staff token and ids of a product, a variant, a category and an attribute (made once per shop)."""
+    known = getattr(shop, "catalog_ids", None)
+    if known is None:
+        staff = await shop.staff()
+        (row,) = await sql(
+            shop.database_url,
+            "SELECT v.product_id, p.category_id FROM product_variants v JOIN products p ON p.id = v.product_id"
+            " WHERE v.id = :v",
+            v=pk_of(shop.variant_id, "ProductVariant"),
+        )
+        made = await shop.data(
+            'mutation { attributeCreate(input: {name: "Hostile Finish", values: [{name: "Matte"}]})'
+            " { attribute { id } userErrors { code } } }",
+            {},
+            staff,
+        )
+        known = {
+            "staff": staff,
+            "product": to_global_id("Product", row.product_id),
+            "variant": shop.variant_id,
+            "category": to_global_id("Category", row.category_id),
+            "attribute": made["attribute"]["id"],
+        }
+        shop.catalog_ids = known  # type: ignore[attr-defined]
+    return known
+
+
+def catalog_case(
+    path: str, document: str, variables: Callable[[dict[str, str], str], dict[str, Any]]
+) -> None:
+    @case(path)
+    async def _(shop: Shop, hostile: str) -> Request:
+        ids = await catalog_ids(shop)
+        return document, variables(ids, hostile), None if path.startswith("products.") else ids["staff"]
+
+
+_PRODUCT_INPUT = f"mutation($i: ProductCreateInput!) {{ productCreate(input: $i) {{ {PRODUCT} }} }}"
+_PRODUCT_UPDATE = (
+    f"mutation($p: ID!, $i: ProductUpdateInput!) {{ productUpdate(id: $p, input: $i) {{ {PRODUCT} }} }}"
+)
+_VARIANT_INPUT = (
+    f"mutation($i: ProductVariantCreateInput!) {{ productVariantCreate(input: $i) {{ {VARIANT} }} }}"
+)
+_VARIANT_UPDATE = f"mutation($p: ID!, $i: ProductVariantUpdateInput!) {{ productVariantUpdate(id: $p, input: $i) {{ {VARIANT} }} }}"
+_ATTRIBUTE_INPUT = "mutation($i: AttributeCreateInput!) { attributeCreate(input: $i) { attribute { id } userErrors { code } } }"
+_VALUE_INPUT = (
+    "mutation($a: ID!, $i: AttributeValueInput!) { attributeValueCreate(attribute: $a, input: $i)"
+    " { attributeValue { slug } userErrors { code } } }"
+)
+_CATEGORY_INPUT = f"mutation($i: CategoryCreateInput!) {{ categoryCreate(input: $i) {{ {CATEGORY} }} }}"
+_CATEGORY_UPDATE = (
+    f"mutation($p: ID!, $i: CategoryUpdateInput!) {{ categoryUpdate(id: $p, input: $i) {{ {CATEGORY} }} }}"
+)
+_PRODUCT_SET = f"mutation($p: ID!, $a: [AttributeValuesInput!]!) {{ productAttributesSet(product: $p, attributes: $a) {{ {PRODUCT} }} }}"
+_VARIANT_SET = (
+    "mutation($p: ID!, $a: [AttributeValuesInput!]!) { productVariantAttributesSet(variant: $p, attributes: $a)"
+    f" {{ {VARIANT} }} }}"
+)
+_FILTER = (
+    "query($a: [AttributeFilter!]) { products(filter: {attributes: $a}) { totalCount facets { inStock } } }"
+)
+
+for _field in ("name", "slug", "description", "category"):
+    catalog_case(
+        f"productCreate.input.{_field}",
+        _PRODUCT_INPUT,
+        lambda ids, v, f=_field: {"i": {"name": "Hostile Lamp", f: v}},
+    )
+    catalog_case(
+        f"productUpdate.input.{_field}",
+        _PRODUCT_UPDATE,
+        lambda ids, v, f=_field: {"p": ids["product"], "i": {f: v}},
+    )
+for _field in ("url", "alt"):
+    catalog_case(
+        f"productCreate.input.images.{_field}",
+        _PRODUCT_INPUT,
+        lambda ids, v, f=_field: {
+            "i": {"name": "Hostile Lamp", "images": [{"url": "https://img.example/a.jpg", f: v}]}
+        },
+    )
+    catalog_case(
+        f"productUpdate.input.images.{_field}",
+        _PRODUCT_UPDATE,
+        lambda ids, v, f=_field: {
+            "p": ids["product"],
+            "i": {"images": [{"url": "https://img.example/a.jpg", f: v}]},
+        },
+    )
+catalog_case("productUpdate.id", _PRODUCT_UPDATE, lambda ids, v: {"p": v, "i": {"name": "X"}})
+catalog_case(
+    "productDelete.id",
+    f"mutation($p: ID!) {{ productDelete(id: $p) {{ {PRODUCT} }} }}",
+    lambda ids, v: {"p": v},
+)
+for _field in ("name", "sku", "product"):
+    catalog_case(
+        f"productVariantCreate.input.{_field}",
+        _VARIANT_INPUT,
+        lambda ids, v, f=_field: {
+            "i": {"product": ids["product"], "sku": "HOSTILE-1", "name": "X", "price": 100, f: v}
+        },
+    )
+for _field in ("name", "sku"):
+    catalog_case(
+        f"productVariantUpdate.input.{_field}",
+        _VARIANT_UPDATE,
+        lambda ids, v, f=_field: {"p": ids["variant"], "i": {f: v}},
+    )
+catalog_case("productVariantUpdate.id", _VARIANT_UPDATE, lambda ids, v: {"p": v, "i": {"price": 100}})
+for _operation in ("productVariantDelete", "productVariantRestore"):
+    catalog_case(
+        f"{_operation}.id",
+        f"mutation($p: ID!) {{ {_operation}(id: $p) {{ {VARIANT} }} }}",
+        lambda ids, v: {"p": v},
+    )
+_STOCK = (
+    "mutation($p: ID!, $n: String) { stockAdjust(variantId: $p, delta: 1, reason: RESTOCK, note: $n)"
+    " { stock userErrors { code } } }"
+)
+catalog_case("stockAdjust.variantId", _STOCK, lambda ids, v: {"p": v, "n": None})
+catalog_case("stockAdjust.note", _STOCK, lambda ids, v: {"p": ids["variant"], "n": v})
+for _field in ("name", "slug", "parent"):
+    catalog_case(
+        f"categoryCreate.input.{_field}",
+        _CATEGORY_INPUT,
+        lambda ids, v, f=_field: {"i": {"name": "Hostile Things", f: v}},
+    )
+for _field in ("name", "slug"):
+    catalog_case(
+        f"categoryUpdate.input.{_field}",
+        _CATEGORY_UPDATE,
+        lambda ids, v, f=_field: {"p": ids["category"], "i": {f: v}},
+    )
+catalog_case("categoryUpdate.id", _CATEGORY_UPDATE, lambda ids, v: {"p": v, "i": {"name": "X"}})
+_MOVE = f"mutation($p: ID!, $q: ID) {{ categoryMove(id: $p, parent: $q) {{ {CATEGORY} }} }}"
+catalog_case("categoryMove.id", _MOVE, lambda ids, v: {"p": v, "q": None})
+catalog_case("categoryMove.parent", _MOVE, lambda ids, v: {"p": ids["category"], "q": v})
+for _field in ("name", "slug"):
+    catalog_case(
+        f"attributeCreate.input.{_field}",
+        _ATTRIBUTE_INPUT,
+        lambda ids, v, f=_field: {"i": {"name": "Hostile Size", f: v}},
+    )
+    catalog_case(
+        f"attributeCreate.input.values.{_field}",
+        _ATTRIBUTE_INPUT,
+        lambda ids, v, f=_field: {"i": {"name": "Hostile Shape", "values": [{"name": "Round", f: v}]}},
+    )
+    catalog_case(
+        f"attributeValueCreate.input.{_field}",
+        _VALUE_INPUT,
+        lambda ids, v, f=_field: {"a": ids["attribute"], "i": {"name": "Gloss", f: v}},
+    )
+catalog_case("attributeValueCreate.attribute", _VALUE_INPUT, lambda ids, v: {"a": v, "i": {"name": "Gloss"}})
+for _operation, _document, _key in (
+    ("productAttributesSet", _PRODUCT_SET, "product"),
+    ("productVariantAttributesSet", _VARIANT_SET, "variant"),
+):
+    _argument = "product" if _key == "product" else "variant"
+    catalog_case(
+        f"{_operation}.{_argument}",
+        _document,
+        lambda ids, v: {"p": v, "a": [{"attribute": "hostile-finish", "values": ["matte"]}]},
+    )
+    catalog_case(
+        f"{_operation}.attributes.attribute",
+        _document,
+        lambda ids, v, k=_key: {"p": ids[k], "a": [{"attribute": v, "values": ["matte"]}]},
+    )
+    catalog_case(
+        f"{_operation}.attributes.values",
+        _document,
+        lambda ids, v, k=_key: {"p": ids[k], "a": [{"attribute": "hostile-finish", "values": [v]}]},
+    )
+catalog_case(
+    "products.filter.attributes.attribute", _FILTER, lambda ids, v: {"a": [{"attribute": v, "values": ["x"]}]}
+)
+catalog_case(
+    "products.filter.attributes.values",
+    _FILTER,
+    lambda ids, v: {"a": [{"attribute": "colour", "values": [v]}]},
+)
 
 
 SUBSCRIPTION_CASES = ("orderStatusChanged.orderId", "orderStatusChanged.orderToken")

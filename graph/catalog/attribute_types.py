@@ -64,6 +64,12 @@ def selected_attributes(rows: list[SelectedRow]) -> list[SelectedAttribute]:
     ]
 
 
+@strawberry.input
+class AttributeFilter:
+    attribute: str = strawberry.field(description="Attribute slug.")
+    values: list[str] = strawberry.field(description="Value slugs; an item matches when it has any of them.")
+
+
 @strawberry.type
 class FacetValueCount:
     value: AttributeValue

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from enum import Enum
 
 import strawberry
 
 from domain import catalog
+from domain.attributes import FacetCounts
 from domain.catalog import CategoryRow, ProductOrder, ProductQuery, ProductRow, VariantRow
-from graph.catalog.attribute_types import SelectedAttribute, selected_attributes
+from graph.catalog.attribute_types import (
+    Attribute,
+    AttributeFacet,
+    FacetValueCount,
+    PriceBucket,
+    SelectedAttribute,
+    selected_attributes,
+)
 from graph.common.types import Money, Node, PageInfo
 from graph.context import Info
 from graph.execution import READ_AHEAD
@@ -133,11 +142,78 @@ class ProductEdge:
     node: Product
 
 
+@strawberry.type(
+    description=(
+        "Products whose own category this is (a product in a sub-category counts there, not in its parent)."
+    )
+)
+class CategoryFacet:
+    category: Category
+    count: int
+
+
+@strawberry.type(
+    description="Counts for the products matching the connection's filter and search, ignoring its paging."
+)
+class ProductFacets:
+    attributes: list[AttributeFacet]
+    categories: list[CategoryFacet]
+    price_buckets: list[PriceBucket]
+    in_stock: int
+
+
 @strawberry.type
 class ProductConnection:
     edges: list[ProductEdge]
     page_info: PageInfo
     total_count: int
+    counted_facets: strawberry.Private[ProductFacets | None] = None
+
+    @strawberry.field
+    def facets(self) -> ProductFacets:
+        assert self.counted_facets is not None, "facets are counted when selected"
+        return self.counted_facets
+
+
+async def product_facets(info: Info, counts: FacetCounts) -> ProductFacets:
+    """The counts with their attributes and categories, each kind read in one batch."""
+    loaders = info.context.loaders
+    attribute_ids = list(dict.fromkeys(value.attribute_id for value in counts.values))
+    attribute_rows, category_rows = await asyncio.gather(
+        loaders.attribute.load_many(attribute_ids),
+        loaders.category.load_many([category_id for category_id, _ in counts.categories]),
+    )
+    attributes = {row.id: Attribute.from_row(row) for row in attribute_rows if row is not None}
+    facets: dict[int, AttributeFacet] = {}
+    for value in counts.values:
+        attribute = attributes.get(value.attribute_id)
+        shown = (
+            next((item for item in attribute.values if item.pk == value.value_id), None)
+            if attribute
+            else None
+        )
+        if attribute is None or shown is None:
+            continue
+        facet = facets.setdefault(value.attribute_id, AttributeFacet(attribute=attribute, values=[]))
+        facet.values.append(FacetValueCount(value=shown, count=value.count))
+    currency = info.context.settings.currency
+    return ProductFacets(
+        attributes=list(facets.values()),
+        categories=[
+            CategoryFacet(category=Category.from_row(row), count=count)
+            for row, (_, count) in zip(category_rows, counts.categories, strict=True)
+            if row is not None
+        ],
+        price_buckets=[
+            PriceBucket(
+                min=Money(amount=bucket.min, currency=currency),
+                max=Money(amount=bucket.max, currency=currency) if bucket.max is not None else None,
+                count=bucket.count,
+            )
+            for bucket in counts.price_buckets
+        ],
+        in_stock=counts.in_stock,
+    )
 
 
 @strawberry.enum
@@ -181,6 +257,7 @@ async def product_connection(
             with_total="totalCount" in wanted,
             with_variants="variants" in node_fields,
             with_category="category" in node_fields,
+            with_facets="facets" in wanted,
         )
 
     currency = info.context.settings.currency
@@ -202,6 +279,7 @@ async def product_connection(
             after_given=after_key is not None,
         ),
         total_count=page.total_count or 0,
+        counted_facets=await product_facets(info, page.facets) if page.facets is not None else None,
     )
 
 

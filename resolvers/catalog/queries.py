@@ -5,7 +5,9 @@ from __future__ import annotations
 import strawberry
 
 from domain import catalog
+from domain.attributes import MAX_ATTRIBUTE_FILTERS, MAX_VALUES_PER_FILTER
 from domain.catalog import ProductQuery, search_words
+from graph.catalog.attribute_types import AttributeFilter
 from graph.catalog.types import (
     Category,
     Product,
@@ -16,6 +18,7 @@ from graph.catalog.types import (
 )
 from graph.common.types import Node
 from graph.context import Info
+from graph.errors import PublicError
 from graph.ids import from_global_id
 
 
@@ -32,6 +35,10 @@ class ProductFilter:
         default=None, description="Lowest variant price at most this, in minor units."
     )
     in_stock: bool | None = None
+    attributes: list[AttributeFilter] | None = strawberry.field(
+        default=None,
+        description="Every filter must match (AND across attributes, OR within one attribute's values).",
+    )
 
     def to_query(self) -> ProductQuery:
         return ProductQuery(
@@ -40,7 +47,31 @@ class ProductFilter:
             min_price=self.min_price,
             max_price=self.max_price,
             in_stock=self.in_stock,
+            attributes=attribute_filters(self.attributes or []),
         )
+
+
+def attribute_filters(filters: list[AttributeFilter]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The filters as the domain takes them, each attribute once; over the caps: BAD_USER_INPUT."""
+    merged: dict[str, list[str]] = {}
+    for item in filters:
+        merged.setdefault(item.attribute, []).extend(item.values)
+    if len(merged) > MAX_ATTRIBUTE_FILTERS or any(
+        len(values) > MAX_VALUES_PER_FILTER for values in merged.values()
+    ):
+        raise PublicError(
+            f"Filter by at most {MAX_ATTRIBUTE_FILTERS} attributes,"
+            f" each with at most {MAX_VALUES_PER_FILTER} values.",
+            code="TOO_MANY_ITEMS",
+        )
+    # PostgreSQL text cannot hold NUL: such a slug names nothing, so it matches nothing.
+    return tuple(
+        (
+            attribute if "\x00" not in attribute else "",
+            tuple(dict.fromkeys(value for value in values if "\x00" not in value)),
+        )
+        for attribute, values in merged.items()
+    )
 
 
 @strawberry.type
