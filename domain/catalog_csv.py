@@ -29,7 +29,8 @@ PRODUCT_COLUMNS = (
 VARIANT_COLUMNS = ("sku", "variant_name", "price", "stock", "position")
 COLUMNS = PRODUCT_COLUMNS + VARIANT_COLUMNS
 REQUIRED = ("product_slug", "product_name", "sku", "variant_name", "price")
-ATTRIBUTE_PREFIX = "attribute:"
+ATTRIBUTE_PREFIX = "attribute:"  # the product's values of an attribute (value slugs, `|` between)
+VARIANT_ATTRIBUTE_PREFIX = "variant_attribute:"  # the variant's values
 
 _TRUE = {"true", "yes", "1", "y"}
 _FALSE = {"false", "no", "0", "n"}
@@ -54,12 +55,43 @@ class ImportRow:
     price: int
     stock: int | None
     position: int
+    # (attribute slug, value slugs), for the attribute columns of the file
+    product_attributes: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    variant_attributes: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def product_digest(self) -> str:
         """The product's columns in one value: rows of one product must share it."""
-        fields = (self.product_name, self.description, self.category, self.active, self.images)
+        fields = (
+            self.product_name,
+            self.description,
+            self.category,
+            self.active,
+            self.images,
+            self.product_attributes,
+        )
         return hashlib.blake2b(orjson.dumps(fields), digest_size=16).hexdigest()
+
+
+def attribute_of(column: str) -> tuple[str, str] | None:
+    """("product" or "variant", attribute slug) of an attribute column; None for other columns."""
+    for owner, prefix in (("product", ATTRIBUTE_PREFIX), ("variant", VARIANT_ATTRIBUTE_PREFIX)):
+        if column.startswith(prefix) and rules.SLUG.match(column[len(prefix) :]):
+            return owner, column[len(prefix) :]
+    return None
+
+
+def _attribute_values(record: dict[str, str], owner: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    found = []
+    for column, cell in record.items():
+        kind = attribute_of(column)
+        if kind is None or kind[0] != owner:
+            continue
+        values = tuple(dict.fromkeys(value.strip() for value in cell.split("|") if value.strip()))
+        for value in values:
+            _check(rules.slug_problems(value, (column,)), column)
+        found.append((kind[1], values))
+    return tuple(sorted(found))
 
 
 def header_problem(header: list[str]) -> str | None:
@@ -70,7 +102,7 @@ def header_problem(header: list[str]) -> str | None:
         return f"Columns repeated: {', '.join(duplicates)}."
     if missing := [name for name in REQUIRED if name not in names]:
         return f"Required columns missing: {', '.join(missing)}."
-    unknown = [name for name in names if name not in COLUMNS and not name.startswith(ATTRIBUTE_PREFIX)]
+    unknown = [name for name in names if name not in COLUMNS and attribute_of(name) is None]
     if unknown:
         return f"Unknown columns: {', '.join(unknown[:10])} (the format is in README, 'Catalog CSV')."
     return None
@@ -165,14 +197,27 @@ def parse_row(line: int, record: dict[str, str]) -> ImportRow:
         price=price,
         stock=stock,
         position=position,
+        product_attributes=_attribute_values(record, "product"),
+        variant_attributes=_attribute_values(record, "variant"),
     )
 
 
-def export_record(row: Any) -> list[Any]:
-    """A database row of models.catalog_import_repository.export_rows as the CSV's columns (COLUMNS)."""
+def export_header(product_attributes: list[str], variant_attributes: list[str]) -> list[str]:
+    return [
+        *COLUMNS,
+        *(ATTRIBUTE_PREFIX + slug for slug in product_attributes),
+        *(VARIANT_ATTRIBUTE_PREFIX + slug for slug in variant_attributes),
+    ]
+
+
+def export_record(row: Any, product_attributes: list[str], variant_attributes: list[str]) -> list[Any]:
+    """A database row of models.catalog_import_repository.export_rows as the CSV's columns
+    (export_header's)."""
     images = " | ".join(
         f"{image['url']} {image['alt']}" if image.get("alt") else image["url"] for image in row.images or []
     )
+    own = row.product_attributes or {}
+    variant_own = row.variant_attributes or {}
     return [
         row.product_slug,
         row.product_name,
@@ -186,4 +231,6 @@ def export_record(row: Any) -> list[Any]:
         row.price,
         row.stock,
         row.position,
+        *(own.get(slug, "") for slug in product_attributes),
+        *(variant_own.get(slug, "") for slug in variant_attributes),
     ]

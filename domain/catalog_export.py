@@ -8,8 +8,8 @@ from typing import TextIO
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain.catalog_csv import COLUMNS, export_record
-from models.catalog_import_repository import export_rows, variant_count
+from domain.catalog_csv import export_header, export_record
+from models.catalog_import_repository import attribute_columns, export_rows, variant_count
 
 
 async def export_catalog(
@@ -17,14 +17,15 @@ async def export_catalog(
 ) -> int:
     """Write every variant (with its product's columns) to `out`; how many rows were written."""
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
     written = 0
     # One REPEATABLE READ transaction: the file is one consistent picture of the catalog.
     async with engine.connect() as conn:
         conn = await conn.execution_options(isolation_level="REPEATABLE READ")
         async with conn.begin():
+            product_attributes, variant_attributes = await attribute_columns(conn)
+            writer.writerow(export_header(product_attributes, variant_attributes))
             async for rows in export_rows(conn):
-                writer.writerows(export_record(row) for row in rows)
+                writer.writerows(export_record(row, product_attributes, variant_attributes) for row in rows)
                 written += len(rows)
                 if progress:
                     progress(written)

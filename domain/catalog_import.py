@@ -46,6 +46,7 @@ class ImportReport:
     products_updated: int = 0
     variants_created: int = 0
     variants_updated: int = 0
+    attribute_values_changed: int = 0
     rejected_count: int = 0
     rejected: list[RejectedRow] = field(default_factory=list)  # the first MAX_REPORTED
     dry_run: bool = False
@@ -65,7 +66,8 @@ class ImportReport:
         head = (
             f"{self.rows} row(s): products {self.products_created} created, {self.products_updated} updated;"
             f" variants {self.variants_created} created, {self.variants_updated} updated,"
-            f" {self.variants_unchanged} unchanged; {self.rejected_count} rejected"
+            f" {self.variants_unchanged} unchanged; attribute values {self.attribute_values_changed} changed;"
+            f" {self.rejected_count} rejected"
         )
         if self.dry_run:
             return f"dry run, nothing written: {head}"
@@ -122,6 +124,7 @@ async def import_catalog(
         transaction = await conn.begin()
         try:
             await repo.start_import(conn)
+            attributes: Attributes = {}
             chunk: list[ImportRow] = []
             for item in records(lines):
                 if isinstance(item, RejectedRow):
@@ -135,11 +138,11 @@ async def import_catalog(
                 except RowError as error:
                     report.reject(line, str(error))
                 if len(chunk) >= CHUNK:
-                    await _write_chunk(conn, chunk, report, actor_user_id)
+                    await _write_chunk(conn, chunk, report, actor_user_id, attributes)
                     chunk = []
                     await _report_progress(progress, report.rows)
             if chunk:
-                await _write_chunk(conn, chunk, report, actor_user_id)
+                await _write_chunk(conn, chunk, report, actor_user_id, attributes)
             await _report_progress(progress, report.rows)
             report.rejected.sort(key=lambda rejected: rejected.line)
             keep = not dry_run and (partial or report.rejected_count == 0)
@@ -155,8 +158,15 @@ async def import_catalog(
     return report
 
 
+Attributes = dict[str, "repo.ImportAttribute | None"]  # by slug, looked up once per import
+
+
 async def _write_chunk(
-    conn: AsyncConnection, chunk: list[ImportRow], report: ImportReport, actor_user_id: int | None
+    conn: AsyncConnection,
+    chunk: list[ImportRow],
+    report: ImportReport,
+    actor_user_id: int | None,
+    attributes: Attributes,
 ) -> None:
     rows = _checked_in_chunk(chunk, report)
     if not rows:
@@ -170,6 +180,10 @@ async def _write_chunk(
         [row.line for row in products.values()],
     )
     existing = await repo.lock_existing_variants(conn, [row.sku for row in rows])
+    named = {slug for row in rows for slug, _ in (*row.product_attributes, *row.variant_attributes)}
+    if unknown := [slug for slug in named if slug not in attributes]:
+        attributes.update(dict.fromkeys(unknown))
+        attributes.update(await repo.attributes_by_slugs(conn, unknown))
     kept: list[ImportRow] = []
     stock: dict[str, int] = {}
     for row in rows:
@@ -183,6 +197,8 @@ async def _write_chunk(
             reason = f"SKU {row.sku!r} belongs to product {variant.product_slug!r}"
         elif variant is not None and row.stock is not None and row.stock < variant.reserved:
             reason = f"stock {row.stock} is below the {variant.reserved} unit(s) held by open checkouts"
+        else:
+            reason = _attribute_problem(row, attributes)
         if reason:
             report.reject(row.line, reason)
             continue
@@ -234,6 +250,58 @@ async def _write_chunk(
             movements.append((variant_ids[row.sku], after - before, after, reason))
     if movements:
         await repo.record_movements(conn, movements, note=LEDGER_NOTE, actor_user_id=actor_user_id)
+    ids = {sku: variant_ids.get(sku) or existing[sku].id for sku in stock}
+    await _write_attributes(conn, kept, product_ids, ids, attributes, report)
+
+
+SINGLE_VALUED = ("DROPDOWN", "SWATCH", "BOOLEAN")  # as domain.catalog_attributes
+
+
+def _attribute_problem(row: ImportRow, attributes: Attributes) -> str | None:
+    for prefix, named in (
+        ("attribute", row.product_attributes),
+        ("variant_attribute", row.variant_attributes),
+    ):
+        for slug, values in named:
+            attribute = attributes.get(slug)
+            if attribute is None:
+                return f"{prefix}:{slug}: there is no such attribute (create it first)"
+            if attribute.input_type in SINGLE_VALUED and len(values) > 1:
+                return f"{prefix}:{slug}: takes one value ({attribute.input_type})"
+    return None
+
+
+async def _write_attributes(
+    conn: AsyncConnection,
+    kept: list[ImportRow],
+    product_ids: dict[str, int],
+    variant_ids: dict[str, int],
+    attributes: Attributes,
+    report: ImportReport,
+) -> None:
+    """Each product and variant gets exactly the values its attribute columns name (an empty cell
+    clears them); values not known yet are added to their attribute."""
+    known = {slug: attribute for slug, attribute in attributes.items() if attribute is not None}
+    products = {row.product_slug: row for row in kept}
+    owners = (
+        ("product", [(product_ids[slug], row.product_attributes) for slug, row in products.items()]),
+        ("variant", [(variant_ids[row.sku], row.variant_attributes) for row in kept]),
+    )
+    for owner, items in owners:
+        named = {slug for _, pairs in items for slug, _ in pairs}
+        if not named:
+            continue
+        needed = {(known[slug].id, value) for _, pairs in items for slug, values in pairs for value in values}
+        ids = await repo.value_ids(conn, sorted(needed)) if needed else {}
+        wanted = [
+            (item, known[slug].id, ids[(known[slug].id, value)])
+            for item, pairs in items
+            for slug, values in pairs
+            for value in values
+        ]
+        report.attribute_values_changed += await repo.replace_item_values(
+            conn, owner, [item for item, _ in items], [known[slug].id for slug in named], wanted
+        )
 
 
 def _checked_in_chunk(chunk: list[ImportRow], report: ImportReport) -> list[ImportRow]:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 @dataclass(slots=True, frozen=True)
 class ExistingVariant:
+    id: int
     sku: str
     product_slug: str
     stock: int
@@ -95,7 +96,7 @@ async def lock_existing_variants(conn: AsyncConnection, skus: Sequence[str]) -> 
     result = await conn.execute(
         text(
             """
-            SELECT v.sku, p.slug AS product_slug, v.stock, v.reserved
+            SELECT v.id, v.sku, p.slug AS product_slug, v.stock, v.reserved
             FROM product_variants v JOIN products p ON p.id = v.product_id
             WHERE v.sku = ANY(CAST(:sku AS text[]))
             FOR UPDATE OF v
@@ -103,7 +104,9 @@ async def lock_existing_variants(conn: AsyncConnection, skus: Sequence[str]) -> 
         ),
         {"sku": list(skus)},
     )
-    return {row.sku: ExistingVariant(row.sku, row.product_slug, row.stock, row.reserved) for row in result}
+    return {
+        row.sku: ExistingVariant(row.id, row.sku, row.product_slug, row.stock, row.reserved) for row in result
+    }
 
 
 async def category_ids(conn: AsyncConnection, slugs: Sequence[str], names: Sequence[str]) -> dict[str, int]:
@@ -224,6 +227,122 @@ async def record_movements(
     )
 
 
+@dataclass(slots=True, frozen=True)
+class ImportAttribute:
+    id: int
+    input_type: str
+
+
+async def attributes_by_slugs(conn: AsyncConnection, slugs: Sequence[str]) -> dict[str, ImportAttribute]:
+    result = await conn.execute(
+        text("SELECT slug, id, input_type FROM attributes WHERE slug = ANY(CAST(:slug AS text[]))"),
+        {"slug": list(slugs)},
+    )
+    return {row.slug: ImportAttribute(row.id, row.input_type) for row in result}
+
+
+async def value_ids(conn: AsyncConnection, pairs: Sequence[tuple[int, str]]) -> dict[tuple[int, str], int]:
+    """The ids of these (attribute id, value slug) pairs, adding the values that are missing (named
+    like their slug, as domain.catalog_attributes does for importers)."""
+    params = {"attribute_id": [pair[0] for pair in pairs], "slug": [pair[1] for pair in pairs]}
+    await conn.execute(
+        text(
+            """
+            INSERT INTO attribute_values (attribute_id, slug, name, position)
+            SELECT n.attribute_id, n.slug, n.slug,
+                   (SELECT coalesce(max(position) + 1, 0) FROM attribute_values
+                    WHERE attribute_id = n.attribute_id)
+            FROM unnest(CAST(:attribute_id AS bigint[]), CAST(:slug AS text[])) AS n(attribute_id, slug)
+            ON CONFLICT (attribute_id, slug) DO NOTHING
+            """
+        ),
+        params,
+    )
+    result = await conn.execute(
+        text(
+            """
+            SELECT v.attribute_id, v.slug, v.id FROM attribute_values v
+            JOIN unnest(CAST(:attribute_id AS bigint[]), CAST(:slug AS text[])) AS n(attribute_id, slug)
+              ON v.attribute_id = n.attribute_id AND v.slug = n.slug
+            """
+        ),
+        params,
+    )
+    return {(row.attribute_id, row.slug): row.id for row in result}
+
+
+async def replace_item_values(
+    conn: AsyncConnection,
+    owner: str,
+    item_ids: Sequence[int],
+    attribute_ids: Sequence[int],
+    wanted: Sequence[tuple[int, int, int]],
+) -> int:
+    """Each item gets exactly the wanted values of these attributes (item id, attribute id, value
+    id); how many value rows were added or removed."""
+    table, key = (
+        ("product_attribute_values", "product_id")
+        if owner == "product"
+        else (
+            "variant_attribute_values",
+            "variant_id",
+        )
+    )
+    params = {
+        "items": list(item_ids),
+        "attributes": list(attribute_ids),
+        "item": [entry[0] for entry in wanted],
+        "attribute": [entry[1] for entry in wanted],
+        "value": [entry[2] for entry in wanted],
+    }
+    removed = await conn.execute(
+        text(
+            f"""
+            DELETE FROM {table} t
+            WHERE t.{key} = ANY(CAST(:items AS bigint[]))
+              AND t.attribute_id = ANY(CAST(:attributes AS bigint[]))
+              AND NOT EXISTS (
+                SELECT 1 FROM unnest(CAST(:item AS bigint[]), CAST(:value AS bigint[])) AS w(item, value)
+                WHERE w.item = t.{key} AND w.value = t.value_id
+              )
+            """  # noqa: S608 (table and column names are constants)
+        ),
+        params,
+    )
+    added = await conn.execute(
+        text(
+            f"""
+            INSERT INTO {table} ({key}, attribute_id, value_id)
+            SELECT * FROM unnest(
+                CAST(:item AS bigint[]), CAST(:attribute AS bigint[]), CAST(:value AS bigint[])
+            )
+            ON CONFLICT DO NOTHING
+            """  # noqa: S608 (table and column names are constants)
+        ),
+        params,
+    )
+    return (removed.rowcount or 0) + (added.rowcount or 0)
+
+
+async def attribute_columns(conn: AsyncConnection) -> tuple[list[str], list[str]]:
+    """The slugs of the attributes products have values of, and of those variants have."""
+    products = await conn.execute(
+        text(
+            "SELECT a.slug FROM attributes a WHERE EXISTS"
+            " (SELECT 1 FROM product_attribute_values x WHERE x.attribute_id = a.id)"
+            " ORDER BY a.position, a.slug"
+        )
+    )
+    variants = await conn.execute(
+        text(
+            "SELECT a.slug FROM attributes a WHERE EXISTS"
+            " (SELECT 1 FROM variant_attribute_values x WHERE x.attribute_id = a.id)"
+            " ORDER BY a.position, a.slug"
+        )
+    )
+    return [row.slug for row in products], [row.slug for row in variants]
+
+
 # ---------------------------------------------------------------- export
 
 EXPORT_BATCH = 5_000
@@ -238,7 +357,19 @@ async def export_rows(conn: AsyncConnection) -> AsyncIterator[list[Any]]:
         SELECT p.id AS product_id, v.id AS variant_id, v.position,
                p.slug AS product_slug, p.name AS product_name,
                p.description, c.slug AS category, c.name AS category_name, p.is_active, p.images,
-               v.sku, v.name AS variant_name, v.price, v.stock
+               v.sku, v.name AS variant_name, v.price, v.stock,
+               (SELECT jsonb_object_agg(x.slug, x.values) FROM (
+                    SELECT a.slug, string_agg(av.slug, '|' ORDER BY av.position, av.id) AS values
+                    FROM product_attribute_values pav
+                    JOIN attribute_values av ON av.id = pav.value_id
+                    JOIN attributes a ON a.id = pav.attribute_id
+                    WHERE pav.product_id = p.id GROUP BY a.slug) x) AS product_attributes,
+               (SELECT jsonb_object_agg(x.slug, x.values) FROM (
+                    SELECT a.slug, string_agg(av.slug, '|' ORDER BY av.position, av.id) AS values
+                    FROM variant_attribute_values vav
+                    JOIN attribute_values av ON av.id = vav.value_id
+                    JOIN attributes a ON a.id = vav.attribute_id
+                    WHERE vav.variant_id = v.id GROUP BY a.slug) x) AS variant_attributes
         FROM product_variants v
         JOIN products p ON p.id = v.product_id
         LEFT JOIN categories c ON c.id = p.category_id

@@ -187,3 +187,52 @@ async def test_skus_repeated_across_chunks_are_found(
         (catalog_import.CHUNK + 12, "SKU 'S-1' is on line 3 already")
     ]
     assert not report.applied
+
+
+async def test_attribute_columns_set_exactly_the_values_named_and_export_writes_them(
+    database_url: str, server: RunningServer
+) -> None:
+    import io
+
+    from domain import catalog_export, catalog_import
+
+    engine = server.app.state.engine
+    await sql(
+        database_url,
+        "INSERT INTO attributes (slug, name, input_type) VALUES"
+        " ('brand', 'Brand', 'DROPDOWN'), ('colour', 'Colour', 'DROPDOWN'), ('tags', 'Tags', 'MULTISELECT')",
+    )
+    header = HEADER.rstrip("\n") + ",attribute:brand,attribute:tags,variant_attribute:colour\n"
+    rows = [
+        "tee,Tee,,,,true,,TEE-R,Red,100,1,0,acme,soft|cotton,red\n",
+        "tee,Tee,,,,true,,TEE-B,Blue,100,1,1,acme,soft|cotton,blue\n",
+    ]
+    first = await catalog_import.import_catalog(engine, [header, *rows])
+    assert first.applied and first.attribute_values_changed == 3 + 2, first.summary()
+    values = await sql(
+        database_url,
+        "SELECT a.slug, av.slug AS value FROM product_attribute_values x JOIN attributes a ON a.id = x.attribute_id"
+        " JOIN attribute_values av ON av.id = x.value_id JOIN products p ON p.id = x.product_id"
+        " WHERE p.slug = 'tee' ORDER BY 1, 2",
+    )
+    assert [tuple(row) for row in values] == [("brand", "acme"), ("tags", "cotton"), ("tags", "soft")]
+    again = await catalog_import.import_catalog(engine, [header, *rows])
+    assert again.attribute_values_changed == 0 and again.variants_unchanged == 2
+
+    # An empty cell clears; a single-valued attribute takes one value; an unknown attribute is refused.
+    changed = [rows[0].replace("soft|cotton", ""), rows[1].replace("soft|cotton", "")]
+    assert (await catalog_import.import_catalog(engine, [header, *changed])).attribute_values_changed == 2
+    two_brands = await catalog_import.import_catalog(engine, [header, rows[0].replace("acme", "acme|other")])
+    assert "attribute:brand: takes one value" in two_brands.rejected[0].reason
+    unknown = await catalog_import.import_catalog(
+        engine, [HEADER.rstrip("\n") + ",attribute:nope\n", "tee,Tee,,,,true,,TEE-R,Red,100,1,0,x\n"]
+    )
+    assert "no such attribute" in unknown.rejected[0].reason and not unknown.applied
+
+    out = io.StringIO()
+    await catalog_export.export_catalog(engine, out)
+    exported = {row["sku"]: row for row in csv.DictReader(io.StringIO(out.getvalue()))}
+    assert (
+        exported["TEE-B"]["attribute:brand"] == "acme"
+        and exported["TEE-B"]["variant_attribute:colour"] == "blue"
+    )
