@@ -24,7 +24,9 @@ async def export_catalog(
         async with conn.begin():
             product_attributes, variant_attributes = await attribute_columns(conn)
             writer.writerow(export_header(product_attributes, variant_attributes))
-            async for rows in export_rows(conn):
+            async for rows in export_rows(
+                conn, product_attributes=bool(product_attributes), variant_attributes=bool(variant_attributes)
+            ):
                 writer.writerows(export_record(row, product_attributes, variant_attributes) for row in rows)
                 written += len(rows)
                 if progress:

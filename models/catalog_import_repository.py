@@ -348,28 +348,20 @@ async def attribute_columns(conn: AsyncConnection) -> tuple[list[str], list[str]
 EXPORT_BATCH = 5_000
 
 
-async def export_rows(conn: AsyncConnection) -> AsyncIterator[list[Any]]:
+async def export_rows(
+    conn: AsyncConnection, *, product_attributes: bool = True, variant_attributes: bool = True
+) -> AsyncIterator[list[Any]]:
     """Every variant with its product and category, by product id then position, in batches
     (keyset paging: each batch is one indexed statement, memory that of one batch)."""
     after: tuple[int, int, int] = (0, -(2**31), 0)
+    attributes = _export_attributes(product_attributes, variant_attributes)
     statement = text(
-        """
+        f"""
         SELECT p.id AS product_id, v.id AS variant_id, v.position,
                p.slug AS product_slug, p.name AS product_name,
                p.description, c.slug AS category, c.name AS category_name, p.is_active, p.images,
                v.sku, v.name AS variant_name, v.price, v.stock,
-               (SELECT jsonb_object_agg(x.slug, x.values) FROM (
-                    SELECT a.slug, string_agg(av.slug, '|' ORDER BY av.position, av.id) AS values
-                    FROM product_attribute_values pav
-                    JOIN attribute_values av ON av.id = pav.value_id
-                    JOIN attributes a ON a.id = pav.attribute_id
-                    WHERE pav.product_id = p.id GROUP BY a.slug) x) AS product_attributes,
-               (SELECT jsonb_object_agg(x.slug, x.values) FROM (
-                    SELECT a.slug, string_agg(av.slug, '|' ORDER BY av.position, av.id) AS values
-                    FROM variant_attribute_values vav
-                    JOIN attribute_values av ON av.id = vav.value_id
-                    JOIN attributes a ON a.id = vav.attribute_id
-                    WHERE vav.variant_id = v.id GROUP BY a.slug) x) AS variant_attributes
+               {attributes}
         FROM product_variants v
         JOIN products p ON p.id = v.product_id
         LEFT JOIN categories c ON c.id = p.category_id
@@ -377,7 +369,7 @@ async def export_rows(conn: AsyncConnection) -> AsyncIterator[list[Any]]:
           AND v.deleted_at IS NULL AND p.deleted_at IS NULL
         ORDER BY v.product_id, v.position, v.id
         LIMIT :limit
-        """
+        """  # noqa: S608 (the attribute columns are constants)
     )
     while True:
         rows = (
@@ -401,3 +393,25 @@ async def variant_count(conn: AsyncConnection) -> int:
     return (
         await conn.execute(text("SELECT count(*) FROM product_variants WHERE deleted_at IS NULL"))
     ).scalar_one()
+
+
+_PRODUCT_VALUES = """(SELECT jsonb_object_agg(x.slug, x.values) FROM (
+    SELECT a.slug, string_agg(av.slug, '|' ORDER BY av.position, av.id) AS values
+    FROM product_attribute_values pav
+    JOIN attribute_values av ON av.id = pav.value_id
+    JOIN attributes a ON a.id = pav.attribute_id
+    WHERE pav.product_id = p.id GROUP BY a.slug) x)"""
+_VARIANT_VALUES = """(SELECT jsonb_object_agg(x.slug, x.values) FROM (
+    SELECT a.slug, string_agg(av.slug, '|' ORDER BY av.position, av.id) AS values
+    FROM variant_attribute_values vav
+    JOIN attribute_values av ON av.id = vav.value_id
+    JOIN attributes a ON a.id = vav.attribute_id
+    WHERE vav.variant_id = v.id GROUP BY a.slug) x)"""
+
+
+def _export_attributes(products: bool, variants: bool) -> str:
+    """The attribute columns of the export query: their values only when some item has any."""
+    return (
+        f"{_PRODUCT_VALUES if products else 'NULL'} AS product_attributes,"
+        f" {_VARIANT_VALUES if variants else 'NULL'} AS variant_attributes"
+    )
