@@ -230,3 +230,43 @@ async def test_only_the_upload_may_send_a_body_over_the_usual_cap(server: Runnin
     finally:
         writer.close()
     assert status_line.split()[1] == b"413"
+
+
+DASHBOARD_GETS = [
+    "/admin/",
+    "/admin/catalog-import",
+    *(
+        f"/admin/{view}/{page}"
+        for view in ("orders", "products", "variants", "categories", "attributes")
+        for page in ("list", "create", "detail?pk=1")
+    ),
+    *(f"/admin/{view}/edit?pk=1" for view in ("products", "variants", "categories", "attributes")),
+]
+DASHBOARD_POSTS = [
+    "/admin/products/create",
+    "/admin/variants/create",
+    "/admin/categories/create",
+    "/admin/attributes/create",
+    "/admin/products/edit?pk=1",
+    "/admin/_api/orders/row-action?name=cancel&pk=1001",
+    "/admin/_api/variants/row-action?name=stock&pk=1",
+    "/admin/_api/products/action?name=delete",
+    "/admin/catalog-import/upload",
+]
+
+
+async def test_no_customer_or_anonymous_caller_reaches_any_dashboard_page_or_write(
+    server: RunningServer, database_url: str
+) -> None:
+    before = await sql(database_url, "SELECT count(*) AS n, max(id) AS last FROM products")
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as customer:
+        await register(customer, email="shopper@example.com", password=STAFF_PASSWORD)
+        assert (await dashboard_sign_in(customer, "shopper@example.com")).status_code == 400
+        csrf = csrf_of((await customer.get("/admin/login")).text)
+        for path in DASHBOARD_GETS:
+            answer = await customer.get(path)
+            assert answer.status_code == 303 and "/admin/login" in answer.headers["location"], path
+        for path in DASHBOARD_POSTS:
+            answer = await customer.post(path, data={"csrftoken": csrf, "name": "Sneaky", "quantity": "0"})
+            assert answer.status_code == 303 and "/admin/login" in answer.headers["location"], path
+    assert await sql(database_url, "SELECT count(*) AS n, max(id) AS last FROM products") == before
