@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
+from core.settings import Settings
+from main import create_app
 from tests.accounts import register
 from tests.dashboard import STAFF_PASSWORD, csrf_of, dashboard_sign_in, new_staff
 from tests.shop import checkout, new_cart, pay, variant_with_stock
@@ -270,3 +273,25 @@ async def test_no_customer_or_anonymous_caller_reaches_any_dashboard_page_or_wri
             answer = await customer.post(path, data={"csrftoken": csrf, "name": "Sneaky", "quantity": "0"})
             assert answer.status_code == 303 and "/admin/login" in answer.headers["location"], path
     assert await sql(database_url, "SELECT count(*) AS n, max(id) AS last FROM products") == before
+
+
+async def test_dashboard_sign_in_is_rate_limited_like_login_and_shares_its_counts(
+    settings: Settings, clones: Any, database_url: str
+) -> None:
+    from tests.conftest import serving_for_the_test
+
+    limited = settings.model_copy(update={"rate_limit_login_email": "3/600"})
+    async with serving_for_the_test(create_app(limited), limited, clones) as running:
+        async with httpx.AsyncClient(base_url=running.url, timeout=30) as staff:
+            email = await new_staff(staff, database_url)
+            for _ in range(3):
+                assert (await dashboard_sign_in(staff, email, "wrong password!")).status_code == 400
+            refused = await dashboard_sign_in(staff, email)  # the right password, too late
+            assert refused.status_code == 400 and "Too many attempts" in refused.text
+            # The API's login counts against the same limit.
+            body = await graphql(
+                staff,
+                "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { userErrors { code } } }",
+                {"e": email, "p": STAFF_PASSWORD},
+            )
+            assert body["data"]["login"]["userErrors"] == [{"code": "RATE_LIMITED"}]
