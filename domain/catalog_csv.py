@@ -8,6 +8,7 @@ positions and images follow the rules of every catalog edit (domain.catalog_rule
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from typing import Any
@@ -55,24 +56,13 @@ class ImportRow:
     price: int
     stock: int | None
     position: int
+    product_digest: str = ""  # the product's columns in one value: rows of one product must share it
     # (attribute slug, value slugs), for the attribute columns of the file
     product_attributes: tuple[tuple[str, tuple[str, ...]], ...] = ()
     variant_attributes: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
-    @property
-    def product_digest(self) -> str:
-        """The product's columns in one value: rows of one product must share it."""
-        fields = (
-            self.product_name,
-            self.description,
-            self.category,
-            self.active,
-            self.images,
-            self.product_attributes,
-        )
-        return hashlib.blake2b(orjson.dumps(fields), digest_size=16).hexdigest()
 
-
+@functools.lru_cache(maxsize=1024)
 def attribute_of(column: str) -> tuple[str, str] | None:
     """("product" or "variant", attribute slug) of an attribute column; None for other columns."""
     for owner, prefix in (("product", ATTRIBUTE_PREFIX), ("variant", VARIANT_ATTRIBUTE_PREFIX)):
@@ -161,9 +151,51 @@ def _description(value: str) -> str:
     return text
 
 
-def parse_row(line: int, record: dict[str, str]) -> ImportRow:
-    """One row, checked by the catalog's rules; raises RowError."""
+@dataclass(slots=True, frozen=True)
+class _Product:
+    slug: str
+    name: str
+    description: str
+    category: str | None
+    category_name: str
+    active: bool
+    images: str
+    attributes: tuple[tuple[str, tuple[str, ...]], ...]
+    digest: str
 
+
+_PRODUCT_CELLS = (
+    "product_slug",
+    "product_name",
+    "description",
+    "category",
+    "category_name",
+    "active",
+    "images",
+)
+# Rows of a product repeat its cells: each distinct set is checked once (a few recent ones kept).
+_recent_products: dict[tuple[str, ...], _Product | RowError] = {}
+
+
+def _product(record: dict[str, str]) -> _Product:
+    cells = tuple(record.get(column) or "" for column in _PRODUCT_CELLS) + tuple(
+        f"{column}={cell}" for column, cell in record.items() if column.startswith(ATTRIBUTE_PREFIX)
+    )
+    known = _recent_products.get(cells)
+    if known is None:
+        try:
+            known = _parse_product(record)
+        except RowError as error:
+            known = error
+        if len(_recent_products) >= 64:
+            _recent_products.clear()
+        _recent_products[cells] = known
+    if isinstance(known, RowError):
+        raise known
+    return known
+
+
+def _parse_product(record: dict[str, str]) -> _Product:
     def get(column: str) -> str:
         return record.get(column) or ""
 
@@ -172,6 +204,32 @@ def parse_row(line: int, record: dict[str, str]) -> ImportRow:
     category_name = get("category_name").strip() or (category or "").replace("-", " ").capitalize()
     if category:
         _check(rules.name_problems(category_name, ("category_name",)), "category_name")
+    name = _name(get("product_name"), "product_name")
+    description = _description(get("description"))
+    active = _flag(get("active"))
+    images = orjson.dumps(parse_images(get("images"))).decode()
+    attributes = _attribute_values(record, "product")
+    digest_of = (name, description, category, active, images, attributes)
+    return _Product(
+        slug=_slug(get("product_slug"), "product_slug"),
+        name=name,
+        description=description,
+        category=category,
+        category_name=category_name,
+        active=active,
+        images=images,
+        attributes=attributes,
+        digest=hashlib.blake2b(orjson.dumps(digest_of), digest_size=16).hexdigest(),
+    )
+
+
+def parse_row(line: int, record: dict[str, str]) -> ImportRow:
+    """One row, checked by the catalog's rules; raises RowError."""
+
+    def get(column: str) -> str:
+        return record.get(column) or ""
+
+    product = _product(record)
     sku = get("sku").strip()
     _check(rules.sku_problems(sku, ("sku",)), "sku")
     price = _integer(get("price"), "price")
@@ -185,19 +243,20 @@ def parse_row(line: int, record: dict[str, str]) -> ImportRow:
     _check(rules.position_problems(position, ("position",)), "position")
     return ImportRow(
         line=line,
-        product_slug=_slug(get("product_slug"), "product_slug"),
-        product_name=_name(get("product_name"), "product_name"),
-        description=_description(get("description")),
-        category=category,
-        category_name=category_name,
-        active=_flag(get("active")),
-        images=orjson.dumps(parse_images(get("images"))).decode(),
+        product_slug=product.slug,
+        product_name=product.name,
+        description=product.description,
+        category=product.category,
+        category_name=product.category_name,
+        active=product.active,
+        images=product.images,
         sku=sku,
         variant_name=_name(get("variant_name"), "variant_name"),
         price=price,
         stock=stock,
         position=position,
-        product_attributes=_attribute_values(record, "product"),
+        product_digest=product.digest,
+        product_attributes=product.attributes,
         variant_attributes=_attribute_values(record, "variant"),
     )
 
