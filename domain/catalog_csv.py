@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import hashlib
 from dataclasses import dataclass
-from typing import Any
 
 import orjson
 
@@ -266,30 +265,4 @@ def export_header(product_attributes: list[str], variant_attributes: list[str]) 
         *COLUMNS,
         *(ATTRIBUTE_PREFIX + slug for slug in product_attributes),
         *(VARIANT_ATTRIBUTE_PREFIX + slug for slug in variant_attributes),
-    ]
-
-
-def export_record(row: Any, product_attributes: list[str], variant_attributes: list[str]) -> list[Any]:
-    """A database row of models.catalog_import_repository.export_rows as the CSV's columns
-    (export_header's)."""
-    images = " | ".join(
-        f"{image['url']} {image['alt']}" if image.get("alt") else image["url"] for image in row.images or []
-    )
-    own = row.product_attributes or {}
-    variant_own = row.variant_attributes or {}
-    return [
-        row.product_slug,
-        row.product_name,
-        row.description,
-        row.category or "",
-        row.category_name or "",
-        "true" if row.is_active else "false",
-        images,
-        row.sku,
-        row.variant_name,
-        row.price,
-        row.stock,
-        row.position,
-        *(own.get(slug, "") for slug in product_attributes),
-        *(variant_own.get(slug, "") for slug in variant_attributes),
     ]

@@ -8,7 +8,7 @@ importing the same file again writes nothing. The check constraints of the table
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -345,53 +345,15 @@ async def attribute_columns(conn: AsyncConnection) -> tuple[list[str], list[str]
 
 # ---------------------------------------------------------------- export
 
-EXPORT_BATCH = 5_000
-
-
-async def export_rows(
-    conn: AsyncConnection, *, product_attributes: bool = True, variant_attributes: bool = True
-) -> AsyncIterator[list[Any]]:
-    """Every variant with its product and category, by product id then position, in batches
-    (keyset paging: each batch is one indexed statement, memory that of one batch)."""
-    after: tuple[int, int, int] = (0, -(2**31), 0)
-    attributes = _export_attributes(product_attributes, variant_attributes)
-    statement = text(
-        f"""
-        SELECT p.id AS product_id, v.id AS variant_id, v.position,
-               p.slug AS product_slug, p.name AS product_name,
-               p.description, c.slug AS category, c.name AS category_name, p.is_active, p.images,
-               v.sku, v.name AS variant_name, v.price, v.stock,
-               {attributes}
-        FROM product_variants v
-        JOIN products p ON p.id = v.product_id
-        LEFT JOIN categories c ON c.id = p.category_id
-        WHERE (v.product_id, v.position, v.id) > (:after_product, :after_position, :after_variant)
-          AND v.deleted_at IS NULL AND p.deleted_at IS NULL
-        ORDER BY v.product_id, v.position, v.id
-        LIMIT :limit
-        """  # noqa: S608 (the attribute columns are constants)
-    )
-    while True:
-        rows = (
-            await conn.execute(
-                statement,
-                {
-                    "after_product": after[0],
-                    "after_position": after[1],
-                    "after_variant": after[2],
-                    "limit": EXPORT_BATCH,
-                },
-            )
-        ).all()
-        if not rows:
-            return
-        yield rows
-        after = (rows[-1].product_id, rows[-1].position, rows[-1].variant_id)
-
 
 async def variant_count(conn: AsyncConnection) -> int:
     return (
-        await conn.execute(text("SELECT count(*) FROM product_variants WHERE deleted_at IS NULL"))
+        await conn.execute(
+            text(
+                "SELECT count(*) FROM product_variants v JOIN products p ON p.id = v.product_id"
+                " WHERE v.deleted_at IS NULL AND p.deleted_at IS NULL"
+            )
+        )
     ).scalar_one()
 
 
@@ -409,9 +371,59 @@ _VARIANT_VALUES = """(SELECT jsonb_object_agg(x.slug, x.values) FROM (
     WHERE vav.variant_id = v.id GROUP BY a.slug) x)"""
 
 
-def _export_attributes(products: bool, variants: bool) -> str:
-    """The attribute columns of the export query: their values only when some item has any."""
+def _export_query(product_attributes: Sequence[str], variant_attributes: Sequence[str]) -> str:
+    """The whole export as one query, formatted by PostgreSQL (the columns of
+    domain.catalog_csv.export_header), by product then position."""
+    own = [f"coalesce(pa.values ->> {_literal(slug)}, '')" for slug in product_attributes]
+    variant_own = [f"coalesce(va.values ->> {_literal(slug)}, '')" for slug in variant_attributes]
+    product_values = _PRODUCT_VALUES if product_attributes else "NULL::jsonb"
+    variant_values = _VARIANT_VALUES if variant_attributes else "NULL::jsonb"
+    columns = ", ".join(
+        [
+            "p.slug",
+            "p.name",
+            "p.description",
+            "coalesce(c.slug, '')",
+            "coalesce(c.name, '')",
+            "CASE WHEN p.is_active THEN 'true' ELSE 'false' END",
+            "(SELECT coalesce(string_agg(CASE WHEN coalesce(i ->> 'alt', '') = '' THEN i ->> 'url'"
+            " ELSE (i ->> 'url') || ' ' || (i ->> 'alt') END, ' | ' ORDER BY n), '')"
+            " FROM jsonb_array_elements(p.images) WITH ORDINALITY AS e(i, n))",
+            "v.sku",
+            "v.name",
+            "v.price",
+            "v.stock",
+            "v.position",
+            *own,
+            *variant_own,
+        ]
+    )
     return (
-        f"{_PRODUCT_VALUES if products else 'NULL'} AS product_attributes,"
-        f" {_VARIANT_VALUES if variants else 'NULL'} AS variant_attributes"
+        f"SELECT {columns} FROM product_variants v"  # noqa: S608 (constants, and slugs as literals)
+        " JOIN products p ON p.id = v.product_id"
+        " LEFT JOIN categories c ON c.id = p.category_id"
+        f" LEFT JOIN LATERAL (SELECT {product_values} AS values) pa ON true"
+        f" LEFT JOIN LATERAL (SELECT {variant_values} AS values) va ON true"
+        " WHERE v.deleted_at IS NULL AND p.deleted_at IS NULL"
+        " ORDER BY v.product_id, v.position, v.id"
+    )
+
+
+def _literal(slug: str) -> str:
+    assert slug.replace("-", "").isalnum() and slug.isascii(), (
+        slug
+    )  # attribute slugs (domain.catalog_rules.SLUG)
+    return f"'{slug}'"
+
+
+async def copy_export(
+    conn: AsyncConnection,
+    product_attributes: Sequence[str],
+    variant_attributes: Sequence[str],
+    write: Callable[[bytes], Awaitable[None]],
+) -> None:
+    """Stream the export as CSV (PostgreSQL's COPY, no header) to `write`, in the caller's transaction."""
+    raw = await conn.get_raw_connection()
+    await raw.driver_connection.copy_from_query(  # type: ignore[union-attr]
+        _export_query(product_attributes, variant_attributes), output=write, format="csv"
     )
