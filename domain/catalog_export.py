@@ -10,7 +10,7 @@ from typing import TextIO
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.catalog_csv import export_header
-from models.catalog_import_repository import attribute_columns, copy_export, variant_count
+from models.catalog_export_repository import attribute_columns, copy_export, variant_count
 
 
 async def export_catalog(
