@@ -174,6 +174,33 @@ def command_worker(settings: Settings, args: argparse.Namespace) -> None:
     logger.info("job worker stopped")
 
 
+def command_import_catalog(settings: Settings, args: argparse.Namespace) -> None:
+    """Load or update the catalog from a CSV file (README, "Catalog CSV")."""
+    from app.catalog_files import import_file
+
+    database_url = resolve_database_url(settings)
+    upgrade_to_head(database_url)
+    report = asyncio.run(
+        import_file(database_url, Path(args.file), dry_run=args.dry_run, partial=args.partial)
+    )
+    for rejected in report.rejected:
+        print(f"line {rejected.line}: {rejected.reason}", file=sys.stderr)
+    if report.rejected_count > len(report.rejected):
+        print(f"... and {report.rejected_count - len(report.rejected)} more rejected row(s)", file=sys.stderr)
+    print(report.summary())
+    if report.rejected_count and not args.partial:
+        raise SystemExit(1)
+
+
+def command_export_catalog(settings: Settings, args: argparse.Namespace) -> None:
+    from app.catalog_files import export_file
+
+    database_url = resolve_database_url(settings)
+    upgrade_to_head(database_url)
+    written = asyncio.run(export_file(database_url, Path(args.file)))
+    print(f"wrote {written} variant row(s) to {args.file}")
+
+
 def command_export_schema(settings: Settings, args: argparse.Namespace) -> None:
     Path(args.output).write_text(schema_sdl())
     print(f"wrote {args.output}")
@@ -205,6 +232,18 @@ def build_parser() -> argparse.ArgumentParser:
     worker = commands.add_parser("worker", help="run background job workers (e-mail, periodic tasks)")
     worker.add_argument("--concurrency", type=int, default=8, help="jobs run at once (default 8)")
     worker.set_defaults(handler=command_worker)
+
+    load = commands.add_parser("import-catalog", help="load or update the catalog from CSV (idempotent)")
+    load.add_argument("file", help="the CSV file (README, 'Catalog CSV')")
+    load.add_argument("--dry-run", action="store_true", help="report what would change, change nothing")
+    load.add_argument(
+        "--partial", action="store_true", help="import the good rows of a file with rejected rows"
+    )
+    load.set_defaults(handler=command_import_catalog)
+
+    dump = commands.add_parser("export-catalog", help="write the catalog as CSV in the import format")
+    dump.add_argument("file")
+    dump.set_defaults(handler=command_export_catalog)
 
     export = commands.add_parser("export-schema", help="write schema.graphql from the code")
     export.add_argument("--output", default=str(ROOT / "schema.graphql"))

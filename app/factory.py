@@ -28,6 +28,7 @@ from core.request_id import RequestIdMiddleware
 from core.runtime import tune_garbage_collector
 from core.security_headers import SecurityHeadersMiddleware
 from core.settings import Settings, get_settings, local_secret, switch_on
+from dashboard.admin import UPLOAD_PATH, mount_dashboard
 from domain.order_events import OrderEventHub
 from domain.payments import PaymentProvider, SandboxPayments
 from graph.websocket import SubprotocolRequired
@@ -135,7 +136,8 @@ def create_app(
                 expose_headers=["retry-after", "x-request-id"],
                 max_age=600,
             ),
-            Middleware(RequestBodyLimit),  # every route's one body cap
+            # every route's one body cap; the dashboard's catalog upload its own
+            Middleware(RequestBodyLimit, larger={UPLOAD_PATH: settings.catalog_upload_max_bytes}),
         ],
         lifespan=lifespan,
     )
@@ -146,6 +148,8 @@ def create_app(
     app.state.webhook_secret = webhook_secret(settings, payments)
     app.state.jwt_secret = settings.jwt_secret or local_secret(settings, "jwt_secret")
     app.state.order_token_secret = derived_secret(app.state.jwt_secret, "order-token")
+    # The staff dashboard at /admin (dashboard/): sign-in cookie and CSRF tokens signed with this key.
+    mount_dashboard(app, derived_secret(app.state.jwt_secret, "dashboard"), settings)
     return app
 
 

@@ -15,20 +15,26 @@ MAX_BODY_BYTES = 1_000_000
 
 
 class RequestBodyLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+    """`larger`: the few paths allowed a bigger cap, by exact path (the dashboard's catalog upload)."""
+
+    def __init__(
+        self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES, larger: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
+        cap = self.larger.get(scope["path"], self.max_bytes)
         declared = _content_length(scope)
         if declared == "invalid":
             await _refuse(send, 400, "Content-Length must be a number of bytes.")
             return
-        if declared is not None and declared > self.max_bytes:
-            await _refuse(send, 413, self._too_large())
+        if declared is not None and declared > cap:
+            await _refuse(send, 413, self._too_large(cap))
             return
         body = bytearray()
         while True:
@@ -36,15 +42,15 @@ class RequestBodyLimit:
             if message["type"] == "http.disconnect":
                 return
             body.extend(message.get("body", b""))
-            if len(body) > self.max_bytes:
-                await _refuse(send, 413, self._too_large())
+            if len(body) > cap:
+                await _refuse(send, 413, self._too_large(cap))
                 return
             if not message.get("more_body", False):
                 break
         await self.app(scope, replay_body(bytes(body), receive), send)
 
-    def _too_large(self) -> str:
-        return f"The request body is larger than {self.max_bytes} bytes."
+    def _too_large(self, cap: int) -> str:
+        return f"The request body is larger than {cap} bytes."
 
 
 def _content_length(scope: Scope) -> int | str | None:

@@ -35,6 +35,8 @@ Field = tuple[str, ...]
 
 def printable(text: str) -> bool:
     """No NUL, control or other invisible format characters (a newline or tab is fine)."""
+    if text.isprintable():  # the common case, in C: no character of category C* (nor Z* but space)
+        return True
     return all(
         char in "\n\t" or unicodedata.category(char) not in ("Cc", "Cf", "Cs", "Co", "Cn") for char in text
     )

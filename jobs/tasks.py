@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.queue import payload_of
 from core.settings import Settings
+from domain.catalog_import_runs import IMPORT_CATALOG, run_import
 from domain.late_payments import REFUND_LATE_PAYMENT, refund_kept_charge
 from domain.notifications import SEND_ORDER_EMAIL, Mailer, send_order_email
 from domain.payments import PaymentProvider
@@ -37,4 +38,11 @@ def handlers(resources: Resources) -> dict[str, object]:
         order_id = int(payload_of(job.payload)["order_id"])
         await refund_kept_charge(resources.engine, resources.payments, order_id)
 
-    return {SEND_ORDER_EMAIL: send_email, REFUND_LATE_PAYMENT: refund_late_payment}
+    async def import_catalog(job: Job) -> None:
+        await run_import(resources.engine, int(payload_of(job.payload)["run_id"]))
+
+    return {
+        SEND_ORDER_EMAIL: send_email,
+        REFUND_LATE_PAYMENT: refund_late_payment,
+        IMPORT_CATALOG: import_catalog,
+    }

@@ -18,6 +18,7 @@ from models.catalog_admin import (
     ProductAttributeValue,
     VariantAttributeValue,
 )
+from models.catalog_import_runs import CatalogImport
 from models.mail import MailMessage
 from models.orders import Order, OrderLine, OrderStatusChange, ProcessedPaymentEvent
 from models.rate_limits import RateLimitCounter
@@ -37,6 +38,7 @@ __all__ = [
     "Cart",
     "CartDiscountCode",
     "CartLine",
+    "CatalogImport",
     "Category",
     "DiscountCode",
     "DiscountCodeUse",

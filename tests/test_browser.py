@@ -21,7 +21,7 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 from app.factory import create_app
 from core.settings import Settings
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, Shots, foreign_storefront, listening_socket, serving
-from tests.support import graphql, sql
+from tests.support import eventually, graphql, sql
 
 expect.set_options(timeout=20_000)
 PHONE = {"width": 390, "height": 844}
@@ -398,3 +398,79 @@ async def test_a_business_picks_shipping_applies_a_code_and_a_vat_number_and_see
     assert row.discount_codes == ["WELCOME10"] and row.vat_number == "FR40303265045"
     digits = re.sub(r"[^0-9]", "", total)
     assert int(digits) == row.total
+
+
+# ---------------------------------------------------------------- the staff dashboard (/admin)
+
+
+async def test_staff_sign_in_create_a_product_with_two_variants_see_it_in_the_store_and_ship_an_order(
+    store: str, database_url: str, page: Page, shots: Shots
+) -> None:
+    from tests.dashboard import STAFF_PASSWORD, new_staff
+    from tests.shop import checkout, global_id, new_cart, pay
+
+    async with httpx.AsyncClient(base_url=store, timeout=30) as http:
+        email = await new_staff(http, database_url, "manager@example.com")
+
+    # Signed out, /admin leads to the sign-in page.
+    await page.goto(f"{store}/admin/")
+    await page.wait_for_url(f"{store}/admin/login*")
+    await shots.take(page, "sign-in")
+    await page.locator('input[name="username"]').fill(email)
+    await page.locator('input[name="password"]').fill(STAFF_PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url(f"{store}/admin/")
+    await shots.take(page, "dashboard")
+
+    await page.goto(f"{store}/admin/products/create")
+    await page.locator('input[name="name"]').fill("Harbour Lantern")
+    await page.locator('textarea[name="description"]').fill("A storm lantern, made in the dashboard.")
+    await page.locator('textarea[name="images_text"]').fill(
+        "https://images.example.com/lantern.jpg A lantern"
+    )
+    await page.locator('input[name="is_active"]').check()
+    await shots.take(page, "product-form")
+    await page.get_by_role("button", name="Save", exact=True).click()
+    await page.wait_for_url(re.compile(r".*/admin/products/(list|detail).*"))
+    for sku, name, price in (("LANTERN-S", "Small", "2500"), ("LANTERN-L", "Large", "3900")):
+        await page.goto(f"{store}/admin/variants/create")
+        await page.locator('input[name="product_slug"]').fill("harbour-lantern")
+        await page.locator('input[name="sku"]').fill(sku)
+        await page.locator('input[name="name"]').fill(name)
+        await page.locator('input[name="price"]').fill(price)
+        await page.locator('input[name="stock"]').fill("4")
+        await page.locator('input[name="position"]').fill("0")
+        await page.get_by_role("button", name="Save", exact=True).click()
+        await page.wait_for_url(re.compile(r".*/admin/variants/(list|detail).*"))
+    await shots.take(page, "variants")
+
+    # The storefront shows it at once.
+    await page.goto(f"{store}/#/product/harbour-lantern")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Harbour Lantern")
+    await expect(page.locator('input[name="variant"]')).to_have_count(2)
+    await shots.take(page, "storefront-product")
+
+    # Someone buys a lantern and pays; staff ship the order from its page in the dashboard.
+    (variant,) = await sql(database_url, "SELECT id FROM product_variants WHERE sku = 'LANTERN-L'")
+    async with httpx.AsyncClient(base_url=store, timeout=30) as buyer:
+        token = await new_cart(buyer, global_id("ProductVariant", variant.id), 1)
+        placed = await checkout(buyer, token)
+        await pay(buyer, database_url, placed["order"]["id"])
+    (order,) = await sql(database_url, "SELECT number FROM orders ORDER BY id DESC LIMIT 1")
+    await page.goto(f"{store}/admin/orders/detail?pk={order.number}")
+    await expect(page.get_by_text("PAID").first).to_be_visible()
+    await shots.take(page, "order-paid")
+    await page.locator('[data-sa-name="ship"]').first.click()
+    await page.locator('#modal-form input[name="tracking_number"]').fill("1Z-LANTERN-42")
+    await page.locator("#actionSubmit").click()
+
+    async def shipped() -> bool:
+        (row,) = await sql(
+            database_url, "SELECT status, tracking_number FROM orders WHERE number = :n", n=order.number
+        )
+        return (row.status, row.tracking_number) == ("SHIPPED", "1Z-LANTERN-42")
+
+    await eventually(shipped, timeout=30)
+    await page.goto(f"{store}/admin/orders/detail?pk={order.number}")
+    await expect(page.get_by_text("1Z-LANTERN-42").first).to_be_visible()
+    await shots.take(page, "order-shipped")

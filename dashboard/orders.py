@@ -1,0 +1,318 @@
+"""Orders in the dashboard: the list with filters, the order page with lines and status history,
+and the staff actions (processing, ship with tracking, deliver, complete, refund, cancel) through
+domain.order_actions, the functions the GraphQL mutations call."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from markupsafe import escape
+from starlette.requests import Request
+from starlette_admin import fields
+from starlette_admin.actions import row_action
+from starlette_admin.exceptions import ActionFailed
+from starlette_admin.filters import FilterApplyContext, FilterGroup, FilterRule
+from starlette_admin.filters.date import DateTimeBetweenFilter
+from starlette_admin.filters.enum import InFilter
+from starlette_admin.filters.string import ContainsFilter
+from starlette_admin.flash import flash
+from starlette_admin.views import BaseModelView
+
+from dashboard.console import Console, actor, failed, form_text
+from domain import order_actions, staff_console
+from domain.order_actions import OrderActionResult
+from domain.orders import OrderStatus
+from domain.staff_console import OrderFilter, OrderRow
+
+STATUSES = [(status.value, status.value.replace("_", " ").title()) for status in OrderStatus]
+
+
+def money(amount: int, currency: str) -> str:
+    return f"{amount / 100:,.2f} {currency.upper()}"
+
+
+@dataclass(slots=True)
+class OrderItem:
+    number: int
+    email: str
+    status: str
+    total: str
+    tracking_number: str | None
+    created_at: datetime
+    paid_at: datetime | None
+    shipping_address: Any = None
+    lines: Any = None
+    history: Any = None
+
+    @classmethod
+    def of(cls, row: OrderRow) -> OrderItem:
+        return cls(
+            number=row.number,
+            email=row.email,
+            status=row.status,
+            total=money(row.total, row.currency),
+            tracking_number=row.tracking_number,
+            created_at=row.created_at,
+            paid_at=row.paid_at,
+            shipping_address=row.shipping_address,
+        )
+
+
+class _NoQuery:
+    """starlette-admin's filter classes apply themselves to an ORM query; these views translate the
+    parsed filter tree into a domain OrderFilter instead (see _order_filter)."""
+
+    def apply(self, ctx: FilterApplyContext) -> Any:
+        return ctx.query
+
+
+class StatusIn(_NoQuery, InFilter):
+    pass
+
+
+class EmailContains(_NoQuery, ContainsFilter):
+    pass
+
+
+class CreatedBetween(_NoQuery, DateTimeBetweenFilter):
+    pass
+
+
+def _rules(group: FilterGroup | None) -> list[FilterRule]:
+    if group is None or group.is_empty():
+        return []
+    if group.logic != "and":
+        raise ActionFailed("Order filters combine with AND only.")
+    found: list[FilterRule] = []
+    for rule in group.rules:
+        found.extend(_rules(rule) if isinstance(rule, FilterGroup) else [rule])
+    return found
+
+
+def _order_filter(q: str | None, group: FilterGroup | None) -> OrderFilter:
+    statuses: tuple[str, ...] = ()
+    search = q or None
+    created_from = created_to = None
+    for rule in _rules(group):
+        if rule.field == "status":
+            statuses = tuple(str(value) for value in rule.value)
+        elif rule.field == "email":
+            search = str(rule.value)
+        elif rule.field == "created_at":
+            created_from, created_to = rule.value, rule.value2
+    return OrderFilter(statuses=statuses, search=search, created_from=created_from, created_to=created_to)
+
+
+def _tracking_form(request: Request, obj: Any) -> str:
+    return (
+        '<form><div class="mt-3"><label class="form-label" for="tracking_number">Tracking number</label>'
+        '<input type="text" class="form-control" id="tracking_number" name="tracking_number" '
+        'maxlength="100" required></div></form>'
+    )
+
+
+def _reason_form(request: Request, obj: Any) -> str:
+    return (
+        '<form><div class="mt-3"><label class="form-label" for="reason">Reason (optional)</label>'
+        '<input type="text" class="form-control" id="reason" name="reason" maxlength="500"></div></form>'
+    )
+
+
+class OrderView(BaseModelView):
+    key = "orders"
+    display_name = "Order"
+    menu_label = "Orders"
+    icon = "fa fa-receipt"
+    pk_attr = "number"
+    fields = [
+        fields.IntegerField("number", label="Number"),
+        fields.StringField("email", label="E-mail", filters=[EmailContains]),
+        fields.EnumField("status", choices=STATUSES, filters=[StatusIn]),
+        fields.StringField("total", label="Total"),
+        fields.StringField("tracking_number", label="Tracking"),
+        fields.DateTimeField("created_at", label="Placed", filters=[CreatedBetween]),
+        fields.DateTimeField("paid_at", label="Paid", exclude_from_list=True),
+        fields.JSONField("shipping_address", label="Shipping address", exclude_from_list=True),
+        fields.JSONField("lines", label="Lines", exclude_from_list=True),
+        fields.JSONField("history", label="Status history", exclude_from_list=True),
+    ]
+    searchable_fields = ["number", "email"]
+    sortable_fields: Sequence[str] = []
+    exporters: Sequence[Any] = []
+    importers: Sequence[Any] = []
+    page_size = 25
+    page_size_options = [25, 50, 100]
+    row_actions = ["view", "processing", "ship", "deliver", "complete", "refund", "cancel"]
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        super().__init__()
+
+    def can_create(self, request: Request) -> bool:
+        return False
+
+    def can_edit(self, request: Request) -> bool:
+        return False
+
+    def can_delete(self, request: Request) -> bool:
+        return False
+
+    async def find_all(
+        self,
+        request: Request,
+        skip: int = 0,
+        limit: int = 100,
+        q: str | None = None,
+        sorts: Sequence[tuple[str, str]] | None = None,
+        filters: FilterGroup | None = None,
+    ) -> Sequence[Any]:
+        limit = staff_console.MAX_PAGE if limit <= 0 else limit
+        rows, _ = await staff_console.order_list(self.console.engine, _order_filter(q, filters), skip, limit)
+        return [OrderItem.of(row) for row in rows]
+
+    async def count(self, request: Request, q: str | None = None, filters: FilterGroup | None = None) -> int:
+        _, total = await staff_console.order_list(self.console.engine, _order_filter(q, filters), 0, 1)
+        return total
+
+    async def find_by_pk(self, request: Request, pk: Any) -> Any:
+        number = _number(pk)
+        detail = await staff_console.order_detail(self.console.engine, number) if number else None
+        if detail is None:
+            return None
+        item = OrderItem.of(detail.order)
+        currency = detail.order.currency
+        item.lines = [
+            f"{line.quantity} x {line.product_name} / {line.variant_name} ({line.sku}) at"
+            f" {money(line.unit_price, currency)} = {money(line.line_total, currency)}"
+            for line in detail.lines
+        ]
+        item.history = [
+            f"{change.at:%Y-%m-%d %H:%M:%S} {change.from_status or '-'} -> {change.to_status}"
+            f" by {change.actor}" + (f": {change.reason}" if change.reason else "")
+            for change in detail.history
+        ]
+        return item
+
+    async def find_by_pks(self, request: Request, pks: list[Any]) -> Sequence[Any]:
+        numbers = [number for number in map(_number, pks) if number]
+        return [
+            OrderItem.of(row) for row in await staff_console.orders_numbered(self.console.engine, numbers)
+        ]
+
+    async def create(self, request: Request, data: dict) -> Any:
+        raise ActionFailed("Orders are placed by checkout.")
+
+    async def edit(self, request: Request, pk: Any, data: dict[str, Any]) -> Any:
+        raise ActionFailed("Orders change through their actions.")
+
+    async def delete(self, request: Request, pks: list[Any]) -> int | None:
+        raise ActionFailed("Orders are never deleted.")
+
+    # ------------------------------------------------------------ actions: domain.order_actions
+
+    async def _order(self, pk: Any) -> OrderRow:
+        number = _number(pk)
+        found = await staff_console.orders_numbered(self.console.engine, [number]) if number else []
+        if not found:
+            raise ActionFailed("No such order.")
+        return found[0]
+
+    async def _order_id(self, pk: Any) -> int:
+        return (await self._order(pk)).id
+
+    async def _step(
+        self, request: Request, order_id: int, target: OrderStatus, tracking: str | None = None
+    ) -> OrderActionResult:
+        return await order_actions.update_status(
+            self.console.engine, order_id, target, actor=actor(request), reason=None, tracking_number=tracking
+        )
+
+    async def _move(self, request: Request, pk: Any, target: OrderStatus, tracking: str | None = None) -> str:
+        result = await self._step(request, await self._order_id(pk), target, tracking)
+        return _done(request, result, f"Order {escape(str(pk))} is {target.value}.")
+
+    @row_action(name="processing", text="Mark processing", confirmation="Start processing this order?")
+    async def processing_action(self, request: Request, pk: Any) -> str:
+        return await self._move(request, pk, OrderStatus.PROCESSING)
+
+    @row_action(
+        name="ship",
+        text="Ship",
+        confirmation="Ship this order?",
+        form=_tracking_form,
+        submit_btn_text="Ship",
+        icon_class="fa fa-truck",
+    )
+    async def ship_action(self, request: Request, pk: Any) -> str:
+        """Ships a paid order too: PROCESSING then SHIPPED, two steps of the state machine (the
+        tracking number is checked first, so a refused shipment leaves the order as it was)."""
+        tracking = form_text(await request.form(), "tracking_number", 200)
+        order = await self._order(pk)
+        if (
+            order.status == OrderStatus.PAID
+            and 0 < len(tracking.strip()) <= order_actions.MAX_TRACKING_LENGTH
+        ):
+            started = await self._step(request, order.id, OrderStatus.PROCESSING)
+            if started.problems:
+                raise failed(started.problems)
+        return await self._move(request, pk, OrderStatus.SHIPPED, tracking)
+
+    @row_action(name="deliver", text="Mark delivered", confirmation="Mark this order delivered?")
+    async def deliver_action(self, request: Request, pk: Any) -> str:
+        return await self._move(request, pk, OrderStatus.DELIVERED)
+
+    @row_action(name="complete", text="Complete", confirmation="Complete this order?")
+    async def complete_action(self, request: Request, pk: Any) -> str:
+        return await self._move(request, pk, OrderStatus.COMPLETED)
+
+    @row_action(
+        name="refund",
+        text="Refund",
+        confirmation="Refund the whole payment of this order?",
+        form=_reason_form,
+        submit_btn_class="btn btn-danger",
+    )
+    async def refund_action(self, request: Request, pk: Any) -> str:
+        reason = form_text(await request.form(), "reason", 600) or None
+        result = await order_actions.refund_order(
+            self.console.engine,
+            self.console.payments,
+            await self._order_id(pk),
+            actor=actor(request),
+            reason=reason,
+        )
+        return _done(request, result, f"Order {escape(str(pk))} is refunded.")
+
+    @row_action(
+        name="cancel",
+        text="Cancel",
+        confirmation="Cancel this order? A paid order is refunded.",
+        form=_reason_form,
+        submit_btn_class="btn btn-danger",
+    )
+    async def cancel_action(self, request: Request, pk: Any) -> str:
+        reason = form_text(await request.form(), "reason", 600) or None
+        result = await order_actions.cancel_order(
+            self.console.engine,
+            self.console.payments,
+            await self._order_id(pk),
+            actor=actor(request),
+            by_staff=True,
+            reason=reason,
+        )
+        return _done(request, result, f"Order {escape(str(pk))} is cancelled.")
+
+
+def _number(pk: Any) -> int | None:
+    text = str(pk)
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else None
+
+
+def _done(request: Request, result: OrderActionResult, message: str) -> str:
+    if result.problems:
+        raise failed(result.problems)
+    flash(request, message, "success")
+    return message

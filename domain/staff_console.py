@@ -1,0 +1,107 @@
+"""What the staff dashboard (dashboard/) reads and how staff sign in to it.
+
+Sign-in checks the same users table and password hashes as `login` (domain.auth) and is rate
+limited by the same limits; only staff accounts get in. The dashboard keeps the signed-in user's
+id in its session cookie and asks `staff_member` on every request, so a user who is no longer
+staff is out at their next click. The writes the dashboard makes are the API's own functions
+(domain.order_actions, domain.catalog_admin), never these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core.settings import Settings
+from domain import rate_limits
+from domain.access import Viewer, viewer_of
+from domain.auth import InvalidEmail, check_password, normalize_email
+from models import account_repository as accounts
+from models import order_repository as orders
+from models.order_repository import OrderLineRow, OrderRow, StatusChangeRow
+from models.staff_order_list import OrderFilter, count_staff_orders, orders_by_numbers, staff_orders
+
+__all__ = ["OrderDetail", "OrderFilter", "OrderRow", "StaffSignIn", "order_detail", "order_list"]
+
+MAX_PAGE = 100
+
+
+@dataclass(slots=True, frozen=True)
+class StaffSignIn:
+    staff: Viewer | None = None
+    refused: str | None = None  # why, in words the sign-in page shows
+    retry_after: int | None = None
+
+
+_REFUSED = "Wrong e-mail address or password, or not a staff account."
+
+
+async def sign_in_staff(
+    engine: AsyncEngine, settings: Settings, *, address: str | None, email: str, password: str
+) -> StaffSignIn:
+    """A staff member, or why not. Counted against the same limits as the API's `login`."""
+    attempts = rate_limits.login_attempt(settings, address, email)
+    refusal = await rate_limits.count(engine, attempts)
+    if refusal is not None:
+        return StaffSignIn(refused=refusal.problem.message, retry_after=refusal.retry_after)
+    try:
+        normalized: str | None = normalize_email(email)
+    except InvalidEmail:
+        normalized = None
+    credentials = None
+    if normalized is not None:
+        async with engine.connect() as conn:
+            credentials = await accounts.credentials_by_email(conn, normalized)
+    # An unknown address costs a bcrypt check too (domain.auth.check_password), as `login` does.
+    password_hash = credentials.password_hash if credentials else None
+    if not await check_password(password, password_hash, settings.bcrypt_rounds) or credentials is None:
+        return StaffSignIn(refused=_REFUSED)
+    if not credentials.user.is_staff:
+        return StaffSignIn(refused=_REFUSED)
+    await rate_limits.forget(engine, rate_limits.login_succeeded(settings, address, email))
+    return StaffSignIn(staff=viewer_of(credentials.user))
+
+
+async def staff_member(engine: AsyncEngine, user_id: int) -> Viewer | None:
+    """The user, while they exist and are staff."""
+    async with engine.connect() as conn:
+        user = await accounts.user_by_id(conn, user_id)
+    return viewer_of(user) if user is not None and user.is_staff else None
+
+
+# ---------------------------------------------------------------- orders
+
+
+async def order_list(
+    engine: AsyncEngine, where: OrderFilter, offset: int, limit: int
+) -> tuple[list[OrderRow], int]:
+    """A page of all orders (newest first) and how many match."""
+    limit = max(1, min(limit, MAX_PAGE))
+    async with engine.connect() as conn:
+        rows = await staff_orders(conn, where, max(0, offset), limit)
+        total = await count_staff_orders(conn, where)
+    return rows, total
+
+
+async def orders_numbered(engine: AsyncEngine, numbers: list[int]) -> list[OrderRow]:
+    async with engine.connect() as conn:
+        return await orders_by_numbers(conn, numbers[:MAX_PAGE])
+
+
+@dataclass(slots=True, frozen=True)
+class OrderDetail:
+    order: OrderRow
+    lines: list[OrderLineRow]
+    history: list[StatusChangeRow]
+
+
+async def order_detail(engine: AsyncEngine, number: int) -> OrderDetail | None:
+    async with engine.connect() as conn:
+        found = await orders_by_numbers(conn, [number])
+        if not found:
+            return None
+        order = found[0]
+        lines = await orders.lines_of_orders(conn, [order.id])
+        history = await orders.history_of_orders(conn, [order.id])
+    return OrderDetail(order=order, lines=lines.get(order.id, []), history=history.get(order.id, []))
