@@ -10,7 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.queue import payload_of
 from core.settings import Settings
 from domain.late_payments import REFUND_LATE_PAYMENT, refund_kept_charge
-from domain.notifications import SEND_ORDER_EMAIL, Mailer, send_order_email
+from domain.notifications import (
+    SEND_ACCOUNT_EMAIL,
+    SEND_ORDER_EMAIL,
+    Mailer,
+    send_order_email,
+    send_sealed_account_email,
+)
 from domain.payments import PaymentProvider
 from mail.render import MessageKind
 
@@ -37,4 +43,11 @@ def handlers(resources: Resources) -> dict[str, object]:
         order_id = int(payload_of(job.payload)["order_id"])
         await refund_kept_charge(resources.engine, resources.payments, order_id)
 
-    return {SEND_ORDER_EMAIL: send_email, REFUND_LATE_PAYMENT: refund_late_payment}
+    async def send_account_email(job: Job) -> None:
+        await send_sealed_account_email(resources.engine, resources.mailer, payload_of(job.payload))
+
+    return {
+        SEND_ORDER_EMAIL: send_email,
+        SEND_ACCOUNT_EMAIL: send_account_email,
+        REFUND_LATE_PAYMENT: refund_late_payment,
+    }

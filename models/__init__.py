@@ -7,7 +7,7 @@ migrations alone: the pg_trgm extension, and the trigger functions that keep `se
 announce catalog changes (0001, 0004_catalog_notify).
 """
 
-from models.accounts import RefreshToken, User
+from models.accounts import AccountToken, CustomerAddress, RefreshToken, User
 from models.carts import Cart, CartLine
 from models.catalog import Category, Product, ProductVariant, SearchTerm
 from models.mail import MailMessage
@@ -15,9 +15,11 @@ from models.orders import Order, OrderLine, OrderStatusChange, ProcessedPaymentE
 from models.rate_limits import RateLimitCounter
 
 __all__ = [
+    "AccountToken",
     "Cart",
     "CartLine",
     "Category",
+    "CustomerAddress",
     "MailMessage",
     "Order",
     "OrderLine",

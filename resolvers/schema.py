@@ -15,6 +15,7 @@ from graph.execution import PlainFieldsExecutionContext
 from graph.limits import OperationLimits
 from resolvers.accounts.mutations import AccountMutation
 from resolvers.accounts.queries import AccountQuery
+from resolvers.accounts.self_service import AccountSelfServiceMutation
 from resolvers.carts.mutations import CartMutation
 from resolvers.carts.queries import CartQuery
 from resolvers.catalog.queries import CatalogQuery
@@ -31,7 +32,9 @@ class StorefrontSchema(strawberry.Schema):
 
 
 Query = merge_types("Query", (CatalogQuery, AccountQuery, CartQuery, OrderQuery, JobQuery))
-Mutation = merge_types("Mutation", (AccountMutation, CartMutation, OrderMutation, JobMutation))
+Mutation = merge_types(
+    "Mutation", (AccountMutation, AccountSelfServiceMutation, CartMutation, OrderMutation, JobMutation)
+)
 
 schema = StorefrontSchema(
     query=Query,

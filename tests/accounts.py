@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from core import pii
 from tests.support import graphql, sql
 
 PASSWORD = "correct horse battery"
@@ -43,6 +44,16 @@ mutation($refreshToken: String!) {
 ME = "{ me { id email name isStaff } }"
 
 _emails = itertools.count(1)
+
+
+def email_key(email: str) -> bytes:
+    """The blind index users and orders are found by (the e-mail itself is encrypted)."""
+    return pii.blind_index(email.strip().lower())
+
+
+def plain(stored: str, column: str) -> str:
+    """A value of an encrypted column (`table.column`) as it was written."""
+    return pii.decrypt(stored, column).decode()
 
 
 def new_email() -> str:
@@ -102,5 +113,5 @@ async def signed_up_token(client: httpx.AsyncClient, email: str | None = None) -
 async def staff_token(client: httpx.AsyncClient, database_url: str, email: str = "staff@example.com") -> str:
     """An access token of a new staff member."""
     token = await signed_up_token(client, email)
-    await sql(database_url, "UPDATE users SET is_staff = true WHERE email = :email", email=email)
+    await sql(database_url, "UPDATE users SET is_staff = true WHERE email_index = :key", key=email_key(email))
     return token

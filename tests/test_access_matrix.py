@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.accounts import signed_up_token
+from tests.accounts import email_key, signed_up_token
 from tests.shop import ADDRESS, order_row, send_event, session_of, variant_with_stock
 from tests.support import RunningServer, graphql, sql
 from tests.ws_client import GraphQLWebSocket
@@ -64,8 +64,18 @@ MATRIX: dict[str, dict[str, str]] = {
         "staff": "no event",
     },
     # Background jobs that kept failing (issue 16): staff only.
-    "failedJobs": {"owner": "FORBIDDEN", "other": "FORBIDDEN", "anonymous": "UNAUTHENTICATED", "staff": "listed"},
-    "jobRetry": {"owner": "FORBIDDEN", "other": "FORBIDDEN", "anonymous": "UNAUTHENTICATED", "staff": "NOT_FOUND"},
+    "failedJobs": {
+        "owner": "FORBIDDEN",
+        "other": "FORBIDDEN",
+        "anonymous": "UNAUTHENTICATED",
+        "staff": "listed",
+    },
+    "jobRetry": {
+        "owner": "FORBIDDEN",
+        "other": "FORBIDDEN",
+        "anonymous": "UNAUTHENTICATED",
+        "staff": "NOT_FOUND",
+    },
 }
 NEEDS_A_PAID_ORDER = {"orderUpdateStatus", "orderRefund"}
 SUCCESSES = {"cart", "ok", "listed", "order", "CANCELLED", "PROCESSING", "REFUNDED", "event"}
@@ -107,7 +117,11 @@ async def build_world(client: httpx.AsyncClient, url: str, database_url: str, pa
         "anonymous": None,
         "staff": await signed_up_token(client, "staff@example.com"),
     }
-    await sql(database_url, "UPDATE users SET is_staff = true WHERE email = 'staff@example.com'")
+    await sql(
+        database_url,
+        "UPDATE users SET is_staff = true WHERE email_index = :key",
+        key=email_key("staff@example.com"),
+    )
     await add_line(client, variant_id, owner)
     checkout = await graphql(
         client,

@@ -68,3 +68,26 @@ def user_errors(problems: Iterable[Problem]) -> list[UserError]:
         )
         for problem in problems
     ]
+
+
+# Shared by orders (shipping address) and accounts (the address book).
+@strawberry.type
+class Address:
+    name: str
+    line1: str
+    line2: str | None
+    city: str
+    state: str | None
+    postal_code: str
+    country: str
+
+
+@strawberry.input
+class AddressInput:
+    name: str
+    line1: str
+    line2: str | None = None
+    city: str
+    state: str | None = None
+    postal_code: str
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code.")

@@ -8,33 +8,12 @@ import strawberry
 
 from domain import orders as order_domain
 from domain.order_reads import OrderLineRow, OrderRow, StatusChangeRow
-from graph.common.types import Money, Node, PageInfo, UserError
+from graph.common.types import Address, Money, Node, PageInfo, UserError
+from graph.common.types import AddressInput as AddressInput  # where checkoutCreate finds it
 from graph.context import Info
 from graph.ids import to_global_id
 
 OrderStatus = strawberry.enum(order_domain.OrderStatus, name="OrderStatus")
-
-
-@strawberry.type
-class Address:
-    name: str
-    line1: str
-    line2: str | None
-    city: str
-    state: str | None
-    postal_code: str
-    country: str
-
-
-@strawberry.input
-class AddressInput:
-    name: str
-    line1: str
-    line2: str | None = None
-    city: str
-    state: str | None = None
-    postal_code: str
-    country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code.")
 
 
 @strawberry.type
