@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from core.settings import Settings
 from domain import auth
 from domain.addresses import normalise_address
-from domain.errors import AccountCode, Problem
+from domain.errors import AccountCode, CheckoutCode, Problem
 from domain.notifications import enqueue_account_email
 from mail.render import MessageKind
 from models import address_repository as addresses
@@ -101,6 +101,14 @@ async def change_password(
             link=f"{settings.storefront_base_url}/#/account/forgot",
         )
     return UserResult(user=updated)
+
+
+def unverified_checkout(settings: Settings, user: UserRow | None) -> tuple[Problem, ...]:
+    """A signed-in customer whose e-mail is not verified may check out unless CHECKOUT_UNVERIFIED is off."""
+    if user is None or settings.checkout_unverified or user.email_verified_at is not None or user.is_staff:
+        return ()
+    message = "Confirm your e-mail address first: follow the link we sent you."
+    return (Problem(CheckoutCode.EMAIL_NOT_VERIFIED, message, None),)
 
 
 # ---------------------------------------------------------------- sessions

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from models.account_repository import (
@@ -86,7 +86,7 @@ def _newest_tokens(user_id: int) -> Any:
             refresh_tokens.c.user_agent,
         )
         .where(refresh_tokens.c.user_id == user_id)
-        .distinct(refresh_tokens.c.family_id)
+        .ext(distinct_on(refresh_tokens.c.family_id))
         .order_by(refresh_tokens.c.family_id, refresh_tokens.c.created_at.desc(), refresh_tokens.c.id.desc())
         .subquery()
     )

@@ -10,7 +10,8 @@ from domain.checkout import CheckoutInput, CheckoutSettings, checkout
 from domain.errors import OrderCode, Problem
 from domain.holding_limits import HoldingLimits
 from domain.orders import OrderStatus
-from graph.auth import viewer
+from domain.self_service import unverified_checkout
+from graph.auth import current_user, viewer
 from graph.common.types import UserError, user_errors
 from graph.context import Info
 from graph.errors import Unauthenticated
@@ -51,6 +52,10 @@ class OrderMutation:
         attempt = rate_limits.checkout_attempt(settings, client_address(info), reader.id if reader else None)
         if problems := await refused(info, attempt):
             return CheckoutPayload(order=None, checkout_url=None, order_token=None, user_errors=problems)
+        if unverified := unverified_checkout(settings, await current_user(info)):  # issue 17
+            return CheckoutPayload(
+                order=None, checkout_url=None, order_token=None, user_errors=user_errors(unverified)
+            )
         result = await checkout(
             context.engine,
             context.payments,
