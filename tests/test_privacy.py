@@ -10,15 +10,18 @@ import sys
 from typing import Any
 
 import httpx
+import pytest
 
 from core.settings import Settings
 from tests.accounts import (
     ACCOUNT_DELETE,
     ADDRESS_CREATE,
     DATA_EXPORT,
+    EMAIL_CHANGE_REQUEST,
     HOME,
     LOGIN,
     PASSWORD,
+    RESET_REQUEST,
     login,
     me,
     ok_data,
@@ -205,3 +208,28 @@ async def test_deleting_an_account_erases_it_and_keeps_its_orders_without_it(
     # The address may register again: a new account, with nothing of the old one.
     again = await signed_up(client, email)
     assert (await ok_data(client, DATA_EXPORT, token=again["accessToken"]))["myDataExport"]["orders"] == []
+
+
+async def test_nothing_personal_reaches_the_logs(
+    client: httpx.AsyncClient, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tests.test_secrets_in_logs import log_everything
+
+    log_everything(caplog)
+    email = "private.person@example.net"
+    customer = await _customer_with_everything(client, database_url, email)
+    await ok_data(client, RESET_REQUEST, {"e": email})
+    await ok_data(
+        client, EMAIL_CHANGE_REQUEST, {"e": "other.self@example.net", "p": PASSWORD}, token=customer["token"]
+    )
+
+    async def sent() -> bool:
+        rows = await sql(database_url, "SELECT kind FROM mail_messages WHERE status = 'captured'")
+        return {"password_reset", "email_change", "email_change_notice"} <= {row.kind for row in rows}
+
+    await eventually(sent, timeout=30)
+    await ok_data(client, ACCOUNT_DELETE, {"p": PASSWORD}, token=customer["token"])
+    logged = caplog.text.lower()
+    assert logged  # something was logged
+    for secret in (email, "other.self@example.net", *SECRETS):
+        assert secret.lower() not in logged, secret
