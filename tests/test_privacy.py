@@ -233,3 +233,60 @@ async def test_nothing_personal_reaches_the_logs(
     assert logged  # something was logged
     for secret in (email, "other.self@example.net", *SECRETS):
         assert secret.lower() not in logged, secret
+
+
+async def test_migration_0010_encrypts_the_rows_that_were_there(server_url: str, settings: Settings) -> None:
+    import asyncio
+    import uuid
+
+    from alembic import command
+    from sqlalchemy.engine import make_url
+
+    from core import pii
+    from core.migrations import alembic_config
+    from tests.accounts import email_key, plain
+    from tests.conftest import _admin
+
+    pii.install(pii.keyring_from_settings(settings))
+    name = f"storefront_upgrade_{uuid.uuid4().hex[:12]}"
+    await _admin(server_url, f'CREATE DATABASE "{name}"')
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        await asyncio.to_thread(command.upgrade, alembic_config(url), "0006_jobs_mail")
+        await sql(
+            url, "INSERT INTO users (email, password_hash, name) VALUES ('old@example.com', 'x', 'Old Timer')"
+        )
+        await sql(
+            url,
+            "INSERT INTO orders (email, status, currency, subtotal, total, shipping_address, reservation_expires_at)"
+            " VALUES ('old@example.com', 'PAID', 'usd', 100, 100, CAST(:a AS jsonb), now())",
+            a=json.dumps(
+                {
+                    "name": "Old Timer",
+                    "line1": "1 Old Road",
+                    "city": "Oldham",
+                    "postal_code": "OL1",
+                    "country": "GB",
+                }
+            ),
+        )
+        await sql(
+            url,
+            "INSERT INTO mail_messages (message_id, kind, recipient, subject, text_body, html_body, status)"
+            " VALUES ('<m@x>', 'order_confirmation', 'old@example.com', 'Hi', 'Dear Old Timer', '<p>Old Timer</p>', 'sent')",
+        )
+        await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
+        (user,) = await sql(url, "SELECT email, name, email_index FROM users")
+        assert (
+            plain(user.email, "users.email") == "old@example.com"
+            and plain(user.name, "users.name") == "Old Timer"
+        )
+        assert bytes(user.email_index) == email_key("old@example.com")
+        (order,) = await sql(url, "SELECT email, shipping_address, email_index FROM orders")
+        assert json.loads(plain(order.shipping_address, "orders.shipping_address"))["line1"] == "1 Old Road"
+        assert bytes(order.email_index) == email_key("old@example.com")
+        (mail,) = await sql(url, "SELECT recipient, text_body FROM mail_messages")
+        assert plain(mail.text_body, "mail_messages.text_body") == "Dear Old Timer"
+        assert "Old" not in (await _raw_dump(url))
+    finally:
+        await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
