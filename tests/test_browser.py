@@ -371,8 +371,11 @@ async def test_a_customer_manages_their_account_pages_and_deletes_the_account(
     await form.get_by_label("Password (10 characters or more)").fill("correct horse battery")
     await form.get_by_role("button", name="Create account").click()
     await page.wait_for_url(f"{store}/#/")
+    # The catalog has rendered (a page still loading would replace the next one when it lands).
+    await expect(page.locator("main a[href^='#/product/']").first).to_be_visible()
 
     await page.get_by_role("link", name="Account", exact=True).click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
     await page.get_by_role("link", name="Profile").click()
     await expect(page.locator("#verified")).to_have_text("not verified yet")
     await page.get_by_label("Name").fill("Grace B. Hopper")
