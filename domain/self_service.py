@@ -168,6 +168,11 @@ async def saved_address(conn: AsyncConnection, user_id: int, address_id: int) ->
     return dict(row.address) if row else None
 
 
+async def saved_address_of(engine: AsyncEngine, user_id: int, address_id: int) -> dict[str, Any] | None:
+    async with engine.connect() as conn:
+        return await saved_address(conn, user_id, address_id)
+
+
 async def create_address(
     engine: AsyncEngine, user: UserRow, raw: dict[str, Any], *, default_shipping: bool, default_billing: bool
 ) -> AddressResult:

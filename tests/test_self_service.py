@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 
+from core.settings import Settings
 from tests.accounts import (
     ACCOUNT_UPDATE,
     ADDRESS_CREATE,
@@ -23,7 +24,7 @@ from tests.accounts import (
     refresh,
     signed_up,
 )
-from tests.shop import ADDRESS, MINE
+from tests.shop import ADDRESS, MINE, checkout, new_cart, serve, variant_with_stock
 from tests.support import error_codes, graphql, sql
 from tests.ws_client import GraphQLWebSocket
 
@@ -175,3 +176,55 @@ async def test_sessions_are_listed_with_where_they_came_from_and_can_be_revoked(
     ] == [True]
     await ok_data(client, SESSIONS_REVOKE_ALL, {"k": False}, token=first["accessToken"])
     assert await me(client, first["accessToken"]) is None
+
+
+CHECKOUT_SAVED = """mutation($t: String, $a: AddressInput, $id: ID) {
+  checkoutCreate(cartToken: $t, shippingAddress: $a, shippingAddressId: $id) {
+    order { shippingAddress { name line1 country } } userErrors { field code } } }"""
+
+
+async def test_checkout_can_ship_to_a_saved_address(client: httpx.AsyncClient, database_url: str) -> None:
+    token = (await signed_up(client))["accessToken"]
+    saved = (await ok_data(client, ADDRESS_CREATE, {"a": HOME}, token=token))["accountAddressCreate"][
+        "address"
+    ]
+    stranger = (await signed_up(client))["accessToken"]
+    variant_id, _, _ = await variant_with_stock(database_url, 10)
+
+    cart = await new_cart(client, variant_id, token=stranger)
+    theirs = await ok_data(client, CHECKOUT_SAVED, {"t": cart, "id": saved["id"]}, token=stranger)
+    assert theirs["checkoutCreate"]["userErrors"] == [
+        {"field": ["shippingAddressId"], "code": "ADDRESS_NOT_FOUND"}
+    ]
+    neither = await ok_data(client, CHECKOUT_SAVED, {"t": cart}, token=stranger)
+    assert [e["code"] for e in neither["checkoutCreate"]["userErrors"]] == ["INVALID_ADDRESS"]
+
+    mine = await ok_data(
+        client,
+        CHECKOUT_SAVED,
+        {"t": await new_cart(client, variant_id, token=token), "id": saved["id"]},
+        token=token,
+    )
+    assert mine["checkoutCreate"]["userErrors"] == []
+    assert mine["checkoutCreate"]["order"]["shippingAddress"] == {
+        "name": "Grace Hopper",
+        "line1": "7 Compiler Lane",
+        "country": "US",
+    }
+
+
+async def test_unverified_customers_may_be_kept_from_checking_out(
+    settings: Settings, database_url: str
+) -> None:
+    strict = settings.model_copy(update={"checkout_unverified": False})
+    async with serve(strict) as running, httpx.AsyncClient(base_url=running.url, timeout=60) as client:
+        token = (await signed_up(client))["accessToken"]
+        variant_id, _, _ = await variant_with_stock(database_url, 10)
+        refused = await checkout(client, await new_cart(client, variant_id, token=token), token=token)
+        assert [e["code"] for e in refused["userErrors"]] == ["EMAIL_NOT_VERIFIED"]
+        await sql(database_url, "UPDATE users SET email_verified_at = now()")
+        assert (await checkout(client, await new_cart(client, variant_id, token=token), token=token))[
+            "userErrors"
+        ] == []
+        guest = await checkout(client, await new_cart(client, variant_id))
+        assert guest["userErrors"] == []  # guests check out anyway

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from domain import order_actions, rate_limits
@@ -23,7 +25,7 @@ from graph.orders.types import (
 )
 from graph.orders.types import OrderStatus as OrderStatusType
 from graph.rate_limits import client_address, refused
-from resolvers.orders.lookup import load_order, require_staff
+from resolvers.orders.lookup import load_order, require_staff, shipping_address_of
 
 
 def not_found() -> list[UserError]:
@@ -40,11 +42,17 @@ class OrderMutation:
     async def checkout_create(
         self,
         info: Info,
-        shipping_address: AddressInput,
+        shipping_address: AddressInput | None = None,  # required unless shippingAddressId (issue 17)
         cart_token: str | None = None,
         email: str | None = None,
         success_url: str | None = None,
         cancel_url: str | None = None,
+        shipping_address_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="A saved address of the signed-in customer, instead of shippingAddress."
+            ),
+        ] = None,
     ) -> CheckoutPayload:
         context = info.context
         settings = context.settings
@@ -55,6 +63,11 @@ class OrderMutation:
         if unverified := unverified_checkout(settings, await current_user(info)):  # issue 17
             return CheckoutPayload(
                 order=None, checkout_url=None, order_token=None, user_errors=user_errors(unverified)
+            )
+        shipping_address, missing = await shipping_address_of(info, shipping_address, shipping_address_id)
+        if shipping_address is None:
+            return CheckoutPayload(
+                order=None, checkout_url=None, order_token=None, user_errors=user_errors(missing)
             )
         result = await checkout(
             context.engine,
