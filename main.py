@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from app.factory import RESOLVED_DATABASE_URL, create_app
+from core import pii
 from core.db import create_engine
 from core.http_protocol import uvicorn_options
 from core.logging import configure_logging
@@ -201,6 +202,24 @@ def command_export_catalog(settings: Settings, args: argparse.Namespace) -> None
     print(f"wrote {written} variant row(s) to {args.file}")
 
 
+def command_rotate_keys(settings: Settings, args: argparse.Namespace) -> None:
+    """Re-encrypt personal data with PII_ACTIVE_KEY while the shop keeps serving."""
+    from domain.pii_rotation import rotate
+
+    database_url = resolve_database_url(settings)
+    upgrade_to_head(database_url)
+
+    async def run() -> dict[str, int]:
+        engine = create_engine(database_url, pool_size=2)
+        try:
+            return await rotate(engine)
+        finally:
+            await engine.dispose()
+
+    done = asyncio.run(run())
+    print(f"re-encrypted {sum(done.values())} row(s) with key {pii.active_key_id()}")
+
+
 def command_export_schema(settings: Settings, args: argparse.Namespace) -> None:
     Path(args.output).write_text(schema_sdl())
     print(f"wrote {args.output}")
@@ -245,6 +264,9 @@ def build_parser() -> argparse.ArgumentParser:
     dump.add_argument("file")
     dump.set_defaults(handler=command_export_catalog)
 
+    rotate = commands.add_parser("rotate-keys", help="re-encrypt personal data with PII_ACTIVE_KEY")
+    rotate.set_defaults(handler=command_rotate_keys)
+
     export = commands.add_parser("export-schema", help="write schema.graphql from the code")
     export.add_argument("--output", default=str(ROOT / "schema.graphql"))
     export.set_defaults(handler=command_export_schema)
@@ -258,6 +280,8 @@ def main(argv: list[str] | None = None) -> None:
         args = parser.parse_args(["serve", *(argv if argv is not None else sys.argv[1:])])
     settings = get_settings()
     configure_logging(settings.log_level)
+    if args.command != "export-schema":
+        pii.install_from_settings(settings)  # every command that reads or writes personal data
     args.handler(settings, args)
 
 

@@ -16,6 +16,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 
 from app.graphql import GraphQLApp
+from core import pii
 from core.catalog_cache import CATALOG_CHANNEL, CatalogCache, CatalogCacheMiddleware
 from core.db import create_engine
 from core.health import healthz, readyz
@@ -147,6 +148,7 @@ def create_app(
     app.state.catalog_cache = catalog_cache
     app.state.webhook_secret = webhook_secret(settings, payments)
     app.state.jwt_secret = settings.jwt_secret or local_secret(settings, "jwt_secret")
+    pii.install_from_settings(settings)  # personal data's keys (core/pii.py)
     app.state.order_token_secret = derived_secret(app.state.jwt_secret, "order-token")
     # The staff dashboard at /admin (dashboard/): sign-in cookie and CSRF tokens signed with this key.
     mount_dashboard(app, derived_secret(app.state.jwt_secret, "dashboard"), settings)

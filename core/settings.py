@@ -135,6 +135,16 @@ class Settings(BaseSettings):
     prices_include_tax: bool = False
     shop_country: str = "DE"
     stripe_tax: bool = False
+    # Customer accounts and privacy (README: "Customer self-service and privacy", issue 17).
+    pii_keys: str | None = Field(default=None, repr=False)  # id:key pairs, keys 32 bytes base64
+    pii_active_key: str | None = None  # the id new values are written with (default: the last)
+    pii_index_key: str | None = Field(default=None, repr=False)  # blind-index HMAC key
+    password_reset_ttl: int = Field(default=3_600, ge=60)  # seconds a reset link works
+    email_verification_ttl: int = Field(default=172_800, ge=60)  # seconds a verification link works
+    email_change_ttl: int = Field(default=86_400, ge=60)  # seconds an e-mail change link works
+    checkout_unverified: bool = True  # whether customers with an unverified e-mail may check out
+    rate_limit_account_email: str = "5/3600"  # reset/verification/change e-mails per address
+    rate_limit_account_mail: str = "30/3600"  # account e-mails asked per client address
 
     @field_validator(
         "rate_limit_login",
@@ -145,6 +155,8 @@ class Settings(BaseSettings):
         "rate_limit_refresh",
         "rate_limit_checkout",
         "rate_limit_review",
+        "rate_limit_account_email",
+        "rate_limit_account_mail",
     )
     @classmethod
     def _valid_rate_limit(cls, value: str) -> str:

@@ -71,6 +71,14 @@ class AccessClaims:
 
 
 @dataclass(slots=True, frozen=True)
+class LoginOrigin:
+    """Where a login comes from, recorded with it (User.sessions)."""
+
+    client_address: str | None = None
+    user_agent: str | None = None
+
+
+@dataclass(slots=True, frozen=True)
 class AuthResult:
     """A signed-in user with a fresh token pair and their cart, or the problems."""
 
@@ -190,11 +198,19 @@ def _refresh_token_hash(token: str) -> bytes:
 
 
 async def _start_refresh_token(
-    conn: AsyncConnection, user_id: int, family_id: uuid.UUID, config: AuthConfig
+    conn: AsyncConnection, user_id: int, family_id: uuid.UUID, config: AuthConfig, origin: LoginOrigin
 ) -> str:
     token = secrets.token_urlsafe(_REFRESH_TOKEN_BYTES)
     lifetime = timedelta(seconds=config.refresh_token_ttl)
-    await repo.insert_refresh_token(conn, user_id, family_id, _refresh_token_hash(token), lifetime)
+    await repo.insert_refresh_token(
+        conn,
+        user_id,
+        family_id,
+        _refresh_token_hash(token),
+        lifetime,
+        client_address=origin.client_address,
+        user_agent=origin.user_agent,
+    )
     return token
 
 
@@ -205,10 +221,11 @@ async def _signed_in(
     *,
     family_id: uuid.UUID | None = None,
     cart_token: str | None = None,
+    origin: LoginOrigin | None = None,
 ) -> AuthResult:
     """Issue the next token pair of a login (a new one without `family_id`) and find the cart."""
     family_id = family_id or uuid.uuid4()
-    refresh_token = await _start_refresh_token(conn, user.id, family_id, config)
+    refresh_token = await _start_refresh_token(conn, user.id, family_id, config, origin or LoginOrigin())
     if cart_token:
         await cart_merge.merge_anonymous_cart(
             conn, user_id=user.id, cart_token=cart_token, lock_ttl=config.cart_price_lock_ttl
@@ -219,6 +236,9 @@ async def _signed_in(
         refresh_token=refresh_token,
         cart=await cart_rules.cart_of_user(conn, user.id, config.cart_price_lock_ttl),
     )
+
+
+signed_in = _signed_in  # for the account flows that end signed in (domain.account_tokens)
 
 
 # ---------------------------------------------------------------- operations
@@ -232,6 +252,7 @@ async def register(
     password: str,
     name: str,
     cart_token: str | None = None,
+    origin: LoginOrigin | None = None,
 ) -> AuthResult:
     problems: list[Problem] = []
     try:
@@ -255,11 +276,17 @@ async def register(
         user = await repo.insert_user(conn, email, password_hash, name)
         if user is None:
             return _failure("email", "An account with this e-mail address exists.", AccountCode.EMAIL_TAKEN)
-        return await _signed_in(conn, user, config, cart_token=cart_token)
+        return await _signed_in(conn, user, config, cart_token=cart_token, origin=origin)
 
 
 async def login(
-    engine: AsyncEngine, config: AuthConfig, *, email: str, password: str, cart_token: str | None = None
+    engine: AsyncEngine,
+    config: AuthConfig,
+    *,
+    email: str,
+    password: str,
+    cart_token: str | None = None,
+    origin: LoginOrigin | None = None,
 ) -> AuthResult:
     try:
         normalized: str | None = normalize_email(email)
@@ -274,7 +301,7 @@ async def login(
     if not await check_password(password, password_hash, config.bcrypt_rounds) or credentials is None:
         return _failure(None, _CREDENTIALS_REFUSED, AccountCode.INVALID_CREDENTIALS)
     async with engine.begin() as conn:
-        return await _signed_in(conn, credentials.user, config, cart_token=cart_token)
+        return await _signed_in(conn, credentials.user, config, cart_token=cart_token, origin=origin)
 
 
 async def refresh(engine: AsyncEngine, config: AuthConfig, *, refresh_token: str) -> AuthResult:
@@ -289,7 +316,8 @@ async def refresh(engine: AsyncEngine, config: AuthConfig, *, refresh_token: str
             return _failure("refresh_token", _REFRESH_REFUSED, AccountCode.INVALID_TOKEN)
         user = await repo.user_by_id(conn, rotated.user_id)
         assert user is not None  # tokens go with their user (ON DELETE CASCADE)
-        return await _signed_in(conn, user, config, family_id=rotated.family_id)
+        origin = LoginOrigin(client_address=rotated.client_address, user_agent=rotated.user_agent)
+        return await _signed_in(conn, user, config, family_id=rotated.family_id, origin=origin)
 
 
 async def logout(engine: AsyncEngine, *, refresh_token: str) -> tuple[Problem, ...]:
@@ -300,6 +328,11 @@ async def logout(engine: AsyncEngine, *, refresh_token: str) -> tuple[Problem, .
             return (_problem(("refresh_token",), "Unknown refresh token.", AccountCode.INVALID_TOKEN),)
         await _revoke_login(conn, state.family_id)
     return ()
+
+
+async def revoke_login(conn: AsyncConnection, family_id: uuid.UUID) -> None:
+    """End a login (for self-service: one session, or every session but one)."""
+    await _revoke_login(conn, family_id)
 
 
 async def _revoke_login(conn: AsyncConnection, family_id: uuid.UUID) -> None:

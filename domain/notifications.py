@@ -11,6 +11,7 @@ webhook, a retried job or two workers never send one message twice.
 from __future__ import annotations
 
 import base64
+import json
 import logging
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -19,6 +20,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from core import pii
 from core.queue import enqueue
 from core.settings import Settings
 from mail.render import MessageKind, build_message, default_sender, render
@@ -40,6 +42,8 @@ BY_STATUS: dict[str, MessageKind] = {
     "REFUNDED": K.ORDER_REFUNDED,
 }
 ORDER_KINDS = frozenset(BY_STATUS.values())
+# The e-mail domain of an erased order or account (domain.privacy; RFC 2606, never delivers).
+ERASED_DOMAIN = "erased.invalid"
 
 
 class MessageClaimed(Exception):
@@ -104,6 +108,8 @@ async def send_order_email(engine: AsyncEngine, mailer: Mailer, order_id: int, k
         order = (await orders.orders_by_ids(conn, [order_id])).get(order_id)
         if order is None:
             return "no_order"
+        if order.email.endswith("@" + ERASED_DOMAIN):
+            return "erased"
         lines = (await orders.lines_of_orders(conn, [order_id])).get(order_id, [])
         history = await orders.history_of_orders(conn, [order_id])
     reason = next(
@@ -122,7 +128,57 @@ async def send_order_email(engine: AsyncEngine, mailer: Mailer, order_id: int, k
     )
 
 
-ACCOUNT_KINDS = frozenset({K.ACCOUNT_VERIFICATION, K.PASSWORD_RESET})
+ACCOUNT_KINDS = frozenset(
+    {
+        K.ACCOUNT_VERIFICATION,
+        K.PASSWORD_RESET,
+        K.EMAIL_CHANGE,
+        K.EMAIL_CHANGE_NOTICE,
+        K.PASSWORD_CHANGED,
+        K.ACCOUNT_DELETED,
+    }
+)
+SEND_ACCOUNT_EMAIL = "send_account_email"
+_SEALED_CONTEXT = "jobs.send_account_email"
+
+
+async def enqueue_account_email(
+    conn: AsyncConnection,
+    kind: MessageKind,
+    *,
+    key: str,
+    recipient: str,
+    name: str,
+    link: str,
+    expires_in: str = "",
+) -> None:
+    """Enqueue an account message in the caller's transaction. What it carries (the address, the
+    name, a link with a token) is sealed with the PII key: the job table never holds it plain."""
+    sealed = pii.encrypt(
+        json.dumps({"recipient": recipient, "name": name, "link": link, "expires_in": expires_in}).encode(),
+        _SEALED_CONTEXT,
+    )
+    await enqueue(
+        conn,
+        SEND_ACCOUNT_EMAIL,
+        {"kind": kind.value, "key": key, "sealed": sealed},
+        dedupe_key=f"mail:{kind.value}:{key}",
+    )
+
+
+async def send_sealed_account_email(engine: AsyncEngine, mailer: Mailer, payload: dict[str, Any]) -> str:
+    """The job of `enqueue_account_email`."""
+    opened = json.loads(pii.decrypt(str(payload["sealed"]), _SEALED_CONTEXT))
+    return await send_account_email(
+        engine,
+        mailer,
+        MessageKind(payload["kind"]),
+        key=str(payload["key"]),
+        recipient=opened["recipient"],
+        name=opened["name"],
+        link=opened["link"],
+        expires_in=opened["expires_in"],
+    )
 
 
 async def send_account_email(

@@ -110,6 +110,17 @@ def register_attempt(settings: Settings, address: str | None, email: str) -> lis
     ]
 
 
+def account_mail_attempt(settings: Settings, address: str | None, email: str) -> list[Limited]:
+    """An e-mail of the account flows asked for (password reset, verification, e-mail change):
+    per client address, and per e-mail address whether or not it has an account."""
+    return [
+        Limited(
+            "account-mail:address", address_key(address), RateLimit.parse(settings.rate_limit_account_mail)
+        ),
+        Limited("account-mail:email", email_key(email), RateLimit.parse(settings.rate_limit_account_email)),
+    ]
+
+
 def refresh_attempt(settings: Settings, address: str | None) -> list[Limited]:
     return [Limited("refresh:address", address_key(address), RateLimit.parse(settings.rate_limit_refresh))]
 

@@ -28,3 +28,17 @@ def pk_of(global_id: str, type_name: str) -> int | None:
     if decoded is None or decoded[0] != type_name:
         return None
     return decoded[1]
+
+
+def to_global_key_id(type_name: str, key: str) -> str:
+    """A global id whose key is not a number (a session's uuid)."""
+    return base64.b64encode(f"{type_name}:{key}".encode()).decode()
+
+
+def key_of(global_id: str, type_name: str) -> str | None:
+    try:
+        decoded = base64.b64decode(global_id.encode(), validate=True).decode()
+    except (binascii.Error, UnicodeError, ValueError):
+        return None
+    name, _, key = decoded.partition(":")
+    return key if name == type_name and key else None

@@ -11,7 +11,13 @@ from core.queue import payload_of
 from core.settings import Settings
 from domain.catalog_import_runs import IMPORT_CATALOG, run_import
 from domain.late_payments import REFUND_LATE_PAYMENT, refund_kept_charge
-from domain.notifications import SEND_ORDER_EMAIL, Mailer, send_order_email
+from domain.notifications import (
+    SEND_ACCOUNT_EMAIL,
+    SEND_ORDER_EMAIL,
+    Mailer,
+    send_order_email,
+    send_sealed_account_email,
+)
 from domain.payments import PaymentProvider
 from mail.render import MessageKind
 
@@ -41,8 +47,12 @@ def handlers(resources: Resources) -> dict[str, object]:
     async def import_catalog(job: Job) -> None:
         await run_import(resources.engine, int(payload_of(job.payload)["run_id"]))
 
+    async def send_account_email(job: Job) -> None:
+        await send_sealed_account_email(resources.engine, resources.mailer, payload_of(job.payload))
+
     return {
         SEND_ORDER_EMAIL: send_email,
         REFUND_LATE_PAYMENT: refund_late_payment,
         IMPORT_CATALOG: import_catalog,
+        SEND_ACCOUNT_EMAIL: send_account_email,
     }

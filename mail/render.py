@@ -29,6 +29,10 @@ class MessageKind(StrEnum):
     ORDER_REFUNDED = "order_refunded"
     ACCOUNT_VERIFICATION = "account_verification"
     PASSWORD_RESET = "password_reset"  # noqa: S105 - a kind of message, not a password
+    EMAIL_CHANGE = "email_change"  # the confirmation link, to the new address
+    EMAIL_CHANGE_NOTICE = "email_change_notice"  # to the old address
+    PASSWORD_CHANGED = "password_changed"  # noqa: S105 - a kind of message, not a password
+    ACCOUNT_DELETED = "account_deleted"
 
 
 _environment = Environment(
@@ -41,9 +45,7 @@ _environment = Environment(
 )
 
 # Currencies whose minor unit is the unit itself (Stripe's list of zero-decimal currencies).
-_ZERO_DECIMAL = frozenset(
-    "bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split()
-)
+_ZERO_DECIMAL = frozenset("bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split())
 
 
 def money(amount: int, currency: str) -> str:

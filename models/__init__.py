@@ -8,7 +8,7 @@ announce catalog changes (0001, 0004_catalog_notify), and the one that keeps pro
 (0011_reviews).
 """
 
-from models.accounts import RefreshToken, User
+from models.accounts import AccountToken, CustomerAddress, RefreshToken, User
 from models.carts import Cart, CartLine
 from models.catalog import Category, Product, ProductVariant, SearchTerm
 from models.catalog_admin import (
@@ -33,6 +33,7 @@ from models.totals import (
 )
 
 __all__ = [
+    "AccountToken",
     "Attribute",
     "AttributeValue",
     "Cart",
@@ -40,6 +41,7 @@ __all__ = [
     "CartLine",
     "CatalogImport",
     "Category",
+    "CustomerAddress",
     "DiscountCode",
     "DiscountCodeUse",
     "InventoryMovement",

@@ -2,6 +2,9 @@
 
 Refresh tokens arrive here only as SHA-256 digests. A family is the chain of tokens issued from
 one login; it is revoked as a whole, and a family with any revoked token is dead.
+
+E-mail addresses are found by their blind index (core.pii), never by value; deleted users
+(`deleted_at`) are never found.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Exists, exists, func, select, text, update
@@ -17,6 +20,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement
 
+from core.pii import blind_index
 from models.accounts import RefreshToken, User
 
 users = User.__table__
@@ -32,9 +36,16 @@ class UserRow:
     email: str
     name: str
     is_staff: bool
+    email_verified_at: datetime | None = None
 
 
 _user_columns = tuple(users.c[field] for field in UserRow.__dataclass_fields__)
+_live_user = users.c.deleted_at.is_(None)
+
+
+def email_key(email: str) -> bytes:
+    """The blind index of a normalised e-mail address."""
+    return blind_index(email.lower())
 
 
 @dataclass(slots=True, frozen=True)
@@ -47,6 +58,8 @@ class UserCredentials:
 class RotatedToken:
     user_id: int
     family_id: uuid.UUID
+    client_address: str | None = None
+    user_agent: str | None = None
 
 
 @dataclass(slots=True, frozen=True)
@@ -58,7 +71,13 @@ class RefreshTokenState:
 
 
 def _user_row(row: Any) -> UserRow:
-    return UserRow(id=row.id, email=row.email, name=row.name, is_staff=row.is_staff)
+    return UserRow(
+        id=row.id,
+        email=row.email,
+        name=row.name,
+        is_staff=row.is_staff,
+        email_verified_at=row.email_verified_at,
+    )
 
 
 def _family_revoked(family_id: uuid.UUID | ColumnElement[Any]) -> Exists:
@@ -70,7 +89,7 @@ async def insert_user(conn: AsyncConnection, email: str, password_hash: str, nam
     """The new user, or None when the e-mail address is taken."""
     statement = (
         insert(users)
-        .values(email=email, password_hash=password_hash, name=name)
+        .values(email=email, email_index=email_key(email), password_hash=password_hash, name=name)
         .on_conflict_do_nothing()
         .returning(*_user_columns)
     )
@@ -80,14 +99,14 @@ async def insert_user(conn: AsyncConnection, email: str, password_hash: str, nam
 
 async def credentials_by_email(conn: AsyncConnection, email: str) -> UserCredentials | None:
     statement = select(*_user_columns, users.c.password_hash).where(
-        func.lower(users.c.email) == email.lower()
+        users.c.email_index == email_key(email), _live_user
     )
     row = (await conn.execute(statement)).first()
     return UserCredentials(user=_user_row(row), password_hash=row.password_hash) if row else None
 
 
 async def user_by_id(conn: AsyncConnection, user_id: int) -> UserRow | None:
-    row = (await conn.execute(select(*_user_columns).where(users.c.id == user_id))).first()
+    row = (await conn.execute(select(*_user_columns).where(users.c.id == user_id, _live_user))).first()
     return _user_row(row) if row else None
 
 
@@ -95,13 +114,21 @@ async def user_of_live_session(conn: AsyncConnection, user_id: int, family_id: u
     """The user, when they still exist and the login (token family) was issued to them and has not
     been revoked."""
     issued = exists().where(refresh_tokens.c.family_id == family_id, refresh_tokens.c.user_id == user_id)
-    statement = select(*_user_columns).where(users.c.id == user_id, issued, ~_family_revoked(family_id))
+    statement = select(*_user_columns).where(
+        users.c.id == user_id, _live_user, issued, ~_family_revoked(family_id)
+    )
     row = (await conn.execute(statement)).first()
     return _user_row(row) if row else None
 
 
 async def insert_refresh_token(
-    conn: AsyncConnection, user_id: int, family_id: uuid.UUID, token_hash: bytes, lifetime: timedelta
+    conn: AsyncConnection,
+    user_id: int,
+    family_id: uuid.UUID,
+    token_hash: bytes,
+    lifetime: timedelta,
+    client_address: str | None = None,
+    user_agent: str | None = None,
 ) -> None:
     await conn.execute(
         insert(refresh_tokens).values(
@@ -109,6 +136,8 @@ async def insert_refresh_token(
             family_id=family_id,
             token_hash=token_hash,
             expires_at=func.now() + lifetime,
+            client_address=client_address,
+            user_agent=user_agent,
         )
     )
 
@@ -125,10 +154,22 @@ async def retire_refresh_token(conn: AsyncConnection, token_hash: bytes) -> Rota
             ~_family_revoked(refresh_tokens.c.family_id),
         )
         .values(retired_at=func.now())
-        .returning(refresh_tokens.c.user_id, refresh_tokens.c.family_id)
+        .returning(
+            refresh_tokens.c.user_id,
+            refresh_tokens.c.family_id,
+            refresh_tokens.c.client_address,
+            refresh_tokens.c.user_agent,
+        )
     )
     row = (await conn.execute(statement)).first()
-    return RotatedToken(user_id=row.user_id, family_id=row.family_id) if row else None
+    if row is None:
+        return None
+    return RotatedToken(
+        user_id=row.user_id,
+        family_id=row.family_id,
+        client_address=row.client_address,
+        user_agent=row.user_agent,
+    )
 
 
 async def refresh_token_state(conn: AsyncConnection, token_hash: bytes) -> RefreshTokenState | None:
@@ -169,7 +210,7 @@ async def promote_to_staff(conn: AsyncConnection, email: str, password_hash: str
         values["password_hash"] = password_hash
     statement = (
         update(users)
-        .where(func.lower(users.c.email) == email.lower())
+        .where(users.c.email_index == email_key(email), _live_user)
         .values(**values)
         .returning(*_user_columns)
     )
@@ -180,7 +221,9 @@ async def promote_to_staff(conn: AsyncConnection, email: str, password_hash: str
 async def insert_staff(conn: AsyncConnection, email: str, password_hash: str, name: str) -> UserRow | None:
     statement = (
         insert(users)
-        .values(email=email, password_hash=password_hash, name=name, is_staff=True)
+        .values(
+            email=email, email_index=email_key(email), password_hash=password_hash, name=name, is_staff=True
+        )
         .on_conflict_do_nothing()
         .returning(*_user_columns)
     )
@@ -189,7 +232,7 @@ async def insert_staff(conn: AsyncConnection, email: str, password_hash: str, na
 
 
 async def user_exists(conn: AsyncConnection, email: str) -> bool:
-    statement = select(exists().where(func.lower(users.c.email) == email.lower()))
+    statement = select(exists().where(users.c.email_index == email_key(email), _live_user))
     return bool((await conn.execute(statement)).scalar())
 
 

@@ -154,7 +154,11 @@ _LOCK_TTL = bindparam("lock_ttl", type_=Interval)
 
 _LOCK_BY_TOKEN = (
     update(carts)
-    .where(carts.c.token == bindparam("cart_token", type_=String), carts.c.status == "active")
+    .where(
+        carts.c.token == bindparam("cart_token", type_=String),
+        carts.c.status == "active",
+        carts.c.deleted_at.is_(None),
+    )
     .values(updated_at=func.now())
     .returning(*_cart_columns)
 )
@@ -169,7 +173,7 @@ async def lock_active_cart_by_token(conn: AsyncConnection, token: str) -> CartRo
 async def lock_active_cart_of_user(conn: AsyncConnection, user_id: int) -> CartRow | None:
     statement = (
         update(carts)
-        .where(carts.c.user_id == user_id, carts.c.status == "active")
+        .where(carts.c.user_id == user_id, carts.c.status == "active", carts.c.deleted_at.is_(None))
         .values(updated_at=func.now())
         .returning(*_cart_columns)
     )
@@ -186,6 +190,15 @@ async def insert_cart(conn: AsyncConnection, token: str, user_id: int | None) ->
     return _cart_row(row) if row else None
 
 
+async def soft_delete_carts_of_user(conn: AsyncConnection, user_id: int) -> None:
+    """Mark the user's carts deleted (an account deleted): no lookup finds them again."""
+    await conn.execute(
+        update(carts)
+        .where(carts.c.user_id == user_id, carts.c.deleted_at.is_(None))
+        .values(deleted_at=func.now(), updated_at=func.now())
+    )
+
+
 async def set_cart_status(conn: AsyncConnection, cart_id: int, status: str) -> None:
     await conn.execute(
         update(carts).where(carts.c.id == cart_id).values(status=status, updated_at=func.now())
@@ -195,7 +208,7 @@ async def set_cart_status(conn: AsyncConnection, cart_id: int, status: str) -> N
 _ACTIVE_CART_CONTENTS = (
     select(*_cart_columns, *_variant_columns, *_line_columns(_LOCK_TTL))
     .select_from(carts.outerjoin(_lines_for_sale, cart_lines.c.cart_id == carts.c.id))
-    .where(carts.c.status == "active")
+    .where(carts.c.status == "active", carts.c.deleted_at.is_(None))
     .order_by(cart_lines.c.id)
 )
 _ACTIVE_CART_BY_TOKEN = _ACTIVE_CART_CONTENTS.where(carts.c.token == bindparam("token", type_=String))

@@ -51,6 +51,8 @@ class Cart(SQLModel, table=True):
     updated_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now())
     )
+    # Soft delete (an account deleted with its cart): every lookup skips deleted carts.
+    deleted_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
 
 
 class CartLine(SQLModel, table=True):

@@ -9,9 +9,11 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, LargeBinary, String, bindparam, text
+from sqlalchemy import BigInteger, LargeBinary, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from core.pii import blind_index
 
 
 @dataclass(slots=True, frozen=True)
@@ -40,15 +42,15 @@ class Shopper:
 _OPEN_ORDERS = text(
     """
     SELECT count(*) FILTER (WHERE o.user_id = :user_id) AS by_user,
-           count(*) FILTER (WHERE o.email = :email) AS by_email,
+           count(*) FILTER (WHERE o.email_index = :email_index) AS by_email,
            count(*) FILTER (WHERE o.client_key = :client_key) AS by_client
     FROM orders o
     WHERE o.status = 'AWAITING_PAYMENT'
-      AND (o.user_id = :user_id OR o.email = :email OR o.client_key = :client_key)
+      AND (o.user_id = :user_id OR o.email_index = :email_index OR o.client_key = :client_key)
     """
 ).bindparams(
     bindparam("user_id", type_=BigInteger),
-    bindparam("email", type_=String),
+    bindparam("email_index", type_=LargeBinary),
     bindparam("client_key", type_=LargeBinary),
 )
 
@@ -68,7 +70,8 @@ class OpenOrders:
 
 async def open_orders(conn: AsyncConnection, shopper: Shopper) -> OpenOrders:
     """The shopper's orders awaiting payment, counted by each of their identities."""
-    params = {"user_id": shopper.user_id, "email": shopper.email, "client_key": shopper.client_key}
+    email_index = blind_index(shopper.email.lower()) if shopper.email else None
+    params = {"user_id": shopper.user_id, "email_index": email_index, "client_key": shopper.client_key}
     row = (await conn.execute(_OPEN_ORDERS, params)).one()
     return OpenOrders(by_user=row.by_user, by_email=row.by_email, by_client=row.by_client)
 

@@ -7,6 +7,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, Integer, Text, func
 from sqlmodel import Field, SQLModel
 
+from core.pii import EncryptedText
+
 
 class MailMessage(SQLModel, table=True):
     __tablename__ = "mail_messages"
@@ -21,10 +23,10 @@ class MailMessage(SQLModel, table=True):
     order_id: int | None = Field(
         default=None, sa_column=Column(BigInteger, ForeignKey("orders.id", ondelete="SET NULL"))
     )
-    recipient: str = Field(sa_column=Column(Text, nullable=False))
+    recipient: str = Field(sa_column=Column(EncryptedText("mail_messages.recipient"), nullable=False))
     subject: str = Field(sa_column=Column(Text, nullable=False))
-    text_body: str = Field(sa_column=Column(Text, nullable=False))
-    html_body: str = Field(sa_column=Column(Text, nullable=False))
+    text_body: str = Field(sa_column=Column(EncryptedText("mail_messages.text_body"), nullable=False))
+    html_body: str = Field(sa_column=Column(EncryptedText("mail_messages.html_body"), nullable=False))
     # sending (claimed until claimed_until), sent (over SMTP), captured (kept here, not sent)
     status: str = Field(sa_column=Column(Text, nullable=False))
     claimed_until: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))

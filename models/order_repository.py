@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.pii import blind_index
 from models.catalog import Product, ProductVariant
 from models.orders import Order, OrderLine, OrderStatus, OrderStatusChange, ProcessedPaymentEvent
 
@@ -155,6 +156,7 @@ async def insert_order(
                 user_id=user_id,
                 cart_id=cart_id,
                 email=email,
+                email_index=blind_index(email.lower()),
                 status=status,
                 currency=currency,
                 subtotal=subtotal,
@@ -413,6 +415,15 @@ async def changes_after(conn: AsyncConnection, order_id: int, after_change_id: i
         .order_by(history.c.id)
     )
     return [StatusChangeRow(**row._mapping) for row in result]
+
+
+async def erase_order(conn: AsyncConnection, order_id: int, email: str, address: dict[str, Any]) -> None:
+    """Replace the personal data of an order (its customer's account deleted); the order stays."""
+    await conn.execute(
+        update(orders)
+        .where(orders.c.id == order_id)
+        .values(email=email, email_index=None, shipping_address=address)
+    )
 
 
 async def order_ids_of_user(conn: AsyncConnection, user_id: int) -> list[int]:

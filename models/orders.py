@@ -27,6 +27,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlmodel import Field, SQLModel
 
+from core.pii import EncryptedJSON, EncryptedText
+
 
 class OrderStatus(StrEnum):
     """The one list of order statuses: the state machine (domain.orders) and every query use it."""
@@ -71,7 +73,7 @@ class Order(SQLModel, table=True):
         Index("ix_orders_user_newest", "user_id", text("created_at DESC"), text("id DESC")),
         # What one shopper holds unpaid (domain.holding_limits).
         Index("ix_orders_open_by_client_key", "client_key", postgresql_where=_AWAITING_PAYMENT),
-        Index("ix_orders_open_by_email", "email", postgresql_where=_AWAITING_PAYMENT),
+        Index("ix_orders_open_by_email", "email_index", postgresql_where=_AWAITING_PAYMENT),
         Index("ix_orders_open_by_user_id", "user_id", postgresql_where=_AWAITING_PAYMENT),
     )
 
@@ -94,12 +96,16 @@ class Order(SQLModel, table=True):
     cart_id: int | None = Field(
         default=None, sa_column=Column(BigInteger, ForeignKey("carts.id", ondelete="SET NULL"))
     )
-    email: str
+    email: str = Field(sa_column=Column(EncryptedText("orders.email"), nullable=False))
+    # Blind index of the e-mail (core.pii): what holding limits count by; null once erased.
+    email_index: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
     status: str
     currency: str = Field(sa_column=Column(String(3), nullable=False))
     subtotal: int = Field(sa_column=Column(Integer, nullable=False))
     total: int = Field(sa_column=Column(Integer, nullable=False))
-    shipping_address: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    shipping_address: dict[str, Any] = Field(
+        sa_column=Column(EncryptedJSON("orders.shipping_address"), nullable=False)
+    )
     # The totals snapshot (domain.totals, migration 0007): what was charged, never recomputed.
     discount: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     shipping: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
@@ -123,7 +129,9 @@ class Order(SQLModel, table=True):
         default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
     )
     reverse_charge_reason: str | None = None
-    billing_address: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB))
+    billing_address: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(EncryptedJSON("orders.billing_address"))
+    )
     tracking_number: str | None = None
     # reserved -> committed (paid) or released; committed -> restocked (cancelled or refunded unshipped)
     stock_state: str = Field(

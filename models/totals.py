@@ -18,6 +18,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     String,
     UniqueConstraint,
     func,
@@ -147,7 +148,7 @@ class DiscountCodeUse(SQLModel, table=True):
         Index(
             "ix_discount_code_uses_live_email",
             "code_id",
-            "email",
+            "email_index",
             postgresql_where=text("released_at IS NULL"),
         ),
     )
@@ -159,7 +160,8 @@ class DiscountCodeUse(SQLModel, table=True):
     order_id: int = Field(
         sa_column=Column(BigInteger, ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, unique=True)
     )
-    email: str
+    # The blind index of the customer's e-mail (core.pii), never the e-mail itself.
+    email_index: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     released_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core import pii
 from models.catalog import Product, ProductVariant
 from models.totals import (
     CartDiscountCode,
@@ -192,13 +193,20 @@ async def consume_code(conn: AsyncConnection, code_id: int) -> bool:
 
 async def live_uses_by(conn: AsyncConnection, code_id: int, email: str) -> int:
     statement = select(func.count()).where(
-        uses.c.code_id == code_id, uses.c.email == email, uses.c.released_at.is_(None)
+        uses.c.code_id == code_id, uses.c.email_index == _email_index(email), uses.c.released_at.is_(None)
     )
     return (await conn.execute(statement)).scalar_one()
 
 
 async def record_use(conn: AsyncConnection, code_id: int, order_id: int, email: str) -> None:
-    await conn.execute(insert(uses).values(code_id=code_id, order_id=order_id, email=email))
+    await conn.execute(
+        insert(uses).values(code_id=code_id, order_id=order_id, email_index=_email_index(email))
+    )
+
+
+def _email_index(email: str) -> bytes:
+    """Uses per customer are counted by the e-mail's blind index (core.pii): no plain e-mail stored."""
+    return pii.blind_index(email.strip().lower())
 
 
 async def release_uses(conn: AsyncConnection, order_id: int) -> int:

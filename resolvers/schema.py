@@ -15,6 +15,7 @@ from graph.execution import PlainFieldsExecutionContext
 from graph.limits import OperationLimits
 from resolvers.accounts.mutations import AccountMutation
 from resolvers.accounts.queries import AccountQuery
+from resolvers.accounts.self_service import AccountSelfServiceMutation
 from resolvers.carts.mutations import CartMutation
 from resolvers.carts.queries import CartQuery
 from resolvers.catalog.mutations import CatalogMutation
@@ -51,6 +52,7 @@ Mutation = merge_types(
     "Mutation",
     (
         AccountMutation,
+        AccountSelfServiceMutation,
         CartMutation,
         OrderMutation,
         JobMutation,

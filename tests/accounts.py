@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from core import pii
 from tests.support import graphql, sql
 
 PASSWORD = "correct horse battery"
@@ -43,6 +44,16 @@ mutation($refreshToken: String!) {
 ME = "{ me { id email name isStaff } }"
 
 _emails = itertools.count(1)
+
+
+def email_key(email: str) -> bytes:
+    """The blind index users and orders are found by (the e-mail itself is encrypted)."""
+    return pii.blind_index(email.strip().lower())
+
+
+def plain(stored: str, column: str) -> str:
+    """A value of an encrypted column (`table.column`) as it was written."""
+    return pii.decrypt(stored, column).decode()
 
 
 def new_email() -> str:
@@ -102,5 +113,80 @@ async def signed_up_token(client: httpx.AsyncClient, email: str | None = None) -
 async def staff_token(client: httpx.AsyncClient, database_url: str, email: str = "staff@example.com") -> str:
     """An access token of a new staff member."""
     token = await signed_up_token(client, email)
-    await sql(database_url, "UPDATE users SET is_staff = true WHERE email = :email", email=email)
+    await sql(database_url, "UPDATE users SET is_staff = true WHERE email_index = :key", key=email_key(email))
     return token
+
+
+# ---------------------------------------------------------------- self-service (issue 17)
+
+USER_ERRORS = "userErrors { field message code }"
+ADDRESS_FIELDS = (
+    "id isDefaultShipping isDefaultBilling address { name line1 line2 city state postalCode country }"
+)
+ME_FULL = f"""{{ me {{ id email name emailVerified addresses {{ {ADDRESS_FIELDS} }}
+  sessions {{ id createdAt lastUsedAt clientAddress userAgent current }} }} }}"""
+ACCOUNT_UPDATE = f"mutation($n: String) {{ accountUpdate(name: $n) {{ user {{ name }} {USER_ERRORS} }} }}"
+PASSWORD_CHANGE = f"""mutation($c: String!, $n: String!) {{
+  accountPasswordChange(currentPassword: $c, newPassword: $n) {{ user {{ id }} {USER_ERRORS} }} }}"""
+RESET_REQUEST = f"mutation($e: String!) {{ accountPasswordResetRequest(email: $e) {{ ok {USER_ERRORS} }} }}"
+RESET = f"""mutation($t: String!, $p: String!) {{ accountPasswordReset(token: $t, newPassword: $p) {{
+  accessToken refreshToken user {{ email emailVerified }} {USER_ERRORS} }} }}"""
+VERIFY_REQUEST = f"mutation {{ accountEmailVerificationRequest {{ ok {USER_ERRORS} }} }}"
+VERIFY = (
+    f"mutation($t: String!) {{ accountEmailVerify(token: $t) {{ user {{ emailVerified }} {USER_ERRORS} }} }}"
+)
+EMAIL_CHANGE_REQUEST = f"""mutation($e: String!, $p: String!) {{
+  accountEmailChangeRequest(newEmail: $e, password: $p) {{ ok {USER_ERRORS} }} }}"""
+EMAIL_CHANGE_CONFIRM = f"""mutation($t: String!) {{
+  accountEmailChangeConfirm(token: $t) {{ user {{ email emailVerified }} {USER_ERRORS} }} }}"""
+ADDRESS_CREATE = f"""mutation($a: AddressInput!, $s: Boolean, $b: Boolean) {{
+  accountAddressCreate(input: $a, setDefaultShipping: $s, setDefaultBilling: $b) {{
+    address {{ {ADDRESS_FIELDS} }} {USER_ERRORS} }} }}"""
+ADDRESS_UPDATE = f"""mutation($id: ID!, $a: AddressInput!) {{
+  accountAddressUpdate(id: $id, input: $a) {{ address {{ {ADDRESS_FIELDS} }} {USER_ERRORS} }} }}"""
+ADDRESS_DELETE = f"""mutation($id: ID!) {{
+  accountAddressDelete(id: $id) {{ address {{ id }} {USER_ERRORS} }} }}"""
+ADDRESS_SET_DEFAULT = f"""mutation($id: ID!, $t: AddressType!) {{
+  accountAddressSetDefault(id: $id, type: $t) {{ address {{ {ADDRESS_FIELDS} }} {USER_ERRORS} }} }}"""
+SESSION_REVOKE = f"mutation($id: ID!) {{ accountSessionRevoke(id: $id) {{ ok {USER_ERRORS} }} }}"
+SESSIONS_REVOKE_ALL = (
+    f"mutation($k: Boolean) {{ accountSessionsRevokeAll(keepCurrent: $k) {{ ok {USER_ERRORS} }} }}"
+)
+ACCOUNT_DELETE = f"mutation($p: String!) {{ accountDelete(password: $p) {{ ok {USER_ERRORS} }} }}"
+DATA_EXPORT = "{ myDataExport }"
+
+HOME = {
+    "name": "Grace Hopper",
+    "line1": "7 Compiler Lane",
+    "city": "Arlington",
+    "state": "VA",
+    "postalCode": "22201",
+    "country": "US",
+}
+
+
+async def ok_data(
+    client: httpx.AsyncClient,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    token: str | None = None,
+) -> dict[str, Any]:
+    """The data of an answer that has no GraphQL errors."""
+    body = await graphql(client, query, variables, token=token)
+    assert "errors" not in body, body
+    return body["data"]
+
+
+def link_token(message: Any) -> str:
+    """The token of the link in an e-mail (its plain-text part)."""
+    import re
+
+    text = message.get_body(("plain",)).get_content()
+    found = re.search(r"[?&]token=([A-Za-z0-9_\-]+)", text)
+    assert found, text
+    return found.group(1)
+
+
+def recipient_of(message: Any) -> str:
+    return str(message["To"])

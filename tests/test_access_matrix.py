@@ -14,7 +14,7 @@ import pytest
 from strawberry.utils.str_converters import to_camel_case
 
 from resolvers.catalog.mutations import CatalogMutation
-from tests.accounts import signed_up_token
+from tests.accounts import PASSWORD, email_key, signed_up_token
 from tests.shop import (
     ADDRESS,
     deliver,
@@ -194,7 +194,11 @@ async def build_world(
         "anonymous": None,
         "staff": await signed_up_token(client, "staff@example.com"),
     }
-    await sql(database_url, "UPDATE users SET is_staff = true WHERE email = 'staff@example.com'")
+    await sql(
+        database_url,
+        "UPDATE users SET is_staff = true WHERE email_index = :key",
+        key=email_key("staff@example.com"),
+    )
     await add_line(client, variant_id, owner)
     checkout = await graphql(
         client,
@@ -541,3 +545,177 @@ async def test_catalog_operations_are_staff_only(
 def test_the_catalog_matrix_covers_every_staff_catalog_mutation() -> None:
     defined = {to_camel_case(name) for name in vars(CatalogMutation) if not name.startswith("_")}
     assert defined == set(CATALOG_OPERATIONS)
+
+
+# ---------------------------------------------------------------- customer self-service (issue 17)
+#
+# "ok" acts on the caller's OWN account (never the owner's: checked afterwards for every caller
+# but the owner); the operations that name a resource (an address, a session) find none of
+# another customer's; the e-mailed-token operations need the token, which only the owner's
+# mailbox holds (the callers here present a made-up one).
+
+OWN = dict.fromkeys(CALLERS, "ok") | {"anonymous": "UNAUTHENTICATED"}
+OWNERS_ONLY = {"owner": "ok", "other": "NOT_FOUND", "anonymous": "UNAUTHENTICATED", "staff": "NOT_FOUND"}
+ACCOUNT_MATRIX: dict[str, dict[str, str]] = {
+    "me.addresses": OWN,
+    "me.sessions": OWN,
+    "myDataExport": OWN,
+    "accountUpdate": OWN,
+    "accountPasswordChange": OWN,
+    "accountEmailChangeRequest": OWN,
+    "accountEmailVerificationRequest": OWN,
+    "accountAddressCreate": OWN,
+    "accountSessionsRevokeAll": OWN,
+    "accountDelete": OWN,
+    "accountAddressUpdate": OWNERS_ONLY,
+    "accountAddressDelete": OWNERS_ONLY,
+    "accountAddressSetDefault": OWNERS_ONLY,
+    "accountSessionRevoke": OWNERS_ONLY,
+    # Signed out or in, the same: only the e-mailed token counts.
+    "accountPasswordResetRequest": dict.fromkeys(CALLERS, "ok"),
+    "accountPasswordReset": dict.fromkeys(CALLERS, "INVALID_TOKEN"),
+    "accountEmailVerify": dict.fromkeys(CALLERS, "INVALID_TOKEN"),
+    "accountEmailChangeConfirm": dict.fromkeys(CALLERS, "INVALID_TOKEN"),
+}
+ACCOUNT_CALLS: dict[str, tuple[str, dict[str, Any]]] = {
+    "myDataExport": ("{ myDataExport }", {}),
+    "accountUpdate": ('mutation { accountUpdate(name: "Mallory") { user { id } userErrors { code } } }', {}),
+    "accountPasswordChange": (
+        "mutation($p: String!) { accountPasswordChange(currentPassword: $p,"
+        ' newPassword: "another long password") { user { id } userErrors { code } } }',
+        {"p": PASSWORD},
+    ),
+    "accountEmailChangeRequest": (
+        'mutation($p: String!) { accountEmailChangeRequest(newEmail: "new@example.com", password: $p)'
+        " { ok userErrors { code } } }",
+        {"p": PASSWORD},
+    ),
+    "accountEmailVerificationRequest": (
+        "mutation { accountEmailVerificationRequest { ok userErrors { code } } }",
+        {},
+    ),
+    "accountAddressCreate": (
+        "mutation($a: AddressInput!) { accountAddressCreate(input: $a) { address { id } userErrors { code } } }",
+        {"a": ADDRESS},
+    ),
+    "accountSessionsRevokeAll": ("mutation { accountSessionsRevokeAll { ok userErrors { code } } }", {}),
+    "accountDelete": (
+        "mutation($p: String!) { accountDelete(password: $p) { ok userErrors { code } } }",
+        {"p": PASSWORD},
+    ),
+    "accountAddressUpdate": (
+        "mutation($i: ID!, $a: AddressInput!) { accountAddressUpdate(id: $i, input: $a)"
+        " { address { id } userErrors { code } } }",
+        {"a": {**ADDRESS, "line1": "Somewhere else 1"}},
+    ),
+    "accountAddressDelete": (
+        "mutation($i: ID!) { accountAddressDelete(id: $i) { address { id } userErrors { code } } }",
+        {},
+    ),
+    "accountAddressSetDefault": (
+        "mutation($i: ID!) { accountAddressSetDefault(id: $i, type: BILLING) { address { id } userErrors { code } } }",
+        {},
+    ),
+    "accountSessionRevoke": (
+        "mutation($i: ID!) { accountSessionRevoke(id: $i) { ok userErrors { code } } }",
+        {},
+    ),
+    "accountPasswordResetRequest": (
+        'mutation { accountPasswordResetRequest(email: "owner@example.com") { ok userErrors { code } } }',
+        {},
+    ),
+    "accountPasswordReset": (
+        'mutation { accountPasswordReset(token: "made-up", newPassword: "another long password")'
+        " { accessToken userErrors { code } } }",
+        {},
+    ),
+    "accountEmailVerify": (
+        'mutation { accountEmailVerify(token: "made-up") { user { id } userErrors { code } } }',
+        {},
+    ),
+    "accountEmailChangeConfirm": (
+        'mutation { accountEmailChangeConfirm(token: "made-up") { user { id } userErrors { code } } }',
+        {},
+    ),
+}
+OWNER_STATE = """{ me { email name emailVerified addresses { id isDefaultShipping isDefaultBilling address { line1 } }
+  sessions { id } } }"""
+
+
+async def account_world(
+    client: httpx.AsyncClient, database_url: str
+) -> tuple[dict[str, str | None], dict[str, str]]:
+    """Every caller's token (the owner's from a second login too) and the owner's address and session ids."""
+    tokens: dict[str, str | None] = {
+        "owner": await signed_up_token(client, "owner@example.com"),
+        "other": await signed_up_token(client, "other@example.com"),
+        "anonymous": None,
+        "staff": await signed_up_token(client, "staff@example.com"),
+    }
+    await sql(
+        database_url,
+        "UPDATE users SET is_staff = true WHERE email_index = :key",
+        key=email_key("staff@example.com"),
+    )
+    await graphql(
+        client,
+        "mutation($a: AddressInput!) { accountAddressCreate(input: $a) { address { id } } }",
+        {"a": ADDRESS},
+        token=tokens["owner"],
+    )
+    await graphql(
+        client,
+        'mutation { login(email: "owner@example.com", password: "' + PASSWORD + '") { accessToken } }',
+    )
+    state = await graphql(client, OWNER_STATE, token=tokens["owner"])
+    me_ = state["data"]["me"]
+    other_session = next(s["id"] for s in me_["sessions"] if s["id"])  # any of the owner's sessions
+    return tokens, {"address": me_["addresses"][0]["id"], "session": other_session}
+
+
+async def observe_account(
+    client: httpx.AsyncClient, operation: str, caller: str, token: str | None, ids: dict[str, str]
+) -> str:
+    if operation == "myDataExport":
+        body = await graphql(client, "{ myDataExport }", token=token)
+        if code := first_error_code(body):
+            return code
+        # Each caller gets their own data, never the owner's.
+        return "ok" if body["data"]["myDataExport"]["user"]["email"] == f"{caller}@example.com" else "LEAKED"
+    if operation.startswith("me."):
+        field = operation.split(".")[1]
+        body = await graphql(client, f"{{ me {{ {field} {{ id }} }} }}", token=token)
+        if code := first_error_code(body):
+            return code
+        return "ok" if body["data"]["me"] is not None else "UNAUTHENTICATED"  # me is null signed out
+    query, variables = ACCOUNT_CALLS[operation]
+    if "$i" in query:
+        variables = {**variables, "i": ids["session" if "Session" in operation else "address"]}
+    body = await graphql(client, query, variables, token=token)
+    return mutation_outcome(body, "ok")
+
+
+@pytest.mark.parametrize(
+    ("operation", "caller", "expected"),
+    [(operation, caller, row[caller]) for operation, row in ACCOUNT_MATRIX.items() for caller in CALLERS],
+    ids=[f"{operation}-{caller}" for operation in ACCOUNT_MATRIX for caller in CALLERS],
+)
+async def test_account_access(
+    client: httpx.AsyncClient, database_url: str, operation: str, caller: str, expected: str
+) -> None:
+    tokens, ids = await account_world(client, database_url)
+    before = await graphql(client, OWNER_STATE, token=tokens["owner"])
+    assert await observe_account(client, operation, caller, tokens[caller], ids) == expected
+    if caller != "owner":
+        assert await graphql(client, OWNER_STATE, token=tokens["owner"]) == before
+
+
+def test_the_account_matrix_covers_every_self_service_operation() -> None:
+    from strawberry.utils.str_converters import to_camel_case
+
+    from resolvers.accounts.self_service import AccountSelfServiceMutation
+
+    fields = AccountSelfServiceMutation.__strawberry_definition__.fields
+    mutations = {field.graphql_name or to_camel_case(field.python_name) for field in fields}
+    assert mutations | {"myDataExport", "me.addresses", "me.sessions"} == set(ACCOUNT_MATRIX)
+    assert all(set(row) == set(CALLERS) for row in ACCOUNT_MATRIX.values())

@@ -474,3 +474,70 @@ async def test_staff_sign_in_create_a_product_with_two_variants_see_it_in_the_st
     await page.goto(f"{store}/admin/orders/detail?pk={order.number}")
     await expect(page.get_by_text("1Z-LANTERN-42").first).to_be_visible()
     await shots.take(page, "order-shipped")
+
+
+async def test_a_customer_manages_their_account_pages_and_deletes_the_account(
+    store: str, database_url: str, page: Page, shots: Shots
+) -> None:
+    await page.goto(f"{store}/#/account")
+    form = page.locator("#register-form")
+    await form.get_by_label("Name").fill("Grace Hopper")
+    await form.get_by_label("E-mail").fill("grace@example.com")
+    await form.get_by_label("Password (10 characters or more)").fill("correct horse battery")
+    await form.get_by_role("button", name="Create account").click()
+    await page.wait_for_url(f"{store}/#/")
+    # The catalog has rendered (a page still loading would replace the next one when it lands).
+    await expect(page.locator("main a[href^='#/product/']").first).to_be_visible()
+
+    await page.get_by_role("link", name="Account", exact=True).click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
+    await page.get_by_role("link", name="Profile").click()
+    await expect(page.locator("#verified")).to_have_text("not verified yet")
+    await page.get_by_label("Name").fill("Grace B. Hopper")
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.locator("#out")).to_contain_text("Your name was saved")
+    await shots.take(page, "profile")
+
+    await page.get_by_role("link", name="Addresses").click()
+    address = page.locator("#address-form")
+    for label, value in (
+        ("Name", "Grace <b>Hopper</b>"),
+        ("Address", "7 Compiler Lane"),
+        ("City", "Arlington"),
+        ("Postal code", "22201"),
+        ("Country code (e.g. US)", "us"),
+    ):
+        await address.get_by_label(label, exact=True).fill(value)
+    await address.get_by_role("button", name="Save address").click()
+    entry = page.locator(".address-book li")
+    await expect(entry).to_have_count(1)
+    await expect(entry).to_contain_text("Grace <b>Hopper</b>, 7 Compiler Lane")  # shown escaped
+    await expect(entry).to_contain_text("Default shipping · Default billing")
+    await shots.take(page, "addresses")
+
+    await page.get_by_role("link", name="Password").click()
+    await page.get_by_label("Current password").fill("correct horse battery")
+    await page.get_by_label("New password (10 characters or more)").fill("an even longer passphrase")
+    await page.get_by_role("button", name="Change password").click()
+    await expect(page.locator("#out")).to_contain_text("Your password was changed")
+
+    await page.get_by_role("link", name="Sessions").click()
+    await expect(page.locator("table.sessions tbody tr")).to_have_count(1)
+    await expect(page.locator("table.sessions")).to_contain_text("This device")
+    await shots.take(page, "sessions")
+
+    await page.get_by_role("link", name="My data").click()
+    async with page.expect_download() as download:
+        await page.get_by_role("button", name="Download my data").click()
+    exported = json.loads((await (await download.value).path()).read_text())
+    assert exported["user"]["name"] == "Grace B. Hopper"
+    assert exported["addresses"][0]["address"]["line1"] == "7 Compiler Lane"
+
+    await page.get_by_role("link", name="Delete account").click()
+    await page.get_by_label("Your password").fill("an even longer passphrase")
+    await page.get_by_role("button", name="Delete my account").click()
+    await page.wait_for_url(f"{store}/#/account")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Sign in or create an account")
+    await shots.take(page, "deleted")
+    (user,) = await sql(database_url, "SELECT deleted_at FROM users")
+    assert user.deleted_at is not None

@@ -146,7 +146,8 @@ async def test_create_staff_creates_then_promotes(
         user { email isStaff } userErrors { code } } }"""
 
     def create_staff(email: str, password: str | None) -> subprocess.CompletedProcess[str]:
-        env = command_env(tmp_path, DATABASE_URL=database_url)
+        # The server's DATA_DIR: the command must find e-mails by the same blind-index key (core/pii.py).
+        env = command_env(tmp_path / "data", DATABASE_URL=database_url)
         if password is not None:
             env["STAFF_PASSWORD"] = password
         return subprocess.run(

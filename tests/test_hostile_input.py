@@ -21,7 +21,7 @@ from websockets.exceptions import ConnectionClosed
 from app.factory import create_app
 from core.settings import Settings
 from graph.ids import pk_of, to_global_id
-from tests.accounts import PASSWORD, new_email
+from tests.accounts import PASSWORD, email_key, new_email
 from tests.shop import ADDRESS, deliver, global_id, send_event, session_of, variant_with_stock
 from tests.support import MANY_OPEN_ORDERS, RunningServer, served, sql
 from tests.ws_client import GraphQLWebSocket
@@ -90,7 +90,11 @@ class Shop:
 
     async def staff(self) -> str:
         user = await self.user()
-        await sql(self.database_url, "UPDATE users SET is_staff = true WHERE email = :e", e=user["email"])
+        await sql(
+            self.database_url,
+            "UPDATE users SET is_staff = true WHERE email_index = :key",
+            key=email_key(user["email"]),
+        )
         return user["accessToken"]
 
     async def cart(self) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import pytest
 
 from app.factory import create_app
 from core.settings import Settings
-from tests.accounts import LOGIN, PASSWORD, REGISTER, new_email
+from tests.accounts import LOGIN, PASSWORD, REGISTER, email_key, new_email
 from tests.support import NO_RATE_LIMITS, served, sql
 
 DAY = 86_400
@@ -62,8 +62,8 @@ async def registered(client: httpx.AsyncClient) -> str:
 async def sessions_of(database_url: str, email: str) -> int:
     rows = await sql(
         database_url,
-        "SELECT count(*) AS n FROM refresh_tokens t JOIN users u ON u.id = t.user_id WHERE u.email = :email",
-        email=email,
+        "SELECT count(*) AS n FROM refresh_tokens t JOIN users u ON u.id = t.user_id WHERE u.email_index = :key",
+        key=email_key(email),
     )
     return rows[0].n
 

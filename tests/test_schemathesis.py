@@ -20,7 +20,7 @@ from strawberry.utils.str_converters import to_camel_case
 from app.factory import create_app
 from core.settings import Settings
 from resolvers.catalog.mutations import CatalogMutation
-from tests.accounts import PASSWORD
+from tests.accounts import PASSWORD, email_key
 from tests.support import NO_RATE_LIMITS, serve_in_thread, sql
 
 EXAMPLES_PER_FIELD_AND_MODE = 40
@@ -92,7 +92,8 @@ def staff_token(url: str, database_url: str) -> str:
         },
         timeout=30,
     ).json()
-    asyncio.run(sql(database_url, "UPDATE users SET is_staff = true WHERE email = 'staff@example.com'"))
+    staff = "UPDATE users SET is_staff = true WHERE email_index = :key"
+    asyncio.run(sql(database_url, staff, key=email_key("staff@example.com")))
     return answer["data"]["register"]["accessToken"]
 
 

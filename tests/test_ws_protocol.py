@@ -14,7 +14,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from core.settings import Settings
-from tests.accounts import LOGOUT, login, refresh, signed_up
+from tests.accounts import LOGOUT, email_key, login, refresh, signed_up
 from tests.shop import FOLLOW, MINE, guest_order, order_row, pay, serve
 from tests.support import RunningServer, eventually, graphql, sql
 from tests.ws_client import LEGACY_WS, TRANSPORT_WS, GraphQLWebSocket
@@ -102,8 +102,8 @@ async def revoked_families(database_url: str, user_email: str) -> set[str]:
     rows = await sql(
         database_url,
         "SELECT DISTINCT t.family_id::text FROM refresh_tokens t JOIN users u ON u.id = t.user_id"
-        " WHERE u.email = :email AND t.revoked_at IS NOT NULL",
-        email=user_email,
+        " WHERE u.email_index = :key AND t.revoked_at IS NOT NULL",
+        key=email_key(user_email),
     )
     return {row[0] for row in rows}
 
@@ -191,8 +191,8 @@ async def test_a_revocation_missed_while_listen_was_down_is_caught_up(
         await sql(
             database_url,
             "UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = ("
-            " SELECT id FROM users WHERE email = :email)",
-            email=me["user"]["email"],
+            " SELECT id FROM users WHERE email_index = :key)",
+            key=email_key(me["user"]["email"]),
         )
         killed = await sql(
             database_url,

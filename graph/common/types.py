@@ -79,3 +79,15 @@ def user_errors(problems: Iterable[Problem]) -> list[UserError]:
         )
         for problem in problems
     ]
+
+
+# Shared by orders (shipping address) and accounts (the address book).
+@strawberry.type
+class Address:
+    name: str
+    line1: str
+    line2: str | None
+    city: str
+    state: str | None
+    postal_code: str
+    country: str

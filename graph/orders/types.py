@@ -9,24 +9,13 @@ import strawberry
 
 from domain import orders as order_domain
 from domain.order_reads import OrderLineRow, OrderRow, StatusChangeRow
-from graph.common.types import AddressInput as AddressInput  # declared there: the cart's estimate takes one
-from graph.common.types import Money, Node, PageInfo, UserError
+from graph.common.types import Address, Money, Node, PageInfo, UserError
+from graph.common.types import AddressInput as AddressInput  # where checkoutCreate finds it
 from graph.context import Info
 from graph.ids import to_global_id
 from graph.totals.types import OrderShipping, TaxLine
 
 OrderStatus = strawberry.enum(order_domain.OrderStatus, name="OrderStatus")
-
-
-@strawberry.type
-class Address:
-    name: str
-    line1: str
-    line2: str | None
-    city: str
-    state: str | None
-    postal_code: str
-    country: str
 
 
 def _address(address: dict[str, Any]) -> Address:

@@ -16,7 +16,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0009_catalog_ops"
-down_revision: str | None = "0008_catalog_admin"  # after catalog-api's, merged into this branch (lead: re-chain)
+down_revision: str | None = "0008_catalog_admin"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

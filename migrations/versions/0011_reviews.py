@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011_reviews"
-down_revision: str | None = "0008_catalog_admin"
+down_revision: str | None = "0010_accounts_privacy"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import strawberry
 
-from domain import auth, rate_limits
-from domain.auth import AuthConfig, AuthResult
+from domain import account_tokens, auth, rate_limits
+from domain.auth import AuthConfig, AuthResult, LoginOrigin
 from graph.accounts.types import AuthPayload, LogoutPayload, User
 from graph.carts.types import Cart
 from graph.common.types import UserError, user_errors
 from graph.context import Info
 from graph.rate_limits import client_address, refused
+
+MAX_USER_AGENT = 512
+
+
+def origin_of(info: Info) -> LoginOrigin:
+    """Where a request comes from, as a new login records it (User.sessions)."""
+    agent = info.context.request.headers.get("user-agent")
+    return LoginOrigin(
+        client_address=client_address(info), user_agent=agent[:MAX_USER_AGENT] if agent else None
+    )
 
 
 def _config(info: Info) -> AuthConfig:
@@ -47,7 +57,10 @@ class AccountMutation:
             password=password,
             name=name,
             cart_token=cart_token,
+            origin=origin_of(info),
         )
+        if result.user is not None:
+            await account_tokens.send_verification(info.context.engine, info.context.settings, result.user)
         return _payload(result, info)
 
     @strawberry.mutation
@@ -58,7 +71,12 @@ class AccountMutation:
         if problems := await refused(info, attempt):
             return _refusal(problems)
         result = await auth.login(
-            info.context.engine, _config(info), email=email, password=password, cart_token=cart_token
+            info.context.engine,
+            _config(info),
+            email=email,
+            password=password,
+            cart_token=cart_token,
+            origin=origin_of(info),
         )
         if result.user is not None:
             # A signed-in client starts again with no failures on this account.

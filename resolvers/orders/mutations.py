@@ -13,7 +13,8 @@ from domain.errors import OrderCode, Problem
 from domain.holding_limits import HoldingLimits
 from domain.orders import OrderStatus
 from domain.quotes import TotalsSettings
-from graph.auth import viewer
+from domain.self_service import unverified_checkout
+from graph.auth import current_user, viewer
 from graph.common.types import UserError, user_errors
 from graph.context import Info
 from graph.errors import Unauthenticated
@@ -26,7 +27,7 @@ from graph.orders.types import (
 )
 from graph.orders.types import OrderStatus as OrderStatusType
 from graph.rate_limits import client_address, refused
-from resolvers.orders.lookup import load_order, require_staff
+from resolvers.orders.lookup import load_order, require_staff, shipping_address_of
 
 
 def _address(address: AddressInput) -> dict[str, str | None]:
@@ -55,7 +56,7 @@ class OrderMutation:
     async def checkout_create(
         self,
         info: Info,
-        shipping_address: AddressInput,
+        shipping_address: AddressInput | None = None,  # required unless shippingAddressId (issue 17)
         cart_token: str | None = None,
         email: str | None = None,
         success_url: str | None = None,
@@ -81,6 +82,12 @@ class OrderMutation:
         billing_address: Annotated[
             AddressInput | None, strawberry.argument(description="Defaults to the shipping address.")
         ] = None,
+        shipping_address_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="A saved address of the signed-in customer, instead of shippingAddress."
+            ),
+        ] = None,
     ) -> CheckoutPayload:
         context = info.context
         settings = context.settings
@@ -88,6 +95,15 @@ class OrderMutation:
         attempt = rate_limits.checkout_attempt(settings, client_address(info), reader.id if reader else None)
         if problems := await refused(info, attempt):
             return CheckoutPayload(order=None, checkout_url=None, order_token=None, user_errors=problems)
+        if unverified := unverified_checkout(settings, await current_user(info)):  # issue 17
+            return CheckoutPayload(
+                order=None, checkout_url=None, order_token=None, user_errors=user_errors(unverified)
+            )
+        shipping_address, missing = await shipping_address_of(info, shipping_address, shipping_address_id)
+        if shipping_address is None:
+            return CheckoutPayload(
+                order=None, checkout_url=None, order_token=None, user_errors=user_errors(missing)
+            )
         result = await checkout(
             context.engine,
             context.payments,

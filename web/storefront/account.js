@@ -2,6 +2,7 @@
 import { gql, resetSubscriptions, session } from "./api.js";
 import { announce, errorText, formValues, html, notice, show, userErrorText } from "./ui.js";
 import { refreshCartCount } from "./cart.js";
+import { ACCOUNT_PAGES } from "./account-pages.js";
 
 const AUTH_FIELDS = "accessToken refreshToken user { email name } cart { totalQuantity } userErrors { field code message }";
 
@@ -51,6 +52,9 @@ export function accountView(main, navigate) {
       main,
       html`<h1>Your account</h1>
       <p>Signed in as <strong id="signed-in-as">${auth.email}</strong>${auth.name ? ` (${auth.name})` : ""}.</p>
+      <nav class="row account-tabs" aria-label="Account">${ACCOUNT_PAGES.map(
+        ([page, label]) => html`<a href="#/account/${page}">${label}</a>`,
+      )}</nav>
       <p class="row"><a class="button secondary" href="#/orders">My orders</a>
         <button type="button" id="sign-out">Sign out</button></p>`,
       "Account",
@@ -80,6 +84,7 @@ export function accountView(main, navigate) {
         <div class="field"><label for="login-email">E-mail</label><input id="login-email" name="email" type="email" autocomplete="username" required></div>
         <div class="field"><label for="login-password">Password</label><input id="login-password" name="password" type="password" autocomplete="current-password" required></div>
         <button type="submit">Sign in</button>
+        <p><a href="#/account/forgot">Forgot your password?</a></p>
       </form>
       <form id="register-form" class="panel" novalidate>
         <h2>Create an account</h2>

@@ -1,6 +1,7 @@
 // The storefront's router: every page lives behind the URL's #fragment, so any static host can serve
 // this folder as it is.
 import { accountView, updateAccountNav } from "./account.js";
+import { accountPage } from "./account-pages.js";
 import { cartView, checkoutView, updateCartCount } from "./cart.js";
 import { catalogView } from "./catalog.js";
 import { myOrdersView, orderAfterCheckout, orderView } from "./orders.js";
@@ -36,6 +37,7 @@ async function route() {
   if (parts[0] === "product" && parts[1]) return productView(main, parts[1]);
   if (parts[0] === "cart") return cartView(main);
   if (parts[0] === "checkout") return checkoutView(main);
+  if (parts[0] === "account" && parts[1]) return accountPage(main, parts[1], params, navigate);
   if (parts[0] === "account") return accountView(main, navigate);
   if (parts[0] === "orders" && parts[1]) {
     const leaving = outcome;
