@@ -63,6 +63,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--generator", choices=["auto", "wrk", "python"], default="auto",
         help="wrk (installed when missing), or the benchmark's own asyncio generator (default auto)",
     )  # fmt: skip
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated parts to run: reads, cart, checkout, ceilings (default all)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.duration, args.rounds, args.warmup, args.statement_requests = 3.0, 1, 1.0, 20
@@ -78,25 +83,36 @@ def guarded(name: str, work: Callable[[], list[Row]]) -> list[Row]:
         return [Row(name, note=f"failed: {type(error).__name__}: {str(error)[:200]}", failed=True)]
 
 
-def benchmark(server: AppServer, report: Report, measurer: Measurer) -> None:
+def benchmark(
+    server: AppServer, report: Report, measurer: Measurer, only: frozenset[str] = frozenset()
+) -> None:
+    def wanted(part: str) -> bool:
+        return not only or part in only
+
     with httpx.Client(base_url=server.url, timeout=120) as client:
         api = graphql.api(client)
         page = graphql.call(client, workloads.CATALOG_PAGE)["products"]["edges"]
         slug = page[0]["node"]["slug"]
         currency = page[0]["node"]["priceRange"]["min"]["currency"]
-        for read in reads(slug):
+        for read in reads(slug) if wanted("reads") else []:
             report.rows += guarded(read.name, lambda read=read: run_read(read, server, client, measurer))
-        if api.has("cartLinesAdd", "cart"):
+        if not wanted("cart"):
+            pass
+        elif api.has("cartLinesAdd", "cart"):
             report.rows += guarded(CART_NAME, lambda: [run_cart(server, client, measurer)])
         else:
             report.rows.append(Row(CART_NAME, note="n/a (cart API missing)"))
         checkout_name = f"5. checkout, {measurer.plan.buyers} buyers for {measurer.plan.units} units"
-        if not api.has("cartLinesAdd"):
+        if not wanted("checkout"):
+            pass
+        elif not api.has("cartLinesAdd"):
             report.rows.append(Row(checkout_name, note="n/a (cart API missing)"))
         elif not api.has("checkoutCreate"):
             report.rows.append(Row(checkout_name, note="n/a (checkoutCreate missing)"))
         else:
             report.rows += guarded(checkout_name, lambda: [run_checkout(server, client, measurer)])
+    if not wanted("ceilings"):
+        return
     rows = guarded("ceiling (a)", lambda: _hand_written(server, currency, measurer, report))
     report.hand_written = rows[0]
     report.hello = guarded("ceiling (b)", lambda: [run_hello(server, measurer)])[0]
@@ -152,7 +168,8 @@ def run(args: argparse.Namespace) -> Report:
             pgstats.enable(server.postgres.dsn(pgstats.STATS_DATABASE))
             version = pgstats.server_version(server.postgres.dsn(pgstats.STATS_DATABASE, pgstats.BENCH_ROLE))
             report = Report(plan, generator.name, version)
-            benchmark(server, report, Measurer(generator, plan, log, server.postgres))
+            only = frozenset(part.strip() for part in args.only.split(",") if part.strip())
+            benchmark(server, report, Measurer(generator, plan, log, server.postgres), only)
             log("stopping the server")
         report.details += details(report, server_log)
         return report
@@ -178,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     report = run(args)
     print(report.table())
     print("\n".join(report.details))
+    if args.only:  # a partial run is printed, not written over the full run's report
+        return 1 if report.failed else 0
     report.write(LAST_RUN)
     log(f"wrote {LAST_RUN.relative_to(ROOT)}")
     return 1 if report.failed else 0
