@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     db_max_overflow: int = 16
     # Answers of catalog-only queries kept per process (0 turns the cache off).
     catalog_cache_size: int = 256
+    # Automatic Persisted Queries kept per process (core/persisted_queries.py; 0 keeps none).
+    persisted_queries_size: int = Field(default=2_000, ge=0)
+    # Seconds CDNs and browsers may reuse a GET answer to a catalog-only query (Cache-Control: public).
+    catalog_http_max_age: int = Field(default=60, ge=0)
     # Seconds a WebSocket may stay open without its connection_init (both subscription protocols).
     ws_init_timeout: float = 10.0
     # What one shopper may hold unpaid (README: "Limits and hardening", domain/holding_limits.py).
