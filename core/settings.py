@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     catalog_http_max_age: int = Field(default=60, ge=0)
     # Seconds a WebSocket may stay open without its connection_init (both subscription protocols).
     ws_init_timeout: float = 10.0
+    # permessage-deflate on WebSockets: off, since events are small and it costs memory per subscriber.
+    ws_compression: bool = False
     # What one shopper may hold unpaid (README: "Limits and hardening", domain/holding_limits.py).
     order_max_line_quantity: int = Field(default=99, ge=1)  # units of one item per order
     order_max_units: int = Field(default=100, ge=1)  # units per order
