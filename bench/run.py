@@ -7,6 +7,7 @@ Prints a markdown table and writes it, with the machine and the method, to bench
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import shutil
 import signal
@@ -20,7 +21,9 @@ from typing import Any
 
 import httpx
 
-from bench import graphql, pgstats, workloads
+from bench import graphql, pgstats, subscribers, workloads
+from bench.apq import NAME as APQ_NAME
+from bench.apq import run_apq
 from bench.cart import NAME as CART_NAME
 from bench.cart import run_cart
 from bench.ceilings import run_hand_written, run_hello
@@ -111,6 +114,9 @@ def benchmark(
             report.rows.append(Row(checkout_name, note="n/a (checkoutCreate missing)"))
         else:
             report.rows += guarded(checkout_name, lambda: [run_checkout(server, client, measurer)])
+    if wanted("apq"):
+        with httpx.Client(base_url=server.url, timeout=120) as client:
+            report.rows += guarded(APQ_NAME, lambda: run_apq(server, client, measurer))
     if not wanted("ceilings"):
         return
     rows = guarded("ceiling (a)", lambda: _hand_written(server, currency, measurer, report))
@@ -172,9 +178,44 @@ def run(args: argparse.Namespace) -> Report:
             benchmark(server, report, Measurer(generator, plan, log, server.postgres), only)
             log("stopping the server")
         report.details += details(report, server_log)
+        if not only or "fanout" in only:
+            report.details += fanout(args, report)
         return report
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def fanout(args: argparse.Namespace, report: Report) -> list[str]:
+    """Order-status fan-out (bench/subscribers.py), each count on a fresh server of its own."""
+    lines = [
+        "",
+        "Order-status fan-out (`bench/subscribers.py`): N WebSocket subscribers (graphql-transport-ws, one"
+        " client address each) follow one order; a signed `checkout.session.completed` webhook is sent and"
+        " the time to each subscriber's PAID event is measured. One server process pinned to CPU 0,"
+        f" the clients on CPU 1; medians over {args.fanout_rounds} events. Memory: the server's RSS"
+        " before and after the subscribers connected and subscribed.",
+        "",
+        "| subscribers | p50 ms | p99 ms | last ms | server CPU ms (per subscriber) | RSS MB before / subscribed / peak | KB per subscriber |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for count in (int(part) for part in args.fanout.split(",") if part.strip()):
+        log(f"fan-out to {count:,} subscribers")
+        try:
+            r = asyncio.run(subscribers.run(count, args.fanout_rounds))
+        except Exception as error:
+            log(f"fan-out to {count} failed:\n{traceback.format_exc()}")
+            lines.append(f"| {count:,} | failed: {type(error).__name__}: {str(error)[:120]} | | | | | |")
+            continue
+        log(
+            f"    p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms, {r['kb_per_subscriber']:.1f} KB per subscriber"
+        )
+        lines.append(
+            f"| {count:,} | {r['p50_ms']:.0f} | {r['p99_ms']:.0f} | {r['last_ms']:.0f} |"
+            f" {r['server_cpu_ms']:.0f} ({r['cpu_us_per_subscriber']:.0f} µs) |"
+            f" {r['rss_before_mb']:.0f} / {r['rss_subscribed_mb']:.0f} / {r['rss_peak_mb']:.0f} |"
+            f" {r['kb_per_subscriber']:.1f} |"
+        )
+    return lines
 
 
 def _exit_on_signal(signum: int, frame: Any) -> None:
