@@ -175,6 +175,8 @@ async def run(subscribers: int, rounds: int, workers: int = 1) -> dict[str, Any]
             "STRIPE_WEBHOOK_SECRET": SECRET,
             "WORKERS": str(workers),
             "RATE_LIMIT_CHECKOUT": "off",
+            # Thousands of sockets opening at once: connection_init may wait its turn.
+            "WS_INIT_TIMEOUT": "300",
             # Every round's order is opened up front, unpaid, by one shopper.
             "ORDER_MAX_OPEN": "100000",
         }
@@ -211,7 +213,7 @@ async def run(subscribers: int, rounds: int, workers: int = 1) -> dict[str, Any]
             orders = [await new_order(client, variants[i % len(variants)]) for i in range(rounds)]
 
             rss_before = process.memory_info().rss
-            opening = asyncio.Semaphore(200)
+            opening = asyncio.Semaphore(100)
 
             async def opened(number: int) -> ClientConnection:
                 async with opening:
