@@ -9,7 +9,8 @@ the other subscribers with that key, within SHARE_SECONDS, get the same result (
 while it runs). Everything per subscriber stays per subscriber: the subscription's own
 authorisation, its revocation checks, its queue and its delivery.
 
-The key must name everything the answer depends on: the parsed operation (held in the key, so
+The key must name everything the answer depends on: the application (its event hub, so two
+applications on two databases in one process never share), the parsed operation (held in the key, so
 its identity cannot be reused), the variables, the reader (user id and staff flag, or none: a
 guest is authorised by the orderToken among the variables), and the event (order and change).
 Results are kept only for a moment and for a bounded number of keys: a later event has a key
@@ -41,7 +42,8 @@ def share_key(info: Any, reader: tuple[int, bool] | None, *event: Hashable) -> t
         variables = orjson.dumps(info.variable_values or {}, option=orjson.OPT_SORT_KEYS)
     except TypeError:
         return None
-    return (graphql_core_info(info).operation, variables, reader, *event)
+    # The process's event hub stands for the database the event came from (one per application).
+    return (info.context.order_events, graphql_core_info(info).operation, variables, reader, *event)
 
 
 def _remember(key: Hashable, value: Any) -> None:
