@@ -64,3 +64,19 @@ async def test_subscribers_with_the_same_query_and_reader_share_one_execution_of
     finally:
         for ws in sockets:
             await ws.close()
+
+
+def test_the_executor_hook_the_sharing_relies_on_is_still_there() -> None:
+    """graph.shared_events overrides graphql-core's per-event `execute_operation(serially)`, which
+    runs with the event as `root_value` (a copy made by `build_per_event_executor`)."""
+    import inspect
+
+    from graph.library_internals import ExecutionContextBase
+    from graph.shared_events import SharedEventsExecutionContext
+
+    assert list(inspect.signature(ExecutionContextBase.execute_operation).parameters) == ["self", "serially"]
+    assert list(inspect.signature(ExecutionContextBase.build_per_event_executor).parameters) == [
+        "self",
+        "payload",
+    ]
+    assert issubclass(SharedEventsExecutionContext, ExecutionContextBase)
