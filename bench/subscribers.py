@@ -149,7 +149,7 @@ async def wait_paid(connection: ClientConnection) -> float:
 
 
 async def _subscribe_all(sockets: list[ClientConnection], operation: str, variables: dict[str, Any]) -> None:
-    subscribing = asyncio.Semaphore(500)
+    subscribing = asyncio.Semaphore(32)  # each start reads the database: stay within its pool
 
     async def subscribed(ws: ClientConnection) -> None:
         async with subscribing:
