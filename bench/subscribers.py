@@ -272,13 +272,22 @@ async def run(subscribers: int, rounds: int, workers: int = 1) -> dict[str, Any]
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
+async def _until_stopped(work: Any) -> Any:
+    """SIGTERM (a timeout, Ctrl-C's cousin) cancels the run, whose `finally` stops the server."""
+    task = asyncio.ensure_future(work)
+    loop = asyncio.get_running_loop()
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(stop, task.cancel)
+    return await task
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscribers", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--workers", type=int, default=1, help="server processes (WORKERS)")
     args = parser.parse_args()
-    result = asyncio.run(run(args.subscribers, args.rounds, args.workers))
+    result = asyncio.run(_until_stopped(run(args.subscribers, args.rounds, args.workers)))
     print(
         f"subscribers: {result['subscribers']} on {result['workers']} server process(es),"
         f" {result['rounds']} rounds (medians over rounds)"
