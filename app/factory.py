@@ -25,6 +25,7 @@ from core.logging import configure_logging
 from core.migrations import head_revision
 from core.pages import graphiql_routes, storefront_routes
 from core.payment_mode import SIMULATED_WARNING, sandbox_enabled
+from core.persisted_queries import with_persisted_queries
 from core.request_id import RequestIdMiddleware
 from core.runtime import tune_garbage_collector
 from core.security_headers import SecurityHeadersMiddleware
@@ -114,7 +115,7 @@ def create_app(
         routes=[
             Route(
                 "/graphql",
-                CatalogCacheMiddleware(graphql, catalog_cache),
+                with_persisted_queries(CatalogCacheMiddleware(graphql, catalog_cache), settings),
                 methods=["GET", "POST"],
             ),
             WebSocketRoute("/graphql", SubprotocolRequired(graphql)),

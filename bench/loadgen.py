@@ -34,7 +34,14 @@ class PerConnection:
     sequences: Sequence[Sequence[bytes]]
 
 
-Bodies = Fixed | Unique | PerConnection
+@dataclass(frozen=True)
+class Get:
+    """A GET of the spec's path (with its query string) with these headers, the same every time."""
+
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+Bodies = Fixed | Unique | PerConnection | Get
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,8 @@ def _requests(
         return itertools.repeat(post_request(host, port, spec.path, bodies.body))
     if isinstance(bodies, Unique):
         return (post_request(host, port, spec.path, with_nonce(bodies.template, n)) for n in counter)
-    assert isinstance(bodies, PerConnection)
+    if not isinstance(bodies, PerConnection):
+        raise NotImplementedError("the Python load generator sends POSTs only: install wrk for GET loads")
     sequence = bodies.sequences[connection]
     return itertools.cycle([post_request(host, port, spec.path, body) for body in sequence])
 

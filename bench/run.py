@@ -7,6 +7,7 @@ Prints a markdown table and writes it, with the machine and the method, to bench
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import shutil
 import signal
@@ -20,7 +21,9 @@ from typing import Any
 
 import httpx
 
-from bench import graphql, pgstats, workloads
+from bench import graphql, pgstats, subscribers, workloads
+from bench.apq import NAME as APQ_NAME
+from bench.apq import run_apq
 from bench.cart import NAME as CART_NAME
 from bench.cart import run_cart
 from bench.ceilings import run_hand_written, run_hello
@@ -78,7 +81,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--sizes-requests", type=int, default=40, help="--sizes: requests per shape (default 40)"
     )
     parser.add_argument(
-        "--only-day", action="store_true", help="run only workload 6, a storefront's day (and no ceilings)"
+        "--only-day", action="store_true", help="run only workload 6, a storefront's day (--only day)"
+    )
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated parts to run: reads, cart, checkout, day, apq, fanout, ceilings (default all)",
     )
     args = parser.parse_args(argv)
     if args.quick:
@@ -95,30 +103,41 @@ def guarded(name: str, work: Callable[[], list[Row]]) -> list[Row]:
         return [Row(name, note=f"failed: {type(error).__name__}: {str(error)[:200]}", failed=True)]
 
 
-def benchmark(server: AppServer, report: Report, measurer: Measurer, only_day: bool = False) -> None:
+def benchmark(
+    server: AppServer, report: Report, measurer: Measurer, only: frozenset[str] = frozenset()
+) -> None:
+    def wanted(part: str) -> bool:
+        return not only or part in only
+
     with httpx.Client(base_url=server.url, timeout=120) as client:
-        if only_day:
-            report.rows += guarded(DAY_NAME, lambda: run_storefront_day(server, client, measurer))
-            return
         api = graphql.api(client)
         page = graphql.call(client, workloads.CATALOG_PAGE)["products"]["edges"]
         slug = page[0]["node"]["slug"]
         currency = page[0]["node"]["priceRange"]["min"]["currency"]
-        for read in reads(slug):
+        for read in reads(slug) if wanted("reads") else []:
             report.rows += guarded(read.name, lambda read=read: run_read(read, server, client, measurer))
-        if api.has("cartLinesAdd", "cart"):
+        if not wanted("cart"):
+            pass
+        elif api.has("cartLinesAdd", "cart"):
             report.rows += guarded(CART_NAME, lambda: [run_cart(server, client, measurer)])
         else:
             report.rows.append(Row(CART_NAME, note="n/a (cart API missing)"))
         checkout_name = f"5. checkout, {measurer.plan.buyers} buyers for {measurer.plan.units} units"
-        if not api.has("cartLinesAdd"):
+        if not wanted("checkout"):
+            pass
+        elif not api.has("cartLinesAdd"):
             report.rows.append(Row(checkout_name, note="n/a (cart API missing)"))
         elif not api.has("checkoutCreate"):
             report.rows.append(Row(checkout_name, note="n/a (checkoutCreate missing)"))
         else:
             report.rows += guarded(checkout_name, lambda: [run_checkout(server, client, measurer)])
-        if api.has("cartLinesAdd", "checkoutCreate"):
+        if wanted("day") and api.has("cartLinesAdd", "checkoutCreate"):
             report.rows += guarded(DAY_NAME, lambda: run_storefront_day(server, client, measurer))
+    if wanted("apq"):
+        with httpx.Client(base_url=server.url, timeout=120) as client:
+            report.rows += guarded(APQ_NAME, lambda: run_apq(server, client, measurer))
+    if not wanted("ceilings"):
+        return
     rows = guarded("ceiling (a)", lambda: _hand_written(server, currency, measurer, report))
     report.hand_written = rows[0]
     report.hello = guarded("ceiling (b)", lambda: [run_hello(server, measurer)])[0]
@@ -174,12 +193,50 @@ def run(args: argparse.Namespace) -> Report:
             pgstats.enable(server.postgres.dsn(pgstats.STATS_DATABASE))
             version = pgstats.server_version(server.postgres.dsn(pgstats.STATS_DATABASE, pgstats.BENCH_ROLE))
             report = Report(plan, generator.name, version)
-            benchmark(server, report, Measurer(generator, plan, log, server.postgres), args.only_day)
+            only = frozenset(part.strip() for part in args.only.split(",") if part.strip())
+            if args.only_day:
+                only = frozenset({"day"})
+            benchmark(server, report, Measurer(generator, plan, log, server.postgres), only)
             log("stopping the server")
         report.details += details(report, server_log)
+        if not only or "fanout" in only:
+            report.details += fanout(args, report)
         return report
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def fanout(args: argparse.Namespace, report: Report) -> list[str]:
+    """Order-status fan-out (bench/subscribers.py), each count on a fresh server of its own."""
+    lines = [
+        "",
+        "Order-status fan-out (`bench/subscribers.py`): N WebSocket subscribers (graphql-transport-ws, one"
+        " client address each) follow one order; a signed `checkout.session.completed` webhook is sent and"
+        " the time to each subscriber's PAID event is measured. One server process pinned to CPU 0,"
+        f" the clients on CPU 1; medians over {args.fanout_rounds} events. Memory: the server's RSS"
+        " before and after the subscribers connected and subscribed.",
+        "",
+        "| subscribers | p50 ms | p99 ms | last ms | server CPU ms (per subscriber) | RSS MB before / subscribed / peak | KB per subscriber |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for count in (int(part) for part in args.fanout.split(",") if part.strip()):
+        log(f"fan-out to {count:,} subscribers")
+        try:
+            r = asyncio.run(subscribers.run(count, args.fanout_rounds))
+        except Exception as error:
+            log(f"fan-out to {count} failed:\n{traceback.format_exc()}")
+            lines.append(f"| {count:,} | failed: {type(error).__name__}: {str(error)[:120]} | | | | | |")
+            continue
+        log(
+            f"    p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms, {r['kb_per_subscriber']:.1f} KB per subscriber"
+        )
+        lines.append(
+            f"| {count:,} | {r['p50_ms']:.0f} | {r['p99_ms']:.0f} | {r['last_ms']:.0f} |"
+            f" {r['server_cpu_ms']:.0f} ({r['cpu_us_per_subscriber']:.0f} µs) |"
+            f" {r['rss_before_mb']:.0f} / {r['rss_subscribed_mb']:.0f} / {r['rss_peak_mb']:.0f} |"
+            f" {r['kb_per_subscriber']:.1f} |"
+        )
+    return lines
 
 
 def _exit_on_signal(signum: int, frame: Any) -> None:
@@ -208,8 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     report = run(args)
     print(report.table())
     print("\n".join(report.details))
-    if args.only_day:
-        return 1 if report.failed else 0  # a partial run leaves last-run.md as it is
+    if args.only or args.only_day:  # a partial run is printed, not written over the full run's report
+        return 1 if report.failed else 0
     report.write(LAST_RUN)
     log(f"wrote {LAST_RUN.relative_to(ROOT)}")
     return 1 if report.failed else 0

@@ -114,8 +114,21 @@ def paid_event(order: dict[str, Any], order_pk: int, session_id: str) -> str:
     ).decode()
 
 
-async def open_socket(ws_url: str) -> ClientConnection:
-    connection = await connect(ws_url, subprotocols=["graphql-transport-ws"], max_queue=None)  # type: ignore[list-item]
+def client_address(number: int) -> str:
+    """A client address of its own per subscriber (X-Forwarded-For, believed from 127.0.0.1): guests
+    following an order are capped per address, and N distinct shoppers come from N addresses."""
+    return f"10.{number // 62500 % 250}.{number // 250 % 250}.{number % 250 + 1}"
+
+
+async def open_socket(ws_url: str, number: int = 0) -> ClientConnection:
+    connection = await connect(
+        ws_url,
+        subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+        max_queue=None,
+        additional_headers={"X-Forwarded-For": client_address(number)},
+        open_timeout=120,
+        ping_interval=None,
+    )
     await connection.send(orjson.dumps({"type": "connection_init", "payload": {}}).decode())
     assert orjson.loads(await connection.recv())["type"] == "connection_ack"
     return connection
@@ -135,12 +148,22 @@ async def wait_paid(connection: ClientConnection) -> float:
             return time.perf_counter()
 
 
+async def _subscribe_all(sockets: list[ClientConnection], operation: str, variables: dict[str, Any]) -> None:
+    subscribing = asyncio.Semaphore(32)  # each start reads the database: stay within its pool
+
+    async def subscribed(ws: ClientConnection) -> None:
+        async with subscribing:
+            await subscribe(ws, operation, variables)
+
+    await asyncio.gather(*(subscribed(ws) for ws in sockets))
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-async def run(subscribers: int, rounds: int, workers: int = 1) -> None:
+async def run(subscribers: int, rounds: int, workers: int = 1) -> dict[str, Any]:
     raise_fd_limit()
     data_dir = Path(tempfile.mkdtemp(prefix="bench-subscribers-"))
     port = free_port()
@@ -152,6 +175,8 @@ async def run(subscribers: int, rounds: int, workers: int = 1) -> None:
             "STRIPE_WEBHOOK_SECRET": SECRET,
             "WORKERS": str(workers),
             "RATE_LIMIT_CHECKOUT": "off",
+            # Thousands of sockets opening at once: connection_init may wait its turn.
+            "WS_INIT_TIMEOUT": "300",
             # Every round's order is opened up front, unpaid, by one shopper.
             "ORDER_MAX_OPEN": "100000",
         }
@@ -169,6 +194,12 @@ async def run(subscribers: int, rounds: int, workers: int = 1) -> None:
                     pass
                 await asyncio.sleep(0.2)
             process = psutil.Process(server.pid)
+            if (
+                workers == 1 and len(os.sched_getaffinity(0)) > 1
+            ):  # as scripts/bench: server CPU 0, clients CPU 1
+                for thread in process.threads():
+                    os.sched_setaffinity(thread.id, {0})
+                os.sched_setaffinity(0, {1})
             products = await gql(
                 client,
                 "{ products(first: 20, filter: {inStock: true}) { edges { node { variants { id quantityAvailable } } } } }",
@@ -182,15 +213,18 @@ async def run(subscribers: int, rounds: int, workers: int = 1) -> None:
             orders = [await new_order(client, variants[i % len(variants)]) for i in range(rounds)]
 
             rss_before = process.memory_info().rss
-            sockets = list(
-                await asyncio.gather(
-                    *(open_socket(url.replace("http", "ws") + "/graphql") for _ in range(subscribers))
-                )
-            )
+            opening = asyncio.Semaphore(100)
+
+            async def opened(number: int) -> ClientConnection:
+                async with opening:
+                    return await open_socket(url.replace("http", "ws") + "/graphql", number)
+
+            sockets = list(await asyncio.gather(*(opened(number) for number in range(subscribers))))
             results = []
+            cpu: list[float] = []  # server CPU seconds from the webhook to the last event, per round
             for round_number, order in enumerate(orders):
                 variables = {"id": order["order"]["id"], "token": order["orderToken"]}
-                await asyncio.gather(*(subscribe(ws, str(round_number), variables) for ws in sockets))
+                await _subscribe_all(sockets, str(round_number), variables)
                 if round_number == 0:
                     rss_subscribed = process.memory_info().rss
                 session_id = order["checkoutUrl"].rsplit("/", 1)[-1]
@@ -198,6 +232,7 @@ async def run(subscribers: int, rounds: int, workers: int = 1) -> None:
                 payload = paid_event(order, order_pk, session_id)
                 waiting = [asyncio.ensure_future(wait_paid(ws)) for ws in sockets]
                 await asyncio.sleep(0.2)
+                cpu_before = process.cpu_times()
                 sent = time.perf_counter()
                 response = await client.post(
                     "/webhooks/stripe", content=payload, headers={"Stripe-Signature": sign(payload)}
@@ -205,6 +240,8 @@ async def run(subscribers: int, rounds: int, workers: int = 1) -> None:
                 assert response.status_code == 200, response.text
                 arrivals = await asyncio.gather(*waiting)
                 latencies = [(arrival - sent) * 1000 for arrival in arrivals]
+                cpu_after = process.cpu_times()
+                cpu.append((cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system))
                 results.append(latencies)
                 await asyncio.gather(
                     *(
@@ -213,25 +250,35 @@ async def run(subscribers: int, rounds: int, workers: int = 1) -> None:
                     )
                 )
             peak = process.memory_info().rss
-        p50 = statistics.median(percentile(r, 0.50) for r in results)
-        p99 = statistics.median(percentile(r, 0.99) for r in results)
-        last = statistics.median(max(r) for r in results)
         per_subscriber = (rss_subscribed - rss_before) / subscribers / 1024
-        print(f"subscribers: {subscribers} on {workers} server process(es), {rounds} rounds (medians over rounds)")
-        print("| webhook sent -> PAID event received | p50 | p99 | last subscriber |")
-        print("| --- | --- | --- | --- |")
-        print(f"| latency (ms) | {p50:.1f} | {p99:.1f} | {last:.1f} |")
-        print(
-            f"server RSS: {rss_before / 2**20:.0f} MB before, {rss_subscribed / 2**20:.0f} MB with {subscribers} "
-            f"subscribers, peak {peak / 2**20:.0f} MB; about {per_subscriber:.1f} KB per subscriber "
-            "(its WebSocket connection and subscription)"
-        )
+        return {
+            "subscribers": subscribers,
+            "workers": workers,
+            "rounds": rounds,
+            "p50_ms": statistics.median(percentile(r, 0.50) for r in results),
+            "p99_ms": statistics.median(percentile(r, 0.99) for r in results),
+            "last_ms": statistics.median(max(r) for r in results),
+            "rss_before_mb": rss_before / 2**20,
+            "rss_subscribed_mb": rss_subscribed / 2**20,
+            "rss_peak_mb": peak / 2**20,
+            "kb_per_subscriber": per_subscriber,
+            "server_cpu_ms": statistics.median(cpu) * 1000,
+            "cpu_us_per_subscriber": statistics.median(cpu) * 1e6 / subscribers,
+        }
     finally:
-        for ws in sockets:
-            await ws.close()
+        await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+async def _until_stopped(work: Any) -> Any:
+    """SIGTERM (a timeout, Ctrl-C's cousin) cancels the run, whose `finally` stops the server."""
+    task = asyncio.ensure_future(work)
+    loop = asyncio.get_running_loop()
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(stop, task.cancel)
+    return await task
 
 
 def main() -> None:
@@ -240,7 +287,23 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--workers", type=int, default=1, help="server processes (WORKERS)")
     args = parser.parse_args()
-    asyncio.run(run(args.subscribers, args.rounds, args.workers))
+    result = asyncio.run(_until_stopped(run(args.subscribers, args.rounds, args.workers)))
+    print(
+        f"subscribers: {result['subscribers']} on {result['workers']} server process(es),"
+        f" {result['rounds']} rounds (medians over rounds)"
+    )
+    print("| webhook sent -> PAID event received | p50 | p99 | last subscriber |")
+    print("| --- | --- | --- | --- |")
+    print(f"| latency (ms) | {result['p50_ms']:.1f} | {result['p99_ms']:.1f} | {result['last_ms']:.1f} |")
+    print(
+        f"server CPU from the webhook to the last event: {result['server_cpu_ms']:.0f} ms"
+        f" ({result['cpu_us_per_subscriber']:.0f} us per subscriber)"
+    )
+    print(
+        f"server RSS: {result['rss_before_mb']:.0f} MB before, {result['rss_subscribed_mb']:.0f} MB with"
+        f" {result['subscribers']} subscribers, peak {result['rss_peak_mb']:.0f} MB; about"
+        f" {result['kb_per_subscriber']:.1f} KB per subscriber (its WebSocket connection and subscription)"
+    )
 
 
 if __name__ == "__main__":

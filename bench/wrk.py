@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.loadgen import Fixed, LoadResult, LoadSpec, PerConnection, Unique, next_nonce_start
+from bench.loadgen import Fixed, Get, LoadResult, LoadSpec, PerConnection, Unique, next_nonce_start
 from bench.workloads import NONCE_PLACEHOLDER
 
 GENERATOR_CPU = 1
@@ -73,7 +73,12 @@ end
 def lua_script(spec: LoadSpec) -> str:
     path = f'local path = "{spec.path}"\n'
     bodies = spec.bodies
-    if isinstance(bodies, Fixed):
+    if isinstance(bodies, Get):
+        script = f'wrk.method = "GET"\nwrk.path = {_lua_string(spec.path.encode())}\n' + "".join(
+            f"wrk.headers[{_lua_string(name.encode())}] = {_lua_string(value.encode())}\n"
+            for name, value in bodies.headers
+        )
+    elif isinstance(bodies, Fixed):
         script = (
             f'wrk.method = "POST"\nwrk.path = "{spec.path}"\n'
             f'wrk.headers["Content-Type"] = "application/json"\nwrk.body = {_lua_string(bodies.body)}\n'

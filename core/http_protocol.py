@@ -198,4 +198,7 @@ def uvicorn_options(settings: Settings, *, workers: int = 1) -> dict[str, Any]:
         "http": "core.http_protocol:GuardedHttpProtocol" if workers > 1 else protocol_class(limits),
         "timeout_keep_alive": limits.keep_alive_timeout,
         "h11_max_incomplete_event_size": limits.max_header_bytes,
+        # permessage-deflate keeps a zlib state per WebSocket (most of a subscriber's memory) and
+        # compresses every event again per subscriber, for messages of a few hundred bytes.
+        "ws_per_message_deflate": settings.ws_compression,
     }

@@ -77,8 +77,14 @@ class Settings(BaseSettings):
     # The largest catalog CSV staff may upload in the dashboard (/admin/catalog-import/upload); every
     # other request body stays under core.http_guard.MAX_BODY_BYTES.
     catalog_upload_max_bytes: int = Field(default=50_000_000, ge=1_000_000, le=1_000_000_000)
+    # Automatic Persisted Queries kept per process (core/persisted_queries.py; 0 keeps none).
+    persisted_queries_size: int = Field(default=2_000, ge=0)
+    # Seconds CDNs and browsers may reuse a GET answer to a catalog-only query (Cache-Control: public).
+    catalog_http_max_age: int = Field(default=60, ge=0)
     # Seconds a WebSocket may stay open without its connection_init (both subscription protocols).
     ws_init_timeout: float = 10.0
+    # permessage-deflate on WebSockets: off, since events are small and it costs memory per subscriber.
+    ws_compression: bool = False
     # What one shopper may hold unpaid (README: "Limits and hardening", domain/holding_limits.py).
     order_max_line_quantity: int = Field(default=99, ge=1)  # units of one item per order
     order_max_units: int = Field(default=100, ge=1)  # units per order

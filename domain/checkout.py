@@ -21,6 +21,7 @@ from domain import holding_limits, notifications, order_totals, price_lock
 from domain.addresses import normalise_address, redirect_allowed
 from domain.auth import InvalidEmail, normalize_email
 from domain.carts import could_be_cart_token
+from domain.checkout_precheck import turn
 from domain.errors import CheckoutCode, PaymentCode, Problem
 from domain.holding_limits import HoldingLimits
 from domain.orders import OrderStatus, change_status, order_token, publish
@@ -121,13 +122,17 @@ async def checkout(
     email, address, problems = _validate(data, settings)
     if problems:
         return CheckoutResult(problems=problems)
-
-    async with engine.connect() as conn:
-        async with conn.begin() as transaction:
-            result = await _create_order(conn, settings, data, email, address)
-            if result.problems:
-                await transaction.rollback()
-                return result
+    # Cheap losers (domain.checkout_precheck): out of stock by a lock-free read, refused before
+    # waiting on any row lock; attempts at the same variants take turns in this process.
+    async with turn(engine, settings.limits, cart_token=data.cart_token, user_id=data.user_id) as refused:
+        if refused is not None:
+            return CheckoutResult(problems=[refused])
+        async with engine.connect() as conn:
+            async with conn.begin() as transaction:
+                result = await _create_order(conn, settings, data, email, address)
+                if result.problems:
+                    await transaction.rollback()
+                    return result
     order = result.order
     assert order is not None
 

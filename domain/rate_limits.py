@@ -160,7 +160,8 @@ async def count(engine: AsyncEngine, attempts: Sequence[Limited]) -> Refusal | N
     limited = _counted(attempts)
     if not limited:
         return None
-    async with engine.begin() as conn:
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")  # one statement, one round trip
         counts = await repo.count_attempts(
             conn,
             [repo.Attempt(attempt.bucket, _digest(attempt.key), limit.seconds) for attempt, limit in limited],

@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Integer, cast, delete, func
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import delete, func, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from models.rate_limits import RateLimitCounter
@@ -31,36 +30,36 @@ class Count:
     seconds_left: int
 
 
+# One statement, compiled once: a row per attempt, its window aligned on the database clock.
+_COUNT = text(
+    """
+    INSERT INTO rate_limit_counters AS c (bucket, key, window_start, expires_at, hits)
+    SELECT a.bucket, a.key, w.start, w.start + make_interval(secs => a.seconds), 1
+    FROM unnest(CAST(:buckets AS text[]), CAST(:keys AS bytea[]), CAST(:seconds AS int[]))
+        AS a(bucket, key, seconds)
+    CROSS JOIN LATERAL (
+        SELECT to_timestamp(floor(extract(epoch FROM now()) / a.seconds) * a.seconds) AS start
+    ) AS w
+    ON CONFLICT (bucket, key, window_start) DO UPDATE SET hits = c.hits + 1
+    RETURNING c.bucket, c.hits, CAST(ceil(extract(epoch FROM c.expires_at - now())) AS integer)
+    """
+)
+
+
 async def count_attempts(conn: AsyncConnection, attempts: Sequence[Attempt]) -> list[Count]:
     """Add one attempt to each (bucket, key) in its current window; the counts including it, in order.
 
-    One atomic upsert: concurrent attempts, from any process, each see a distinct count.
+    One atomic upsert: concurrent attempts, from any process, each see a distinct count. It needs
+    no transaction of its own (an autocommit connection is one round trip).
     Buckets must differ within one call.
     """
-    rows = []
-    for attempt in attempts:
-        seconds = attempt.window_seconds
-        window_start = func.to_timestamp(func.floor(func.extract("epoch", func.now()) / seconds) * seconds)
-        rows.append(
-            {
-                "bucket": attempt.bucket,
-                "key": attempt.key,
-                "window_start": window_start,
-                "expires_at": window_start + func.make_interval(0, 0, 0, 0, 0, 0, seconds),
-                "hits": 1,
-            }
-        )
-    statement = insert(counters).values(rows)
-    statement = statement.on_conflict_do_update(
-        index_elements=[counters.c.bucket, counters.c.key, counters.c.window_start],
-        set_={"hits": counters.c.hits + 1},
-    ).returning(
-        counters.c.bucket,
-        counters.c.hits,
-        cast(func.ceil(func.extract("epoch", counters.c.expires_at - func.now())), Integer),
-    )
+    values = {
+        "buckets": [attempt.bucket for attempt in attempts],
+        "keys": [attempt.key for attempt in attempts],
+        "seconds": [attempt.window_seconds for attempt in attempts],
+    }
     by_bucket = {
-        row[0]: Count(hits=row[1], seconds_left=max(row[2], 1)) for row in await conn.execute(statement)
+        row[0]: Count(hits=row[1], seconds_left=max(row[2], 1)) for row in await conn.execute(_COUNT, values)
     }
     return [by_bucket[attempt.bucket] for attempt in attempts]
 

@@ -11,8 +11,8 @@ from strawberry.printer import print_schema
 from strawberry.tools import merge_types
 
 from graph.errors import MaskUnexpectedErrors, log_unexpected_errors
-from graph.execution import PlainFieldsExecutionContext
 from graph.limits import OperationLimits
+from graph.shared_events import SharedEventsExecutionContext
 from resolvers.accounts.mutations import AccountMutation
 from resolvers.accounts.queries import AccountQuery
 from resolvers.accounts.self_service import AccountSelfServiceMutation
@@ -66,7 +66,7 @@ schema = StorefrontSchema(
     query=Query,
     mutation=Mutation,
     subscription=merge_types("Subscription", (OrderSubscription,)),
-    execution_context_class=PlainFieldsExecutionContext,
+    execution_context_class=SharedEventsExecutionContext,
     extensions=[
         MaskUnexpectedErrors,
         OperationLimits,

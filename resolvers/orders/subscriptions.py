@@ -12,7 +12,7 @@ committed meanwhile cannot slip between the two.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Hashable
 from datetime import datetime
 
 import strawberry
@@ -30,6 +30,7 @@ from graph.errors import PublicError, Unauthenticated
 from graph.orders.types import Order
 from graph.orders.types import OrderStatus as OrderStatusType
 from graph.rate_limits import client_address
+from graph.shared_events import share_key
 from resolvers.orders.lookup import load_order
 
 MAX_SUBSCRIPTIONS_PER_USER = 20
@@ -41,9 +42,15 @@ class OrderStatusEvent:
     from_: OrderStatusType | None = strawberry.field(name="from")  # type: ignore[valid-type]
     to: OrderStatusType  # type: ignore[valid-type]
     at: datetime
+    # Subscribers with the same key get one execution of this event (graph.shared_events).
+    share: strawberry.Private[tuple[Hashable, ...] | None] = None
 
 
-async def _event(info: Info, change: StatusChangeRow) -> OrderStatusEvent:
+def _reader_scope(reader: Viewer | None) -> tuple[int, bool] | None:
+    return (reader.id, reader.is_staff) if reader is not None else None
+
+
+async def _event(info: Info, change: StatusChangeRow, reader: Viewer | None) -> OrderStatusEvent:
     # The connection's context outlives each event: nested fields (lines, history) are read anew.
     info.context.fresh_loaders()
     row = await info.context.order_events.order_snapshot(change.order_id, change.id, info.context.read_engine)
@@ -52,6 +59,7 @@ async def _event(info: Info, change: StatusChangeRow) -> OrderStatusEvent:
         from_=OrderStatus(change.from_status) if change.from_status else None,
         to=OrderStatus(change.to_status),
         at=change.at,
+        share=share_key(info, _reader_scope(reader), change.order_id, change.id),
     )
 
 
@@ -63,11 +71,11 @@ async def _latest(info: Info, order_ids: list[int]) -> dict[int, StatusChangeRow
 
 
 async def _follow(
-    info: Info, subscriber: Subscriber, seen: dict[int, int]
+    info: Info, subscriber: Subscriber, seen: dict[int, int], reader: Viewer | None
 ) -> AsyncGenerator[OrderStatusEvent, None]:
     """Events after those already seen (per order, by history id); on a catch-up, read the database."""
     try:
-        async for event in _follow_events(info, subscriber, seen):
+        async for event in _follow_events(info, subscriber, seen, reader):
             subscriber.check()  # nothing goes out once the login is revoked, even read before
             yield event
     except SubscriberDropped:
@@ -105,7 +113,7 @@ async def _login_still_live(info: Info, subscriber: Subscriber) -> None:
 
 
 async def _follow_events(
-    info: Info, subscriber: Subscriber, seen: dict[int, int]
+    info: Info, subscriber: Subscriber, seen: dict[int, int], reader: Viewer | None
 ) -> AsyncGenerator[OrderStatusEvent, None]:
     async for item in subscriber.events():
         if isinstance(item, CatchUp):
@@ -126,7 +134,7 @@ async def _follow_events(
                 )
             for change in missed:
                 seen[change.order_id] = change.id
-                yield await _event(info, change)
+                yield await _event(info, change, reader)
             continue
         if item.change_id <= seen.get(item.order_id, 0):
             continue
@@ -140,7 +148,7 @@ async def _follow_events(
             reason=None,
             actor="",
         )
-        yield await _event(info, change)
+        yield await _event(info, change, reader)
 
 
 def _check_limit(active: int, per: str = "user") -> None:
@@ -180,10 +188,10 @@ class OrderSubscription:
             seen: dict[int, int] = {}
             if latest is not None:
                 seen[order.id] = latest.id
-                first = await _event(info, latest)
+                first = await _event(info, latest, reader)
                 _not_revoked(subscriber)
                 yield first
-            async for event in _follow(info, subscriber, seen):
+            async for event in _follow(info, subscriber, seen, reader):
                 yield event
 
     @strawberry.subscription(description="Status changes of every order of the signed-in user.")
@@ -199,8 +207,8 @@ class OrderSubscription:
             seen = {order_id: change.id for order_id, change in latest.items()}
             if latest:
                 newest = max(latest.values(), key=lambda change: change.id)
-                first = await _event(info, newest)
+                first = await _event(info, newest, reader)
                 _not_revoked(subscriber)
                 yield first
-            async for event in _follow(info, subscriber, seen):
+            async for event in _follow(info, subscriber, seen, reader):
                 yield event

@@ -1,0 +1,99 @@
+"""Subscription fan-out: execute an event's selection once for every subscriber that would get
+the same answer, and hand that one result to each of them.
+
+graphql-core executes a subscription's selection anew for every subscriber and every event.
+When a thousand shoppers follow one order with the same query, those executions are identical:
+same document, same variables, same event, same reader. An event that says so (its `share`
+key, set by the subscription resolver after it has authorised the subscriber) is executed once;
+the other subscribers with that key, within SHARE_SECONDS, get the same result (awaiting it
+while it runs). Everything per subscriber stays per subscriber: the subscription's own
+authorisation, its revocation checks, its queue and its delivery.
+
+The key must name everything the answer depends on: the application (its event hub, so two
+applications on two databases in one process never share), the parsed operation (held in the key, so
+its identity cannot be reused), the variables, the reader (user id and staff flag, or none: a
+guest is authorised by the orderToken among the variables), and the event (order and change).
+Results are kept only for a moment and for a bounded number of keys: a later event has a key
+of its own and is read anew (fresh loaders per event, as before).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import Hashable
+from typing import Any
+
+import orjson
+
+from graph.execution import PlainFieldsExecutionContext
+from graph.library_internals import graphql_core_info
+
+SHARE_SECONDS = 5.0
+MAX_SHARED = 1024
+
+_results: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
+
+
+def share_key(info: Any, reader: tuple[int, bool] | None, *event: Hashable) -> tuple[Hashable, ...] | None:
+    """The key under which subscribers that would get the same answer to this event share it."""
+    try:
+        variables = orjson.dumps(info.variable_values or {}, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return None
+    # The process's event hub stands for the database the event came from (one per application).
+    return (info.context.order_events, graphql_core_info(info).operation, variables, reader, *event)
+
+
+def _remember(key: Hashable, value: Any) -> None:
+    _results[key] = (time.monotonic(), value)
+    _results.move_to_end(key)
+    while len(_results) > MAX_SHARED:
+        _results.popitem(last=False)
+
+
+def _recalled(key: Hashable) -> Any | None:
+    entry = _results.get(key)
+    if entry is None:
+        return None
+    if time.monotonic() - entry[0] > SHARE_SECONDS:
+        del _results[key]
+        return None
+    return entry[1]
+
+
+class SharedEventsExecutionContext(PlainFieldsExecutionContext):
+    """graph.execution's executor, sharing the execution of subscription events that carry a key."""
+
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        key = getattr(self.root_value, "share", None)
+        if key is None:
+            return super().execute_operation(serially)
+        shared = _recalled(key)
+        if shared is not None:
+            return _await_shared(shared) if isinstance(shared, asyncio.Future) else shared
+        result = super().execute_operation(serially)
+        if not self.is_awaitable(result):
+            _remember(key, result)
+            return result
+        running = asyncio.ensure_future(result)
+        _remember(key, running)
+        running.add_done_callback(lambda done: _settled(key, done))
+        return _await_shared(running)
+
+
+def _settled(key: Hashable, done: asyncio.Future[Any]) -> None:
+    """Keep the finished result for those still to come; forget a failed execution."""
+    entry = _results.get(key)
+    if entry is None or entry[1] is not done:
+        return
+    if done.cancelled() or done.exception() is not None:
+        del _results[key]
+    else:
+        _results[key] = (entry[0], done.result())
+
+
+async def _await_shared(running: asyncio.Future[Any]) -> Any:
+    # shield: a subscriber that goes away must not cancel the execution the others await.
+    return await asyncio.shield(running)

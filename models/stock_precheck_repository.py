@@ -1,0 +1,63 @@
+"""A cart's lines with their variants' availability, read without any lock (checkout's pre-check).
+
+One statement on an autocommit connection: it waits for no row lock, takes none, and sees only
+committed stock and reservations, so it can be behind a reservation being made but never ahead of one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+_LINES = """
+    SELECT l.variant_id, v.sku, l.quantity, v.stock - v.reserved AS available, p.is_active AS product_active
+    FROM cart_lines l
+    JOIN product_variants v ON v.id = l.variant_id
+    JOIN products p ON p.id = v.product_id
+    WHERE l.cart_id = ({cart})
+    ORDER BY l.id
+"""
+_CART_BY_KEY = (
+    "SELECT c.id FROM carts c WHERE c.token = :token AND c.status = 'active'"
+    " AND (c.user_id IS NULL OR c.user_id = CAST(:user_id AS bigint))"
+)
+_CART_OF_USER = (
+    "SELECT c.id FROM carts c WHERE c.user_id = CAST(:user_id AS bigint) AND c.status = 'active'"
+    " ORDER BY c.id DESC LIMIT 1"
+)
+BY_TOKEN = text(_LINES.format(cart=_CART_BY_KEY))
+OF_USER = text(_LINES.format(cart=_CART_OF_USER))
+
+
+@dataclass(slots=True, frozen=True)
+class AvailabilityLine:
+    variant_id: int
+    sku: str
+    quantity: int
+    available: int  # stock - reserved, as last committed
+    product_active: bool
+
+
+async def active_cart_availability(
+    conn: AsyncConnection, *, token: str | None, user_id: int | None
+) -> list[AvailabilityLine]:
+    """The lines of the active cart a checkout is about (none when there is no such active cart)."""
+    if token is not None:
+        statement, values = BY_TOKEN, {"token": token, "user_id": user_id}
+    elif user_id is not None:
+        statement, values = OF_USER, {"user_id": user_id}
+    else:
+        return []
+    return [AvailabilityLine(**row._mapping) for row in await conn.execute(statement, values)]
+
+
+_AVAILABLE = text(
+    "SELECT id, stock - reserved AS available FROM product_variants WHERE id = ANY(CAST(:ids AS bigint[]))"
+)
+
+
+async def available(conn: AsyncConnection, variant_ids: list[int]) -> dict[int, int]:
+    """Each variant's stock - reserved, as last committed."""
+    return {row.id: row.available for row in await conn.execute(_AVAILABLE, {"ids": variant_ids})}

@@ -1,0 +1,158 @@
+"""Cheap losers (issue 18, point 4): a checkout of stock that is gone is refused by one lock-free
+read, before it waits on any row lock, and racing buyers still never oversell.
+
+domain/checkout_precheck.py: the lock-free read may only err towards "available"; the locked path
+(the reservation under the variant's row lock) still decides. Races are real concurrent requests,
+against two server processes' worth of applications on one database, and the test reads what the
+database holds afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+from sqlalchemy import event
+
+from core.settings import Settings
+from tests.shop import checkout, new_cart, serve, stock_of, variant_with_stock
+from tests.support import MANY_OPEN_ORDERS, StatementCounter, sql
+
+RESERVE = "FOR UPDATE OF v"  # the reservation's lock (models.inventory_repository.reserve)
+
+
+def _codes(result: dict[str, Any]) -> list[str]:
+    return [error["code"] for error in result["userErrors"]]
+
+
+async def test_a_sold_out_checkout_costs_two_statements_and_takes_no_lock(
+    client: httpx.AsyncClient, database_url: str, sql_statements: StatementCounter
+) -> None:
+    variant_id, pk, _ = await variant_with_stock(database_url, 1)
+    first, second = await new_cart(client, variant_id), await new_cart(client, variant_id)
+    assert _codes(await checkout(client, first)) == []
+
+    sql_statements.reset()
+    refused = await checkout(client, second)
+    assert _codes(refused) == ["OUT_OF_STOCK"] and refused["order"] is None
+    # The rate limit's count, then the cart's lines with their availability: no lock, no reservation.
+    assert sql_statements.count == 2, sql_statements.statements
+    assert "rate_limit_counters" in sql_statements.statements[0]
+    assert "stock - v.reserved" in sql_statements.statements[1]
+    assert not any("FOR UPDATE" in statement for statement in sql_statements.statements)
+    assert await stock_of(database_url, pk) == (1, 1)
+    assert (await sql(database_url, "SELECT count(*) FROM orders"))[0][0] == 1
+    (cart,) = await sql(database_url, "SELECT status FROM carts WHERE token = :t", t=second)
+    assert cart.status == "active"  # the loser keeps its cart
+
+
+async def test_a_repeated_checkout_of_the_last_unit_still_answers_its_order(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    """The pre-check leaves a cart that is already checked out to the locked path, which answers
+    the order it became, even though the stock it holds now reads as sold out."""
+    variant_id, pk, _ = await variant_with_stock(database_url, 1)
+    cart = await new_cart(client, variant_id)
+    placed = await checkout(client, cart)
+    again = await checkout(client, cart)
+    assert _codes(again) == [] and again["order"]["id"] == placed["order"]["id"]
+    assert await stock_of(database_url, pk) == (1, 1)
+
+
+async def test_a_line_over_the_limit_gets_the_locked_paths_answer_not_out_of_stock(
+    settings: Settings, database_url: str
+) -> None:
+    """The pre-check refuses only what the locked path would refuse with the same code."""
+    async with serve(settings.model_copy(update={"order_max_line_quantity": 3})) as running:
+        async with httpx.AsyncClient(base_url=running.url, timeout=30) as client:
+            variant_id, pk, _ = await variant_with_stock(database_url, 50)
+            cart = await new_cart(client, variant_id, 5)
+            await sql(database_url, "UPDATE product_variants SET stock = 2 WHERE id = :pk", pk=pk)
+            assert _codes(await checkout(client, cart)) == ["LINE_QUANTITY_LIMIT"]
+    assert await stock_of(database_url, pk) == (2, 0)
+
+
+@contextlib.asynccontextmanager
+async def _two_processes(
+    settings: Settings,
+) -> AsyncIterator[tuple[list[httpx.AsyncClient], StatementCounter]]:
+    """Two applications on one database, as two server processes would be (each has its own
+    in-process turns; only the row lock is shared), with the statements both send."""
+    counter = StatementCounter()
+    async with serve(settings) as one, serve(settings) as other:
+        engines = [running.app.state.engine.sync_engine for running in (one, other)]
+        for engine in engines:
+            event.listen(engine, "before_cursor_execute", counter)
+        limits = httpx.Limits(max_connections=100)
+        async with (
+            httpx.AsyncClient(base_url=one.url, timeout=120, limits=limits) as first,
+            httpx.AsyncClient(base_url=other.url, timeout=120, limits=limits) as second,
+        ):
+            yield [first, second], counter
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", counter)
+
+
+async def test_sixty_buyers_for_ten_units_on_two_processes_buy_exactly_ten(
+    settings: Settings, database_url: str
+) -> None:
+    units, buyers = 10, 60
+    async with _two_processes(settings.model_copy(update=MANY_OPEN_ORDERS)) as (clients, statements):
+        variant_id, pk, _ = await variant_with_stock(database_url, units)
+        carts = [await new_cart(clients[0], variant_id) for _ in range(buyers)]
+        statements.reset()
+        results = await asyncio.gather(
+            *(checkout(clients[buyer % 2], cart) for buyer, cart in enumerate(carts))
+        )
+        placed = [result for result in results if result["order"]]
+        assert len(placed) == units
+        assert all(_codes(result) == ["OUT_OF_STOCK"] for result in results if not result["order"])
+        # Most losers never reached the reservation (and so never queued on its row lock).
+        reservations = sum(RESERVE in statement for statement in statements.statements)
+        assert units <= reservations < buyers // 2, reservations
+
+    assert await stock_of(database_url, pk) == (units, units)
+    (row,) = await sql(
+        database_url,
+        "SELECT count(DISTINCT o.id) AS orders, coalesce(sum(l.quantity), 0) AS units FROM orders o"
+        " JOIN order_lines l ON l.order_id = o.id WHERE l.variant_id = :pk AND o.status = 'AWAITING_PAYMENT'",
+        pk=pk,
+    )
+    assert (row.orders, row.units) == (units, units)
+    closed = await sql(
+        database_url, "SELECT count(*) FROM carts WHERE token = ANY(:t) AND status = 'active'", t=carts
+    )
+    assert closed[0][0] == buyers - units  # the losers keep their carts
+
+
+async def test_stock_given_back_during_a_race_is_sold_again_never_twice(
+    settings: Settings, database_url: str
+) -> None:
+    """Units released while buyers wait are found by the locked path (the pre-check only errs
+    towards "available"); whatever the interleaving, reserved never exceeds stock."""
+    units, buyers = 4, 40
+    async with _two_processes(settings.model_copy(update=MANY_OPEN_ORDERS)) as (clients, _):
+        variant_id, pk, _ = await variant_with_stock(database_url, units)
+        carts = [await new_cart(clients[buyer % 2], variant_id) for buyer in range(buyers)]
+
+        async def restock() -> None:
+            for _ in range(4):
+                await asyncio.sleep(0)
+                await sql(database_url, "UPDATE product_variants SET stock = stock + 1 WHERE id = :pk", pk=pk)
+
+        *results, _ = await asyncio.gather(
+            *(checkout(clients[buyer % 2], cart) for buyer, cart in enumerate(carts)), restock()
+        )
+    stock, reserved = await stock_of(database_url, pk)
+    placed = [result for result in results if result["order"]]
+    assert stock == units + 4 and reserved == len(placed) <= stock
+    assert all(_codes(result) == ["OUT_OF_STOCK"] for result in results if not result["order"])
+    (row,) = await sql(
+        database_url,
+        "SELECT coalesce(sum(quantity), 0) AS units FROM order_lines WHERE variant_id = :pk",
+        pk=pk,
+    )
+    assert row.units == reserved

@@ -1,0 +1,82 @@
+"""Fan-out (issue 18, point 5; graph/shared_events.py): subscribers that would get the same answer
+to an event share one execution of it, and only those.
+
+Work is counted, not timed: the statements that read the order's history for one event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from tests.accounts import staff_token
+from tests.shop import guest_order, pay
+from tests.support import RunningServer, StatementCounter
+from tests.ws_client import GraphQLWebSocket
+
+FOLLOW_HISTORY = (
+    "subscription($id: ID!, $token: String) { orderStatusChanged(orderId: $id, orderToken: $token)"
+    " { to order { status statusHistory { to } } } }"
+)
+FOLLOW_LINES = (
+    "subscription($id: ID!, $token: String) { orderStatusChanged(orderId: $id, orderToken: $token)"
+    " { to order { statusHistory { to } lines { quantity } } } }"
+)
+
+
+def _history_reads(statements: StatementCounter) -> int:
+    return sum(
+        "order_status_history" in s and s.lstrip().upper().startswith("SELECT") for s in statements.statements
+    )
+
+
+async def test_subscribers_with_the_same_query_and_reader_share_one_execution_of_an_event(
+    client: httpx.AsyncClient, server: RunningServer, database_url: str, sql_statements: StatementCounter
+) -> None:
+    order = await guest_order(client, database_url)
+    variables = {"id": order["order"]["id"], "token": order["orderToken"]}
+    staff = await staff_token(client, database_url)
+    guests = [await GraphQLWebSocket.open(server.url) for _ in range(4)]
+    other_query = await GraphQLWebSocket.open(server.url)
+    as_staff = await GraphQLWebSocket.open(server.url, token=staff)
+    sockets = [*guests, other_query, as_staff]
+    try:
+        for ws in [*guests, as_staff]:
+            await ws.subscribe(FOLLOW_HISTORY, variables)
+        await other_query.subscribe(FOLLOW_LINES, variables)
+        for ws in sockets:
+            assert (await ws.next_payload())["data"]["orderStatusChanged"]["to"] == "AWAITING_PAYMENT"
+
+        sql_statements.reset()
+        await pay(client, database_url, order["order"]["id"])
+        payloads = await asyncio.gather(*(ws.next_payload() for ws in sockets))
+        for payload in payloads:
+            event = payload["data"]["orderStatusChanged"]
+            assert event["to"] == "PAID"
+            assert [change["to"] for change in event["order"]["statusHistory"]] == [
+                "AWAITING_PAYMENT",
+                "PAID",
+            ]
+        assert payloads[4]["data"]["orderStatusChanged"]["order"]["lines"][0]["quantity"] >= 1
+        # One execution for the four guests, one for the other query, one for the staff reader.
+        assert _history_reads(sql_statements) == 3, sql_statements.statements
+    finally:
+        for ws in sockets:
+            await ws.close()
+
+
+def test_the_executor_hook_the_sharing_relies_on_is_still_there() -> None:
+    """graph.shared_events overrides graphql-core's per-event `execute_operation(serially)`, which
+    runs with the event as `root_value` (a copy made by `build_per_event_executor`)."""
+    import inspect
+
+    from graph.library_internals import ExecutionContextBase
+    from graph.shared_events import SharedEventsExecutionContext
+
+    assert list(inspect.signature(ExecutionContextBase.execute_operation).parameters) == ["self", "serially"]
+    assert list(inspect.signature(ExecutionContextBase.build_per_event_executor).parameters) == [
+        "self",
+        "payload",
+    ]
+    assert issubclass(SharedEventsExecutionContext, ExecutionContextBase)
