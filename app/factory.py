@@ -17,7 +17,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from app.graphql import GraphQLApp
 from core.catalog_cache import CATALOG_CHANNEL, CatalogCache, CatalogCacheMiddleware
-from core.db import create_engine
+from core.db import create_engine, read_engine_of
 from core.health import healthz, readyz
 from core.http_guard import RequestBodyLimit
 from core.logging import configure_logging
@@ -61,7 +61,8 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        order_events = OrderEventHub(database_url)
+        # LISTEN needs a session of its own: the direct connection, never a transaction pooler.
+        order_events = OrderEventHub(settings.listen_url(database_url))
         order_events.also_listen(CATALOG_CHANNEL, catalog_cache.invalidate, catalog_cache.set_available)
         order_events.start()
         app.state.order_events = order_events
@@ -72,9 +73,10 @@ def create_app(
             database_url,
             pool_size=max(4, settings.db_pool_size // workers),
             max_overflow=settings.db_max_overflow // workers,
+            behind_pooler=settings.behind_pooler(database_url),
         )
         app.state.engine = engine
-        app.state.read_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        app.state.read_engine = read_engine_of(engine)
         # The job worker (jobs/): e-mail, late refunds, and the periodic tasks (reservation expiry...).
         worker = (
             running_worker(settings, database_url, payments)

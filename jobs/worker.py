@@ -63,10 +63,20 @@ class Worker:
         )
 
     async def run(self) -> None:
+        # pgqueuer LISTENs for new jobs and runs its queries outside transactions: its own small
+        # pool is on the direct connection (DATABASE_LISTEN_URL), never a transaction pooler.
         pool = await asyncpg.create_pool(
-            asyncpg_dsn(self.database_url), min_size=1, max_size=3, command_timeout=60
+            asyncpg_dsn(self.settings.listen_url(self.database_url)),
+            min_size=1,
+            max_size=3,
+            command_timeout=60,
         )
-        engine = create_engine(self.database_url, pool_size=self.concurrency, max_overflow=2)
+        engine = create_engine(
+            self.database_url,
+            pool_size=self.concurrency,
+            max_overflow=2,
+            behind_pooler=self.settings.behind_pooler(self.database_url),
+        )
         try:
             resources = Resources(self.settings, engine, self.payments, mailer(self.settings))
             pgq = PgQueuer.from_asyncpg_pool(pool)

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import pwd
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -23,6 +27,7 @@ from typing import Any, TypeVar
 import httpx
 import uvicorn
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 
 from core.db import create_engine
@@ -277,3 +282,77 @@ NO_RATE_LIMITS = {
 }
 # ...and for tests that also keep many unpaid orders open at once from one address and e-mail.
 MANY_OPEN_ORDERS = {**NO_RATE_LIMITS, "order_max_open": 1_000}
+
+
+# ---------------------------------------------------------------- PgBouncer
+
+
+PGBOUNCER_SERVER_CONNECTIONS = 40  # all of PgBouncer's connections to PostgreSQL (max_connections 100)
+
+
+@contextlib.contextmanager
+def running_pgbouncer(server_url: str) -> Iterator[str]:
+    """A real PgBouncer (Debian's `pgbouncer`) in transaction mode in front of `server_url`'s
+    server, for every database on it; yields the same URL through PgBouncer.
+
+    It listens on a Unix socket in a folder of its own (no TCP port to race for). Run as root,
+    it drops to the user of the server's socket folder, as PgBouncer refuses to run as root.
+    """
+    binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+    assert Path(binary).exists(), "pgbouncer is missing: scripts/system-packages installs it"
+    url = make_url(server_url)
+    host = url.query.get("host") or url.host or "127.0.0.1"
+    port = url.query.get("port") or url.port or 5432
+    user = url.username or "postgres"
+    folder = Path(tempfile.mkdtemp(prefix="storefront-pgbouncer-"))
+    listen_port = 6432
+    (folder / "users.txt").write_text(f'"{user}" "{url.password or ""}"\n')
+    (folder / "pgbouncer.ini").write_text(
+        "[databases]\n"
+        f"* = host={host} port={port}\n"
+        "[pgbouncer]\n"
+        "listen_addr =\n"
+        f"listen_port = {listen_port}\n"
+        f"unix_socket_dir = {folder}\n"
+        "unix_socket_mode = 0777\n"
+        "auth_type = trust\n"
+        f"auth_file = {folder}/users.txt\n"
+        "pool_mode = transaction\n"
+        "max_client_conn = 2000\n"
+        "default_pool_size = 20\n"
+        f"max_user_connections = {PGBOUNCER_SERVER_CONNECTIONS}\n"
+        "autodb_idle_timeout = 30\n"
+        "server_lifetime = 600\n"
+        f"logfile = {folder}/pgbouncer.log\n"
+        f"pidfile = {folder}/pgbouncer.pid\n"
+        "ignore_startup_parameters = extra_float_digits\n"
+        "log_connections = 0\n"
+        "log_disconnections = 0\n"
+    )
+    command = [binary, "-q", str(folder / "pgbouncer.ini")]
+    if os.geteuid() == 0:
+        # The owner of the server's socket folder (the embedded server's user), else nobody.
+        owner = pwd.getpwuid(Path(host).stat().st_uid).pw_name if host.startswith("/") else "nobody"
+        for path in (folder, *folder.iterdir()):
+            shutil.chown(path, owner)
+        folder.chmod(0o755)
+        command[1:1] = ["-u", owner]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        socket_path = folder / f".s.PGSQL.{listen_port}"
+        deadline = time.monotonic() + 30
+        while not socket_path.exists():
+            assert process.poll() is None, f"pgbouncer exited: {process.stderr.read()!r}"  # type: ignore[union-attr]
+            assert time.monotonic() < deadline, "pgbouncer did not start"
+            time.sleep(0.02)
+        query = {k: v for k, v in url.query.items() if k not in ("host", "port")}
+        pooled = url.set(host=None, port=None, query={**query, "host": str(folder), "port": str(listen_port)})
+        yield pooled.render_as_string(hide_password=False)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        shutil.rmtree(folder, ignore_errors=True)
