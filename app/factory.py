@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -16,6 +17,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 
 from app.graphql import GraphQLApp
+from core import metrics
 from core.catalog_cache import CATALOG_CHANNEL, CatalogCache, CatalogCacheMiddleware
 from core.db import create_engine, read_engine_of
 from core.health import healthz, readyz
@@ -54,6 +56,11 @@ def create_app(
     if not database_url:
         raise RuntimeError("create_app needs a database URL: run `python main.py serve` to start one")
 
+    if settings.behind_pooler(database_url) and settings.listen_url(database_url) == database_url:
+        logger.warning(
+            "DATABASE_POOLER is on but DATABASE_LISTEN_URL is not set: LISTEN (order events, cache "
+            "invalidation) and the job queue need a direct connection to PostgreSQL"
+        )
     payments = payment_provider(settings)
     catalog_cache = CatalogCache(settings.catalog_cache_size)
     storefront_on = switch_on(settings.storefront, auto=payments.is_sandbox)
@@ -83,6 +90,8 @@ def create_app(
             if settings.run_worker == "on"
             else contextlib.nullcontext()
         )
+        # Gauges of this process (pool, subscriptions) for scrapes that another worker answers.
+        sampler = asyncio.create_task(metrics.sample_forever(app.state), name="metrics sampler")
         if serving:
             tune_garbage_collector()
             if storefront_on:
@@ -93,6 +102,8 @@ def create_app(
             async with worker:
                 yield
         finally:
+            sampler.cancel()
+            metrics.process_exited(os.getpid())
             await order_events.stop()
             await payments.close()
             await engine.dispose()
@@ -121,6 +132,7 @@ def create_app(
             Route("/webhooks/stripe", stripe_webhook, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics.metrics_endpoint),
             *(sandbox.routes if payments.is_sandbox else []),
             *(mailbox.routes if payments.is_sandbox and not settings.smtp_host else []),
             *(storefront_routes() if storefront_on else []),
@@ -128,6 +140,7 @@ def create_app(
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
+            Middleware(metrics.RequestMetricsMiddleware, log_requests=settings.log_format == "json"),
             Middleware(SecurityHeadersMiddleware),
             Middleware(
                 CORSMiddleware,

@@ -11,6 +11,8 @@ import orjson
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from core.metrics import InstrumentedPool
+
 # An engine option marking an engine whose connections go through a pooler in transaction mode.
 BEHIND_POOLER = "storefront_behind_pooler"
 
@@ -65,6 +67,7 @@ def create_engine(
         # Errors and SQL logs show statements without their values (cart tokens, e-mails, addresses).
         hide_parameters=True,
         connect_args=connect_args,
+        poolclass=InstrumentedPool,  # counts the checkouts waiting (core/metrics.py)
         execution_options={BEHIND_POOLER: behind_pooler},
     )
 

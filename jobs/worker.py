@@ -20,6 +20,7 @@ from pgqueuer.executors import DatabaseRetryEntrypointExecutor, EntrypointExecut
 from sqlalchemy.engine import make_url
 
 from core.db import create_engine
+from core.metrics import counting_failures
 from core.settings import Settings
 from domain.notifications import Mailer
 from domain.payments import PaymentProvider
@@ -81,7 +82,9 @@ class Worker:
             resources = Resources(self.settings, engine, self.payments, mailer(self.settings))
             pgq = PgQueuer.from_asyncpg_pool(pool)
             for name, handler in handlers(resources).items():
-                pgq.entrypoint(name, on_failure="hold", executor_factory=self._retrying)(handler)  # type: ignore[arg-type]
+                pgq.entrypoint(name, on_failure="hold", executor_factory=self._retrying)(
+                    counting_failures(name, handler)
+                )  # type: ignore[arg-type]
             for name, (expression, task) in schedule(resources).items():
                 pgq.schedule(name, expression)(_scheduled(task))
             self._pgq = pgq

@@ -13,6 +13,7 @@ from strawberry.tools import merge_types
 from graph.errors import MaskUnexpectedErrors, log_unexpected_errors
 from graph.execution import PlainFieldsExecutionContext
 from graph.limits import OperationLimits
+from graph.metrics import OperationMetrics
 from resolvers.accounts.mutations import AccountMutation
 from resolvers.accounts.queries import AccountQuery
 from resolvers.carts.mutations import CartMutation
@@ -39,6 +40,7 @@ schema = StorefrontSchema(
     subscription=merge_types("Subscription", (OrderSubscription,)),
     execution_context_class=PlainFieldsExecutionContext,
     extensions=[
+        OperationMetrics,  # first: it sees the errors as masked (core/metrics.py)
         MaskUnexpectedErrors,
         OperationLimits,
         lambda: ParserCache(maxsize=256),
