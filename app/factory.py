@@ -51,7 +51,7 @@ def create_app(
     """The application; `serving` (the `serve` command) also tunes the process for serving."""
     settings = settings or get_settings()
     if not logging.getLogger().handlers:  # a worker process started by `serve --workers N`
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, settings.log_format)
     database_url = database_url or os.environ.get(RESOLVED_DATABASE_URL) or settings.database_url
     if not database_url:
         raise RuntimeError("create_app needs a database URL: run `python main.py serve` to start one")
