@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from core.settings import Settings, get_settings
+from core.shutdown import WS_PROTOCOL
 
 WRITTEN_FOR = {"uvicorn": "0.54.0"}
 
@@ -198,4 +199,7 @@ def uvicorn_options(settings: Settings, *, workers: int = 1) -> dict[str, Any]:
         "http": "core.http_protocol:GuardedHttpProtocol" if workers > 1 else protocol_class(limits),
         "timeout_keep_alive": limits.keep_alive_timeout,
         "h11_max_incomplete_event_size": limits.max_header_bytes,
+        # SIGTERM: WebSockets closed with 1001, requests in flight given SHUTDOWN_TIMEOUT (core/shutdown.py).
+        "ws": WS_PROTOCOL,
+        "timeout_graceful_shutdown": settings.shutdown_timeout,
     }

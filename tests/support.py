@@ -242,9 +242,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@contextlib.asynccontextmanager
-async def serve_process(env: dict[str, str], timeout: float = 90) -> AsyncIterator[str]:
-    """`python main.py serve` in a process of its own, as users run it; yields its URL once ready."""
+async def launch_serve_process(
+    env: dict[str, str], timeout: float = 90
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`python main.py serve` in a process of its own, as users run it; once ready, the process
+    and its URL (the caller stops it)."""
     port = free_port()
     if env.get("DATABASE_URL") and not env.get("STRIPE_SECRET_KEY"):
         env = {"PAYMENT_SANDBOX": "on", **env}  # a test server on a database of its own, not a deployment
@@ -264,6 +266,18 @@ async def serve_process(env: dict[str, str], timeout: float = 90) -> AsyncIterat
                     pass
                 assert time.monotonic() < deadline, "the server did not become ready"
                 await asyncio.sleep(0.2)
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
+    return process, url
+
+
+@contextlib.asynccontextmanager
+async def serve_process(env: dict[str, str], timeout: float = 90) -> AsyncIterator[str]:
+    """`python main.py serve` in a process of its own, as users run it; yields its URL once ready."""
+    process, url = await launch_serve_process(env, timeout)
+    try:
         yield url
     finally:
         process.send_signal(signal.SIGTERM)
