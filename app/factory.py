@@ -26,6 +26,7 @@ from core.logging import configure_logging
 from core.migrations import head_revision
 from core.pages import graphiql_routes, storefront_routes
 from core.payment_mode import SIMULATED_WARNING, sandbox_enabled
+from core.replica import Replica
 from core.request_id import RequestIdMiddleware
 from core.runtime import tune_garbage_collector
 from core.security_headers import SecurityHeadersMiddleware
@@ -66,11 +67,16 @@ def create_app(
     storefront_on = switch_on(settings.storefront, auto=payments.is_sandbox)
     graphiql_on = switch_on(settings.graphiql, auto=payments.is_sandbox or settings.debug)
 
+    def catalog_changed() -> None:
+        catalog_cache.invalidate()
+        if app.state.replica is not None:
+            app.state.replica.catalog_changed()  # read it from the primary until the replica has it
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # LISTEN needs a session of its own: the direct connection, never a transaction pooler.
         order_events = OrderEventHub(settings.listen_url(database_url))
-        order_events.also_listen(CATALOG_CHANNEL, catalog_cache.invalidate, catalog_cache.set_available)
+        order_events.also_listen(CATALOG_CHANNEL, catalog_changed, catalog_cache.set_available)
         order_events.start()
         app.state.order_events = order_events
         # The pool settings are the whole server's: each worker process keeps its share, so that
@@ -84,6 +90,17 @@ def create_app(
         )
         app.state.engine = engine
         app.state.read_engine = read_engine_of(engine)
+        if settings.database_replica_url:
+            app.state.replica_engine = create_engine(
+                settings.database_replica_url,
+                pool_size=max(2, settings.db_pool_size // workers // 2),
+                max_overflow=settings.db_max_overflow // workers,
+                behind_pooler=settings.behind_pooler(database_url),
+            )
+            app.state.replica = Replica(
+                read_engine_of(app.state.replica_engine), app.state.read_engine, settings.replica_max_lag
+            )
+            app.state.replica.start()
         # The job worker (jobs/): e-mail, late refunds, and the periodic tasks (reservation expiry...).
         worker = (
             running_worker(settings, database_url, payments)
@@ -105,6 +122,8 @@ def create_app(
             sampler.cancel()
             metrics.process_exited(os.getpid())
             await order_events.stop()
+            if app.state.replica is not None:
+                await app.state.replica.stop()
             await payments.close()
             await engine.dispose()
 
@@ -155,6 +174,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.replica = None  # DATABASE_REPLICA_URL: set in the lifespan (core/replica.py)
     app.state.head_revision = head_revision()
     app.state.payments = payments
     app.state.catalog_cache = catalog_cache

@@ -40,7 +40,7 @@ async def _replica(state: Any) -> str:
     replica = getattr(state, "replica", None)
     if replica is None:
         return "off"
-    return await replica.check()
+    return str(replica.state)
 
 
 def _listener(state: Any) -> str:

