@@ -31,6 +31,7 @@ from core.request_id import RequestIdMiddleware
 from core.runtime import tune_garbage_collector
 from core.security_headers import SecurityHeadersMiddleware
 from core.settings import Settings, get_settings, local_secret, switch_on
+from core.tracing import tracing
 from domain.order_events import OrderEventHub
 from domain.payments import PaymentProvider, SandboxPayments
 from graph.websocket import SubprotocolRequired
@@ -62,6 +63,7 @@ def create_app(
             "DATABASE_POOLER is on but DATABASE_LISTEN_URL is not set: LISTEN (order events, cache "
             "invalidation) and the job queue need a direct connection to PostgreSQL"
         )
+    traces = tracing(settings)  # OTEL_EXPORTER_OTLP_ENDPOINT; first, so Stripe's httpx client is traced
     payments = payment_provider(settings)
     catalog_cache = CatalogCache(settings.catalog_cache_size)
     storefront_on = switch_on(settings.storefront, auto=payments.is_sandbox)
@@ -125,6 +127,8 @@ def create_app(
             if app.state.replica is not None:
                 await app.state.replica.stop()
             await payments.close()
+            if traces is not None:
+                traces.shutdown()
             await engine.dispose()
 
     graphql = GraphQLApp(
@@ -159,6 +163,7 @@ def create_app(
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
+            *([traces.middleware()] if traces else []),
             Middleware(metrics.RequestMetricsMiddleware, log_requests=settings.log_format == "json"),
             Middleware(SecurityHeadersMiddleware),
             Middleware(
@@ -174,6 +179,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.tracing = traces
     app.state.replica = None  # DATABASE_REPLICA_URL: set in the lifespan (core/replica.py)
     app.state.head_revision = head_revision()
     app.state.payments = payments
