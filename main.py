@@ -83,9 +83,31 @@ def command_serve(settings: Settings, args: argparse.Namespace) -> None:
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stop_signal, _exit_gracefully)
     if workers > 1:
+        shared_metrics_folder()
         uvicorn.run("app.factory:create_serving_app", factory=True, **options)
     else:
         uvicorn.run(create_app(settings, database_url, serving=True), **options)
+
+
+def shared_metrics_folder() -> None:
+    """PROMETHEUS_MULTIPROC_DIR for the workers (prometheus-client's multi-process mode), so that
+    any of them answers GET /metrics for all: the operator's folder, emptied of a previous run's
+    files, else a temporary one removed at exit."""
+    import atexit
+    import shutil
+    import tempfile
+
+    from core.metrics import MULTIPROC_DIR
+
+    folder = os.environ.get(MULTIPROC_DIR)
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        for stale in Path(folder).glob("*.db"):
+            stale.unlink()
+        return
+    folder = tempfile.mkdtemp(prefix="storefront-metrics-")
+    os.environ[MULTIPROC_DIR] = folder
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
 
 
 def _exit_gracefully(signum: int, frame: object) -> None:
@@ -279,7 +301,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command is None:
         args = parser.parse_args(["serve", *(argv if argv is not None else sys.argv[1:])])
     settings = get_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     if args.command != "export-schema":
         pii.install_from_settings(settings)  # every command that reads or writes personal data
     args.handler(settings, args)

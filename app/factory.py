@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -16,9 +17,9 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 
 from app.graphql import GraphQLApp
-from core import pii
+from core import metrics, pii
 from core.catalog_cache import CATALOG_CHANNEL, CatalogCache, CatalogCacheMiddleware
-from core.db import create_engine
+from core.db import create_engine, read_engine_of
 from core.health import healthz, readyz
 from core.http_guard import RequestBodyLimit
 from core.logging import configure_logging
@@ -26,10 +27,12 @@ from core.migrations import head_revision
 from core.pages import graphiql_routes, storefront_routes
 from core.payment_mode import SIMULATED_WARNING, sandbox_enabled
 from core.persisted_queries import with_persisted_queries
+from core.replica import Replica
 from core.request_id import RequestIdMiddleware
 from core.runtime import tune_garbage_collector
 from core.security_headers import SecurityHeadersMiddleware
 from core.settings import Settings, get_settings, local_secret, switch_on
+from core.tracing import tracing
 from dashboard.admin import UPLOAD_PATH, mount_dashboard
 from domain.order_events import OrderEventHub
 from domain.payments import PaymentProvider, SandboxPayments
@@ -52,20 +55,32 @@ def create_app(
     """The application; `serving` (the `serve` command) also tunes the process for serving."""
     settings = settings or get_settings()
     if not logging.getLogger().handlers:  # a worker process started by `serve --workers N`
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, settings.log_format)
     database_url = database_url or os.environ.get(RESOLVED_DATABASE_URL) or settings.database_url
     if not database_url:
         raise RuntimeError("create_app needs a database URL: run `python main.py serve` to start one")
 
+    if settings.behind_pooler(database_url) and settings.listen_url(database_url) == database_url:
+        logger.warning(
+            "DATABASE_POOLER is on but DATABASE_LISTEN_URL is not set: LISTEN (order events, cache "
+            "invalidation) and the job queue need a direct connection to PostgreSQL"
+        )
+    traces = tracing(settings)  # OTEL_EXPORTER_OTLP_ENDPOINT; first, so Stripe's httpx client is traced
     payments = payment_provider(settings)
     catalog_cache = CatalogCache(settings.catalog_cache_size)
     storefront_on = switch_on(settings.storefront, auto=payments.is_sandbox)
     graphiql_on = switch_on(settings.graphiql, auto=payments.is_sandbox or settings.debug)
 
+    def catalog_changed(payload: str) -> None:
+        catalog_cache.notified(payload)  # stock of some products only, or anything (drops all)
+        if app.state.replica is not None:
+            app.state.replica.catalog_changed()  # read it from the primary until the replica has it
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        order_events = OrderEventHub(database_url)
-        order_events.also_listen(CATALOG_CHANNEL, catalog_cache.notified, catalog_cache.set_available)
+        # LISTEN needs a session of its own: the direct connection, never a transaction pooler.
+        order_events = OrderEventHub(settings.listen_url(database_url))
+        order_events.also_listen(CATALOG_CHANNEL, catalog_changed, catalog_cache.set_available)
         order_events.start()
         app.state.order_events = order_events
         # The pool settings are the whole server's: each worker process keeps its share, so that
@@ -75,15 +90,29 @@ def create_app(
             database_url,
             pool_size=max(4, settings.db_pool_size // workers),
             max_overflow=settings.db_max_overflow // workers,
+            behind_pooler=settings.behind_pooler(database_url),
         )
         app.state.engine = engine
-        app.state.read_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        app.state.read_engine = read_engine_of(engine)
+        if settings.database_replica_url:
+            app.state.replica_engine = create_engine(
+                settings.database_replica_url,
+                pool_size=max(2, settings.db_pool_size // workers // 2),
+                max_overflow=settings.db_max_overflow // workers,
+                behind_pooler=settings.behind_pooler(database_url),
+            )
+            app.state.replica = Replica(
+                read_engine_of(app.state.replica_engine), app.state.read_engine, settings.replica_max_lag
+            )
+            app.state.replica.start()
         # The job worker (jobs/): e-mail, late refunds, and the periodic tasks (reservation expiry...).
         worker = (
             running_worker(settings, database_url, payments)
             if settings.run_worker == "on"
             else contextlib.nullcontext()
         )
+        # Gauges of this process (pool, subscriptions) for scrapes that another worker answers.
+        sampler = asyncio.create_task(metrics.sample_forever(app.state), name="metrics sampler")
         if serving:
             tune_garbage_collector()
             if storefront_on:
@@ -94,8 +123,14 @@ def create_app(
             async with worker:
                 yield
         finally:
+            sampler.cancel()
+            metrics.process_exited(os.getpid())
             await order_events.stop()
+            if app.state.replica is not None:
+                await app.state.replica.stop()
             await payments.close()
+            if traces is not None:
+                traces.shutdown()
             await engine.dispose()
 
     graphql = GraphQLApp(
@@ -122,6 +157,7 @@ def create_app(
             Route("/webhooks/stripe", stripe_webhook, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics.metrics_endpoint),
             *(sandbox.routes if payments.is_sandbox else []),
             *(mailbox.routes if payments.is_sandbox and not settings.smtp_host else []),
             *(storefront_routes() if storefront_on else []),
@@ -129,6 +165,8 @@ def create_app(
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
+            *([traces.middleware()] if traces else []),
+            Middleware(metrics.RequestMetricsMiddleware, log_requests=settings.log_format == "json"),
             Middleware(SecurityHeadersMiddleware),
             Middleware(
                 CORSMiddleware,
@@ -144,6 +182,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.tracing = traces
+    app.state.replica = None  # DATABASE_REPLICA_URL: set in the lifespan (core/replica.py)
     app.state.head_revision = head_revision()
     app.state.payments = payments
     app.state.catalog_cache = catalog_cache

@@ -25,6 +25,7 @@ class GraphQLApp(GraphQL[Context, None]):
             response=response,
             engine=state.engine,
             read_engine=state.read_engine,
+            catalog_engine=state.replica.catalog_engine() if state.replica else state.read_engine,
             settings=state.settings,
             jwt_secret=state.jwt_secret,
             payments=state.payments,

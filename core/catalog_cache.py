@@ -27,6 +27,7 @@ import orjson
 from graphql import FieldNode, GraphQLSyntaxError, OperationDefinitionNode, OperationType, parse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core import metrics
 from core.http_guard import replay_body
 
 CATALOG_CHANNEL = "catalog_changed"
@@ -198,6 +199,7 @@ class CatalogCacheMiddleware:
             await self.app(scope, replay, send)
             return
         cached = self.cache.get(key)
+        metrics.catalog_cache(cached is not None, key[0], key[2])
         if cached is not None:
             await _send_json(send, cached)
             return

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
+from typing import Any
 
 import orjson
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from core.metrics import InstrumentedPool
+
+# An engine option marking an engine whose connections go through a pooler in transaction mode.
+BEHIND_POOLER = "storefront_behind_pooler"
 
 
 def async_url(database_url: str) -> str:
@@ -26,13 +34,29 @@ _ENGINE_LOGGER = logging.getLogger("sqlalchemy.engine.Engine")
 _ENGINE_LOGGER.addFilter(_NoResultRows())
 
 
-def create_engine(database_url: str, *, pool_size: int = 32, max_overflow: int = 16) -> AsyncEngine:
+def create_engine(
+    database_url: str, *, pool_size: int = 32, max_overflow: int = 16, behind_pooler: bool = False
+) -> AsyncEngine:
     """Connections beyond `pool_size` are opened for a burst and closed after it.
 
     Opening one costs the server several milliseconds of CPU (asyncpg introspects the JSON
     types on every new connection), so the pool keeps as many as the requests a busy process
     has in flight, and the overflow is a margin.
+
+    `behind_pooler`: the URL is a pooler in transaction mode (PgBouncer 1.18 as Debian bookworm
+    ships it tracks no prepared statements, so a statement prepared on one server connection is
+    unknown on the next). Then no statement is cached or named (asyncpg's `statement_cache_size=0`,
+    SQLAlchemy's `prepared_statement_cache_size=0`, the unnamed statement), and every statement
+    runs inside a transaction (see `read_engine_of`, `driver_of`), which keeps its parse
+    and its execution on one server connection.
     """
+    connect_args: dict[str, Any] = {}
+    if behind_pooler:
+        connect_args = {
+            "statement_cache_size": 0,
+            "prepared_statement_cache_size": 0,
+            "prepared_statement_name_func": _unnamed,
+        }
     return create_async_engine(
         async_url(database_url),
         pool_size=pool_size,
@@ -42,4 +66,32 @@ def create_engine(database_url: str, *, pool_size: int = 32, max_overflow: int =
         json_deserializer=orjson.loads,
         # Errors and SQL logs show statements without their values (cart tokens, e-mails, addresses).
         hide_parameters=True,
+        connect_args=connect_args,
+        poolclass=InstrumentedPool,  # counts the checkouts waiting (core/metrics.py)
+        execution_options={BEHIND_POOLER: behind_pooler},
     )
+
+
+def _unnamed() -> str:
+    return ""
+
+
+def read_engine_of(engine: AsyncEngine) -> AsyncEngine:
+    """The engine of plain reads: AUTOCOMMIT (no BEGIN/COMMIT round trips) on a direct connection;
+    behind a transaction pooler the engine itself, so that each read is one transaction."""
+    if engine.get_execution_options().get(BEHIND_POOLER):
+        return engine
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+@contextlib.asynccontextmanager
+async def driver_of(conn: AsyncConnection) -> AsyncIterator[Any]:
+    """The asyncpg connection under `conn`; behind a transaction pooler, inside a transaction."""
+    raw = await conn.get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+    if conn.sync_connection.get_execution_options().get(BEHIND_POOLER) and not driver.is_in_transaction():
+        async with driver.transaction():
+            yield driver
+    else:
+        yield driver

@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from core.settings import Settings, get_settings
+from core.shutdown import WS_PROTOCOL
 
 WRITTEN_FOR = {"uvicorn": "0.54.0"}
 
@@ -201,4 +202,7 @@ def uvicorn_options(settings: Settings, *, workers: int = 1) -> dict[str, Any]:
         # permessage-deflate keeps a zlib state per WebSocket (most of a subscriber's memory) and
         # compresses every event again per subscriber, for messages of a few hundred bytes.
         "ws_per_message_deflate": settings.ws_compression,
+        # SIGTERM: WebSockets closed with 1001, requests in flight given SHUTDOWN_TIMEOUT (core/shutdown.py).
+        "ws": WS_PROTOCOL,
+        "timeout_graceful_shutdown": settings.shutdown_timeout,
     }

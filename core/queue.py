@@ -10,6 +10,8 @@ Payloads are small JSON objects (ids, never personal data); handlers read the re
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,11 +22,14 @@ from pgqueuer.queries import Queries
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.db import driver_of
 
-async def _queries(conn: AsyncConnection) -> Queries:
+
+@contextlib.asynccontextmanager
+async def _queries(conn: AsyncConnection) -> AsyncIterator[Queries]:
     """pgqueuer's queries on the asyncpg connection under `conn` (its transaction included)."""
-    raw = await conn.get_raw_connection()
-    return Queries(AsyncpgDriver(raw.driver_connection))  # type: ignore[arg-type]
+    async with driver_of(conn) as driver:
+        yield Queries(AsyncpgDriver(driver))
 
 
 async def enqueue(
@@ -37,8 +42,10 @@ async def enqueue(
 ) -> int | None:
     """Enqueue `task` in the caller's transaction; returns the job id, None when `dedupe_key`
     names a job already waiting or running (that job will do the work)."""
-    queries = await _queries(conn)
-    ids = await queries.enqueue(task, orjson.dumps(payload), 0, delay, dedupe_key, None, on_conflict="skip")
+    async with _queries(conn) as queries:
+        ids = await queries.enqueue(
+            task, orjson.dumps(payload), 0, delay, dedupe_key, None, on_conflict="skip"
+        )
     return ids[0]
 
 
@@ -113,5 +120,6 @@ async def retry_failed_job(conn: AsyncConnection, job_id: int) -> bool:
     )
     if found.first() is None:
         return False
-    await (await _queries(conn)).requeue_jobs([job_id])  # type: ignore[list-item]
+    async with _queries(conn) as queries:
+        await queries.requeue_jobs([job_id])  # type: ignore[list-item]
     return True

@@ -151,6 +151,20 @@ class Settings(BaseSettings):
     checkout_unverified: bool = True  # whether customers with an unverified e-mail may check out
     rate_limit_account_email: str = "5/3600"  # reset/verification/change e-mails per address
     rate_limit_account_mail: str = "30/3600"  # account e-mails asked per client address
+    # Production (README: "Operations", docs/deploy.md). A direct (unpooled) connection for LISTEN
+    # and the job queue; defaults to DATABASE_URL.
+    database_listen_url: str | None = None
+    # A pooler in transaction mode (PgBouncer, Supavisor, RDS Proxy) in front of DATABASE_URL:
+    # on / off / auto (auto: on when DATABASE_LISTEN_URL is set and differs from DATABASE_URL).
+    database_pooler: str = "auto"
+    # A streaming read replica for catalog reads, and how far behind it may be before reads
+    # fall back to the primary (seconds).
+    database_replica_url: str | None = None
+    replica_max_lag: float = Field(default=5.0, gt=0)
+    log_format: str = "text"  # text or json
+    metrics_token: str | None = Field(default=None, repr=False)  # unset: /metrics answers loopback only
+    otel_exporter_otlp_endpoint: str | None = None  # set: OpenTelemetry tracing (OTLP over HTTP)
+    shutdown_timeout: float = Field(default=20.0, gt=0)  # seconds in-flight work may take on SIGTERM
 
     @field_validator(
         "rate_limit_login",
@@ -193,6 +207,22 @@ class Settings(BaseSettings):
             raise ValueError(f"SMTP_TLS is none, starttls or tls; got {value!r}")
         return mode
 
+    @field_validator("log_format")
+    @classmethod
+    def _valid_log_format(cls, value: str) -> str:
+        fmt = value.strip().lower()
+        if fmt not in ("text", "json"):
+            raise ValueError(f"LOG_FORMAT is text or json; got {value!r}")
+        return fmt
+
+    @field_validator("database_pooler")
+    @classmethod
+    def _valid_pooler(cls, value: str) -> str:
+        switch = _SWITCHES.get(value.strip().lower())
+        if switch is None:
+            raise ValueError(f"DATABASE_POOLER is on, off or auto; got {value!r}")
+        return switch
+
     @field_validator("run_worker")
     @classmethod
     def _run_worker_switch(cls, value: str) -> str:
@@ -231,6 +261,15 @@ class Settings(BaseSettings):
     @classmethod
     def _lower_currency(cls, value: str) -> str:
         return value.strip().lower()
+
+    def listen_url(self, database_url: str) -> str:
+        """The direct connection for LISTEN and the job queue (DATABASE_LISTEN_URL, else `database_url`)."""
+        return self.database_listen_url or database_url
+
+    def behind_pooler(self, database_url: str) -> bool:
+        """Whether `database_url` goes through a pooler in transaction mode (DATABASE_POOLER)."""
+        auto = bool(self.database_listen_url) and self.database_listen_url != database_url
+        return switch_on(self.database_pooler, auto=auto)
 
     @property
     def base_url(self) -> str:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core import metrics
 from domain import notifications
 from models import inventory_repository as inventory
 from models import order_repository as orders
@@ -95,6 +96,7 @@ async def change_status(
     await orders.update_order(conn, order.id, **values)
     change = await orders.append_history(conn, order.id, current.value, target.value, reason, actor)
     await publish(conn, order, change)
+    metrics.order_status_changed(current.value, target.value)
     await notifications.order_changed(conn, order.id, target.value)
     updated = await orders.lock_order(conn, order.id)
     assert updated is not None

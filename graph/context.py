@@ -30,6 +30,8 @@ class Context:
     order_events: OrderEventHub
     order_token_secret: str = field(repr=False)
     jwt_secret: str = field(repr=False)
+    # Catalog listings: the read replica while it is up and current (core/replica.py), else read_engine.
+    catalog_engine: AsyncEngine | None = field(default=None, repr=False)
     # The WebSocket connection_init payload; strawberry sets it when the client sends one.
     connection_params: dict[str, Any] | None = field(default=None, repr=False)
     loaders: Loaders = field(init=False)
@@ -38,6 +40,8 @@ class Context:
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.read_engine)
+        if self.catalog_engine is None:
+            self.catalog_engine = self.read_engine
 
     def fresh_loaders(self) -> None:
         """Forget what was loaded: a WebSocket context lives for many events, each a new read."""

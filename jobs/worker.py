@@ -20,6 +20,7 @@ from pgqueuer.executors import DatabaseRetryEntrypointExecutor, EntrypointExecut
 from sqlalchemy.engine import make_url
 
 from core.db import create_engine
+from core.metrics import counting_failures
 from core.settings import Settings
 from domain.notifications import Mailer
 from domain.payments import PaymentProvider
@@ -63,15 +64,27 @@ class Worker:
         )
 
     async def run(self) -> None:
+        # pgqueuer LISTENs for new jobs and runs its queries outside transactions: its own small
+        # pool is on the direct connection (DATABASE_LISTEN_URL), never a transaction pooler.
         pool = await asyncpg.create_pool(
-            asyncpg_dsn(self.database_url), min_size=1, max_size=3, command_timeout=60
+            asyncpg_dsn(self.settings.listen_url(self.database_url)),
+            min_size=1,
+            max_size=3,
+            command_timeout=60,
         )
-        engine = create_engine(self.database_url, pool_size=self.concurrency, max_overflow=2)
+        engine = create_engine(
+            self.database_url,
+            pool_size=self.concurrency,
+            max_overflow=2,
+            behind_pooler=self.settings.behind_pooler(self.database_url),
+        )
         try:
             resources = Resources(self.settings, engine, self.payments, mailer(self.settings))
             pgq = PgQueuer.from_asyncpg_pool(pool)
             for name, handler in handlers(resources).items():
-                pgq.entrypoint(name, on_failure="hold", executor_factory=self._retrying)(handler)  # type: ignore[arg-type]
+                pgq.entrypoint(name, on_failure="hold", executor_factory=self._retrying)(
+                    counting_failures(name, handler)
+                )  # type: ignore[arg-type]
             for name, (expression, task) in schedule(resources).items():
                 pgq.schedule(name, expression)(_scheduled(task))
             self._pgq = pgq

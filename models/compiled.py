@@ -21,6 +21,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Executable
 
+from core.db import driver_of
+
 WRITTEN_FOR = {"sqlalchemy": "2.1.9"}
 _MAX_SHAPES = 512
 
@@ -66,7 +68,5 @@ def compiled_read(
 async def fetch(conn: AsyncConnection, read: CompiledRead, values: Mapping[str, Any]) -> list[Any]:
     """The rows (asyncpg records, read by column name) of `read` with the passed `values`."""
     arguments = [values[name] if name in values else read.constants[name] for name in read.parameters]
-    raw = await conn.get_raw_connection()
-    driver = raw.driver_connection
-    assert driver is not None
-    return await driver.fetch(read.sql, *arguments)
+    async with driver_of(conn) as driver:
+        return await driver.fetch(read.sql, *arguments)

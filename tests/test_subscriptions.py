@@ -231,6 +231,7 @@ async def second_process(settings: Settings, database_url: str) -> AsyncIterator
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
+        "DATABASE_LISTEN_URL": settings.database_listen_url or database_url,
         "DATA_DIR": str(settings.data_dir),
         "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "LOG_LEVEL": "warning",

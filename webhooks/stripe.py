@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from core import metrics
 from domain.payment_events import apply_payment_event, event_identity
 from domain.payments import PaymentProvider, PaymentProviderUnavailable
 
@@ -41,6 +42,7 @@ async def receive_event(
         if identity is None:
             raise ValueError("not an event")
     except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError):
+        metrics.webhook_event("unverified", "refused")
         return JSONResponse({"error": "invalid signature or payload"}, status_code=400)
     try:
         outcome = await apply_payment_event(engine, event, payments)
@@ -48,7 +50,9 @@ async def receive_event(
         # Nothing was applied (one transaction), or a late payment's refund is still due;
         # Stripe retries on a 5xx.
         logger.error("could not apply payment event %s: %s", identity[0], type(error).__name__)
+        metrics.webhook_event(event.get("type"), "unavailable")
         return JSONResponse({"error": "temporarily unavailable"}, status_code=503)
+    metrics.webhook_event(event.get("type"), str(outcome))
     return JSONResponse({"received": True, "outcome": outcome})
 
 

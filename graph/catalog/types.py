@@ -267,7 +267,7 @@ async def product_connection(
 
     wanted = selected_names(info)
     node_fields = selected_names(info, ("edges", "node"))
-    async with info.context.read_engine.connect() as conn:
+    async with info.context.catalog_engine.connect() as conn:  # type: ignore[union-attr]
         page = await catalog.product_page(
             conn,
             query,

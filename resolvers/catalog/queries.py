@@ -118,6 +118,6 @@ class CatalogQuery:
 
     @strawberry.field
     async def categories(self, info: Info) -> list[Category]:
-        async with info.context.read_engine.connect() as conn:
+        async with info.context.catalog_engine.connect() as conn:  # type: ignore[union-attr]
             rows = await catalog.all_categories(conn)
         return [Category.from_row(row) for row in rows]
