@@ -7,7 +7,7 @@ import re
 
 import httpx
 
-from tests.accounts import register
+from tests.accounts import email_key, register
 from tests.support import sql
 
 STAFF_PASSWORD = "correct horse battery"
@@ -21,7 +21,7 @@ def csrf_of(page: str) -> str:
 
 async def new_staff(client: httpx.AsyncClient, database_url: str, email: str = "boss@example.com") -> str:
     await register(client, email=email, password=STAFF_PASSWORD)
-    await sql(database_url, "UPDATE users SET is_staff = true WHERE email = :email", email=email)
+    await sql(database_url, "UPDATE users SET is_staff = true WHERE email_index = :key", key=email_key(email))
     return email
 
 

@@ -534,7 +534,9 @@ async def test_catalog_operations_are_staff_only(
     email = f"{caller}@example.com"
     token = None if caller == "anonymous" else await signed_up_token(client, email)
     if caller == "staff":
-        await sql(database_url, "UPDATE users SET is_staff = true WHERE email = :email", email=email)
+        await sql(
+            database_url, "UPDATE users SET is_staff = true WHERE email_index = :key", key=email_key(email)
+        )
     before = await catalog_state(database_url)
     outcome = mutation_outcome(await graphql(client, document, variables, token=token), "ok")
     assert outcome == (for_staff if caller == "staff" else STAFF_ONLY[caller])

@@ -32,8 +32,12 @@ def _head(path: str, extra: str) -> bytes:
 
 
 @pytest.mark.parametrize("path", ROUTES_WITH_BODIES)
-async def test_a_declared_body_over_the_cap_is_refused_on_every_route(client: httpx.AsyncClient, path: str) -> None:
-    status, body = await _status_and_body(str(client.base_url), _head(path, f"Content-Length: {MAX_BODY_BYTES + 1}"))
+async def test_a_declared_body_over_the_cap_is_refused_on_every_route(
+    client: httpx.AsyncClient, path: str
+) -> None:
+    status, body = await _status_and_body(
+        str(client.base_url), _head(path, f"Content-Length: {MAX_BODY_BYTES + 1}")
+    )
     assert status == 413 and b"larger than" in body
 
 

@@ -302,7 +302,11 @@ async def test_payment_after_expiry_is_not_applied_and_is_logged(
         database_url, "SELECT reason FROM order_status_history WHERE order_id = :id", id=order.id
     )
     # The late payment was refunded at once, and the order's history says so (issue 16).
-    assert [h.reason for h in history] == ["checkout created", "payment window expired", "late payment refunded"]
+    assert [h.reason for h in history] == [
+        "checkout created",
+        "payment window expired",
+        "late payment refunded",
+    ]
 
 
 async def test_completed_unpaid_waits_then_async_outcomes_apply(

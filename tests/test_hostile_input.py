@@ -430,10 +430,10 @@ async def reviewer(shop: Shop) -> tuple[str, str]:
         await deliver(shop.client, order["id"], staff)
         (row,) = await sql(
             shop.database_url,
-            "UPDATE orders SET user_id = (SELECT id FROM users WHERE email = :e) WHERE id = :o"
+            "UPDATE orders SET user_id = (SELECT id FROM users WHERE email_index = :e) WHERE id = :o"
             " RETURNING (SELECT v.product_id FROM order_lines l JOIN product_variants v ON v.id = l.variant_id"
             " WHERE l.order_id = :o LIMIT 1)",
-            e=user["email"],
+            e=email_key(user["email"]),
             o=pk_of(order["id"], "Order"),
         )
         _reviewers[shop.database_url] = (user["accessToken"], global_id("Product", row[0]))

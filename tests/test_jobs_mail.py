@@ -125,7 +125,9 @@ async def _settled(database_url: str) -> None:
     """Every job has run (none waiting or running)."""
 
     async def idle() -> bool:
-        rows = await sql(database_url, "SELECT count(*) AS n FROM pgqueuer WHERE status IN ('queued', 'picked')")
+        rows = await sql(
+            database_url, "SELECT count(*) AS n FROM pgqueuer WHERE status IN ('queued', 'picked')"
+        )
         return rows[0].n == 0
 
     await eventually(idle, "the job queue to drain")
@@ -136,7 +138,9 @@ async def test_no_mail_when_the_change_rolls_back(
 ) -> None:
     client, inbox, _ = mail_shop
     variant_id, _, _ = await variant_with_stock(database_url, 10)
-    rolled_back = await order_row(database_url, (await checkout(client, await new_cart(client, variant_id)))["order"]["id"])
+    rolled_back = await order_row(
+        database_url, (await checkout(client, await new_cart(client, variant_id)))["order"]["id"]
+    )
     await eventually(lambda: len(inbox.ids("order-confirmation")) == 1, "the first confirmation")
     engine = create_engine(database_url, pool_size=1)
     try:
@@ -144,7 +148,9 @@ async def test_no_mail_when_the_change_rolls_back(
             async with engine.begin() as conn:
                 change = await change_status(conn, rolled_back.id, OrderStatus.PAID, actor="test")
                 assert change.changed
-                queued = await conn.exec_driver_sql("SELECT count(*) FROM pgqueuer WHERE entrypoint = 'send_order_email'")
+                queued = await conn.exec_driver_sql(
+                    "SELECT count(*) FROM pgqueuer WHERE entrypoint = 'send_order_email'"
+                )
                 assert queued.scalar() >= 1  # the job was written in this very transaction...
                 raise RuntimeError("rolled back")
     finally:
@@ -169,7 +175,11 @@ async def test_a_refusing_smtp_server_gets_the_message_again_later(
     await _settled(database_url)
     assert inbox.attempts == 2 and len(inbox.messages) == 1
     order = await order_row(database_url, result["order"]["id"])
-    rows = await sql(database_url, "SELECT status, attempts, last_error FROM mail_messages WHERE order_id = :id", id=order.id)
+    rows = await sql(
+        database_url,
+        "SELECT status, attempts, last_error FROM mail_messages WHERE order_id = :id",
+        id=order.id,
+    )
     assert [(row.status, row.attempts) for row in rows] == [("sent", 2)]
     assert "451" in rows[0].last_error
 
@@ -190,7 +200,10 @@ async def test_shipping_mails_the_tracking_number_escaped_in_html(
             token=staff,
         )
         assert body["data"]["orderUpdateStatus"]["userErrors"] == [], body
-    shipped = await eventually(lambda: [m for m in inbox.messages if message_id(m).startswith("<order-shipped.")], "the shipped e-mail")
+    shipped = await eventually(
+        lambda: [m for m in inbox.messages if message_id(m).startswith("<order-shipped.")],
+        "the shipped e-mail",
+    )
     assert hostile in shipped[0].get_body(("plain",)).get_content()
     html_part = shipped[0].get_body(("html",)).get_content()
     assert "&lt;b&gt;1Z999&lt;/b&gt;&amp;" in html_part and hostile not in html_part
@@ -256,7 +269,9 @@ async def test_a_worker_killed_mid_job_loses_nothing(
             inbox.hold.clear()
             assert inbox.messages == []
             # The job is still there, picked by a worker that no longer answers...
-            rows = await sql(database_url, "SELECT status FROM pgqueuer WHERE entrypoint = 'send_order_email'")
+            rows = await sql(
+                database_url, "SELECT status FROM pgqueuer WHERE entrypoint = 'send_order_email'"
+            )
             assert [row.status for row in rows] == ["picked"]
             # ...and a worker that comes back runs it.
             async with running_worker(settings, database_url, running.app.state.payments):
@@ -305,7 +320,9 @@ async def test_a_missed_webhook_is_found_by_asking_stripe(
         await task
 
 
-async def test_sandbox_mail_is_captured_and_shown_in_the_mailbox(client: httpx.AsyncClient, database_url: str) -> None:
+async def test_sandbox_mail_is_captured_and_shown_in_the_mailbox(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
     variant_id, _, _ = await variant_with_stock(database_url, 10)
     result = await checkout(client, await new_cart(client, variant_id))
     order = await order_row(database_url, result["order"]["id"])
@@ -325,7 +342,10 @@ async def test_sandbox_mail_is_captured_and_shown_in_the_mailbox(client: httpx.A
     ]
     page = await client.get("/mailbox")
     assert page.status_code == 200 and "were NOT sent" in page.text
-    assert f"Order #{order.number} received" in page.text and f"Payment received for order #{order.number}" in page.text
+    assert (
+        f"Order #{order.number} received" in page.text
+        and f"Payment received for order #{order.number}" in page.text
+    )
     message = await client.get(f"/mailbox/{rows[0].id}")
     assert message.status_code == 200 and ADDRESS["line1"] in message.text
     html_part = await client.get(f"/mailbox/{rows[0].id}/html")
@@ -367,14 +387,20 @@ async def test_a_job_that_keeps_failing_is_listed_for_staff_and_retried(
             assert "MailNotSent" in job["error"] and "451" in job["error"]
             assert inbox.messages == [] and inbox.attempts == 2
             retried = await graphql(
-                client, "mutation($i: ID!) { jobRetry(id: $i) { queued userErrors { code } } }", {"i": job["id"]}, token=staff
+                client,
+                "mutation($i: ID!) { jobRetry(id: $i) { queued userErrors { code } } }",
+                {"i": job["id"]},
+                token=staff,
             )
             assert retried["data"]["jobRetry"] == {"queued": True, "userErrors": []}
             await eventually(lambda: inbox.ids("order-confirmation"), "the confirmation after the retry")
             await _settled(database_url)
             assert (await graphql(client, FAILED_JOBS, token=staff))["data"]["failedJobs"]["totalCount"] == 0
             again = await graphql(
-                client, "mutation($i: ID!) { jobRetry(id: $i) { queued userErrors { code } } }", {"i": job["id"]}, token=staff
+                client,
+                "mutation($i: ID!) { jobRetry(id: $i) { queued userErrors { code } } }",
+                {"i": job["id"]},
+                token=staff,
             )
             assert again["data"]["jobRetry"]["userErrors"] == [{"code": "NOT_FOUND"}]
     finally:

@@ -148,7 +148,9 @@ async def test_the_apps_catalog_page_is_completed_from_plans(client: httpx.Async
 def _limited_schema(max_tokens: int, max_source_length: int) -> strawberry.Schema:
     class ParseLimits(SchemaExtension):
         def on_operation(self):  # type: ignore[no-untyped-def]
-            set_parse_limits(self.execution_context, max_tokens=max_tokens, max_source_length=max_source_length)
+            set_parse_limits(
+                self.execution_context, max_tokens=max_tokens, max_source_length=max_source_length
+            )
             yield
 
     return strawberry.Schema(query=GuardQuery, extensions=[ParseLimits])
@@ -172,7 +174,9 @@ def test_the_parser_limits_reach_graphql_core_and_are_recognised() -> None:
 
 def test_an_exhausted_overlap_budget_aborts_the_validation_recognisably() -> None:
     schema = strawberry.Schema(query=GuardQuery)._schema
-    document = graphql.parse("{ " + " ".join(f"thing {{ name }} a{i}: thing {{ name }}" for i in range(30)) + " }")
+    document = graphql.parse(
+        "{ " + " ".join(f"thing {{ name }} a{i}: thing {{ name }}" for i in range(30)) + " }"
+    )
     try:
         set_overlap_budget(1)
         errors = graphql.validate(schema, document)
@@ -226,7 +230,10 @@ def test_the_legacy_handler_holds_its_view_and_websocket() -> None:
     assert handler_websocket(handler) == "websocket"
     assert handler_init_wait(handler) == 3.0
     assert list(inspect.signature(LegacyWSHandlerBase.handle).parameters) == ["self"]
-    assert list(inspect.signature(LegacyWSHandlerBase.handle_connection_init).parameters) == ["self", "message"]
+    assert list(inspect.signature(LegacyWSHandlerBase.handle_connection_init).parameters) == [
+        "self",
+        "message",
+    ]
 
 
 # ---------------------------------------------------------------- core/http_protocol.py's assumptions

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mail.render import MessageKind, build_message, money, render
 
-HOSTILE = "<script>alert(1)</script> & \"Bob\""
+HOSTILE = '<script>alert(1)</script> & "Bob"'
 ORDER = {
     "number": 1001,
     "customer_name": HOSTILE,
@@ -36,7 +36,11 @@ def test_every_kind_renders_both_parts_escaping_html_only() -> None:
         context = {
             "shop": SHOP,
             "order": ORDER,
-            "account": {"name": HOSTILE, "link": "https://shop.example/verify?t=abc&x=1", "expires_in": "24 hours"},
+            "account": {
+                "name": HOSTILE,
+                "link": "https://shop.example/verify?t=abc&x=1",
+                "expires_in": "24 hours",
+            },
         }
         rendered = render(kind, context)
         assert rendered.subject and "\n" not in rendered.subject
@@ -44,7 +48,10 @@ def test_every_kind_renders_both_parts_escaping_html_only() -> None:
         assert "&lt;script&gt;" in rendered.html, kind
         assert HOSTILE in rendered.text, kind  # plain text is not HTML: nothing to escape
         message = build_message(
-            rendered, sender="Shop <shop@example.test>", recipient="a@example.test", message_id="<x@example.test>"
+            rendered,
+            sender="Shop <shop@example.test>",
+            recipient="a@example.test",
+            message_id="<x@example.test>",
         )
         assert message.get_body(("plain",)) is not None and message.get_body(("html",)) is not None
     shipped = render(MessageKind.ORDER_SHIPPED, {"shop": SHOP, "order": ORDER})

@@ -88,7 +88,10 @@ async def test_graphiql_is_on_in_the_demo_and_off_in_production(
     client: httpx.AsyncClient, settings: Settings, stripe_settings: Settings
 ) -> None:
     sandbox_page = await client.get("/graphql", headers={"Accept": "text/html"})  # no Stripe key: the demo
-    assert sandbox_page.status_code == 200 and "/graphiql/vendor/graphiql-3.8.3/graphiql.min.js" in sandbox_page.text
+    assert (
+        sandbox_page.status_code == 200
+        and "/graphiql/vendor/graphiql-3.8.3/graphiql.min.js" in sandbox_page.text
+    )
     assert "unpkg" not in sandbox_page.text  # served from here: works offline
     assert (await _graphiql_answer(stripe_settings)).status_code == 404  # a real Stripe key: production
     assert (await _graphiql_answer(stripe_settings.model_copy(update={"debug": True}))).status_code == 200
