@@ -29,6 +29,10 @@ class SeedCategory:
     position: int
 
 
+# (attribute slug, value name): what a product or variant carries of the demo attributes.
+SeedAttribute = tuple[str, str]
+
+
 @dataclass(frozen=True)
 class SeedVariant:
     sku: str
@@ -36,6 +40,7 @@ class SeedVariant:
     price: int
     stock: int
     position: int
+    attributes: tuple[SeedAttribute, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,7 @@ class SeedProduct:
     images: tuple[SeedImage, ...]
     created_at: datetime
     variants: tuple[SeedVariant, ...]
+    attributes: tuple[SeedAttribute, ...] = ()
 
 
 # (variant name, SKU suffix, price in percent of the product's base price)
@@ -178,14 +184,16 @@ class _Generator:
         spec = words.categories[spec_index]
         brand, _, noun, name = self._unique_name(spec_index)
         slug = self._unique_slug(_slugify(name))
+        description, material = _description(words, rng, spec, brand, noun, name)
         return SeedProduct(
             slug=slug,
             name=name,
-            description=_description(words, rng, spec, brand, noun, name),
+            description=description,
             category_slug=spec.slug,
             images=_images(words, rng, slug, name),
             created_at=words.base_time + timedelta(hours=i),
             variants=_variants(words, rng, spec, noun, f"{spec.code}-{i + 1:04d}"),
+            attributes=(("brand", brand),) + ((("material", material),) if material else ()),
         )
 
     def _unique_name(self, spec_index: int) -> tuple[str, str | None, _Noun, str]:
@@ -266,9 +274,40 @@ def _variants(
                 price=_retail_price(words, base * percent // 100),
                 stock=stock,
                 position=position,
+                attributes=_option_attributes(noun.kind, name),
             )
         )
     return tuple(variants)
+
+
+def _option_attributes(kind: str, option: str) -> tuple[SeedAttribute, ...]:
+    """A variant's colour and size, read off its option name ('Medium / Navy', 'EU 38 / Black', 'Red')."""
+    if kind == "colour":
+        return (("colour", option),)
+    if kind in ("size_colour", "shoe_colour"):
+        size, _, colour = option.partition(" / ")
+        return (("size", size), ("colour", colour))
+    return ()
+
+
+def seed_attributes() -> dict[str, tuple[str, str, tuple[str, ...]]]:
+    """The demo attributes: slug -> (name, input type, value names in order)."""
+    words = vocabulary()
+    brands = dict.fromkeys(brand for spec in words.categories for brand in spec.brands if brand)
+    materials = dict.fromkeys(
+        material for spec in words.categories for noun in spec.nouns for material in noun.materials
+    )
+    sizes = dict.fromkeys(name for name, _, _ in (*words.option_tables["size"], *words.shoe_sizes))
+    return {
+        "brand": ("Brand", "DROPDOWN", tuple(brands)),
+        "colour": ("Colour", "SWATCH", tuple(words.colour_codes)),
+        "size": ("Size", "DROPDOWN", tuple(sizes)),
+        "material": ("Material", "MULTISELECT", tuple(materials)),
+    }
+
+
+def value_slug(name: str) -> str:
+    return _slugify(name)
 
 
 def _pick_options(words: _Vocabulary, rng: random.Random, spec: _CategorySpec, noun: _Noun) -> list[_Option]:
@@ -314,7 +353,8 @@ def _retail_price(words: _Vocabulary, cents: int) -> int:
 
 def _description(
     words: _Vocabulary, rng: random.Random, spec: _CategorySpec, brand: str, noun: _Noun, name: str
-) -> str:
+) -> tuple[str, str | None]:
+    """The description, and the material it names (if any)."""
     features = noun.features or spec.features
     f1, f2 = rng.sample(features, 2)
     plural = noun.label.endswith("s")
@@ -333,12 +373,13 @@ def _description(
         "This": "These" if plural else "This",
     }
     sentences = [rng.choice(spec.intros or words.generic_intros).format(**forms)]
+    material = None
     if noun.materials and rng.random() < 0.6:
-        forms["material"] = rng.choice(noun.materials)
+        material = forms["material"] = rng.choice(noun.materials)
         sentences.append(rng.choice(words.material_lines).format(**forms))
     if spec.closers and rng.random() < 0.55:
         sentences.append(rng.choice(spec.closers))
-    return " ".join(sentence[0].upper() + sentence[1:] for sentence in sentences)
+    return " ".join(sentence[0].upper() + sentence[1:] for sentence in sentences), material
 
 
 def _images(words: _Vocabulary, rng: random.Random, slug: str, name: str) -> tuple[SeedImage, ...]:

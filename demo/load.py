@@ -10,13 +10,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from itertools import islice
+from typing import Any
 
 import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.db import create_engine
-from demo.catalog import SeedCategory, SeedProduct, iter_products, seed_categories
+from demo.catalog import (
+    SeedCategory,
+    SeedProduct,
+    iter_products,
+    seed_attributes,
+    seed_categories,
+    value_slug,
+)
 
 logger = logging.getLogger("demo")
 
@@ -51,8 +59,37 @@ _INSERT_VARIANTS = text(
         CAST(:price AS integer[]), CAST(:stock AS integer[]), CAST(:position AS integer[])
     )
     ON CONFLICT (sku) DO NOTHING
+    RETURNING id, sku
     """
 )
+_INSERT_ATTRIBUTE = text(
+    """
+    INSERT INTO attributes (slug, name, input_type, position) VALUES (:slug, :name, :input_type, :position)
+    ON CONFLICT (slug) DO NOTHING
+    """
+)
+_INSERT_VALUES = text(
+    """
+    INSERT INTO attribute_values (attribute_id, slug, name, position)
+    SELECT a.id, v.slug, v.name, v.position - 1
+    FROM attributes a,
+         unnest(CAST(:slugs AS text[]), CAST(:names AS text[])) WITH ORDINALITY AS v(slug, name, position)
+    WHERE a.slug = :attribute
+    ON CONFLICT (attribute_id, slug) DO NOTHING
+    """
+)
+# The values each new product or variant carries, by (item id, attribute slug, value slug).
+_ITEM_VALUES = """
+    INSERT INTO {owner}_attribute_values ({owner}_id, attribute_id, value_id)
+    SELECT i.item, v.attribute_id, v.id
+    FROM unnest(CAST(:items AS bigint[]), CAST(:attributes AS text[]), CAST(:values AS text[]))
+         AS i(item, attribute, value)
+    JOIN attributes a ON a.slug = i.attribute
+    JOIN attribute_values v ON v.attribute_id = a.id AND v.slug = i.value
+    ON CONFLICT DO NOTHING
+"""
+_INSERT_PRODUCT_VALUES = text(_ITEM_VALUES.format(owner="product"))
+_INSERT_VARIANT_VALUES = text(_ITEM_VALUES.format(owner="variant"))
 
 
 async def catalog_is_empty(conn: AsyncConnection) -> bool:
@@ -69,6 +106,34 @@ async def load_categories(conn: AsyncConnection, categories: Iterable[SeedCatego
                 "name": category.name,
                 "parent_slug": category.parent_slug,
                 "position": category.position,
+            },
+        )
+
+
+async def load_attributes(conn: AsyncConnection) -> None:
+    """The demo attributes (brand, colour, size, material) and every value they may take."""
+    for position, (slug, (name, input_type, values)) in enumerate(seed_attributes().items()):
+        await conn.execute(
+            _INSERT_ATTRIBUTE, {"slug": slug, "name": name, "input_type": input_type, "position": position}
+        )
+        await conn.execute(
+            _INSERT_VALUES,
+            {
+                "attribute": slug,
+                "slugs": [value_slug(value) for value in values],
+                "names": [value[:1].upper() + value[1:] for value in values],
+            },
+        )
+
+
+async def _load_item_values(conn: AsyncConnection, statement: Any, items: list[tuple[int, str, str]]) -> None:
+    if items:
+        await conn.execute(
+            statement,
+            {
+                "items": [item for item, _, _ in items],
+                "attributes": [attribute for _, attribute, _ in items],
+                "values": [value_slug(value) for _, _, value in items],
             },
         )
 
@@ -96,8 +161,19 @@ async def load_products(conn: AsyncConnection, products: list[SeedProduct]) -> i
         if product.slug in product_ids
         for variant in product.variants
     ]
+    await _load_item_values(
+        conn,
+        _INSERT_PRODUCT_VALUES,
+        [
+            (product_ids[product.slug], attribute, value)
+            for product in products
+            if product.slug in product_ids
+            for attribute, value in product.attributes
+            if value
+        ],
+    )
     if new_variants:
-        await conn.execute(
+        inserted_variants = await conn.execute(
             _INSERT_VARIANTS,
             {
                 "product_id": [product_id for product_id, _ in new_variants],
@@ -107,6 +183,18 @@ async def load_products(conn: AsyncConnection, products: list[SeedProduct]) -> i
                 "stock": [variant.stock for _, variant in new_variants],
                 "position": [variant.position for _, variant in new_variants],
             },
+        )
+        variant_ids = {row.sku: row.id for row in inserted_variants}
+        await _load_item_values(
+            conn,
+            _INSERT_VARIANT_VALUES,
+            [
+                (variant_ids[variant.sku], attribute, value)
+                for _, variant in new_variants
+                if variant.sku in variant_ids
+                for attribute, value in variant.attributes
+                if value
+            ],
         )
     return len(product_ids)
 
@@ -129,6 +217,7 @@ async def seed_demo_catalog(database_url: str, product_count: int, *, only_if_em
             if only_if_empty and not await catalog_is_empty(conn):
                 return 0
             await load_categories(conn, seed_categories())
+            await load_attributes(conn)
         for batch in _batches(iter_products(product_count), BATCH):
             async with engine.begin() as conn:
                 added += await load_products(conn, batch)

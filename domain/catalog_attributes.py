@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain import catalog_rules as rules
+from domain.catalog_constraints import translated
 from domain.errors import CatalogCode, Problem, Rejected
 from models import catalog_admin_repository as repo
 from models.catalog_admin import INPUT_TYPES
@@ -71,6 +72,7 @@ def _value_problems(values: Sequence[tuple[str, str | None]]) -> list[Problem]:
     return problems
 
 
+@translated
 async def create_attribute(
     conn: AsyncConnection,
     *,
@@ -119,6 +121,7 @@ async def create_attribute(
     return created
 
 
+@translated
 async def add_attribute_value(
     conn: AsyncConnection,
     attribute_id: int,
@@ -218,6 +221,7 @@ async def _set_values(
         await repo.replace_item_values(conn, owner, item_id, attribute.id, ids)
 
 
+@translated
 async def set_product_attribute_values(
     conn: AsyncConnection,
     product_id: int,
@@ -232,6 +236,7 @@ async def set_product_attribute_values(
     return product
 
 
+@translated
 async def set_variant_attribute_values(
     conn: AsyncConnection,
     variant_id: int,

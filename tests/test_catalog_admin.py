@@ -6,6 +6,7 @@ or make a category its own ancestor.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -134,3 +135,41 @@ async def test_no_path_breaks_the_stock_and_price_invariants(
             database_url,
             statement + " WHERE id = (SELECT min(id) FROM product_variants)" * ("UPDATE" in statement),
         )
+
+
+async def test_concurrent_edits_race_to_one_outcome(database_url: str) -> None:
+    engine = create_engine(database_url, pool_size=12)
+    try:
+        async with engine.begin() as conn:
+            product = await admin.create_product(conn, name="Racing Kettle")
+            variant = await admin.create_variant(
+                conn, product_id=product.id, sku="RACE-1", name="Steel", price=10, stock=5
+            )
+
+        async def attempt(work) -> str:  # type: ignore[no-untyped-def]
+            try:
+                async with engine.begin() as conn:
+                    await work(conn)
+            except Rejected as rejected:
+                return rejected.problems[0].code
+            return "ok"
+
+        taken = await asyncio.gather(
+            *(attempt(lambda conn: admin.create_product(conn, name="Twin Lamp")) for _ in range(4))
+        )
+        assert sorted(taken) == ["SLUG_TAKEN", "SLUG_TAKEN", "SLUG_TAKEN", "ok"]
+        sold = await asyncio.gather(
+            *(
+                attempt(lambda conn: admin.adjust_stock(conn, variant.id, delta=-1, reason="damaged"))
+                for _ in range(8)
+            )
+        )
+        assert sorted(sold) == ["INVALID_QUANTITY"] * 3 + ["ok"] * 5
+    finally:
+        await engine.dispose()
+    ((stock, movements),) = await sql(
+        database_url,
+        "SELECT stock, (SELECT count(*) FROM inventory_movements WHERE variant_id = :id) FROM product_variants WHERE id = :id",
+        id=variant.id,
+    )
+    assert (stock, movements) == (0, 6)  # the initial 5, then five units damaged

@@ -200,3 +200,22 @@ async def test_too_many_attribute_filters_are_refused(client: httpx.AsyncClient)
     many = [{"attribute": f"a{i}", "values": ["x"]} for i in range(21)]
     body = await graphql(client, FACETS, {"filter": {"attributes": many}})
     assert [error["extensions"]["code"] for error in body["errors"]] == ["TOO_MANY_ITEMS"]
+
+
+async def test_the_demo_catalog_has_meaningful_facets(client: httpx.AsyncClient) -> None:
+    body = await graphql(
+        client,
+        '{ products(first: 1, filter: {search: "speaker"}) { totalCount facets { inStock'
+        " attributes { attribute { slug } values { value { slug } count } } } } }",
+    )
+    page = body["data"]["products"]
+    facets = {facet["attribute"]["slug"]: facet["values"] for facet in page["facets"]["attributes"]}
+    assert {"brand", "colour"} <= set(facets)
+    assert sum(value["count"] for value in facets["brand"]) == page["totalCount"]  # one brand each
+    red = await graphql(
+        client,
+        '{ products(first: 1, filter: {search: "speaker", attributes: [{attribute: "colour", values: ["red"]}]})'
+        " { totalCount } }",
+    )
+    counted = next(value["count"] for value in facets["colour"] if value["value"]["slug"] == "red")
+    assert red["data"]["products"]["totalCount"] == counted > 0

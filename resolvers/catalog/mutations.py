@@ -63,8 +63,8 @@ def _pk(global_id: str, type_name: str, field: str, code: CatalogCode = CatalogC
 
 
 def _given(value: Any) -> Any:
-    """strawberry's UNSET (left out) as the domain's UNSET (not changed)."""
-    return UNSET if value is strawberry.UNSET else value
+    """Left out (strawberry's UNSET) or null: not changed (the domain's UNSET)."""
+    return UNSET if value is strawberry.UNSET or value is None else value
 
 
 def _images(images: list[ProductImageInput] | None) -> list[dict[str, Any]]:
@@ -147,7 +147,7 @@ class CatalogMutation:
 
         async def work(conn: AsyncConnection) -> Product:
             pk = _pk(id, "Product", "id")
-            category: Any = _given(input.category)
+            category: Any = UNSET if input.category is strawberry.UNSET else input.category
             if category not in (UNSET, None):
                 category = _pk(category, "Category", "category", CatalogCode.CATEGORY_NOT_FOUND)
             images = _given(input.images)
