@@ -72,6 +72,7 @@ def main() -> None:
         write_csv(first, args.variants)
         write_csv(changed, args.variants, price_offset=1)
         print(f"{args.variants:,} variants, {first.stat().st_size / 1e6:.1f} MB of CSV")
+        print("load average before: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
         print("| run | seconds | variants/s | peak RSS MB (max so far) | output |")
         print("| --- | --- | --- | --- | --- |")
         for name, command in (
@@ -83,6 +84,7 @@ def main() -> None:
         ):
             seconds, peak, output = timed(env, *command)
             print(f"| {name} | {seconds:.1f} | {args.variants / seconds:,.0f} | {peak:.0f} | {output} |")
+        print("load average after: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
     finally:
         stop_embedded_postgres(data_dir)
         if not args.keep:

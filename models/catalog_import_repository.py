@@ -1,4 +1,4 @@
-"""Set-based reads and writes of a catalog import (domain.catalog_import) and of the export.
+"""Set-based reads and writes of a catalog import (domain.catalog_import).
 
 Every statement takes a whole chunk of rows as arrays (`unnest`), so a chunk costs a handful of
 statements whatever its size. Upserts change only rows whose values differ (`IS DISTINCT FROM`), so

@@ -200,9 +200,9 @@ async def test_attribute_columns_set_exactly_the_values_named_and_export_writes_
     await sql(
         database_url,
         "INSERT INTO attributes (slug, name, input_type) VALUES"
-        " ('brand', 'Brand', 'DROPDOWN'), ('colour', 'Colour', 'DROPDOWN'), ('tags', 'Tags', 'MULTISELECT')",
+        " ('csv-brand', 'Brand', 'DROPDOWN'), ('csv-colour', 'Colour', 'DROPDOWN'), ('csv-tags', 'Tags', 'MULTISELECT')",
     )
-    header = HEADER.rstrip("\n") + ",attribute:brand,attribute:tags,variant_attribute:colour\n"
+    header = HEADER.rstrip("\n") + ",attribute:csv-brand,attribute:csv-tags,variant_attribute:csv-colour\n"
     rows = [
         "tee,Tee,,,,true,,TEE-R,Red,100,1,0,acme,soft|cotton,red\n",
         "tee,Tee,,,,true,,TEE-B,Blue,100,1,1,acme,soft|cotton,blue\n",
@@ -215,7 +215,11 @@ async def test_attribute_columns_set_exactly_the_values_named_and_export_writes_
         " JOIN attribute_values av ON av.id = x.value_id JOIN products p ON p.id = x.product_id"
         " WHERE p.slug = 'tee' ORDER BY 1, 2",
     )
-    assert [tuple(row) for row in values] == [("brand", "acme"), ("tags", "cotton"), ("tags", "soft")]
+    assert [tuple(row) for row in values] == [
+        ("csv-brand", "acme"),
+        ("csv-tags", "cotton"),
+        ("csv-tags", "soft"),
+    ]
     again = await catalog_import.import_catalog(engine, [header, *rows])
     assert again.attribute_values_changed == 0 and again.variants_unchanged == 2
 
@@ -223,7 +227,7 @@ async def test_attribute_columns_set_exactly_the_values_named_and_export_writes_
     changed = [rows[0].replace("soft|cotton", ""), rows[1].replace("soft|cotton", "")]
     assert (await catalog_import.import_catalog(engine, [header, *changed])).attribute_values_changed == 2
     two_brands = await catalog_import.import_catalog(engine, [header, rows[0].replace("acme", "acme|other")])
-    assert "attribute:brand: takes one value" in two_brands.rejected[0].reason
+    assert "attribute:csv-brand: takes one value" in two_brands.rejected[0].reason
     unknown = await catalog_import.import_catalog(
         engine, [HEADER.rstrip("\n") + ",attribute:nope\n", "tee,Tee,,,,true,,TEE-R,Red,100,1,0,x\n"]
     )
@@ -233,6 +237,6 @@ async def test_attribute_columns_set_exactly_the_values_named_and_export_writes_
     await catalog_export.export_catalog(engine, out)
     exported = {row["sku"]: row for row in csv.DictReader(io.StringIO(out.getvalue()))}
     assert (
-        exported["TEE-B"]["attribute:brand"] == "acme"
-        and exported["TEE-B"]["variant_attribute:colour"] == "blue"
+        exported["TEE-B"]["attribute:csv-brand"] == "acme"
+        and exported["TEE-B"]["variant_attribute:csv-colour"] == "blue"
     )
