@@ -226,20 +226,21 @@ def command_export_catalog(settings: Settings, args: argparse.Namespace) -> None
 
 def command_rotate_keys(settings: Settings, args: argparse.Namespace) -> None:
     """Re-encrypt personal data with PII_ACTIVE_KEY while the shop keeps serving."""
-    from domain.pii_rotation import rotate
+    from domain.pii_rotation import rotate, stale_rows
 
     database_url = resolve_database_url(settings)
     upgrade_to_head(database_url)
 
-    async def run() -> dict[str, int]:
+    async def run() -> tuple[dict[str, int], int]:
         engine = create_engine(database_url, pool_size=2)
         try:
-            return await rotate(engine)
+            return await rotate(engine), await stale_rows(engine)
         finally:
             await engine.dispose()
 
-    done = asyncio.run(run())
-    print(f"re-encrypted {sum(done.values())} row(s) with key {pii.active_key_id()}")
+    done, left = asyncio.run(run())
+    key = pii.active_key_id()
+    print(f"re-encrypted {sum(done.values())} row(s) with key {key}; {left} row(s) left on other keys")
 
 
 def command_export_schema(settings: Settings, args: argparse.Namespace) -> None:

@@ -747,6 +747,125 @@ for _thing, (_, _, _, _fields, _) in STAFF_OBJECTS.items():
     staff_case(_thing, "Delete", None)
 
 
+# ---------------------------------------------------------------- self-service (issue 17)
+
+ERRORS_ONLY = "userErrors { code }"
+ADDRESS_INPUT = {
+    "name": "Ann",
+    "line1": "1 Main St",
+    "city": "Springfield",
+    "postalCode": "12345",
+    "country": "US",
+}
+
+
+def simple_account_case(name: str, query: str, signed_in: bool = True, **fixed: Any) -> None:
+    """A case whose hostile value goes in $v (the other variables fixed), as a new customer or signed out."""
+
+    @case(name)
+    async def _(shop: Shop, hostile: str) -> Request:
+        token = (await shop.user())["accessToken"] if signed_in else None
+        return query, {**fixed, "v": hostile}, token
+
+
+simple_account_case(
+    "accountUpdate.name", f"mutation($v: String) {{ accountUpdate(name: $v) {{ {ERRORS_ONLY} }} }}"
+)
+simple_account_case(
+    "accountEmailChangeRequest.newEmail",
+    f'mutation($v: String!) {{ accountEmailChangeRequest(newEmail: $v, password: "{PASSWORD}") {{ {ERRORS_ONLY} }} }}',
+)
+simple_account_case(
+    "accountEmailChangeRequest.password",
+    f'mutation($v: String!) {{ accountEmailChangeRequest(newEmail: "n@example.com", password: $v) {{ {ERRORS_ONLY} }} }}',
+)
+simple_account_case(
+    "accountEmailChangeConfirm.token",
+    f"mutation($v: String!) {{ accountEmailChangeConfirm(token: $v) {{ {ERRORS_ONLY} }} }}",
+    signed_in=False,
+)
+simple_account_case(
+    "accountPasswordChange.currentPassword",
+    f'mutation($v: String!) {{ accountPasswordChange(currentPassword: $v, newPassword: "another long one") {{ {ERRORS_ONLY} }} }}',
+)
+simple_account_case(
+    "accountPasswordChange.newPassword",
+    f'mutation($v: String!) {{ accountPasswordChange(currentPassword: "{PASSWORD}", newPassword: $v) {{ {ERRORS_ONLY} }} }}',
+)
+simple_account_case(
+    "accountPasswordResetRequest.email",
+    f"mutation($v: String!) {{ accountPasswordResetRequest(email: $v) {{ {ERRORS_ONLY} }} }}",
+    signed_in=False,
+)
+simple_account_case(
+    "accountPasswordReset.token",
+    f'mutation($v: String!) {{ accountPasswordReset(token: $v, newPassword: "another long one") {{ {ERRORS_ONLY} }} }}',
+    signed_in=False,
+)
+simple_account_case(
+    "accountPasswordReset.newPassword",
+    f'mutation($v: String!) {{ accountPasswordReset(token: "made-up", newPassword: $v) {{ {ERRORS_ONLY} }} }}',
+    signed_in=False,
+)
+simple_account_case(
+    "accountEmailVerify.token",
+    f"mutation($v: String!) {{ accountEmailVerify(token: $v) {{ {ERRORS_ONLY} }} }}",
+    signed_in=False,
+)
+simple_account_case(
+    "accountDelete.password", f"mutation($v: String!) {{ accountDelete(password: $v) {{ {ERRORS_ONLY} }} }}"
+)
+simple_account_case(
+    "accountSessionRevoke.id", f"mutation($v: ID!) {{ accountSessionRevoke(id: $v) {{ {ERRORS_ONLY} }} }}"
+)
+for _operation, _extra in (
+    ("accountAddressDelete", ""),
+    ("accountAddressSetDefault", ", type: SHIPPING"),
+):
+    simple_account_case(
+        f"{_operation}.id", f"mutation($v: ID!) {{ {_operation}(id: $v{_extra}) {{ {ERRORS_ONLY} }} }}"
+    )
+simple_account_case(
+    "accountAddressUpdate.id",
+    f"mutation($v: ID!, $a: AddressInput!) {{ accountAddressUpdate(id: $v, input: $a) {{ {ERRORS_ONLY} }} }}",
+    a=ADDRESS_INPUT,
+)
+
+
+def saved_address_case(operation: str, field: str) -> None:
+    @case(f"{operation}.input.{field}")
+    async def _(shop: Shop, hostile: str) -> Request:
+        token = (await shop.user())["accessToken"]
+        created = await shop.data(
+            "mutation($a: AddressInput!) { accountAddressCreate(input: $a) { address { id } userErrors { code } } }",
+            {"a": ADDRESS_INPUT},
+            token,
+        )
+        address = {**ADDRESS_INPUT, field: hostile}
+        if operation == "accountAddressCreate":
+            query = f"mutation($a: AddressInput!) {{ accountAddressCreate(input: $a) {{ {ERRORS_ONLY} }} }}"
+            return query, {"a": address}, token
+        query = f"mutation($i: ID!, $a: AddressInput!) {{ accountAddressUpdate(id: $i, input: $a) {{ {ERRORS_ONLY} }} }}"
+        return query, {"i": created["address"]["id"], "a": address}, token
+
+
+for _operation in ("accountAddressCreate", "accountAddressUpdate"):
+    for _field in ("name", "line1", "line2", "city", "state", "postalCode", "country"):
+        saved_address_case(_operation, _field)
+
+
+@case("checkoutCreate.shippingAddressId")
+async def _checkout_saved_address(shop: Shop, hostile: str) -> Request:
+    token = (await shop.user())["accessToken"]
+    cart = await shop.data(
+        "mutation($v: ID!) { cartLinesAdd(lines: [{variantId: $v, quantity: 1}]) { cart { token } userErrors { code } } }",
+        {"v": shop.variant_id},
+        token,
+    )
+    query = f"mutation($t: String, $v: ID) {{ checkoutCreate(cartToken: $t, shippingAddressId: $v) {{ {ORDER} }} }}"
+    return query, {"t": cart["cart"]["token"], "v": hostile}, token
+
+
 SUBSCRIPTION_CASES = ("orderStatusChanged.orderId", "orderStatusChanged.orderToken")
 
 
