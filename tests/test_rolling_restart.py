@@ -48,7 +48,9 @@ async def load(urls: list[str], stop: asyncio.Event, tally: Tally) -> None:
     try:
         while not stop.is_set():
             url = random.choice(urls)
-            client = clients.setdefault(url, httpx.AsyncClient(base_url=url, timeout=30))
+            if url not in clients:
+                clients[url] = httpx.AsyncClient(base_url=url, timeout=30)
+            client = clients[url]
             try:
                 response = await client.post("/graphql", json=QUERY)
             except RETRYABLE:
@@ -86,6 +88,8 @@ async def test_a_rolling_restart_loses_no_request_and_no_event(settings: Setting
         launch_serve_process(env, timeout=180), launch_serve_process(env, timeout=180)
     )
     processes = [first, second]
+    stop, tally = asyncio.Event(), Tally()
+    clients: list[asyncio.Task[None]] = []
     try:
         async with httpx.AsyncClient(base_url=second_url, timeout=30) as shop:
             order = await guest_order(shop, database_url)
@@ -96,9 +100,8 @@ async def test_a_rolling_restart_loses_no_request_and_no_event(settings: Setting
                 "to"
             ] == "AWAITING_PAYMENT"
 
-            stop, tally = asyncio.Event(), Tally()
             urls = [first_url, second_url]
-            clients = [asyncio.create_task(load(urls, stop, tally)) for _ in range(CLIENTS)]
+            clients += [asyncio.create_task(load(urls, stop, tally)) for _ in range(CLIENTS)]
             await eventually(lambda: tally.ok >= 2 * CLIENTS, timeout=60, message="the load runs")
 
             stopping = time.monotonic()
@@ -128,6 +131,8 @@ async def test_a_rolling_restart_loses_no_request_and_no_event(settings: Setting
         assert tally.failed == 0, tally
         assert tally.ok > served_before > 0, tally
     finally:
+        stop.set()  # the load stops whatever happened
+        await asyncio.gather(*clients, return_exceptions=True)
         for process in processes:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
