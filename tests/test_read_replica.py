@@ -53,7 +53,7 @@ async def test_catalog_reads_use_the_replica_and_fall_back(
 ) -> None:
     replica_url = replica.url(make_url(direct_database_url).database or "")
     on_replica = settings.model_copy(
-        update={"database_replica_url": replica_url, "replica_max_lag": 2.0, "catalog_cache_size": 0}
+        update={"database_replica_url": replica_url, "replica_max_lag": 5.0, "catalog_cache_size": 0}
     )
     async with served(create_app(on_replica)) as running, httpx.AsyncClient(base_url=running.url) as http:
 
@@ -64,7 +64,7 @@ async def test_catalog_reads_use_the_replica_and_fall_back(
             body = (await http.post("/graphql", json={"query": CATEGORIES})).json()
             return min(body["data"]["categories"], key=lambda c: c["id"])["name"]
 
-        await eventually(lambda: _is(replica_state, "ok"), timeout=30, message="the replica is ok")
+        await eventually(lambda: _is(replica_state, "ok"), timeout=60, message="the replica is ok")
         original = await first_category()
 
         # A write this process does not hear of (no catalog notification): the replica, paused,
@@ -76,7 +76,7 @@ async def test_catalog_reads_use_the_replica_and_fall_back(
             "UPDATE categories SET name = 'Renamed quietly' WHERE id = (SELECT min(id) FROM categories)",
         )
         assert await first_category() == original, "read from the replica"
-        await eventually(lambda: _is(first_category, "Renamed quietly"), timeout=15, message="fell back")
+        await eventually(lambda: _is(first_category, "Renamed quietly"), timeout=60, message="fell back")
         assert (await http.get("/readyz")).json()["replica"] == "lagging"
 
         # A cart read after its mutation stays on the primary, whatever the replica holds.
@@ -86,13 +86,13 @@ async def test_catalog_reads_use_the_replica_and_fall_back(
         assert [line["quantity"] for line in cart["lines"]] == [2]
 
         await _execute(replica_url, "SELECT pg_wal_replay_resume()")
-        await eventually(lambda: _is(replica_state, "ok"), timeout=30, message="the replica caught up")
+        await eventually(lambda: _is(replica_state, "ok"), timeout=60, message="the replica caught up")
         assert await first_category() == "Renamed quietly"
 
         # Down: reads go to the primary, and readiness still holds (the primary answers).
         replica.stop()
         try:
-            await eventually(lambda: _is(replica_state, "down"), timeout=15, message="the replica is down")
+            await eventually(lambda: _is(replica_state, "down"), timeout=60, message="the replica is down")
             assert (await http.get("/readyz")).status_code == 200
             assert await first_category() == "Renamed quietly"
         finally:
