@@ -267,8 +267,12 @@ async def launch_serve_process(
                 assert time.monotonic() < deadline, "the server did not become ready"
                 await asyncio.sleep(0.2)
     except BaseException:
-        process.kill()
-        process.wait()
+        process.send_signal(signal.SIGTERM)  # not SIGKILL: `serve --workers N` stops its workers
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
         raise
     return process, url
 
