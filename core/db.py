@@ -90,6 +90,10 @@ async def driver_of(conn: AsyncConnection) -> AsyncIterator[Any]:
     raw = await conn.get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None
+    if conn.in_transaction() and not driver.is_in_transaction():
+        # SQLAlchemy begins the driver's transaction lazily, at the first statement: begin it now,
+        # so that what is written through the driver (a job) commits or rolls back with the caller's.
+        await conn.exec_driver_sql("SELECT 1")
     if conn.sync_connection.get_execution_options().get(BEHIND_POOLER) and not driver.is_in_transaction():
         async with driver.transaction():
             yield driver
