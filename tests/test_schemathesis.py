@@ -94,7 +94,7 @@ def staff_token(url: str, database_url: str) -> str:
 def test_generated_operations_never_break_the_server(served_in_a_thread: str, database_url: str) -> None:
     schema = schemathesis.graphql.from_url(f"{served_in_a_thread}/graphql")
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 21  # 9 queries and 12 mutations
+    assert len(operations) == 24  # 10 queries and 14 mutations
     session = requests.Session()
     calls: Counter[str] = Counter()
     started = time.monotonic()
