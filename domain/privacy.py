@@ -26,6 +26,7 @@ from models import address_repository as addresses
 from models import cart_repository as carts
 from models import order_repository as orders
 from models import profile_repository as profiles
+from models import review_repository as reviews
 from models.account_repository import UserRow
 
 MAX_EXPORTED_ORDERS = 10_000
@@ -53,6 +54,7 @@ async def export(engine: AsyncEngine, user: UserRow) -> dict[str, Any]:
         by_id = await orders.orders_by_ids(conn, order_ids)
         lines = await orders.lines_of_orders(conn, order_ids)
         history = await orders.history_of_orders(conn, order_ids)
+        written = await reviews.reviews_of_user(conn, user.id)
     return {
         "format": "storefront-data-export/1",
         "user": {
@@ -96,6 +98,11 @@ async def export(engine: AsyncEngine, user: UserRow) -> dict[str, Any]:
                 "subtotal": order.subtotal,
                 "total": order.total,
                 "shippingAddress": order.shipping_address,
+                "billingAddress": order.billing_address,
+                "vatNumber": order.vat_number,
+                "discount": order.discount,
+                "shipping": order.shipping,
+                "tax": order.tax,
                 "trackingNumber": order.tracking_number,
                 "createdAt": _when(order.created_at),
                 "paidAt": _when(order.paid_at),
@@ -117,6 +124,18 @@ async def export(engine: AsyncEngine, user: UserRow) -> dict[str, Any]:
             }
             for order in (by_id[order_id] for order_id in order_ids if order_id in by_id)
         ],
+        "reviews": [
+            {
+                "productId": review.product_id,
+                "rating": review.rating,
+                "title": review.title,
+                "body": review.body,
+                "hidden": review.is_hidden,
+                "createdAt": _when(review.created_at),
+                "updatedAt": _when(review.updated_at),
+            }
+            for review in written
+        ],
     }
 
 
@@ -132,6 +151,7 @@ async def delete_account(
         await addresses.delete_all_of(conn, user.id)
         await revoke_sessions(conn, user.id, keep=None)
         await carts.soft_delete_carts_of_user(conn, user.id)
+        await reviews.delete_reviews_of_user(conn, user.id)
         for order_id in await orders.order_ids_of_user(conn, user.id):
             order = (await orders.orders_by_ids(conn, [order_id]))[order_id]
             country = order.shipping_address.get("country")

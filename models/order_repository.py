@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, text, tuple_, update
+from sqlalchemy import case, func, insert, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -418,11 +418,20 @@ async def changes_after(conn: AsyncConnection, order_id: int, after_change_id: i
 
 
 async def erase_order(conn: AsyncConnection, order_id: int, email: str, address: dict[str, Any]) -> None:
-    """Replace the personal data of an order (its customer's account deleted); the order stays."""
+    """Replace the personal data of an order (its customer's account deleted); the order stays.
+
+    The billing address, when the order has one, is reduced like the shipping address (to the
+    `address` given, which keeps only the country); the VAT number stays: it names a business and
+    the invoice's tax treatment depends on it."""
     await conn.execute(
         update(orders)
         .where(orders.c.id == order_id)
-        .values(email=email, email_index=None, shipping_address=address)
+        .values(
+            email=email,
+            email_index=None,
+            shipping_address=address,
+            billing_address=case((orders.c.billing_address.is_(None), None), else_=address),
+        )
     )
 
 

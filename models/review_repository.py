@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import exists, func, select, text, update
+from sqlalchemy import delete, exists, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -219,3 +219,9 @@ async def reviews_of_user(conn: AsyncConnection, user_id: int) -> list[ReviewRow
     """Every review the user wrote, hidden ones included (for their data export)."""
     statement = select(*_review_columns).where(reviews.c.user_id == user_id).order_by(reviews.c.id)
     return [_review_row(row) for row in await conn.execute(statement)]
+
+
+async def delete_reviews_of_user(conn: AsyncConnection, user_id: int) -> int:
+    """The user's reviews go with their account (the products' ratings follow by trigger)."""
+    result = await conn.execute(delete(reviews).where(reviews.c.user_id == user_id))
+    return result.rowcount
