@@ -155,7 +155,13 @@ async def delete_account(
         for order_id in await orders.order_ids_of_user(conn, user.id):
             order = (await orders.orders_by_ids(conn, [order_id]))[order_id]
             country = order.shipping_address.get("country")
-            await orders.erase_order(conn, order_id, placeholder, _erased_address(country))
+            await orders.erase_order(
+                conn,
+                order_id,
+                placeholder,
+                _erased_address(country),
+                had_billing_address=order.billing_address is not None,
+            )
         await enqueue_account_email(
             conn,
             MessageKind.ACCOUNT_DELETED,

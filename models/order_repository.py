@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, insert, select, text, tuple_, update
+from sqlalchemy import func, insert, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -417,7 +417,9 @@ async def changes_after(conn: AsyncConnection, order_id: int, after_change_id: i
     return [StatusChangeRow(**row._mapping) for row in result]
 
 
-async def erase_order(conn: AsyncConnection, order_id: int, email: str, address: dict[str, Any]) -> None:
+async def erase_order(
+    conn: AsyncConnection, order_id: int, email: str, address: dict[str, Any], *, had_billing_address: bool
+) -> None:
     """Replace the personal data of an order (its customer's account deleted); the order stays.
 
     The billing address, when the order has one, is reduced like the shipping address (to the
@@ -430,7 +432,7 @@ async def erase_order(conn: AsyncConnection, order_id: int, email: str, address:
             email=email,
             email_index=None,
             shipping_address=address,
-            billing_address=case((orders.c.billing_address.is_(None), None), else_=address),
+            billing_address=address if had_billing_address else None,
         )
     )
 

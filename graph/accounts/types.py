@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import Enum
-from typing import Any
 
 import strawberry
 
@@ -15,7 +14,7 @@ from domain.access import UserRow
 from domain.self_service import AddressRow, SessionRow
 from graph.auth import login_of, viewer
 from graph.carts.types import Cart
-from graph.common.types import Address, Node, UserError
+from graph.common.types import Address, Node, UserError, address_of
 from graph.context import Info
 from graph.errors import Forbidden
 from graph.ids import to_global_id, to_global_key_id
@@ -25,18 +24,6 @@ from graph.ids import to_global_id, to_global_key_id
 class AddressType(Enum):
     SHIPPING = "shipping"
     BILLING = "billing"
-
-
-def address_of(value: dict[str, Any]) -> Address:
-    return Address(
-        name=value["name"],
-        line1=value["line1"],
-        line2=value.get("line2"),
-        city=value["city"],
-        state=value.get("state"),
-        postal_code=value["postal_code"],
-        country=value["country"],
-    )
 
 
 @strawberry.type

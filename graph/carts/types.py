@@ -10,7 +10,7 @@ from domain.cart_prices import CartView, PricedLine
 from domain.order_totals import cart_codes, cart_quote
 from domain.quotes import Quote, TotalsSettings
 from graph.catalog.types import ProductVariant
-from graph.common.types import AddressInput, Money, UserError
+from graph.common.types import AddressInput, Money, UserError, address_dict
 from graph.context import Info
 from graph.ids import pk_of, to_global_id
 from graph.totals.types import ShippingMethod, Totals
@@ -117,18 +117,6 @@ async def _quote(
             method_id=method_id,
             vat_number=vat_number,
         )
-
-
-def address_dict(address: AddressInput) -> dict[str, str | None]:
-    return {
-        "name": address.name,
-        "line1": address.line1,
-        "line2": address.line2,
-        "city": address.city,
-        "state": address.state,
-        "postal_code": address.postal_code,
-        "country": address.country,
-    }
 
 
 @strawberry.input

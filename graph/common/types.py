@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import strawberry
 
@@ -47,6 +48,32 @@ class AddressInput:
     state: str | None = None
     postal_code: str
     country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code.")
+
+
+def address_dict(address: AddressInput) -> dict[str, str | None]:
+    """An address as the domain keeps it (snake_case keys)."""
+    return {
+        "name": address.name,
+        "line1": address.line1,
+        "line2": address.line2,
+        "city": address.city,
+        "state": address.state,
+        "postal_code": address.postal_code,
+        "country": address.country,
+    }
+
+
+def address_of(value: dict[str, Any]) -> Address:
+    """A kept address (orders, the address book) as the schema shows it."""
+    return Address(
+        name=value["name"],
+        line1=value["line1"],
+        line2=value.get("line2"),
+        city=value["city"],
+        state=value.get("state"),
+        postal_code=value["postal_code"],
+        country=value["country"],
+    )
 
 
 @strawberry.type

@@ -3,31 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import strawberry
 
 from domain import orders as order_domain
 from domain.order_reads import OrderLineRow, OrderRow, StatusChangeRow
-from graph.common.types import Address, Money, Node, PageInfo, UserError
+from graph.common.types import Address, Money, Node, PageInfo, UserError, address_of
 from graph.common.types import AddressInput as AddressInput  # where checkoutCreate finds it
 from graph.context import Info
 from graph.ids import to_global_id
 from graph.totals.types import OrderShipping, TaxLine
 
 OrderStatus = strawberry.enum(order_domain.OrderStatus, name="OrderStatus")
-
-
-def _address(address: dict[str, Any]) -> Address:
-    return Address(
-        name=address["name"],
-        line1=address["line1"],
-        line2=address.get("line2"),
-        city=address["city"],
-        state=address.get("state"),
-        postal_code=address["postal_code"],
-        country=address["country"],
-    )
 
 
 @strawberry.type
@@ -122,14 +109,14 @@ class Order(Node):
             vat_number=row.vat_number,
             reverse_charge=row.reverse_charge,
             reverse_charge_reason=row.reverse_charge_reason,
-            billing_address=_address(row.billing_address) if row.billing_address else None,
+            billing_address=address_of(row.billing_address) if row.billing_address else None,
             id=strawberry.ID(to_global_id("Order", row.id)),
             number=row.number,
             status=order_domain.OrderStatus(row.status),
             email=row.email,
             subtotal=Money(amount=row.subtotal, currency=row.currency),
             total=Money(amount=row.total, currency=row.currency),
-            shipping_address=_address(address),
+            shipping_address=address_of(address),
             tracking_number=row.tracking_number,
             created_at=row.created_at,
             paid_at=row.paid_at,

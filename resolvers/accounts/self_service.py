@@ -23,7 +23,7 @@ from graph.accounts.types import (
 )
 from graph.auth import current_user, login_of
 from graph.carts.types import Cart
-from graph.common.types import AddressInput, UserError, user_errors
+from graph.common.types import AddressInput, UserError, address_dict, user_errors
 from graph.context import Info
 from graph.errors import Unauthenticated
 from graph.ids import key_of, pk_of
@@ -62,18 +62,6 @@ def _limited_ok(errors: list[UserError]) -> OkPayload:
 
 def _address_id(global_id: str) -> int:
     return pk_of(global_id, "CustomerAddress") or 0  # 0 is no address: NOT_FOUND
-
-
-def _address_dict(value: AddressInput) -> dict[str, Any]:
-    return {
-        "name": value.name,
-        "line1": value.line1,
-        "line2": value.line2,
-        "city": value.city,
-        "state": value.state,
-        "postal_code": value.postal_code,
-        "country": value.country,
-    }
 
 
 @strawberry.type
@@ -172,7 +160,7 @@ class AccountSelfServiceMutation:
         result = await self_service.create_address(
             info.context.engine,
             user,
-            _address_dict(input),
+            address_dict(input),
             default_shipping=bool(set_default_shipping),
             default_billing=bool(set_default_billing),
         )
@@ -187,7 +175,7 @@ class AccountSelfServiceMutation:
     ) -> CustomerAddressPayload:
         user = await _signed_in(info)
         result = await self_service.update_address(
-            info.context.engine, user, _address_id(id), _address_dict(input)
+            info.context.engine, user, _address_id(id), address_dict(input)
         )
         return _address_payload(result)
 

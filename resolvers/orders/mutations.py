@@ -15,7 +15,7 @@ from domain.orders import OrderStatus
 from domain.quotes import TotalsSettings
 from domain.self_service import unverified_checkout
 from graph.auth import current_user, viewer
-from graph.common.types import UserError, user_errors
+from graph.common.types import UserError, address_dict, user_errors
 from graph.context import Info
 from graph.errors import Unauthenticated
 from graph.ids import pk_of
@@ -28,18 +28,6 @@ from graph.orders.types import (
 from graph.orders.types import OrderStatus as OrderStatusType
 from graph.rate_limits import client_address, refused
 from resolvers.orders.lookup import load_order, require_staff, shipping_address_of
-
-
-def _address(address: AddressInput) -> dict[str, str | None]:
-    return {
-        "name": address.name,
-        "line1": address.line1,
-        "line2": address.line2,
-        "city": address.city,
-        "state": address.state,
-        "postal_code": address.postal_code,
-        "country": address.country,
-    }
 
 
 def not_found() -> list[UserError]:
@@ -132,7 +120,7 @@ class OrderMutation:
                 user_email=reader.email if reader else None,
                 cart_token=cart_token,
                 email=email,
-                shipping_address=_address(shipping_address),
+                shipping_address=address_dict(shipping_address),
                 success_url=success_url,
                 cancel_url=cancel_url,
                 client_address=client_address(info),
@@ -140,7 +128,7 @@ class OrderMutation:
                 if shipping_method_id is not None
                 else None,
                 vat_number=vat_number if vat_number and vat_number.strip() else None,
-                billing_address=_address(billing_address) if billing_address is not None else None,
+                billing_address=address_dict(billing_address) if billing_address is not None else None,
             ),
         )
         return CheckoutPayload(
