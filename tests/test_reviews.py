@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from core.settings import Settings
-from tests.accounts import register, signed_up_token, staff_token
+from graph.ids import pk_of
+from tests.accounts import PASSWORD, register, signed_up_token, staff_token
 from tests.shop import global_id, received_product, serve, variant_with_stock
 from tests.support import StatementCounter, codes, graphql, sql
 
@@ -382,3 +383,27 @@ async def test_review_writes_are_rate_limited_per_customer(settings: Settings, d
             assert codes(await submit(client, other, product, 5, "mine")) == []
     rows = await sql(database_url, "SELECT body FROM reviews ORDER BY id")
     assert [row.body for row in rows] == ["two", "mine"]
+
+
+async def test_a_deleted_account_takes_its_reviews_and_the_rating_follows(
+    client: httpx.AsyncClient, database_url: str, staff: str
+) -> None:
+    leaving = await customer(client, "Lea Ving")
+    product = await received_product(client, database_url, leaving, staff)
+    assert codes(await submit(client, leaving, product, 1, "not for me")) == []
+    assert (await product_reviews(client, product))["rating"]["count"] == 1
+    deleted = await graphql(
+        client,
+        "mutation($p: String!) { accountDelete(password: $p) { ok userErrors { code } } }",
+        {"p": PASSWORD},
+        token=leaving,
+    )
+    assert deleted["data"]["accountDelete"] == {"ok": True, "userErrors": []}, deleted
+    (row,) = await sql(database_url, "SELECT count(*) AS n FROM reviews")
+    assert row.n == 0
+    (rated,) = await sql(
+        database_url,
+        "SELECT rating_count, rating_sum FROM products WHERE id = :p",
+        p=pk_of(product, "Product"),
+    )
+    assert (rated.rating_count, rated.rating_sum) == (0, 0)
