@@ -19,6 +19,7 @@ from dashboard.imports import PATH as IMPORT_PATH
 from dashboard.imports import CatalogImportView
 from dashboard.orders import OrderView
 from dashboard.taxonomy import AttributeView, CategoryView
+from dashboard.totals import DiscountCodeView, ShippingMethodView, ShippingZoneView, TaxRateView
 
 PATH = "/admin"
 UPLOAD_PATH = f"{PATH}{IMPORT_PATH}/upload"  # its body cap is CATALOG_UPLOAD_MAX_BYTES
@@ -92,5 +93,9 @@ def mount_dashboard(app: Starlette, secret: str, settings: Settings) -> BaseAdmi
     admin.add_view(CategoryView(console))
     admin.add_view(AttributeView(console))
     admin.add_view(CatalogImportView(console, settings.catalog_upload_max_bytes))
+    admin.add_view(ShippingZoneView(console))
+    admin.add_view(ShippingMethodView(console))
+    admin.add_view(TaxRateView(console))
+    admin.add_view(DiscountCodeView(console))
     admin.mount_to(app)
     return admin

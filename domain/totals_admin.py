@@ -16,7 +16,21 @@ from models import totals_repository as repo
 from models.totals import DISCOUNT_KINDS, METHOD_KINDS, TAX_CLASSES
 from models.totals_repository import CodeRow, MethodRow, RateRow, ZoneRow
 
-__all__ = ["Code", "CodeRow", "MethodRow", "Problem", "RateRow", "ZoneRow", "delete", "listing", "save"]
+__all__ = [
+    "DISCOUNT_KINDS",
+    "METHOD_KINDS",
+    "TAX_CLASSES",
+    "Code",
+    "CodeRow",
+    "MethodRow",
+    "Problem",
+    "RateRow",
+    "ZoneRow",
+    "delete",
+    "get",
+    "listing",
+    "save",
+]
 
 MAX_LIST = 300  # countries, regions, postcodes, ids per list
 MAX_ROWS = 500  # rows a staff listing answers
@@ -170,3 +184,7 @@ async def delete(conn: AsyncConnection, kind: str, row_id: int | None) -> list[P
 
 async def listing(conn: AsyncConnection, kind: str, limit: int) -> list[Any]:
     return await repo.list_rows(conn, kind, min(max(limit, 0), MAX_ROWS))
+
+
+async def get(conn: AsyncConnection, kind: str, row_id: int) -> Any | None:
+    return await repo.get_row(conn, kind, row_id)
