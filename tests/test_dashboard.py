@@ -246,6 +246,11 @@ DASHBOARD_GETS = [
         for page in ("list", "create", "detail?pk=1")
     ),
     *(f"/admin/{view}/edit?pk=1" for view in ("products", "variants", "categories", "attributes")),
+    *(
+        f"/admin/{view}/{page}"
+        for view in ("shipping-zones", "shipping-methods", "tax-rates", "discount-codes")
+        for page in ("list", "create", "detail?pk=1", "edit?pk=1")
+    ),
 ]
 DASHBOARD_POSTS = [
     "/admin/products/create",
@@ -257,6 +262,9 @@ DASHBOARD_POSTS = [
     "/admin/_api/variants/row-action?name=stock&pk=1",
     "/admin/_api/products/action?name=delete",
     "/admin/catalog-import/upload",
+    "/admin/discount-codes/create",
+    "/admin/tax-rates/edit?pk=1",
+    "/admin/_api/shipping-zones/action?name=delete&pks=1",
 ]
 
 

@@ -55,6 +55,11 @@ async def test_staff_create_a_discount_code_and_a_tax_rate_the_api_sees(
         listed = await staff.get("/admin/discount-codes/list", params={"q": "WINTER"})
         assert listed.status_code == 200
         (code_row,) = await sql(database_url, "SELECT id FROM discount_codes WHERE code = 'WINTER10'")
+        (rate_row,) = await sql(database_url, "SELECT id FROM tax_rates WHERE region = 'T1'")
+        for path, pk in (("discount-codes", code_row.id), ("tax-rates", rate_row.id)):
+            for page in ("detail", "edit"):
+                shown = await staff.get(f"/admin/{path}/{page}", params={"pk": pk})
+                assert shown.status_code == 200, (path, page, shown.text[-2000:])
         edited = await _post_form(
             staff,
             f"/admin/discount-codes/edit?pk={code_row.id}",
@@ -158,6 +163,22 @@ async def test_staff_delete_a_zone_and_customers_never_reach_the_pages(
             database_url, "SELECT id, countries FROM shipping_zones WHERE name = 'Dashboard DACH'"
         )
         assert row.countries == ["DE", "AT", "CH"]
+        method = await _post_form(
+            staff,
+            "/admin/shipping-methods/create",
+            {
+                "zone_id": str(row.id),
+                "name": "Dashboard courier",
+                "kind": "subtotal",
+                "bands": '[{"from": 0, "price": 699}, {"from": 5000, "price": 0}]',
+                "is_active": "on",
+            },
+        )
+        assert method.status_code in (302, 303), method.text[-2000:]
+        (method_row,) = await sql(
+            database_url, "SELECT bands FROM shipping_methods WHERE zone_id = :z", z=row.id
+        )
+        assert method_row.bands == [{"from": 0, "price": 699}, {"from": 5000, "price": 0}]
         page = await staff.get("/admin/shipping-zones/list")
         deleted = await staff.post(
             "/admin/_api/shipping-zones/action",
