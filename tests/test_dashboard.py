@@ -74,7 +74,7 @@ async def test_staff_ship_a_paid_order_through_the_state_machine(
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as staff:
         email = await new_staff(staff, database_url)
         assert (await dashboard_sign_in(staff, email)).status_code == 303
-        listed = await staff.get("/admin/orders/list", params={"q": "buyer@"})
+        listed = await staff.get("/admin/orders/list", params={"q": "Buyer@Example.com"})
         assert listed.status_code == 200 and "buyer@example.com" in listed.text, listed.text
         page = await staff.get("/admin/orders/detail", params={"pk": number})
         assert page.status_code == 200 and "PAID" in page.text
