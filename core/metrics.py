@@ -97,6 +97,13 @@ def operation_label(name: str | None) -> str:
     return name
 
 
+def _loggable(name: str | None) -> str:
+    """The operation name for the log line: the cap on label values is the metrics' alone."""
+    if not name:
+        return "anonymous"
+    return name if _NAME.fullmatch(name) else "other"
+
+
 _CODE = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
 
 
@@ -109,7 +116,8 @@ def _code_label(code: object) -> str:
 
 @dataclass(slots=True)
 class _Operation:
-    name: str = "unknown"
+    name: str = "unknown"  # the metrics label (capped: see operation_label)
+    logged_name: str = "unknown"  # the name in the request's log line (any valid name, never capped)
     type: str = "unknown"
     outcome: str = "rejected"  # until an operation ran: refused before parsing (400, 413, 429...)
     error_codes: list[str] = field(default_factory=list)
@@ -129,7 +137,7 @@ def graphql_operation(
         USER_ERRORS.labels(_code_label(code)).inc()
     current = _operation.get()
     if current is not None:
-        current.name = operation_label(name)
+        current.name, current.logged_name = operation_label(name), _loggable(name)
         current.type = operation_type
         current.outcome = "error" if codes else "ok"
         current.error_codes = codes
@@ -152,6 +160,7 @@ def catalog_cache(hit: bool, query: str, operation_name: str | None) -> None:
             found = _QUERY_NAME.search(query)
             operation_name = found[1] if found else None
         current.name, current.type, current.outcome = operation_label(operation_name), "query", "ok"
+        current.logged_name = _loggable(operation_name)
 
 
 def order_status_changed(from_status: str, to_status: str) -> None:
@@ -249,12 +258,12 @@ class RequestMetricsMiddleware:
                 logger.info(
                     "%s %s %s %d in %.1f ms",
                     operation.type,
-                    operation.name,
+                    operation.logged_name,
                     operation.outcome,
                     status,
                     elapsed * 1000,
                     extra={
-                        "operation_name": operation.name,
+                        "operation_name": operation.logged_name,
                         "operation_type": operation.type,
                         "outcome": operation.outcome,
                         "status": status,

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import os
 import shutil
+import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Iterator
@@ -170,7 +171,12 @@ class Clones:
 
         async def drop() -> None:
             await asyncio.gather(*stopping)
-            await _admin(self.server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            try:
+                await _admin(self.server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            except (TimeoutError, OSError) as error:
+                # Clean-up only (the session's PostgreSQL goes with its databases): a connection
+                # that timed out on a loaded machine fails no test. A stopped server still does.
+                print(f"conftest: could not drop {name}: {error!r}", file=sys.stderr)
 
         self.later(drop())
 
