@@ -154,6 +154,12 @@ def blind_index(value: str) -> bytes:
     return hmac.new(keyring().index_key, value.encode(), hashlib.sha256).digest()
 
 
+def keyed_digest(raw: bytes) -> bytes:
+    """The blind index of raw bytes: for lookup keys of any input, e.g. rate-limit counters keyed by
+    an e-mail or a client address. Keyed, so a leaked table cannot be reversed by hashing guesses."""
+    return hmac.new(keyring().index_key, raw, hashlib.sha256).digest()
+
+
 def active_key_id() -> str:
     return keyring().active
 

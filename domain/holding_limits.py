@@ -11,12 +11,12 @@ a userError that says what is allowed.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.pii import keyed_digest
 from domain.errors import CheckoutCode, Problem
 from domain.rate_limits import UNKNOWN_ADDRESS, address_key
 from models import holding_repository as repo
@@ -37,9 +37,8 @@ class HoldingLimits:
 def shopper(user_id: int | None, email: str | None, client_address: str | None) -> Shopper:
     """The shopper's identities; an unknown client address is not one (it would join strangers)."""
     key = address_key(client_address)
-    client_key = (
-        None if key == UNKNOWN_ADDRESS else hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
-    )
+    # Keyed like the rate-limit counters: the IPv4 space is small enough to hash every address.
+    client_key = None if key == UNKNOWN_ADDRESS else keyed_digest(key.encode("utf-8", "surrogatepass"))
     return Shopper(user_id=user_id, email=email or None, client_key=client_key)
 
 

@@ -8,7 +8,6 @@ fixed, so around a window's end up to twice a limit can pass within one window's
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import logging
 from collections.abc import Sequence
@@ -16,6 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core.pii import keyed_digest
 from core.settings import RateLimit, Settings
 from domain.auth import InvalidEmail, normalize_email
 from domain.errors import LimitCode, Problem
@@ -141,7 +141,8 @@ def review_attempt(settings: Settings, user_id: int) -> list[Limited]:
 
 def _digest(key: str) -> bytes:
     # surrogatepass: a key is whatever the client sent, and it must never fail to count.
-    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
+    # Keyed (the PII index key), not a plain SHA-256: e-mails are few enough to be guessed and hashed.
+    return keyed_digest(key.encode("utf-8", "surrogatepass"))
 
 
 def _counted(attempts: Sequence[Limited]) -> list[tuple[Limited, RateLimit]]:

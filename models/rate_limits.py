@@ -1,7 +1,8 @@
 """Rate-limit counters: attempts per (bucket, key) in fixed time windows, shared by every server process.
 
-The key is a SHA-256 digest of what is limited (a client address, an e-mail address), so no
-address or e-mail is kept in clear and any input, however long or odd, fits. Rows are disposable:
+The key is a keyed digest (HMAC-SHA-256 with the PII index key) of what is limited (a client
+address, an e-mail address), so no address or e-mail is kept in clear or can be found by hashing a
+guess, and any input, however long or odd, fits. Rows are disposable:
 the table is UNLOGGED (no WAL per attempt) and windows that have ended are deleted now and then.
 """
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import os
 import re
 from collections.abc import AsyncIterator, Callable
@@ -15,6 +16,7 @@ import pytest
 
 from app.factory import create_app
 from core.db import create_engine
+from core.pii import keyed_digest
 from core.settings import RateLimit, Settings
 from domain import rate_limits
 from domain.rate_limits import address_key
@@ -106,6 +108,10 @@ async def test_a_refused_login_is_refused_even_with_the_right_password(
     stored = await sql(database_url, "SELECT bucket, key FROM rate_limit_counters")
     assert {row.bucket for row in stored} == {"login:account+address"}
     assert all(len(row.key) == 32 and email.encode() not in row.key for row in stored)
+    # Keyed: hashing a guessed e-mail does not find its row (a plain SHA-256 would).
+    guessed = f"{rate_limits.email_key(email)}\n{address_key('203.0.113.1')}".encode()
+    keys = {row.key for row in stored}
+    assert keyed_digest(guessed) in keys and hashlib.sha256(guessed).digest() not in keys
 
 
 async def test_concurrent_attempts_each_count_exactly_once(serve_with: Serve) -> None:
