@@ -515,6 +515,20 @@ async def test_a_customer_manages_their_account_pages_and_deletes_the_account(
     await expect(entry).to_contain_text("Default shipping · Default billing")
     await shots.take(page, "addresses")
 
+    # At checkout the default shipping address fills the form; "A new address" empties it.
+    (item,) = await items(database_url, 1, stock=5)
+    await add_to_cart(page, store, item)
+    await page.goto(f"{store}/#/checkout")
+    await expect(page.get_by_label("Saved address")).to_contain_text("7 Compiler Lane")
+    await expect(page.get_by_label("Address", exact=True)).to_have_value("7 Compiler Lane")
+    await expect(page.get_by_label("Full name")).to_have_value("Grace <b>Hopper</b>")
+    await expect(page.get_by_label("Country")).to_have_value("US")
+    await expect(page.locator("#method-list input[type=radio]").first).to_be_checked()  # the totals follow
+    await shots.take(page, "checkout-saved-address")
+    await page.get_by_label("Saved address").select_option(label="A new address")
+    await expect(page.get_by_label("Address", exact=True)).to_have_value("")
+
+    await page.get_by_role("link", name="Account", exact=True).click()
     await page.get_by_role("link", name="Password").click()
     await page.get_by_label("Current password").fill("correct horse battery")
     await page.get_by_label("New password (10 characters or more)").fill("an even longer passphrase")

@@ -3,7 +3,7 @@
 // e-mail verification, e-mail change), which work signed out.
 import { gql, resetSubscriptions, session } from "./api.js";
 import { refreshCartCount } from "./cart.js";
-import { announce, errorText, formValues, html, notice, show, userErrorText } from "./ui.js";
+import { addressText, announce, errorText, formValues, html, notice, show, userErrorText } from "./ui.js";
 
 const ERRORS = "userErrors { field code message }";
 const ADDRESS = "name line1 line2 city state postalCode country";
@@ -119,12 +119,6 @@ function profile(main, me, navigate) {
     if (payload.ok) out.innerHTML = String(notice("success", `Check ${newEmail}: the change happens when you follow the link we sent there.`));
     return payload;
   });
-}
-
-function addressText(address) {
-  return [address.name, address.line1, address.line2, `${address.postalCode} ${address.city}`, address.state, address.country]
-    .filter(Boolean)
-    .join(", ");
 }
 
 const ADDRESS_FIELDS = [

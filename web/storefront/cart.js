@@ -1,7 +1,7 @@
 // Cart (anonymous token in localStorage, or the signed-in customer's cart) and checkout.
 import { API_IS_SAME_ORIGIN, gql, session } from "./api.js";
 import { totalsFieldsets, wireTotals } from "./totals.js";
-import { announce, errorText, formValues, html, money, notice, show, userErrorText } from "./ui.js";
+import { addressText, announce, errorText, formValues, html, money, notice, show, userErrorText } from "./ui.js";
 
 const CART_FIELDS = `
   token totalQuantity subtotal { amount currency }
@@ -32,6 +32,9 @@ mutation Checkout($cartToken: String, $email: String, $address: AddressInput!, $
     userErrors { field code message }
   }
 }`;
+
+const SAVED_ADDRESSES = `{ me { addresses { id isDefaultShipping
+  address { name line1 line2 city state postalCode country } } } }`;
 
 const COUNTRIES = [
   ["US", "United States"], ["CA", "Canada"], ["GB", "United Kingdom"], ["IE", "Ireland"], ["DE", "Germany"],
@@ -192,6 +195,7 @@ export async function checkoutView(main) {
     state: values.state || null, postalCode: values.postalCode, country: values.country,
   });
   const totalsChoice = wireTotals(form, cartToken, () => addressOf(formValues(form)));
+  if (session.auth) offerSavedAddresses(form);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
@@ -238,4 +242,39 @@ export async function checkoutView(main) {
       button.disabled = false;
     }
   });
+}
+
+/** A signed-in customer's address book at checkout: the default shipping address fills the form,
+ * and any saved address can be picked instead (the fields stay editable). */
+async function offerSavedAddresses(form) {
+  let saved;
+  try {
+    saved = (await gql(SAVED_ADDRESSES)).me?.addresses ?? [];
+  } catch {
+    return; // the form works without them
+  }
+  if (!saved.length) return;
+  const legend = form.querySelector("fieldset:nth-of-type(2) legend");
+  legend.insertAdjacentHTML(
+    "afterend",
+    String(html`<div class="field"><label for="saved-address">Saved address</label>
+      <select id="saved-address">${saved.map((entry) => html`<option value="${entry.id}">${addressText(entry.address)}</option>`)}
+      <option value="">A new address</option></select></div>`),
+  );
+  const select = form.querySelector("#saved-address");
+  const fill = () => {
+    const entry = saved.find((candidate) => candidate.id === select.value);
+    for (const name of ["name", "line1", "line2", "city", "state", "postalCode", "country"]) {
+      const input = form.elements.namedItem(name);
+      const value = entry ? entry.address[name] || "" : "";
+      if (input.tagName === "SELECT" && value && ![...input.options].some((option) => option.value === value)) {
+        input.insertAdjacentHTML("beforeend", String(html`<option value="${value}">${value}</option>`));
+      }
+      if (entry || input.tagName !== "SELECT") input.value = value;
+    }
+    form.elements.namedItem("country").dispatchEvent(new Event("change")); // shipping methods and totals
+  };
+  select.value = (saved.find((entry) => entry.isDefaultShipping) ?? saved[0]).id;
+  select.addEventListener("change", fill);
+  fill();
 }

@@ -80,3 +80,10 @@ export function formValues(form) {
   }
   return values;
 }
+
+/** One line for an address (address book, saved addresses at checkout). */
+export function addressText(address) {
+  return [address.name, address.line1, address.line2, `${address.postalCode} ${address.city}`, address.state, address.country]
+    .filter(Boolean)
+    .join(", ");
+}
