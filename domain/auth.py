@@ -214,6 +214,26 @@ async def _start_refresh_token(
     return token
 
 
+async def start_session(
+    conn: AsyncConnection, user_id: int, lifetime: timedelta, origin: LoginOrigin
+) -> uuid.UUID:
+    """A login whose client holds no token of ours (the staff dashboard's signed cookie holds its
+    id): listed in the user's sessions, and ended like any other login, by revoking it, changing
+    the password or deleting the account."""
+    family_id = uuid.uuid4()
+    unused = _refresh_token_hash(secrets.token_urlsafe(_REFRESH_TOKEN_BYTES))  # nobody holds it
+    await repo.insert_refresh_token(
+        conn,
+        user_id,
+        family_id,
+        unused,
+        lifetime,
+        client_address=origin.client_address,
+        user_agent=origin.user_agent,
+    )
+    return family_id
+
+
 async def _signed_in(
     conn: AsyncConnection,
     user: UserRow,

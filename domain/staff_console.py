@@ -1,22 +1,26 @@
 """What the staff dashboard (dashboard/) reads and how staff sign in to it.
 
 Sign-in checks the same users table and password hashes as `login` (domain.auth) and is rate
-limited by the same limits; only staff accounts get in. The dashboard keeps the signed-in user's
-id in its session cookie and asks `staff_member` on every request, so a user who is no longer
-staff is out at their next click. The writes the dashboard makes are the API's own functions
-(domain.order_actions, domain.catalog_admin), never these.
+limited by the same limits; only staff accounts get in. Each sign-in is a login of its own
+(domain.auth.start_session), listed among the user's sessions; the dashboard keeps its id and the
+user's in the signed session cookie and asks `staff_member` on every request, so a user who is no
+longer staff, or whose session was revoked (signing out, `accountSessionRevoke`, a password
+change, deleting the account), is out at their next click. The writes the dashboard makes are the
+API's own functions (domain.order_actions, domain.catalog_admin), never these.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.settings import Settings
-from domain import rate_limits
+from domain import auth, rate_limits
 from domain.access import Viewer, viewer_of
-from domain.auth import InvalidEmail, check_password, normalize_email
+from domain.auth import InvalidEmail, LoginOrigin, check_password, normalize_email
 from models import account_repository as accounts
 from models import order_repository as orders
 from models.order_repository import OrderLineRow, OrderRow, StatusChangeRow
@@ -30,6 +34,7 @@ MAX_PAGE = 100
 @dataclass(slots=True, frozen=True)
 class StaffSignIn:
     staff: Viewer | None = None
+    session_id: uuid.UUID | None = None  # the login this sign-in started
     refused: str | None = None  # why, in words the sign-in page shows
     retry_after: int | None = None
 
@@ -38,7 +43,14 @@ _REFUSED = "Wrong e-mail address or password, or not a staff account."
 
 
 async def sign_in_staff(
-    engine: AsyncEngine, settings: Settings, *, address: str | None, email: str, password: str
+    engine: AsyncEngine,
+    settings: Settings,
+    *,
+    address: str | None,
+    email: str,
+    password: str,
+    user_agent: str | None = None,
+    lifetime: timedelta = timedelta(hours=8),
 ) -> StaffSignIn:
     """A staff member, or why not. Counted against the same limits as the API's `login`."""
     attempts = rate_limits.login_attempt(settings, address, email)
@@ -60,14 +72,23 @@ async def sign_in_staff(
     if not credentials.user.is_staff:
         return StaffSignIn(refused=_REFUSED)
     await rate_limits.forget(engine, rate_limits.login_succeeded(settings, address, email))
-    return StaffSignIn(staff=viewer_of(credentials.user))
+    agent = f"Staff dashboard · {user_agent or 'unknown'}"[:512]
+    origin = LoginOrigin(client_address=address, user_agent=agent)
+    async with engine.begin() as conn:
+        session_id = await auth.start_session(conn, credentials.user.id, lifetime, origin)
+    return StaffSignIn(staff=viewer_of(credentials.user), session_id=session_id)
 
 
-async def staff_member(engine: AsyncEngine, user_id: int) -> Viewer | None:
-    """The user, while they exist and are staff."""
+async def staff_member(engine: AsyncEngine, user_id: int, session_id: uuid.UUID) -> Viewer | None:
+    """The user, while they exist, are staff and their dashboard session is not revoked."""
     async with engine.connect() as conn:
-        user = await accounts.user_by_id(conn, user_id)
+        user = await accounts.user_of_live_session(conn, user_id, session_id)
     return viewer_of(user) if user is not None and user.is_staff else None
+
+
+async def sign_out_staff(engine: AsyncEngine, session_id: uuid.UUID) -> None:
+    async with engine.begin() as conn:
+        await auth.revoke_login(conn, session_id)
 
 
 # ---------------------------------------------------------------- orders

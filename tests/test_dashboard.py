@@ -11,7 +11,7 @@ import httpx
 
 from core.settings import Settings
 from main import create_app
-from tests.accounts import email_key, register
+from tests.accounts import email_key, login, register
 from tests.dashboard import STAFF_PASSWORD, csrf_of, dashboard_sign_in, new_staff
 from tests.shop import checkout, new_cart, pay, variant_with_stock
 from tests.support import RunningServer, eventually, graphql, sql
@@ -54,6 +54,42 @@ async def test_staff_sign_in_needs_the_csrf_token_and_the_password(
             database_url, "UPDATE users SET is_staff = false WHERE email_index = :key", key=email_key(email)
         )
         assert (await staff.get("/admin/orders/list")).status_code == 303
+
+
+async def test_a_dashboard_session_is_a_login_the_account_can_see_and_revoke(
+    server: RunningServer, database_url: str
+) -> None:
+    sessions = "{ me { sessions { id userAgent } } }"
+    async with (
+        httpx.AsyncClient(base_url=server.url, timeout=30) as staff,
+        httpx.AsyncClient(base_url=server.url, timeout=30) as api,
+    ):
+        email = await new_staff(staff, database_url, "revoked@example.com")
+        assert (await dashboard_sign_in(staff, email)).status_code == 303
+        token = (await login(api, email, STAFF_PASSWORD))["accessToken"]
+        listed = (await graphql(api, sessions, token=token))["data"]["me"]["sessions"]
+        dashboard = [s for s in listed if s["userAgent"].startswith("Staff dashboard · ")]
+        assert len(dashboard) == 1
+        assert (await staff.get("/admin/orders/list")).status_code == 200
+        revoked = await graphql(
+            api,
+            "mutation($id: ID!) { accountSessionRevoke(id: $id) { userErrors { code } } }",
+            {"id": dashboard[0]["id"]},
+            token=token,
+        )
+        assert revoked["data"]["accountSessionRevoke"]["userErrors"] == []
+        assert (await staff.get("/admin/orders/list")).status_code == 303  # out at the next click
+
+        # Signing out revokes the login too: the cookie, replayed, opens nothing.
+        assert (await dashboard_sign_in(staff, email)).status_code == 303
+        replay = dict(staff.cookies)
+        page = await staff.get("/admin/orders/list")
+        signed_out = await staff.post("/admin/logout", data={"csrftoken": csrf_of(page.text)})
+        assert signed_out.status_code == 303
+        async with httpx.AsyncClient(base_url=server.url, timeout=30, cookies=replay) as stolen:
+            assert (await stolen.get("/admin/orders/list")).status_code == 303
+        listed = (await graphql(api, sessions, token=token))["data"]["me"]["sessions"]
+        assert [s for s in listed if s["userAgent"].startswith("Staff dashboard")] == []
 
 
 async def test_the_policy_of_other_pages_is_unchanged(server: RunningServer) -> None:
