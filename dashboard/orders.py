@@ -5,7 +5,7 @@ domain.order_actions, the functions the GraphQL mutations call."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +23,9 @@ from starlette_admin.views import BaseModelView
 
 from dashboard.console import Console, actor, failed, form_text
 from domain import order_actions, staff_console
+from domain.addresses import address_lines
 from domain.order_actions import OrderActionResult
+from domain.order_breakdown import OrderBreakdown, breakdown_of
 from domain.orders import OrderStatus
 from domain.staff_console import OrderFilter, OrderRow
 
@@ -31,7 +33,41 @@ STATUSES = [(status.value, status.value.replace("_", " ").title()) for status in
 
 
 def money(amount: int, currency: str) -> str:
-    return f"{amount / 100:,.2f} {currency.upper()}"
+    sign = "-" if amount < 0 else ""
+    return f"{sign}{abs(amount) / 100:,.2f} {currency.upper()}"
+
+
+@dataclass
+class LinesField(fields.BaseField):
+    """Text lines one under another (an address, the order's lines, its history), autoescaped."""
+
+    detail_template: str = "fields/detail/lines.html"
+    exclude_from_list: bool | None = True
+
+
+@dataclass
+class BreakdownField(fields.BaseField):
+    """The order's totals, part by part (domain.order_breakdown)."""
+
+    detail_template: str = "fields/detail/breakdown.html"
+    exclude_from_list: bool | None = True
+
+
+def _breakdown(found: OrderBreakdown) -> dict[str, Any]:
+    return {
+        "parts": [
+            {
+                "label": part.label,
+                "amount": part.amount,
+                "counts": part.counts,
+                "note": part.note,
+                "shown": money(part.amount, found.currency),
+            }
+            for part in found.parts
+        ],
+        "total": found.total,
+        "total_shown": money(found.total, found.currency),
+    }
 
 
 @dataclass(slots=True)
@@ -43,9 +79,12 @@ class OrderItem:
     tracking_number: str | None
     created_at: datetime
     paid_at: datetime | None
-    shipping_address: Any = None
-    lines: Any = None
-    history: Any = None
+    shipping_address: list[str] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    totals: dict[str, Any] | None = None
+    billing_address: list[str] = field(default_factory=list)
+    vat_number: str | None = None
+    history: list[str] = field(default_factory=list)
 
     @classmethod
     def of(cls, row: OrderRow) -> OrderItem:
@@ -57,7 +96,7 @@ class OrderItem:
             tracking_number=row.tracking_number,
             created_at=row.created_at,
             paid_at=row.paid_at,
-            shipping_address=row.shipping_address,
+            shipping_address=address_lines(row.shipping_address),
         )
 
 
@@ -135,9 +174,12 @@ class OrderView(BaseModelView):
         fields.StringField("tracking_number", label="Tracking"),
         fields.DateTimeField("created_at", label="Placed", filters=[CreatedBetween]),
         fields.DateTimeField("paid_at", label="Paid", exclude_from_list=True),
-        fields.JSONField("shipping_address", label="Shipping address", exclude_from_list=True),
-        fields.JSONField("lines", label="Lines", exclude_from_list=True),
-        fields.JSONField("history", label="Status history", exclude_from_list=True),
+        LinesField("shipping_address", label="Shipping address"),
+        LinesField("lines", label="Lines"),
+        BreakdownField("totals", label="Totals"),
+        LinesField("billing_address", label="Billing address"),
+        fields.StringField("vat_number", label="VAT number", exclude_from_list=True),
+        LinesField("history", label="Status history"),
     ]
     searchable_fields = ["number", "email"]
     sortable_fields: Sequence[str] = []
@@ -189,6 +231,10 @@ class OrderView(BaseModelView):
             f" {money(line.unit_price, currency)} = {money(line.line_total, currency)}"
             for line in detail.lines
         ]
+        breakdown = breakdown_of(detail.order)
+        item.totals = _breakdown(breakdown)
+        item.billing_address = list(breakdown.billing_address)
+        item.vat_number = detail.order.vat_number
         item.history = [
             f"{change.at:%Y-%m-%d %H:%M:%S} {change.from_status or '-'} -> {change.to_status}"
             f" by {change.actor}" + (f": {change.reason}" if change.reason else "")
