@@ -19,9 +19,9 @@ from starlette_admin.filters.date import DateTimeBetweenFilter
 from starlette_admin.filters.enum import InFilter
 from starlette_admin.filters.string import ContainsFilter
 from starlette_admin.flash import flash
-from starlette_admin.views import BaseModelView
 
-from dashboard.console import Console, actor, failed, form_text
+from dashboard.console import actor, failed, form_text
+from dashboard.listing import ConsoleView, pk_number, pk_numbers
 from domain import order_actions, staff_console
 from domain.addresses import address_lines
 from domain.order_actions import OrderActionResult
@@ -160,7 +160,7 @@ def _reason_form(request: Request, obj: Any) -> str:
     )
 
 
-class OrderView(BaseModelView):
+class OrderView(ConsoleView):
     key = "orders"
     display_name = "Order"
     menu_label = "Orders"
@@ -182,16 +182,7 @@ class OrderView(BaseModelView):
         LinesField("history", label="Status history"),
     ]
     searchable_fields = ["number", "email"]
-    sortable_fields: Sequence[str] = []
-    exporters: Sequence[Any] = []
-    importers: Sequence[Any] = []
-    page_size = 25
-    page_size_options = [25, 50, 100]
     row_actions = ["view", "processing", "ship", "deliver", "complete", "refund", "cancel"]
-
-    def __init__(self, console: Console) -> None:
-        self.console = console
-        super().__init__()
 
     def can_create(self, request: Request) -> bool:
         return False
@@ -202,25 +193,17 @@ class OrderView(BaseModelView):
     def can_delete(self, request: Request) -> bool:
         return False
 
-    async def find_all(
-        self,
-        request: Request,
-        skip: int = 0,
-        limit: int = 100,
-        q: str | None = None,
-        sorts: Sequence[tuple[str, str]] | None = None,
-        filters: FilterGroup | None = None,
-    ) -> Sequence[Any]:
+    async def rows(self, q: str | None, filters: FilterGroup | None, skip: int, limit: int) -> Sequence[Any]:
         limit = staff_console.MAX_PAGE if limit <= 0 else limit
         rows, _ = await staff_console.order_list(self.console.engine, _order_filter(q, filters), skip, limit)
         return [OrderItem.of(row) for row in rows]
 
-    async def count(self, request: Request, q: str | None = None, filters: FilterGroup | None = None) -> int:
+    async def total(self, q: str | None, filters: FilterGroup | None) -> int:
         _, total = await staff_console.order_list(self.console.engine, _order_filter(q, filters), 0, 1)
         return total
 
     async def find_by_pk(self, request: Request, pk: Any) -> Any:
-        number = _number(pk)
+        number = pk_number(pk)
         detail = await staff_console.order_detail(self.console.engine, number) if number else None
         if detail is None:
             return None
@@ -243,7 +226,7 @@ class OrderView(BaseModelView):
         return item
 
     async def find_by_pks(self, request: Request, pks: list[Any]) -> Sequence[Any]:
-        numbers = [number for number in map(_number, pks) if number]
+        numbers = [number for number in pk_numbers(pks) if number]
         return [
             OrderItem.of(row) for row in await staff_console.orders_numbered(self.console.engine, numbers)
         ]
@@ -260,7 +243,7 @@ class OrderView(BaseModelView):
     # ------------------------------------------------------------ actions: domain.order_actions
 
     async def _order(self, pk: Any) -> OrderRow:
-        number = _number(pk)
+        number = pk_number(pk)
         found = await staff_console.orders_numbered(self.console.engine, [number]) if number else []
         if not found:
             raise ActionFailed("No such order.")
@@ -350,11 +333,6 @@ class OrderView(BaseModelView):
             reason=reason,
         )
         return _done(request, result, f"Order {escape(str(pk))} is cancelled.")
-
-
-def _number(pk: Any) -> int | None:
-    text = str(pk)
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else None
 
 
 def _done(request: Request, result: OrderActionResult, message: str) -> str:
