@@ -4,7 +4,7 @@ domain.order_actions, the functions the GraphQL mutations call."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -145,19 +145,20 @@ def _order_filter(q: str | None, group: FilterGroup | None) -> OrderFilter:
     return OrderFilter(statuses=statuses, search=search, created_from=created_from, created_to=created_to)
 
 
-def _tracking_form(request: Request, obj: Any) -> str:
-    return (
-        '<form><div class="mt-3"><label class="form-label" for="tracking_number">Tracking number</label>'
-        '<input type="text" class="form-control" id="tracking_number" name="tracking_number" '
-        'maxlength="100" required></div></form>'
+def _input_form(
+    name: str, label: str, maxlength: int, *, required: bool = False
+) -> Callable[[Request, Any], str]:
+    """A row action's one-field form (starlette-admin shows it in the action's dialog)."""
+    html = (
+        f'<form><div class="mt-3"><label class="form-label" for="{name}">{label}</label>'
+        f'<input type="text" class="form-control" id="{name}" name="{name}" '
+        f'maxlength="{maxlength}"{" required" if required else ""}></div></form>'
     )
+    return lambda request, obj: html
 
 
-def _reason_form(request: Request, obj: Any) -> str:
-    return (
-        '<form><div class="mt-3"><label class="form-label" for="reason">Reason (optional)</label>'
-        '<input type="text" class="form-control" id="reason" name="reason" maxlength="500"></div></form>'
-    )
+_tracking_form = _input_form("tracking_number", "Tracking number", 100, required=True)
+_reason_form = _input_form("reason", "Reason (optional)", 500)
 
 
 class OrderView(ConsoleView):
@@ -305,15 +306,7 @@ class OrderView(ConsoleView):
         submit_btn_class="btn btn-danger",
     )
     async def refund_action(self, request: Request, pk: Any) -> str:
-        reason = form_text(await request.form(), "reason", 600) or None
-        result = await order_actions.refund_order(
-            self.console.engine,
-            self.console.payments,
-            await self._order_id(pk),
-            actor=actor(request),
-            reason=reason,
-        )
-        return _done(request, result, f"Order {escape(str(pk))} is refunded.")
+        return await self._with_reason(request, pk, order_actions.refund_order, "refunded")
 
     @row_action(
         name="cancel",
@@ -323,16 +316,28 @@ class OrderView(ConsoleView):
         submit_btn_class="btn btn-danger",
     )
     async def cancel_action(self, request: Request, pk: Any) -> str:
+        return await self._with_reason(request, pk, order_actions.cancel_order, "cancelled", by_staff=True)
+
+    async def _with_reason(
+        self,
+        request: Request,
+        pk: Any,
+        act: Callable[..., Awaitable[OrderActionResult]],
+        done: str,
+        **options: Any,
+    ) -> str:
+        """Refund or cancel (domain.order_actions, which refunds through the payment provider),
+        with the reason given in the action's form."""
         reason = form_text(await request.form(), "reason", 600) or None
-        result = await order_actions.cancel_order(
+        result = await act(
             self.console.engine,
             self.console.payments,
             await self._order_id(pk),
             actor=actor(request),
-            by_staff=True,
             reason=reason,
+            **options,
         )
-        return _done(request, result, f"Order {escape(str(pk))} is cancelled.")
+        return _done(request, result, f"Order {escape(str(pk))} is {done}.")
 
 
 def _done(request: Request, result: OrderActionResult, message: str) -> str:

@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 
-from tests.dashboard import dashboard_sign_in, new_staff, order_page
-from tests.shop import new_cart, order_row, variant_with_stock
-from tests.support import RunningServer, graphql
+from tests.dashboard import csrf_of, dashboard_sign_in, new_staff, order_page
+from tests.shop import checkout, new_cart, order_row, pay, variant_with_stock
+from tests.support import RunningServer, graphql, sql
 from tests.test_totals import PARIS, VALID_FR_VAT
 
 HOSTILE_NAME = "<b>Ada</b> & Co <script>alert(1)</script>"
@@ -124,3 +124,44 @@ async def test_the_order_page_shows_addresses_as_lines_and_the_totals_part_by_pa
     assert page.lines["billing_address"] == ["Exemple SAS", "8 avenue de l'Opéra", "Paris, 75001", "FR"]
     assert page.lines["shipping_address"][0] == "Société Exemple"
     assert "FR40303265045" in fr_html
+
+
+async def test_staff_refund_one_paid_order_and_cancel_another_with_their_reasons(
+    server: RunningServer, client: httpx.AsyncClient, database_url: str
+) -> None:
+    numbers = []
+    for _ in range(2):
+        variant, _, _ = await variant_with_stock(database_url, 5)
+        placed = await checkout(client, await new_cart(client, variant, 1), email="buyer@example.com")
+        await pay(client, database_url, placed["order"]["id"])
+        numbers.append(placed["order"]["number"])
+    refunded, cancelled = numbers
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as staff:
+        assert (await dashboard_sign_in(staff, await new_staff(staff, database_url))).status_code == 303
+        csrf = csrf_of((await staff.get("/admin/orders/detail", params={"pk": refunded})).text)
+        for name, number, reason in (("refund", refunded, "Damaged <box>"), ("cancel", cancelled, "")):
+            answer = await staff.post(
+                "/admin/_api/orders/row-action",
+                params={"name": name, "pk": number},
+                data={"reason": reason, "csrftoken": csrf},
+            )
+            assert answer.status_code == 200, answer.text
+        refused = await staff.post(  # a cancelled order was refunded by its cancellation
+            "/admin/_api/orders/row-action",
+            params={"name": "refund", "pk": cancelled},
+            data={"reason": "twice", "csrftoken": csrf},
+        )
+        assert refused.status_code == 400 and "INVALID_TRANSITION" in refused.text, refused.text
+    rows = await sql(
+        database_url,
+        "SELECT o.number, o.status, h.to_status, h.reason, h.actor FROM orders o"
+        " JOIN order_status_history h ON h.order_id = o.id AND h.to_status = o.status"
+        " WHERE o.number IN (:a, :b) ORDER BY o.number",
+        a=refunded,
+        b=cancelled,
+    )
+    assert [(row.number, row.status, row.reason) for row in rows] == [
+        (refunded, "REFUNDED", "Damaged <box>"),
+        (cancelled, "CANCELLED", "cancelled"),  # no reason given: the default
+    ]
+    assert all(row.actor.startswith("staff:") for row in rows)
