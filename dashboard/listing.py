@@ -18,23 +18,36 @@ from domain.errors import Rejected
 T = TypeVar("T")
 
 
-class DomainListView(BaseModelView):
-    """Lists, search and pages through domain.staff_catalog; writes are the subclasses', each one a
-    domain.catalog_admin function in a transaction (`write`)."""
+def pk_number(pk: Any) -> int | None:
+    """A page's pk as a row id or number (decimal digits that fit a bigint), else None."""
+    text = str(pk)
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else None
 
-    kind = ""
+
+def pk_numbers(pks: list[Any]) -> list[int]:
+    return [number for number in map(pk_number, pks) if number is not None]
+
+
+class ConsoleView(BaseModelView):
+    """What every dashboard list shares: no ORM (`rows` and `total` read through domain/), pages of
+    25/50/100, no sorting, import or export, a detail page found through `find_by_pks`."""
+
     pk_attr = "id"
     exporters: Sequence[Any] = []
     importers: Sequence[Any] = []
     sortable_fields: Sequence[str] = []
     page_size = 25
     page_size_options = [25, 50, 100]
-    # Form field a problem's first path element stands for (catalog_admin names them in domain terms).
-    field_names: dict[str, str] = {}
 
     def __init__(self, console: Console) -> None:
         self.console = console
         super().__init__()
+
+    async def rows(self, q: str | None, filters: FilterGroup | None, skip: int, limit: int) -> Sequence[Any]:
+        raise NotImplementedError
+
+    async def total(self, q: str | None, filters: FilterGroup | None) -> int:
+        raise NotImplementedError
 
     async def find_all(
         self,
@@ -45,18 +58,32 @@ class DomainListView(BaseModelView):
         sorts: Sequence[tuple[str, str]] | None = None,
         filters: FilterGroup | None = None,
     ) -> Sequence[Any]:
-        return await staff_catalog.page(self.console.engine, self.kind, q, skip, limit)
+        return await self.rows(q, filters, skip, limit)
 
     async def count(self, request: Request, q: str | None = None, filters: FilterGroup | None = None) -> int:
-        return await staff_catalog.count(self.console.engine, self.kind, q)
+        return await self.total(q, filters)
 
     async def find_by_pk(self, request: Request, pk: Any) -> Any:
         found = await self.find_by_pks(request, [pk])
         return found[0] if found else None
 
+
+class DomainListView(ConsoleView):
+    """Lists, search and pages through domain.staff_catalog; writes are the subclasses', each one a
+    domain.catalog_admin function in a transaction (`write`)."""
+
+    kind = ""
+    # Form field a problem's first path element stands for (catalog_admin names them in domain terms).
+    field_names: dict[str, str] = {}
+
+    async def rows(self, q: str | None, filters: FilterGroup | None, skip: int, limit: int) -> Sequence[Any]:
+        return await staff_catalog.page(self.console.engine, self.kind, q, skip, limit)
+
+    async def total(self, q: str | None, filters: FilterGroup | None) -> int:
+        return await staff_catalog.count(self.console.engine, self.kind, q)
+
     async def find_by_pks(self, request: Request, pks: list[Any]) -> Sequence[Any]:
-        ids = [int(pk) for pk in map(str, pks) if pk.isascii() and pk.isdigit() and len(pk) < 19]
-        return await staff_catalog.by_ids(self.console.engine, self.kind, ids)
+        return await staff_catalog.by_ids(self.console.engine, self.kind, pk_numbers(pks))
 
     async def write(self, request: Request, change: Callable[[AsyncConnection, int], Awaitable[T]]) -> T:
         """One catalog_admin write in its own transaction, by the signed-in staff member; its

@@ -4,8 +4,8 @@ domain.order_actions, the functions the GraphQL mutations call."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -19,11 +19,13 @@ from starlette_admin.filters.date import DateTimeBetweenFilter
 from starlette_admin.filters.enum import InFilter
 from starlette_admin.filters.string import ContainsFilter
 from starlette_admin.flash import flash
-from starlette_admin.views import BaseModelView
 
-from dashboard.console import Console, actor, failed, form_text
+from dashboard.console import actor, failed, form_text
+from dashboard.listing import ConsoleView, pk_number, pk_numbers
 from domain import order_actions, staff_console
+from domain.addresses import address_lines
 from domain.order_actions import OrderActionResult
+from domain.order_breakdown import OrderBreakdown, breakdown_of
 from domain.orders import OrderStatus
 from domain.staff_console import OrderFilter, OrderRow
 
@@ -31,7 +33,41 @@ STATUSES = [(status.value, status.value.replace("_", " ").title()) for status in
 
 
 def money(amount: int, currency: str) -> str:
-    return f"{amount / 100:,.2f} {currency.upper()}"
+    sign = "-" if amount < 0 else ""
+    return f"{sign}{abs(amount) / 100:,.2f} {currency.upper()}"
+
+
+@dataclass
+class LinesField(fields.BaseField):
+    """Text lines one under another (an address, the order's lines, its history), autoescaped."""
+
+    detail_template: str = "fields/detail/lines.html"
+    exclude_from_list: bool | None = True
+
+
+@dataclass
+class BreakdownField(fields.BaseField):
+    """The order's totals, part by part (domain.order_breakdown)."""
+
+    detail_template: str = "fields/detail/breakdown.html"
+    exclude_from_list: bool | None = True
+
+
+def _breakdown(found: OrderBreakdown) -> dict[str, Any]:
+    return {
+        "parts": [
+            {
+                "label": part.label,
+                "amount": part.amount,
+                "counts": part.counts,
+                "note": part.note,
+                "shown": money(part.amount, found.currency),
+            }
+            for part in found.parts
+        ],
+        "total": found.total,
+        "total_shown": money(found.total, found.currency),
+    }
 
 
 @dataclass(slots=True)
@@ -43,9 +79,12 @@ class OrderItem:
     tracking_number: str | None
     created_at: datetime
     paid_at: datetime | None
-    shipping_address: Any = None
-    lines: Any = None
-    history: Any = None
+    shipping_address: list[str] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    totals: dict[str, Any] | None = None
+    billing_address: list[str] = field(default_factory=list)
+    vat_number: str | None = None
+    history: list[str] = field(default_factory=list)
 
     @classmethod
     def of(cls, row: OrderRow) -> OrderItem:
@@ -57,7 +96,7 @@ class OrderItem:
             tracking_number=row.tracking_number,
             created_at=row.created_at,
             paid_at=row.paid_at,
-            shipping_address=row.shipping_address,
+            shipping_address=address_lines(row.shipping_address),
         )
 
 
@@ -106,22 +145,23 @@ def _order_filter(q: str | None, group: FilterGroup | None) -> OrderFilter:
     return OrderFilter(statuses=statuses, search=search, created_from=created_from, created_to=created_to)
 
 
-def _tracking_form(request: Request, obj: Any) -> str:
-    return (
-        '<form><div class="mt-3"><label class="form-label" for="tracking_number">Tracking number</label>'
-        '<input type="text" class="form-control" id="tracking_number" name="tracking_number" '
-        'maxlength="100" required></div></form>'
+def _input_form(
+    name: str, label: str, maxlength: int, *, required: bool = False
+) -> Callable[[Request, Any], str]:
+    """A row action's one-field form (starlette-admin shows it in the action's dialog)."""
+    html = (
+        f'<form><div class="mt-3"><label class="form-label" for="{name}">{label}</label>'
+        f'<input type="text" class="form-control" id="{name}" name="{name}" '
+        f'maxlength="{maxlength}"{" required" if required else ""}></div></form>'
     )
+    return lambda request, obj: html
 
 
-def _reason_form(request: Request, obj: Any) -> str:
-    return (
-        '<form><div class="mt-3"><label class="form-label" for="reason">Reason (optional)</label>'
-        '<input type="text" class="form-control" id="reason" name="reason" maxlength="500"></div></form>'
-    )
+_tracking_form = _input_form("tracking_number", "Tracking number", 100, required=True)
+_reason_form = _input_form("reason", "Reason (optional)", 500)
 
 
-class OrderView(BaseModelView):
+class OrderView(ConsoleView):
     key = "orders"
     display_name = "Order"
     menu_label = "Orders"
@@ -135,21 +175,15 @@ class OrderView(BaseModelView):
         fields.StringField("tracking_number", label="Tracking"),
         fields.DateTimeField("created_at", label="Placed", filters=[CreatedBetween]),
         fields.DateTimeField("paid_at", label="Paid", exclude_from_list=True),
-        fields.JSONField("shipping_address", label="Shipping address", exclude_from_list=True),
-        fields.JSONField("lines", label="Lines", exclude_from_list=True),
-        fields.JSONField("history", label="Status history", exclude_from_list=True),
+        LinesField("shipping_address", label="Shipping address"),
+        LinesField("lines", label="Lines"),
+        BreakdownField("totals", label="Totals"),
+        LinesField("billing_address", label="Billing address"),
+        fields.StringField("vat_number", label="VAT number", exclude_from_list=True),
+        LinesField("history", label="Status history"),
     ]
     searchable_fields = ["number", "email"]
-    sortable_fields: Sequence[str] = []
-    exporters: Sequence[Any] = []
-    importers: Sequence[Any] = []
-    page_size = 25
-    page_size_options = [25, 50, 100]
     row_actions = ["view", "processing", "ship", "deliver", "complete", "refund", "cancel"]
-
-    def __init__(self, console: Console) -> None:
-        self.console = console
-        super().__init__()
 
     def can_create(self, request: Request) -> bool:
         return False
@@ -160,25 +194,17 @@ class OrderView(BaseModelView):
     def can_delete(self, request: Request) -> bool:
         return False
 
-    async def find_all(
-        self,
-        request: Request,
-        skip: int = 0,
-        limit: int = 100,
-        q: str | None = None,
-        sorts: Sequence[tuple[str, str]] | None = None,
-        filters: FilterGroup | None = None,
-    ) -> Sequence[Any]:
+    async def rows(self, q: str | None, filters: FilterGroup | None, skip: int, limit: int) -> Sequence[Any]:
         limit = staff_console.MAX_PAGE if limit <= 0 else limit
         rows, _ = await staff_console.order_list(self.console.engine, _order_filter(q, filters), skip, limit)
         return [OrderItem.of(row) for row in rows]
 
-    async def count(self, request: Request, q: str | None = None, filters: FilterGroup | None = None) -> int:
+    async def total(self, q: str | None, filters: FilterGroup | None) -> int:
         _, total = await staff_console.order_list(self.console.engine, _order_filter(q, filters), 0, 1)
         return total
 
     async def find_by_pk(self, request: Request, pk: Any) -> Any:
-        number = _number(pk)
+        number = pk_number(pk)
         detail = await staff_console.order_detail(self.console.engine, number) if number else None
         if detail is None:
             return None
@@ -189,6 +215,10 @@ class OrderView(BaseModelView):
             f" {money(line.unit_price, currency)} = {money(line.line_total, currency)}"
             for line in detail.lines
         ]
+        breakdown = breakdown_of(detail.order)
+        item.totals = _breakdown(breakdown)
+        item.billing_address = list(breakdown.billing_address)
+        item.vat_number = detail.order.vat_number
         item.history = [
             f"{change.at:%Y-%m-%d %H:%M:%S} {change.from_status or '-'} -> {change.to_status}"
             f" by {change.actor}" + (f": {change.reason}" if change.reason else "")
@@ -197,7 +227,7 @@ class OrderView(BaseModelView):
         return item
 
     async def find_by_pks(self, request: Request, pks: list[Any]) -> Sequence[Any]:
-        numbers = [number for number in map(_number, pks) if number]
+        numbers = [number for number in pk_numbers(pks) if number]
         return [
             OrderItem.of(row) for row in await staff_console.orders_numbered(self.console.engine, numbers)
         ]
@@ -214,7 +244,7 @@ class OrderView(BaseModelView):
     # ------------------------------------------------------------ actions: domain.order_actions
 
     async def _order(self, pk: Any) -> OrderRow:
-        number = _number(pk)
+        number = pk_number(pk)
         found = await staff_console.orders_numbered(self.console.engine, [number]) if number else []
         if not found:
             raise ActionFailed("No such order.")
@@ -276,15 +306,7 @@ class OrderView(BaseModelView):
         submit_btn_class="btn btn-danger",
     )
     async def refund_action(self, request: Request, pk: Any) -> str:
-        reason = form_text(await request.form(), "reason", 600) or None
-        result = await order_actions.refund_order(
-            self.console.engine,
-            self.console.payments,
-            await self._order_id(pk),
-            actor=actor(request),
-            reason=reason,
-        )
-        return _done(request, result, f"Order {escape(str(pk))} is refunded.")
+        return await self._with_reason(request, pk, order_actions.refund_order, "refunded")
 
     @row_action(
         name="cancel",
@@ -294,21 +316,28 @@ class OrderView(BaseModelView):
         submit_btn_class="btn btn-danger",
     )
     async def cancel_action(self, request: Request, pk: Any) -> str:
+        return await self._with_reason(request, pk, order_actions.cancel_order, "cancelled", by_staff=True)
+
+    async def _with_reason(
+        self,
+        request: Request,
+        pk: Any,
+        act: Callable[..., Awaitable[OrderActionResult]],
+        done: str,
+        **options: Any,
+    ) -> str:
+        """Refund or cancel (domain.order_actions, which refunds through the payment provider),
+        with the reason given in the action's form."""
         reason = form_text(await request.form(), "reason", 600) or None
-        result = await order_actions.cancel_order(
+        result = await act(
             self.console.engine,
             self.console.payments,
             await self._order_id(pk),
             actor=actor(request),
-            by_staff=True,
             reason=reason,
+            **options,
         )
-        return _done(request, result, f"Order {escape(str(pk))} is cancelled.")
-
-
-def _number(pk: Any) -> int | None:
-    text = str(pk)
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else None
+        return _done(request, result, f"Order {escape(str(pk))} is {done}.")
 
 
 def _done(request: Request, result: OrderActionResult, message: str) -> str:

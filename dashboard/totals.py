@@ -15,9 +15,9 @@ from starlette.requests import Request
 from starlette_admin import fields
 from starlette_admin.exceptions import FormValidationError
 from starlette_admin.filters import FilterGroup
-from starlette_admin.views import BaseModelView
 
-from dashboard.console import Console, failed, staff_of
+from dashboard.console import failed, staff_of
+from dashboard.listing import ConsoleView, pk_numbers
 from domain import totals_admin
 from domain.errors import Problem
 
@@ -53,22 +53,12 @@ def _text(value: Any) -> str:
     return str(value or "").strip()
 
 
-class TotalsView(BaseModelView):
+class TotalsView(ConsoleView):
     """Rows of one totals_admin kind; the subclasses turn form data into its values."""
 
     kind = ""
-    pk_attr = "id"
-    exporters: Sequence[Any] = []
-    importers: Sequence[Any] = []
-    sortable_fields: Sequence[str] = []
-    page_size = 25
-    page_size_options = [25, 50, 100]
     search_attrs: tuple[str, ...] = ("name",)
     main_field = "name"  # where a problem without a form field of its own is shown
-
-    def __init__(self, console: Console) -> None:
-        self.console = console
-        super().__init__()
 
     def values(self, data: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
@@ -85,29 +75,16 @@ class TotalsView(BaseModelView):
             ]
         return rows
 
-    async def find_all(
-        self,
-        request: Request,
-        skip: int = 0,
-        limit: int = 100,
-        q: str | None = None,
-        sorts: Sequence[tuple[str, str]] | None = None,
-        filters: FilterGroup | None = None,
-    ) -> Sequence[Any]:
+    async def rows(self, q: str | None, filters: FilterGroup | None, skip: int, limit: int) -> Sequence[Any]:
         rows = await self._rows(q)
         return [_item(row) for row in rows[skip : skip + limit if limit > 0 else None]]
 
-    async def count(self, request: Request, q: str | None = None, filters: FilterGroup | None = None) -> int:
+    async def total(self, q: str | None, filters: FilterGroup | None) -> int:
         return len(await self._rows(q))
 
-    async def find_by_pk(self, request: Request, pk: Any) -> Any:
-        found = await self.find_by_pks(request, [pk])
-        return found[0] if found else None
-
     async def find_by_pks(self, request: Request, pks: list[Any]) -> Sequence[Any]:
-        ids = [int(pk) for pk in map(str, pks) if pk.isascii() and pk.isdigit() and len(pk) < 19]
         async with self.console.engine.connect() as conn:
-            rows = [await totals_admin.get(conn, self.kind, row_id) for row_id in ids[:100]]
+            rows = [await totals_admin.get(conn, self.kind, row_id) for row_id in pk_numbers(pks)[:100]]
         return [_item(row) for row in rows if row is not None]
 
     async def create(self, request: Request, data: dict[str, Any]) -> Any:

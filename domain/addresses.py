@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 # ISO 3166-1 alpha-2: officially assigned codes.
@@ -23,6 +24,7 @@ MAX_FIELD_LENGTH = 200
 MAX_URL_LENGTH = 2048
 REQUIRED_FIELDS = ("name", "line1", "city", "postal_code", "country")
 OPTIONAL_FIELDS = ("line2", "state")
+ADDRESS_FIELDS = ("name", "line1", "line2", "city", "state", "postal_code", "country")  # in label order
 
 
 @dataclass(slots=True, frozen=True)
@@ -55,6 +57,21 @@ def normalise_address(raw: dict[str, str | None]) -> tuple[dict[str, str | None]
         if address["country"] not in COUNTRY_CODES:
             problems.append(FieldProblem("country", "must be an ISO 3166-1 alpha-2 country code, such as US"))
     return address, problems
+
+
+def kept_address(value: dict[str, Any]) -> dict[str, str | None]:
+    """A kept address (an order's shipping or billing address, the address book) with every field
+    present: the optional ones may be missing from older rows."""
+    return {field: value.get(field) for field in ADDRESS_FIELDS}
+
+
+def address_lines(value: dict[str, Any]) -> list[str]:
+    """A kept address as the lines of a label: name, street lines, city with state and postcode,
+    country code. Used wherever a person reads an address (the staff dashboard)."""
+    address = kept_address(value)
+    place = ", ".join(part for part in (address["city"], address["state"], address["postal_code"]) if part)
+    lines = (address["name"], address["line1"], address["line2"], place, address["country"])
+    return [line for line in lines if line]
 
 
 def redirect_allowed(url: str, allowed_origins: list[str]) -> bool:

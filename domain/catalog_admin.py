@@ -40,7 +40,7 @@ Optional arguments left as `UNSET` are not changed. The functions:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -181,6 +181,31 @@ def _images(images: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"url": image.get("url") or "", "alt": image.get("alt")} for image in images]
 
 
+# Each field a product, variant or category write takes: its rule, and how it is stored.
+_RULES: dict[str, Callable[[Any, tuple[str, ...]], list[Problem]]] = {
+    "name": rules.name_problems,
+    "slug": rules.slug_problems,
+    "description": rules.description_problems,
+    "images": rules.images_problems,
+    "sku": rules.sku_problems,
+    "price": rules.price_problems,
+    "position": rules.position_problems,
+}
+_STORED: dict[str, Callable[[Any], Any]] = {"name": str.strip, "images": _images}
+
+
+def _checked(given: dict[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
+    """The fields given (UNSET ones left out) as they are stored, and their problems in field order."""
+    values: dict[str, Any] = {}
+    problems: list[Problem] = []
+    for field, value in given.items():
+        if value is UNSET:
+            continue
+        problems += _RULES[field](value, (field,))
+        values[field] = _STORED[field](value) if field in _STORED else value
+    return values, problems
+
+
 @translated
 async def create_product(
     conn: AsyncConnection,
@@ -193,28 +218,13 @@ async def create_product(
     is_active: bool = True,
 ) -> ProductRecord:
     slug = rules.slugify(name) if slug is None else slug
-    problems = [
-        *rules.name_problems(name, ("name",)),
-        *rules.slug_problems(slug, ("slug",)),
-        *rules.description_problems(description, ("description",)),
-        *rules.images_problems(images, ("images",)),
-    ]
+    values, problems = _checked({"name": name, "slug": slug, "description": description, "images": images})
     _raise_if(problems)
     problems += await _category_problems(conn, category_id)
     if await repo.slug_taken(conn, "products", slug):
         problems.append(Problem(CatalogCode.SLUG_TAKEN, "Another product has this slug.", ("slug",)))
     _raise_if(problems)
-    return await repo.insert_product(
-        conn,
-        {
-            "slug": slug,
-            "name": name.strip(),
-            "description": description,
-            "category_id": category_id,
-            "images": _images(images),
-            "is_active": is_active,
-        },
-    )
+    return await repo.insert_product(conn, {**values, "category_id": category_id, "is_active": is_active})
 
 
 @translated
@@ -232,20 +242,7 @@ async def update_product(
     current = await repo.product(conn, product_id, lock=True)
     if current is None:
         raise _not_found("product")
-    changes: dict[str, Any] = {}
-    problems: list[Problem] = []
-    if name is not UNSET:
-        problems += rules.name_problems(name, ("name",))
-        changes["name"] = name.strip()
-    if slug is not UNSET:
-        problems += rules.slug_problems(slug, ("slug",))
-        changes["slug"] = slug
-    if description is not UNSET:
-        problems += rules.description_problems(description, ("description",))
-        changes["description"] = description
-    if images is not UNSET:
-        problems += rules.images_problems(images, ("images",))
-        changes["images"] = _images(images)
+    changes, problems = _checked({"name": name, "slug": slug, "description": description, "images": images})
     if is_active is not UNSET:
         changes["is_active"] = is_active
         if is_active:
@@ -276,20 +273,6 @@ class StockAdjustment:
     movement: MovementRecord | None  # None when the stock did not change
 
 
-def _variant_problems(
-    sku: str | None, name: str | None, price: int | None, position: int | None
-) -> list[Problem]:
-    problems: list[Problem] = []
-    if sku is not None:
-        problems += rules.sku_problems(sku, ("sku",))
-    if name is not None:
-        problems += rules.name_problems(name, ("name",))
-    if price is not None:
-        problems += rules.price_problems(price, ("price",))
-    problems += rules.position_problems(position, ("position",))
-    return problems
-
-
 @translated
 async def create_variant(
     conn: AsyncConnection,
@@ -302,23 +285,14 @@ async def create_variant(
     position: int | None = None,
     actor_user_id: int | None = None,
 ) -> VariantRecord:
-    problems = [*_variant_problems(sku, name, price, position), *rules.quantity_problems(stock, ("stock",))]
+    values, problems = _checked({"sku": sku, "name": name, "price": price, "position": position})
+    problems += rules.quantity_problems(stock, ("stock",))
     _raise_if(problems)
     if await repo.product(conn, product_id, lock=True) is None:
         raise _not_found("product", "product_id", CatalogCode.PRODUCT_NOT_FOUND)
     if await repo.sku_taken(conn, sku):
         raise Rejected([Problem(CatalogCode.SKU_TAKEN, "Another variant has this SKU.", ("sku",))])
-    created = await repo.insert_variant(
-        conn,
-        {
-            "product_id": product_id,
-            "sku": sku,
-            "name": name.strip(),
-            "price": price,
-            "stock": 0,
-            "position": position,
-        },
-    )
+    created = await repo.insert_variant(conn, {"product_id": product_id, **values, "stock": 0})
     if stock == 0:
         return created
     adjusted = await adjust_stock(
@@ -340,14 +314,9 @@ async def update_variant(
     current = await repo.variant(conn, variant_id, lock=True)
     if current is None:
         raise _not_found("variant")
-    changes = {
-        key: value.strip() if key == "name" else value
-        for key, value in (("sku", sku), ("name", name), ("price", price), ("position", position))
-        if value is not UNSET
-    }
-    problems = _variant_problems(
-        changes.get("sku"), changes.get("name"), changes.get("price"), changes.get("position")
-    )
+    # A variant's new name is checked trimmed (a product's or category's as given).
+    trimmed = name if name is UNSET else name.strip()
+    changes, problems = _checked({"sku": sku, "name": trimmed, "price": price, "position": position})
     if "position" in changes and changes["position"] is None:
         problems.append(Problem(CatalogCode.INVALID_POSITION, "A position is a number.", ("position",)))
     _raise_if(problems)
@@ -443,20 +412,14 @@ async def create_category(
     position: int = 0,
 ) -> CategoryRecord:
     slug = rules.slugify(name) if slug is None else slug
-    problems = [
-        *rules.name_problems(name, ("name",)),
-        *rules.slug_problems(slug, ("slug",)),
-        *rules.position_problems(position, ("position",)),
-    ]
+    values, problems = _checked({"name": name, "slug": slug, "position": position})
     _raise_if(problems)
     if parent_id is not None and await repo.category(conn, parent_id) is None:
         problems.append(Problem(CatalogCode.CATEGORY_NOT_FOUND, "There is no such category.", ("parent_id",)))
     if await repo.slug_taken(conn, "categories", slug):
         problems.append(Problem(CatalogCode.SLUG_TAKEN, "Another category has this slug.", ("slug",)))
     _raise_if(problems)
-    return await repo.insert_category(
-        conn, {"slug": slug, "name": name.strip(), "parent_id": parent_id, "position": position}
-    )
+    return await repo.insert_category(conn, {**values, "parent_id": parent_id})
 
 
 @translated
@@ -466,17 +429,7 @@ async def update_category(
     current = await repo.category(conn, category_id, lock=True)
     if current is None:
         raise _not_found("category")
-    changes: dict[str, Any] = {}
-    problems: list[Problem] = []
-    if name is not UNSET:
-        problems += rules.name_problems(name, ("name",))
-        changes["name"] = name.strip()
-    if slug is not UNSET:
-        problems += rules.slug_problems(slug, ("slug",))
-        changes["slug"] = slug
-    if position is not UNSET:
-        problems += rules.position_problems(position, ("position",))
-        changes["position"] = position
+    changes, problems = _checked({"name": name, "slug": slug, "position": position})
     _raise_if(problems)
     if slug is not UNSET and await repo.slug_taken(conn, "categories", slug, other_than=category_id):
         raise Rejected([Problem(CatalogCode.SLUG_TAKEN, "Another category has this slug.", ("slug",))])

@@ -8,6 +8,7 @@ so a composite foreign key keeps a value with its own attribute and facets group
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -89,18 +90,24 @@ class AttributeValue(SQLModel, table=True):
     position: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
 
 
-class ProductAttributeValue(SQLModel, table=True):
-    __tablename__ = "product_attribute_values"
-    __table_args__ = (
-        PrimaryKeyConstraint("product_id", "value_id"),
+def _value_links(table: str, owner: str) -> tuple[Any, ...]:
+    """A product's or variant's attribute values: one row per (owner, value), the value kept with its
+    own attribute by the composite foreign key, indexed for facets by value and by attribute."""
+    return (
+        PrimaryKeyConstraint(owner, "value_id"),
         ForeignKeyConstraint(
             ["attribute_id", "value_id"],
             ["attribute_values.attribute_id", "attribute_values.id"],
             ondelete="CASCADE",
         ),
-        Index("ix_product_attribute_values_value", "value_id", "product_id"),
-        Index("ix_product_attribute_values_attribute", "attribute_id", "product_id"),
+        Index(f"ix_{table}_value", "value_id", owner),
+        Index(f"ix_{table}_attribute", "attribute_id", owner),
     )
+
+
+class ProductAttributeValue(SQLModel, table=True):
+    __tablename__ = "product_attribute_values"
+    __table_args__ = _value_links("product_attribute_values", "product_id")
 
     product_id: int = Field(
         sa_column=Column(BigInteger, ForeignKey("products.id", ondelete="CASCADE"), nullable=False)
@@ -111,16 +118,7 @@ class ProductAttributeValue(SQLModel, table=True):
 
 class VariantAttributeValue(SQLModel, table=True):
     __tablename__ = "variant_attribute_values"
-    __table_args__ = (
-        PrimaryKeyConstraint("variant_id", "value_id"),
-        ForeignKeyConstraint(
-            ["attribute_id", "value_id"],
-            ["attribute_values.attribute_id", "attribute_values.id"],
-            ondelete="CASCADE",
-        ),
-        Index("ix_variant_attribute_values_value", "value_id", "variant_id"),
-        Index("ix_variant_attribute_values_attribute", "attribute_id", "variant_id"),
-    )
+    __table_args__ = _value_links("variant_attribute_values", "variant_id")
 
     variant_id: int = Field(
         sa_column=Column(BigInteger, ForeignKey("product_variants.id", ondelete="CASCADE"), nullable=False)

@@ -4,6 +4,8 @@ the page gives), run an order's row action."""
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
+from typing import Any
 
 import httpx
 
@@ -33,3 +35,61 @@ async def dashboard_sign_in(
         "/admin/login",
         data={"username": email, "password": password, "csrftoken": csrf_of(page.text)},
     )
+
+
+class _OrderPage(HTMLParser):
+    """The order page's totals table (rows with data-amount) and its lines fields, as text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[dict[str, Any]] = []
+        self.total: int | None = None
+        self.lines: dict[str, list[str]] = {}
+        self._row: dict[str, Any] | None = None
+        self._field: str | None = None
+        self._depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        classes = (found.get("class") or "").split()
+        if tag == "tr" and "data-amount" in found:
+            self._row = {"amount": int(found["data-amount"] or 0), "text": ""}
+            if "breakdown-total" in classes:
+                self._row["total"] = True
+            else:
+                self._row["counts"] = found.get("data-counts") == "true"
+        elif tag == "div" and "field-lines" in classes:
+            self._field, self._depth = found.get("id") or "", 0
+            self.lines[self._field] = []
+        elif tag == "div" and self._field is not None:
+            self._depth += 1
+            self.lines[self._field].append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "tr" and self._row is not None:
+            self._row["text"] = " ".join(self._row["text"].split())
+            if self._row.pop("total", False):
+                self.total = self._row["amount"]
+            else:
+                self.parts.append(self._row)
+            self._row = None
+        elif tag == "div" and self._field is not None:
+            if self._depth == 0:
+                self._field = None
+            else:
+                self._depth -= 1
+
+    def handle_data(self, data: str) -> None:
+        if self._row is not None:
+            self._row["text"] += " " + data
+        if self._field is not None and self._depth:
+            self.lines[self._field][-1] += data
+
+
+def order_page(html: str) -> _OrderPage:
+    """The dashboard order page read as a person reads it: `parts` (text, amount in minor units,
+    whether it counts towards the total), `total`, and `lines[field]` (an address, the lines)."""
+    page = _OrderPage()
+    page.feed(html)
+    page.close()
+    return page

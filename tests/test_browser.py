@@ -459,6 +459,19 @@ async def test_staff_sign_in_create_a_product_with_two_variants_see_it_in_the_st
     (order,) = await sql(database_url, "SELECT number FROM orders ORDER BY id DESC LIMIT 1")
     await page.goto(f"{store}/admin/orders/detail?pk={order.number}")
     await expect(page.get_by_text("PAID").first).to_be_visible()
+    # The order reads as an invoice: the address as lines, the UK shipping and VAT beside the goods,
+    # and the parts that count add up to the total.
+    await expect(page.locator("#shipping_address")).to_contain_text("12 Analytical Row")
+    await expect(page.locator(".order-breakdown")).to_contain_text("Shipping (Standard)")
+    counted = await page.locator('.breakdown-part[data-counts="true"]').evaluate_all(
+        "rows => rows.map(row => Number(row.dataset.amount))"
+    )
+    total = int(await page.locator(".breakdown-total").get_attribute("data-amount") or "")
+    (row,) = await sql(
+        database_url, "SELECT subtotal, shipping, tax, total FROM orders WHERE number = :n", n=order.number
+    )
+    assert sum(counted) == total == row.total and row.shipping > 0 and row.tax > 0
+    await expect(page.locator(".order-breakdown")).to_contain_text(f"{row.tax / 100:,.2f}")
     await shots.take(page, "order-paid")
     await page.locator('[data-sa-name="ship"]').first.click()
     await page.locator('#modal-form input[name="tracking_number"]').fill("1Z-LANTERN-42")

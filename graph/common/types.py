@@ -7,6 +7,7 @@ from typing import Any
 
 import strawberry
 
+from domain.addresses import kept_address
 from domain.errors import Problem, all_codes
 
 
@@ -65,15 +66,7 @@ def address_dict(address: AddressInput) -> dict[str, str | None]:
 
 def address_of(value: dict[str, Any]) -> Address:
     """A kept address (orders, the address book) as the schema shows it."""
-    return Address(
-        name=value["name"],
-        line1=value["line1"],
-        line2=value.get("line2"),
-        city=value["city"],
-        state=value.get("state"),
-        postal_code=value["postal_code"],
-        country=value["country"],
-    )
+    return Address(**kept_address(value))
 
 
 @strawberry.type

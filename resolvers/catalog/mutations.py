@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from domain import attributes, catalog_admin
 from domain.catalog_admin import UNSET
 from domain.errors import CatalogCode, Problem, Rejected
-from graph.auth import require_staff
+from graph.auth import Viewer, require_staff
 from graph.catalog.admin_types import (
     AttributeCreateInput,
     AttributePayload,
@@ -46,6 +46,8 @@ from graph.context import Info
 from graph.ids import pk_of, to_global_id
 
 T = TypeVar("T")
+# A mutation's write: given the transaction and the staff member, what it changed.
+Work = Callable[[AsyncConnection, Viewer], Awaitable[T]]
 
 
 class _Missing(Exception):
@@ -71,12 +73,13 @@ def _images(images: list[ProductImageInput] | None) -> list[dict[str, Any]]:
     return [{"url": image.url, "alt": image.alt} for image in images or ()]
 
 
-async def _write(
-    info: Info, work: Callable[[AsyncConnection], Awaitable[T]]
-) -> tuple[T | None, list[UserError]]:
+async def _write(info: Info, work: Work[T]) -> tuple[T | None, list[UserError]]:
+    """Staff only; `work` in one transaction; a refusal (or an id naming nothing) as userErrors and
+    nothing written; after a commit the catalog answer cache drops."""
+    staff = await require_staff(info)
     try:
         async with info.context.engine.begin() as conn:
-            result = await work(conn)
+            result = await work(conn, staff)
     except Rejected as rejected:
         return None, user_errors(rejected.problems)
     except _Missing as missing:
@@ -92,9 +95,18 @@ async def _product(conn: AsyncConnection, info: Info, product_id: int) -> Produc
     return Product.from_row(row, info.context.settings.currency)
 
 
-def _variant_payload(
-    info: Info, record: catalog_admin.VariantRecord | None, errors: list[UserError]
-) -> ProductVariantPayload:
+async def _product_change(info: Info, change: Work[int]) -> ProductPayload:
+    """`change` writes and names the product it changed; the payload shows that product."""
+
+    async def work(conn: AsyncConnection, staff: Viewer) -> Product:
+        return await _product(conn, info, await change(conn, staff))
+
+    product, errors = await _write(info, work)
+    return ProductPayload(product=product, user_errors=errors)
+
+
+async def _variant_change(info: Info, work: Work[catalog_admin.VariantRecord]) -> ProductVariantPayload:
+    record, errors = await _write(info, work)
     if record is None:
         return ProductVariantPayload(
             product_variant=None, stock=None, reserved=None, deleted=None, user_errors=errors
@@ -104,6 +116,22 @@ def _variant_payload(
         stock=record.stock,
         reserved=record.reserved,
         deleted=record.deleted_at is not None,
+        user_errors=errors,
+    )
+
+
+async def _category_change(info: Info, work: Work[catalog_admin.CategoryRecord]) -> CategoryPayload:
+    record, errors = await _write(info, work)
+    if record is None:
+        return CategoryPayload(category=None, user_errors=errors)
+    return CategoryPayload(
+        category=Category(
+            id=strawberry.ID(to_global_id("Category", record.id)),
+            name=record.name,
+            slug=record.slug,
+            pk=record.id,
+            parent_id=record.parent_id,
+        ),
         user_errors=errors,
     )
 
@@ -120,9 +148,7 @@ class CatalogMutation:
         description="Staff only: creates a product (without variants: see productVariantCreate)."
     )
     async def product_create(self, info: Info, input: ProductCreateInput) -> ProductPayload:
-        await require_staff(info)
-
-        async def work(conn: AsyncConnection) -> Product:
+        async def create(conn: AsyncConnection, staff: Viewer) -> int:
             created = await catalog_admin.create_product(
                 conn,
                 name=input.name,
@@ -134,18 +160,15 @@ class CatalogMutation:
                 images=_images(input.images),
                 is_active=input.is_active,
             )
-            return await _product(conn, info, created.id)
+            return created.id
 
-        product, errors = await _write(info, work)
-        return ProductPayload(product=product, user_errors=errors)
+        return await _product_change(info, create)
 
     @strawberry.mutation(description="Staff only: changes a product's fields; those left out stay.")
     async def product_update(
         self, info: Info, id: strawberry.ID, input: ProductUpdateInput
     ) -> ProductPayload:
-        await require_staff(info)
-
-        async def work(conn: AsyncConnection) -> Product:
+        async def update(conn: AsyncConnection, staff: Viewer) -> int:
             pk = _pk(id, "Product", "id")
             category: Any = UNSET if input.category is strawberry.UNSET else input.category
             if category not in (UNSET, None):
@@ -161,10 +184,9 @@ class CatalogMutation:
                 images=images if images is UNSET else _images(images),
                 is_active=_given(input.is_active),
             )
-            return await _product(conn, info, pk)
+            return pk
 
-        product, errors = await _write(info, work)
-        return ProductPayload(product=product, user_errors=errors)
+        return await _product_change(info, update)
 
     @strawberry.mutation(
         description=(
@@ -173,15 +195,12 @@ class CatalogMutation:
         )
     )
     async def product_delete(self, info: Info, id: strawberry.ID) -> ProductPayload:
-        await require_staff(info)
-
-        async def work(conn: AsyncConnection) -> Product:
+        async def delete(conn: AsyncConnection, staff: Viewer) -> int:
             pk = _pk(id, "Product", "id")
             await catalog_admin.set_product_active(conn, pk, False)
-            return await _product(conn, info, pk)
+            return pk
 
-        product, errors = await _write(info, work)
-        return ProductPayload(product=product, user_errors=errors)
+        return await _product_change(info, delete)
 
     # ---------------------------------------------------------------- variants
 
@@ -189,10 +208,9 @@ class CatalogMutation:
     async def product_variant_create(
         self, info: Info, input: ProductVariantCreateInput
     ) -> ProductVariantPayload:
-        staff = await require_staff(info)
-
-        async def work(conn: AsyncConnection) -> catalog_admin.VariantRecord:
-            return await catalog_admin.create_variant(
+        return await _variant_change(
+            info,
+            lambda conn, staff: catalog_admin.create_variant(
                 conn,
                 product_id=_pk(input.product, "Product", "product", CatalogCode.PRODUCT_NOT_FOUND),
                 sku=input.sku,
@@ -201,9 +219,8 @@ class CatalogMutation:
                 stock=input.stock,
                 position=input.position,
                 actor_user_id=staff.id,
-            )
-
-        return _variant_payload(info, *await _write(info, work))
+            ),
+        )
 
     @strawberry.mutation(
         description=(
@@ -214,37 +231,29 @@ class CatalogMutation:
     async def product_variant_update(
         self, info: Info, id: strawberry.ID, input: ProductVariantUpdateInput
     ) -> ProductVariantPayload:
-        await require_staff(info)
-
-        async def work(conn: AsyncConnection) -> catalog_admin.VariantRecord:
-            return await catalog_admin.update_variant(
+        return await _variant_change(
+            info,
+            lambda conn, staff: catalog_admin.update_variant(
                 conn,
                 _pk(id, "ProductVariant", "id"),
                 sku=_given(input.sku),
                 name=_given(input.name),
                 price=_given(input.price),
                 position=_given(input.position),
-            )
-
-        return _variant_payload(info, *await _write(info, work))
+            ),
+        )
 
     @strawberry.mutation(description="Staff only: soft delete; the variant leaves the storefront and carts.")
     async def product_variant_delete(self, info: Info, id: strawberry.ID) -> ProductVariantPayload:
-        await require_staff(info)
-
-        async def work(conn: AsyncConnection) -> catalog_admin.VariantRecord:
-            return await catalog_admin.delete_variant(conn, _pk(id, "ProductVariant", "id"))
-
-        return _variant_payload(info, *await _write(info, work))
+        return await _variant_change(
+            info, lambda conn, staff: catalog_admin.delete_variant(conn, _pk(id, "ProductVariant", "id"))
+        )
 
     @strawberry.mutation(description="Staff only: puts a soft-deleted variant back on sale.")
     async def product_variant_restore(self, info: Info, id: strawberry.ID) -> ProductVariantPayload:
-        await require_staff(info)
-
-        async def work(conn: AsyncConnection) -> catalog_admin.VariantRecord:
-            return await catalog_admin.restore_variant(conn, _pk(id, "ProductVariant", "id"))
-
-        return _variant_payload(info, *await _write(info, work))
+        return await _variant_change(
+            info, lambda conn, staff: catalog_admin.restore_variant(conn, _pk(id, "ProductVariant", "id"))
+        )
 
     @strawberry.mutation(
         description=(
@@ -262,10 +271,9 @@ class CatalogMutation:
         quantity: int | None = None,
         note: str | None = None,
     ) -> StockAdjustPayload:
-        staff = await require_staff(info)
-
-        async def work(conn: AsyncConnection) -> catalog_admin.StockAdjustment:
-            return await catalog_admin.adjust_stock(
+        adjustment, errors = await _write(
+            info,
+            lambda conn, staff: catalog_admin.adjust_stock(
                 conn,
                 _pk(variant_id, "ProductVariant", "variant_id"),
                 delta=delta,
@@ -273,9 +281,8 @@ class CatalogMutation:
                 reason=reason.value,
                 note=note or "",
                 actor_user_id=staff.id,
-            )
-
-        adjustment, errors = await _write(info, work)
+            ),
+        )
         if adjustment is None:
             return StockAdjustPayload(
                 product_variant=None, stock=None, reserved=None, movement=None, user_errors=errors
@@ -293,10 +300,9 @@ class CatalogMutation:
 
     @strawberry.mutation(description="Staff only: creates a category, at the top or under `parent`.")
     async def category_create(self, info: Info, input: CategoryCreateInput) -> CategoryPayload:
-        await require_staff(info)
-
-        async def work(conn: AsyncConnection) -> catalog_admin.CategoryRecord:
-            return await catalog_admin.create_category(
+        return await _category_change(
+            info,
+            lambda conn, staff: catalog_admin.create_category(
                 conn,
                 name=input.name,
                 slug=input.slug,
@@ -304,26 +310,23 @@ class CatalogMutation:
                 if input.parent is not None
                 else None,
                 position=input.position,
-            )
-
-        return _category_payload(*await _write(info, work))
+            ),
+        )
 
     @strawberry.mutation(description="Staff only: renames a category or changes its slug or position.")
     async def category_update(
         self, info: Info, id: strawberry.ID, input: CategoryUpdateInput
     ) -> CategoryPayload:
-        await require_staff(info)
-
-        async def work(conn: AsyncConnection) -> catalog_admin.CategoryRecord:
-            return await catalog_admin.update_category(
+        return await _category_change(
+            info,
+            lambda conn, staff: catalog_admin.update_category(
                 conn,
                 _pk(id, "Category", "id"),
                 name=_given(input.name),
                 slug=_given(input.slug),
                 position=_given(input.position),
-            )
-
-        return _category_payload(*await _write(info, work))
+            ),
+        )
 
     @strawberry.mutation(
         description=(
@@ -334,19 +337,17 @@ class CatalogMutation:
     async def category_move(
         self, info: Info, id: strawberry.ID, parent: strawberry.ID | None, position: int | None = None
     ) -> CategoryPayload:
-        await require_staff(info)
-
-        async def work(conn: AsyncConnection) -> catalog_admin.CategoryRecord:
-            return await catalog_admin.move_category(
+        return await _category_change(
+            info,
+            lambda conn, staff: catalog_admin.move_category(
                 conn,
                 _pk(id, "Category", "id"),
                 parent_id=_pk(parent, "Category", "parent", CatalogCode.CATEGORY_NOT_FOUND)
                 if parent
                 else None,
                 position=UNSET if position is None else position,
-            )
-
-        return _category_payload(*await _write(info, work))
+            ),
+        )
 
     # ---------------------------------------------------------------- attributes
 
@@ -354,9 +355,7 @@ class CatalogMutation:
         description="Staff only: defines an attribute (brand, colour, size...) with its values."
     )
     async def attribute_create(self, info: Info, input: AttributeCreateInput) -> AttributePayload:
-        await require_staff(info)
-
-        async def work(conn: AsyncConnection) -> Attribute:
+        async def work(conn: AsyncConnection, staff: Viewer) -> Attribute:
             created = await catalog_admin.create_attribute(
                 conn,
                 name=input.name,
@@ -374,9 +373,7 @@ class CatalogMutation:
     async def attribute_value_create(
         self, info: Info, attribute: strawberry.ID, input: AttributeValueInput
     ) -> AttributeValuePayload:
-        await require_staff(info)
-
-        async def work(conn: AsyncConnection) -> tuple[Attribute, AttributeValue]:
+        async def work(conn: AsyncConnection, staff: Viewer) -> tuple[Attribute, AttributeValue]:
             pk = _pk(attribute, "Attribute", "attribute", CatalogCode.ATTRIBUTE_NOT_FOUND)
             value = await catalog_admin.add_attribute_value(conn, pk, name=input.name, slug=input.slug)
             return await _attribute(conn, pk), AttributeValue(slug=value.slug, name=value.name, pk=value.id)
@@ -394,15 +391,12 @@ class CatalogMutation:
     async def product_attributes_set(
         self, info: Info, product: strawberry.ID, attributes: list[AttributeValuesInput]
     ) -> ProductPayload:
-        await require_staff(info)
-
-        async def work(conn: AsyncConnection) -> Product:
+        async def set_values(conn: AsyncConnection, staff: Viewer) -> int:
             pk = _pk(product, "Product", "product")
             await catalog_admin.set_product_attribute_values(conn, pk, _wanted(attributes))
-            return await _product(conn, info, pk)
+            return pk
 
-        result, errors = await _write(info, work)
-        return ProductPayload(product=result, user_errors=errors)
+        return await _product_change(info, set_values)
 
     @strawberry.mutation(
         description="Staff only: sets a variant's values of the attributes named (others stay, [] clears)."
@@ -410,14 +404,12 @@ class CatalogMutation:
     async def product_variant_attributes_set(
         self, info: Info, variant: strawberry.ID, attributes: list[AttributeValuesInput]
     ) -> ProductVariantPayload:
-        await require_staff(info)
-
-        async def work(conn: AsyncConnection) -> catalog_admin.VariantRecord:
-            return await catalog_admin.set_variant_attribute_values(
+        return await _variant_change(
+            info,
+            lambda conn, staff: catalog_admin.set_variant_attribute_values(
                 conn, _pk(variant, "ProductVariant", "variant"), _wanted(attributes)
-            )
-
-        return _variant_payload(info, *await _write(info, work))
+            ),
+        )
 
 
 def _wanted(attributes: list[AttributeValuesInput]) -> dict[str, list[str]]:
@@ -425,20 +417,3 @@ def _wanted(attributes: list[AttributeValuesInput]) -> dict[str, list[str]]:
     for item in attributes:
         wanted.setdefault(item.attribute, []).extend(item.values)
     return wanted
-
-
-def _category_payload(
-    record: catalog_admin.CategoryRecord | None, errors: list[UserError]
-) -> CategoryPayload:
-    if record is None:
-        return CategoryPayload(category=None, user_errors=errors)
-    return CategoryPayload(
-        category=Category(
-            id=strawberry.ID(to_global_id("Category", record.id)),
-            name=record.name,
-            slug=record.slug,
-            pk=record.id,
-            parent_id=record.parent_id,
-        ),
-        user_errors=errors,
-    )

@@ -3,6 +3,8 @@ shippingZoneCreate, shippingMethodCreate, taxRateCreate, discountCodeCreate, ...
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -87,6 +89,24 @@ NOT_NULL = {
 }
 
 
+@dataclass(slots=True, frozen=True)
+class _Kind:
+    """What a kind of totals object is called in the schema and how its payload answers."""
+
+    type_name: str
+    payload: Callable[..., Any]
+    field: str
+    view: Callable[[Any], Any]
+
+
+KINDS = {
+    "zone": _Kind("ShippingZone", ShippingZonePayload, "shipping_zone", ShippingZone.of),
+    "method": _Kind("ShippingMethod", ShippingMethodPayload, "shipping_method", ShippingMethodDetails.of),
+    "rate": _Kind("TaxRate", TaxRatePayload, "tax_rate", TaxRate.of),
+    "code": _Kind("DiscountCode", DiscountCodePayload, "discount_code", DiscountCode.of),
+}
+
+
 def _values(kind: str, data: Any) -> tuple[dict[str, Any], list[str]]:
     """The fields given (UNSET ones left out), ids decoded; and the fields given as null that may not be."""
     values = {k: v for k, v in vars(data).items() if v is not UNSET}
@@ -99,8 +119,10 @@ def _values(kind: str, data: Any) -> tuple[dict[str, Any], list[str]]:
     return values, nulls
 
 
-async def _save(info: Info, kind: str, row_id: strawberry.ID | None, type_name: str, data: Any) -> Any:
+async def _save(info: Info, kind: str, row_id: strawberry.ID | None, data: Any) -> Any:
+    """Creates (no id) or updates one object of `kind`; its payload, with userErrors."""
     await require_staff(info)
+    spec = KINDS[kind]
     values, nulls = _values(kind, data)
     creating = row_id is None
     missing = [k for k in REQUIRED[kind] if creating and values.get(k) is None]
@@ -108,17 +130,17 @@ async def _save(info: Info, kind: str, row_id: strawberry.ID | None, type_name: 
         problem = totals_admin.Problem(
             totals_admin.Code.INVALID, "Required.", ("input", (nulls or missing)[0])
         )
-        return None, user_errors([problem])
-    pk = pk_of(row_id, type_name) if row_id is not None else None
+        return spec.payload(**{spec.field: None, "user_errors": user_errors([problem])})
+    pk = pk_of(row_id, spec.type_name) if row_id is not None else None
     async with info.context.engine.begin() as conn:
         row, problems = await totals_admin.save(conn, kind, pk, values, creating=creating)
-    return row, user_errors(problems)
+    return spec.payload(**{spec.field: spec.view(row) if row else None, "user_errors": user_errors(problems)})
 
 
-async def _delete(info: Info, kind: str, row_id: strawberry.ID, type_name: str) -> DeletePayload:
+async def _delete(info: Info, kind: str, row_id: strawberry.ID) -> DeletePayload:
     await require_staff(info)
     async with info.context.engine.begin() as conn:
-        problems = await totals_admin.delete(conn, kind, pk_of(row_id, type_name))
+        problems = await totals_admin.delete(conn, kind, pk_of(row_id, KINDS[kind].type_name))
     return DeletePayload(deleted_id=None if problems else row_id, user_errors=user_errors(problems))
 
 
@@ -126,68 +148,56 @@ async def _delete(info: Info, kind: str, row_id: strawberry.ID, type_name: str) 
 class TotalsMutation:
     @strawberry.mutation(description="Staff only.")
     async def shipping_zone_create(self, info: Info, input: ShippingZoneInput) -> ShippingZonePayload:
-        row, errors = await _save(info, "zone", None, "ShippingZone", input)
-        return ShippingZonePayload(shipping_zone=ShippingZone.of(row) if row else None, user_errors=errors)
+        return await _save(info, "zone", None, input)
 
     @strawberry.mutation(description="Staff only.")
     async def shipping_zone_update(
         self, info: Info, id: strawberry.ID, input: ShippingZoneInput
     ) -> ShippingZonePayload:
-        row, errors = await _save(info, "zone", id, "ShippingZone", input)
-        return ShippingZonePayload(shipping_zone=ShippingZone.of(row) if row else None, user_errors=errors)
+        return await _save(info, "zone", id, input)
 
     @strawberry.mutation(
         description="Staff only: deletes the zone and its methods (placed orders keep theirs)."
     )
     async def shipping_zone_delete(self, info: Info, id: strawberry.ID) -> DeletePayload:
-        return await _delete(info, "zone", id, "ShippingZone")
+        return await _delete(info, "zone", id)
 
     @strawberry.mutation(description="Staff only.")
     async def shipping_method_create(self, info: Info, input: ShippingMethodInput) -> ShippingMethodPayload:
-        row, errors = await _save(info, "method", None, "ShippingMethod", input)
-        return ShippingMethodPayload(
-            shipping_method=ShippingMethodDetails.of(row) if row else None, user_errors=errors
-        )
+        return await _save(info, "method", None, input)
 
     @strawberry.mutation(description="Staff only.")
     async def shipping_method_update(
         self, info: Info, id: strawberry.ID, input: ShippingMethodInput
     ) -> ShippingMethodPayload:
-        row, errors = await _save(info, "method", id, "ShippingMethod", input)
-        return ShippingMethodPayload(
-            shipping_method=ShippingMethodDetails.of(row) if row else None, user_errors=errors
-        )
+        return await _save(info, "method", id, input)
 
     @strawberry.mutation(description="Staff only.")
     async def shipping_method_delete(self, info: Info, id: strawberry.ID) -> DeletePayload:
-        return await _delete(info, "method", id, "ShippingMethod")
+        return await _delete(info, "method", id)
 
     @strawberry.mutation(description="Staff only.")
     async def tax_rate_create(self, info: Info, input: TaxRateInput) -> TaxRatePayload:
-        row, errors = await _save(info, "rate", None, "TaxRate", input)
-        return TaxRatePayload(tax_rate=TaxRate.of(row) if row else None, user_errors=errors)
+        return await _save(info, "rate", None, input)
 
     @strawberry.mutation(description="Staff only: placed orders keep the rate they were charged.")
     async def tax_rate_update(self, info: Info, id: strawberry.ID, input: TaxRateInput) -> TaxRatePayload:
-        row, errors = await _save(info, "rate", id, "TaxRate", input)
-        return TaxRatePayload(tax_rate=TaxRate.of(row) if row else None, user_errors=errors)
+        return await _save(info, "rate", id, input)
 
     @strawberry.mutation(description="Staff only.")
     async def tax_rate_delete(self, info: Info, id: strawberry.ID) -> DeletePayload:
-        return await _delete(info, "rate", id, "TaxRate")
+        return await _delete(info, "rate", id)
 
     @strawberry.mutation(description="Staff only.")
     async def discount_code_create(self, info: Info, input: DiscountCodeInput) -> DiscountCodePayload:
-        row, errors = await _save(info, "code", None, "DiscountCode", input)
-        return DiscountCodePayload(discount_code=DiscountCode.of(row) if row else None, user_errors=errors)
+        return await _save(info, "code", None, input)
 
     @strawberry.mutation(description="Staff only.")
     async def discount_code_update(
         self, info: Info, id: strawberry.ID, input: DiscountCodeInput
     ) -> DiscountCodePayload:
-        row, errors = await _save(info, "code", id, "DiscountCode", input)
-        return DiscountCodePayload(discount_code=DiscountCode.of(row) if row else None, user_errors=errors)
+        return await _save(info, "code", id, input)
 
     @strawberry.mutation(description="Staff only.")
     async def discount_code_delete(self, info: Info, id: strawberry.ID) -> DeletePayload:
-        return await _delete(info, "code", id, "DiscountCode")
+        return await _delete(info, "code", id)
