@@ -4,7 +4,8 @@ Each change is published with pg_notify inside the transaction that makes it, so
 hears exactly the committed changes, from every server process. One process holds one
 LISTEN connection; each subscriber has a bounded queue, and one that falls too far behind
 is dropped rather than slowing the others. When the LISTEN connection is lost, the hub
-reconnects with backoff and tells every subscriber to catch up from the database.
+reconnects with backoff and tells every subscriber to catch up from the database; subscribers
+that catch up alike (the same order after the same change) share one read (`catch_up_read`).
 
 The same connection hears revoked logins: a subscriber opened with a login that is revoked
 is told so, ahead of any event still queued for it.
@@ -17,9 +18,10 @@ import contextlib
 import logging
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, TypeVar
 
 import asyncpg
 import orjson
@@ -37,6 +39,9 @@ SUBSCRIBER_BUFFER = 64
 HEALTH_CHECK_INTERVAL = 5.0
 MAX_BACKOFF = 5.0
 SNAPSHOT_CACHE_SIZE = 512
+CATCH_UP_CACHE_SIZE = 4096
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True, frozen=True)
@@ -127,7 +132,10 @@ class OrderEventHub:
         self._snapshots: OrderedDict[tuple[int, int], asyncio.Future[OrderRow]] = OrderedDict()
         self._channels: dict[str, Callable[[str], None]] = {}
         self._connection_watchers: list[Callable[[bool], None]] = []
+        self._catch_ups: OrderedDict[tuple[Hashable, ...], asyncio.Future[Any]] = OrderedDict()
         self.connected = asyncio.Event()
+        # How many times LISTEN was restored (each restore tells every subscriber to catch up).
+        self.restored = 0
 
     def also_listen(
         self, channel: str, on_notify: Callable[[str], None], on_connection: Callable[[bool], None]
@@ -167,6 +175,29 @@ class OrderEventHub:
             return await asyncio.shield(pending)
         except Exception:
             self._snapshots.pop(key, None)
+            raise
+
+    async def catch_up_read(self, key: tuple[Hashable, ...], read: Callable[[], Awaitable[T]]) -> T:
+        """The answer of `read` for every subscriber catching up with the same `key` since LISTEN
+        was last restored: one database read, however many subscribers follow the order.
+
+        Sound because a subscriber catches up only after a restore it was subscribed through: the
+        shared read started after that restore, and whatever was committed after it reached the
+        subscriber's own queue as a notification (its history ids drop the overlap). A later
+        restore starts new reads. A failed read is not kept: the next subscriber reads again.
+        """
+        key = (self.restored, *key)
+        pending = self._catch_ups.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(read())
+            self._catch_ups[key] = pending
+            while len(self._catch_ups) > CATCH_UP_CACHE_SIZE:
+                self._catch_ups.popitem(last=False)
+        try:
+            return await asyncio.shield(pending)
+        except Exception:
+            if self._catch_ups.get(key) is pending:
+                del self._catch_ups[key]
             raise
 
     @staticmethod
@@ -255,6 +286,8 @@ class OrderEventHub:
             backoff = 0.1
             if not first:
                 logger.info("order events: LISTEN restored; subscribers catch up")
+                self.restored += 1
+                self._catch_ups.clear()
                 for subscriber in list(self._subscribers):
                     subscriber.offer(CATCH_UP)
             first = False

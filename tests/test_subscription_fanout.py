@@ -10,9 +10,11 @@ import asyncio
 
 import httpx
 
+from core.db import create_engine
+from domain.orders import OrderStatus, change_status
 from tests.accounts import staff_token
-from tests.shop import guest_order, pay
-from tests.support import RunningServer, StatementCounter
+from tests.shop import FOLLOW, guest_order, order_row, pay
+from tests.support import RunningServer, StatementCounter, eventually, sql
 from tests.ws_client import GraphQLWebSocket
 
 FOLLOW_HISTORY = (
@@ -61,6 +63,59 @@ async def test_subscribers_with_the_same_query_and_reader_share_one_execution_of
         assert payloads[4]["data"]["orderStatusChanged"]["order"]["lines"][0]["quantity"] >= 1
         # One execution for the four guests, one for the other query, one for the staff reader.
         assert _history_reads(sql_statements) == 3, sql_statements.statements
+    finally:
+        for ws in sockets:
+            await ws.close()
+
+
+def _catch_up_reads(statements: StatementCounter) -> int:
+    """Reads of an order's changes after a given one (domain.order_reads.changes_after)."""
+    return sum("order_status_history.id >" in s for s in statements.statements)
+
+
+async def _kill_listen(database_url: str) -> None:
+    killed = await sql(
+        database_url,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()",
+    )
+    assert killed and all(row[0] for row in killed)
+
+
+async def test_subscribers_of_one_order_share_one_catch_up_read(
+    client: httpx.AsyncClient, server: RunningServer, database_url: str, sql_statements: StatementCounter
+) -> None:
+    """After LISTEN is restored every subscriber catches up from the database: one read for the
+    order, not one per subscriber; each still gets every change once and in order."""
+    order = await guest_order(client, database_url)
+    variables = {"id": order["order"]["id"], "token": order["orderToken"]}
+    hub = server.app.state.order_events
+    sockets = [await GraphQLWebSocket.open(server.url) for _ in range(5)]
+    try:
+        for ws in sockets:
+            await ws.subscribe(FOLLOW, variables)
+            assert (await ws.next_payload())["data"]["orderStatusChanged"]["to"] == "AWAITING_PAYMENT"
+        restored = hub.restored
+        sql_statements.reset()
+        # The payment lands while LISTEN is down or just after: by the catch-up read or by notification.
+        await _kill_listen(database_url)
+        await pay(client, database_url, order["order"]["id"])
+        await eventually(lambda: hub.restored == restored + 1, message="LISTEN was not restored")
+        for ws in sockets:
+            assert (await ws.next_payload(timeout=15))["data"]["orderStatusChanged"]["to"] == "PAID"
+        # A later change is the next event everywhere: PAID came once.
+        row = await order_row(database_url, order["order"]["id"])
+        engine = create_engine(database_url, pool_size=1)
+        try:
+            async with engine.begin() as conn:
+                await change_status(conn, row.id, OrderStatus.PROCESSING, actor="test")
+        finally:
+            await engine.dispose()
+        for ws in sockets:
+            assert await ws.nothing_before(
+                lambda payload: payload["data"]["orderStatusChanged"]["to"] == "PROCESSING"
+            )
+        assert _catch_up_reads(sql_statements) == 1, sql_statements.statements
     finally:
         for ws in sockets:
             await ws.close()
