@@ -201,7 +201,7 @@ class OrderSubscription:
                 raise PublicError("There is no such order.", code="NOT_FOUND")
             # Guests (with the order token) count per client address, as signed-in users count per user.
             guest = address_key(client_address(info)) if reader is None else None
-            subscriber.client = guest
+            subscriber.set_client(guest)
             _start(subscriber, reader, order_id=order.id, user_id=reader.id if reader else None)
             if reader is not None:
                 _check_limit(hub.subscriptions_of_user(reader.id))
