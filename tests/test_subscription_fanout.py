@@ -135,3 +135,25 @@ def test_the_executor_hook_the_sharing_relies_on_is_still_there() -> None:
         "payload",
     ]
     assert issubclass(SharedEventsExecutionContext, ExecutionContextBase)
+
+
+def test_a_shared_event_is_serialised_once_and_each_message_stays_exact() -> None:
+    """graph.websocket: subscribers handed the same `data` object (one shared execution) get one
+    serialisation of it; each message is still exactly the JSON of what it says."""
+    import orjson
+
+    from graph.websocket import message_text, serialised_data
+
+    data = {"orderStatusChanged": {"to": "PAID", "order": {"id": 'T3JkZXI6MQ=="', "note": "é\u2028"}}}
+    messages = [
+        {"id": "1", "type": "next", "payload": {"data": data}},
+        {"id": 'a"b', "type": "next", "payload": {"data": data}},
+        {"id": "1", "type": "data", "payload": {"data": data}},
+        {"id": "1", "type": "next", "payload": {"data": data, "errors": [{"message": "x"}]}},
+        {"id": "1", "type": "complete"},
+        {"type": "connection_ack"},
+    ]
+    for message in messages:
+        assert orjson.loads(message_text(message)) == message
+    assert serialised_data(data) is serialised_data(data)
+    assert serialised_data(dict(data)) is not serialised_data(data)
