@@ -12,8 +12,10 @@ committed meanwhile cannot slip between the two.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import AsyncGenerator, Hashable
 from datetime import datetime
+from typing import Any
 
 import strawberry
 
@@ -46,6 +48,23 @@ class OrderStatusEvent:
     share: strawberry.Private[tuple[Hashable, ...] | None] = None
 
 
+# id(snapshot row) -> (row, its Order): every subscriber told of one change gets the same row
+# (the hub reads it once) and, built once, the same Order (plain data, never changed).
+_orders: OrderedDict[int, tuple[object, Order]] = OrderedDict()
+ORDERS_KEPT = 256
+
+
+def _order_of(row: Any) -> Order:
+    kept = _orders.get(id(row))
+    if kept is not None and kept[0] is row:
+        return kept[1]
+    order = Order.from_row(row)
+    _orders[id(row)] = (row, order)
+    while len(_orders) > ORDERS_KEPT:
+        _orders.popitem(last=False)
+    return order
+
+
 def _reader_scope(reader: Viewer | None) -> tuple[int, bool] | None:
     return (reader.id, reader.is_staff) if reader is not None else None
 
@@ -55,7 +74,7 @@ async def _event(info: Info, change: StatusChangeRow, reader: Viewer | None) -> 
     info.context.fresh_loaders()
     row = await info.context.order_events.order_snapshot(change.order_id, change.id, info.context.read_engine)
     return OrderStatusEvent(
-        order=Order.from_row(row),
+        order=_order_of(row),
         from_=OrderStatus(change.from_status) if change.from_status else None,
         to=OrderStatus(change.to_status),
         at=change.at,
