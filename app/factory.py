@@ -94,6 +94,7 @@ def create_app(
         )
         app.state.engine = engine
         app.state.read_engine = read_engine_of(engine)
+        order_events.read_with(app.state.read_engine)  # an event's order is read once, before delivery
         if settings.database_replica_url:
             app.state.replica_engine = create_engine(
                 settings.database_replica_url,

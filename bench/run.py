@@ -88,9 +88,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="",
         help="comma-separated parts to run: reads, cart, checkout, day, apq, fanout, ceilings (default all)",
     )
+    parser.add_argument(
+        "--fanout", default=None,
+        help='fan-out: comma-separated subscriber counts, each on a fresh server (default "1000,10000"; --quick "1000")',
+    )  # fmt: skip
+    parser.add_argument(
+        "--fanout-rounds",
+        type=int,
+        default=None,
+        help="fan-out: events (rounds) per count (default 3; --quick 1)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.duration, args.rounds, args.warmup, args.statement_requests = 3.0, 1, 1.0, 20
+    if args.fanout is None:
+        args.fanout = "1000" if args.quick else "1000,10000"
+    if args.fanout_rounds is None:
+        args.fanout_rounds = 1 if args.quick else 3
     return args
 
 

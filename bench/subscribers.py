@@ -163,7 +163,36 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-async def run(subscribers: int, rounds: int, workers: int = 1) -> dict[str, Any]:
+def start_profile(pid: int, out: Path) -> subprocess.Popen[bytes]:
+    """py-spy (not a dependency: `.venv/bin/pip install py-spy`) recording the server, raw stacks."""
+    spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy") or "py-spy"
+    return subprocess.Popen(
+        [
+            spy,
+            "record",
+            "--pid",
+            str(pid),
+            "--rate",
+            "200",
+            "--format",
+            "raw",
+            "--output",
+            str(out),
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def stop_profile(spy: subprocess.Popen[bytes] | None) -> None:
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(timeout=60)
+
+
+async def run(subscribers: int, rounds: int, workers: int = 1, profile: Path | None = None) -> dict[str, Any]:
+    """`profile`: a file for py-spy's raw stacks of the server during the event rounds only."""
     raise_fd_limit()
     data_dir = Path(tempfile.mkdtemp(prefix="bench-subscribers-"))
     port = free_port()
@@ -232,6 +261,10 @@ async def run(subscribers: int, rounds: int, workers: int = 1) -> dict[str, Any]
                 payload = paid_event(order, order_pk, session_id)
                 waiting = [asyncio.ensure_future(wait_paid(ws)) for ws in sockets]
                 await asyncio.sleep(0.2)
+                spy = None
+                if profile is not None:
+                    spy = start_profile(server.pid, profile.with_suffix(f".{round_number}.txt"))
+                    await asyncio.sleep(1.0)  # py-spy attaches
                 cpu_before = process.cpu_times()
                 sent = time.perf_counter()
                 response = await client.post(
@@ -242,6 +275,7 @@ async def run(subscribers: int, rounds: int, workers: int = 1) -> dict[str, Any]
                 latencies = [(arrival - sent) * 1000 for arrival in arrivals]
                 cpu_after = process.cpu_times()
                 cpu.append((cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system))
+                stop_profile(spy)
                 results.append(latencies)
                 await asyncio.gather(
                     *(
@@ -286,8 +320,12 @@ def main() -> None:
     parser.add_argument("--subscribers", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--workers", type=int, default=1, help="server processes (WORKERS)")
+    parser.add_argument(
+        "--profile", type=Path, default=None,
+        help="py-spy raw stacks of the server during each event round into PROFILE.<round>.txt",
+    )  # fmt: skip
     args = parser.parse_args()
-    result = asyncio.run(_until_stopped(run(args.subscribers, args.rounds, args.workers)))
+    result = asyncio.run(_until_stopped(run(args.subscribers, args.rounds, args.workers, args.profile)))
     print(
         f"subscribers: {result['subscribers']} on {result['workers']} server process(es),"
         f" {result['rounds']} rounds (medians over rounds)"

@@ -4,7 +4,8 @@ Each change is published with pg_notify inside the transaction that makes it, so
 hears exactly the committed changes, from every server process. One process holds one
 LISTEN connection; each subscriber has a bounded queue, and one that falls too far behind
 is dropped rather than slowing the others. When the LISTEN connection is lost, the hub
-reconnects with backoff and tells every subscriber to catch up from the database.
+reconnects with backoff and tells every subscriber to catch up from the database; subscribers
+that catch up alike (the same order after the same change) share one read (`catch_up_read`).
 
 The same connection hears revoked logins: a subscriber opened with a login that is revoked
 is told so, ahead of any event still queued for it.
@@ -16,10 +17,11 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections import Counter, OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, TypeVar
 
 import asyncpg
 import orjson
@@ -35,8 +37,15 @@ logger = logging.getLogger(__name__)
 CHANNEL = "order_status"
 SUBSCRIBER_BUFFER = 64
 HEALTH_CHECK_INTERVAL = 5.0
+# How long the health check's `SELECT 1` may take. Generous: a process busy delivering to
+# thousands of subscribers must not mistake its own slowness for a lost connection (that would
+# send every subscriber to catch up from the database at the worst moment).
+HEALTH_CHECK_TIMEOUT = 20.0
 MAX_BACKOFF = 5.0
 SNAPSHOT_CACHE_SIZE = 512
+CATCH_UP_CACHE_SIZE = 4096
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True, frozen=True)
@@ -76,11 +85,22 @@ class Subscriber:
     )
     dropped: bool = False
     revoked: bool = False
+    # The hub whose indexes (by order, user and client) follow this subscriber's changes.
+    hub: OrderEventHub | None = field(default=None, repr=False)
 
     def follow(self, *, order_id: int | None = None, user_id: int | None = None) -> None:
         """Start receiving the events of one order, or of every order of a user."""
-        self.order_id = order_id
-        self.user_id = user_id
+        self._reindexed(order_id=order_id, user_id=user_id, client=self.client)
+
+    def set_client(self, client: str | None) -> None:
+        self._reindexed(order_id=self.order_id, user_id=self.user_id, client=client)
+
+    def _reindexed(self, *, order_id: int | None, user_id: int | None, client: str | None) -> None:
+        if self.hub is not None:
+            self.hub._unindex(self)
+        self.order_id, self.user_id, self.client = order_id, user_id, client
+        if self.hub is not None:
+            self.hub._index(self)
 
     def revoke(self) -> None:
         self.revoked = True
@@ -127,7 +147,17 @@ class OrderEventHub:
         self._snapshots: OrderedDict[tuple[int, int], asyncio.Future[OrderRow]] = OrderedDict()
         self._channels: dict[str, Callable[[str], None]] = {}
         self._connection_watchers: list[Callable[[bool], None]] = []
+        self._catch_ups: OrderedDict[tuple[Hashable, ...], asyncio.Future[Any]] = OrderedDict()
+        # Indexes, so that neither an event nor a new subscription scans every subscriber.
+        self._by_order: dict[int, set[Subscriber]] = {}
+        self._by_user: dict[int, set[Subscriber]] = {}  # those following every order of a user
+        self._per_user: Counter[int] = Counter()
+        self._per_client: Counter[str] = Counter()
+        self._read_engine: AsyncEngine | None = None
+        self._delivering: asyncio.Task[None] | None = None  # the latest event's delivery
         self.connected = asyncio.Event()
+        # How many times LISTEN was restored (each restore tells every subscriber to catch up).
+        self.restored = 0
 
     def also_listen(
         self, channel: str, on_notify: Callable[[str], None], on_connection: Callable[[bool], None]
@@ -149,13 +179,74 @@ class OrderEventHub:
         return len(self._subscribers)
 
     def subscriptions_of_user(self, user_id: int) -> int:
-        return sum(1 for subscriber in self._subscribers if subscriber.user_id == user_id)
+        return self._per_user[user_id]
 
     def subscriptions_of_client(self, client: str) -> int:
-        return sum(1 for subscriber in self._subscribers if subscriber.client == client)
+        return self._per_client[client]
+
+    def read_with(self, engine: AsyncEngine) -> None:
+        """Read an event's order once with this engine before waking its subscribers (without it,
+        subscribers are woken at once and the first to ask reads it)."""
+        self._read_engine = engine
+
+    def _index(self, subscriber: Subscriber) -> None:
+        if subscriber.order_id is not None:
+            self._by_order.setdefault(subscriber.order_id, set()).add(subscriber)
+        elif subscriber.user_id is not None:
+            self._by_user.setdefault(subscriber.user_id, set()).add(subscriber)
+        if subscriber.user_id is not None:
+            self._per_user[subscriber.user_id] += 1
+        if subscriber.client is not None:
+            self._per_client[subscriber.client] += 1
+
+    def _unindex(self, subscriber: Subscriber) -> None:
+        for index, key in ((self._by_order, subscriber.order_id), (self._by_user, subscriber.user_id)):
+            if key is not None and (followers := index.get(key)) is not None:
+                followers.discard(subscriber)
+                if not followers:
+                    del index[key]
+        for counts, counted in ((self._per_user, subscriber.user_id), (self._per_client, subscriber.client)):
+            if counted is not None:
+                counts[counted] -= 1
+                if counts[counted] <= 0:
+                    del counts[counted]
 
     async def order_snapshot(self, order_id: int, change_id: int, engine: AsyncEngine) -> OrderRow:
         """The order as of a change, read once however many subscribers are told of that change."""
+        key = (order_id, change_id)
+        pending = self._snapshot(order_id, change_id, engine)
+        if pending.done() and not pending.cancelled() and pending.exception() is None:
+            return pending.result()  # the usual case: read before the subscribers were woken
+        try:
+            return await asyncio.shield(pending)
+        except Exception:
+            self._snapshots.pop(key, None)
+            raise
+
+    async def catch_up_read(self, key: tuple[Hashable, ...], read: Callable[[], Awaitable[T]]) -> T:
+        """The answer of `read` for every subscriber catching up with the same `key` since LISTEN
+        was last restored: one database read, however many subscribers follow the order.
+
+        Sound because a subscriber catches up only after a restore it was subscribed through: the
+        shared read started after that restore, and whatever was committed after it reached the
+        subscriber's own queue as a notification (its history ids drop the overlap). A later
+        restore starts new reads. A failed read is not kept: the next subscriber reads again.
+        """
+        key = (self.restored, *key)
+        pending = self._catch_ups.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(read())
+            self._catch_ups[key] = pending
+            while len(self._catch_ups) > CATCH_UP_CACHE_SIZE:
+                self._catch_ups.popitem(last=False)
+        try:
+            return await asyncio.shield(pending)
+        except Exception:
+            if self._catch_ups.get(key) is pending:
+                del self._catch_ups[key]
+            raise
+
+    def _snapshot(self, order_id: int, change_id: int, engine: AsyncEngine) -> asyncio.Future[OrderRow]:
         key = (order_id, change_id)
         pending = self._snapshots.get(key)
         if pending is None:
@@ -163,11 +254,7 @@ class OrderEventHub:
             self._snapshots[key] = pending
             while len(self._snapshots) > SNAPSHOT_CACHE_SIZE:
                 self._snapshots.popitem(last=False)
-        try:
-            return await asyncio.shield(pending)
-        except Exception:
-            self._snapshots.pop(key, None)
-            raise
+        return pending
 
     @staticmethod
     async def _read_order(order_id: int, engine: AsyncEngine) -> OrderRow:
@@ -196,9 +283,13 @@ class OrderEventHub:
     ) -> Iterator[Subscriber]:
         subscriber = Subscriber(order_id=order_id, user_id=user_id, login_id=login_id, client=client)
         self._subscribers.add(subscriber)
+        self._index(subscriber)
+        subscriber.hub = self
         try:
             yield subscriber
         finally:
+            subscriber.hub = None
+            self._unindex(subscriber)
             self._subscribers.discard(subscriber)
 
     def _dispatch(self, connection: object, pid: int, channel: str, payload: str) -> None:
@@ -215,8 +306,35 @@ class OrderEventHub:
         except (ValueError, KeyError, TypeError):
             logger.error("ignored a malformed order status notification")
             return
-        for subscriber in list(self._subscribers):
-            if subscriber.wants(event):
+        followers = list(self._by_order.get(event.order_id, ()))
+        if event.user_id is not None:
+            followers += self._by_user.get(event.user_id, ())
+        if not followers:
+            return
+        if self._read_engine is None:
+            self._offer(event, followers)
+            return
+        # Read the order as of this change once, then wake its subscribers: none of them waits
+        # on the read. Deliveries keep the order in which the changes were heard.
+        snapshot = self._snapshot(event.order_id, event.change_id, self._read_engine)
+        self._delivering = asyncio.ensure_future(self._deliver(event, followers, snapshot, self._delivering))
+
+    async def _deliver(
+        self,
+        event: StatusEvent,
+        followers: list[Subscriber],
+        snapshot: asyncio.Future[OrderRow],
+        previous: asyncio.Task[None] | None,
+    ) -> None:
+        # A failed read is not this task's to report: a subscriber that asks reads again.
+        await asyncio.wait([snapshot])
+        if previous is not None:
+            await asyncio.wait([previous])
+        self._offer(event, followers)
+
+    def _offer(self, event: StatusEvent, followers: list[Subscriber]) -> None:
+        for subscriber in followers:
+            if subscriber.hub is self and subscriber.wants(event):
                 subscriber.offer(event)
 
     def _dispatch_revocation(self, connection: object, pid: int, channel: str, payload: str) -> None:
@@ -255,6 +373,8 @@ class OrderEventHub:
             backoff = 0.1
             if not first:
                 logger.info("order events: LISTEN restored; subscribers catch up")
+                self.restored += 1
+                self._catch_ups.clear()
                 for subscriber in list(self._subscribers):
                     subscriber.offer(CATCH_UP)
             first = False
@@ -273,7 +393,7 @@ class OrderEventHub:
             if lost.is_set() or connection.is_closed():
                 return
             try:
-                await asyncio.wait_for(connection.fetchval("SELECT 1"), HEALTH_CHECK_INTERVAL)
+                await asyncio.wait_for(connection.fetchval("SELECT 1"), HEALTH_CHECK_TIMEOUT)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
                 logger.warning("order events: LISTEN connection lost")
                 return

@@ -43,7 +43,24 @@ def share_key(info: Any, reader: tuple[int, bool] | None, *event: Hashable) -> t
     except TypeError:
         return None
     # The process's event hub stands for the database the event came from (one per application).
-    return (info.context.order_events, graphql_core_info(info).operation, variables, reader, *event)
+    return (info.context.order_events, _Same(graphql_core_info(info).operation), variables, reader, *event)
+
+
+class _Same:
+    """An object compared and hashed by identity: a parsed operation is hashed field by field
+    (its whole tree) otherwise, once per subscriber and event. Strawberry parses a query text
+    once (cached), so the subscribers with the same query hold the same operation."""
+
+    __slots__ = ("held",)
+
+    def __init__(self, held: object) -> None:
+        self.held = held
+
+    def __hash__(self) -> int:
+        return id(self.held)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Same) and other.held is self.held
 
 
 def _remember(key: Hashable, value: Any) -> None:

@@ -5,6 +5,8 @@
 - The legacy protocol closes a connection that sends no `connection_init` in time (4408), after
   the same wait as `graphql-transport-ws`; strawberry's legacy handler would wait forever.
 - Both protocols carry JSON in text frames; strawberry's adapter sends the view's bytes as binary.
+- A subscription event shared by many subscribers (graph.shared_events: one execution, the same
+  `data` object for each) is serialised once; each subscriber's message wraps that same text.
 
 What this relies on of strawberry's handler and adapter classes goes through graph.library_internals.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import OrderedDict
 from typing import Any
 
 import orjson
@@ -32,6 +35,37 @@ from graph.library_internals import (
 
 SUBPROTOCOLS = (GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL)
 INIT_TIMEOUT_CODE = 4408
+SERIALISED_KEPT = 64
+
+# id(data) -> (data, its JSON text): the object is held, so its id cannot be reused meanwhile.
+_serialised: OrderedDict[int, tuple[object, str]] = OrderedDict()
+
+
+def serialised_data(data: object) -> str:
+    """The JSON text of an event's `data`, made once for every subscriber handed the same object."""
+    kept = _serialised.get(id(data))
+    if kept is not None and kept[0] is data:
+        return kept[1]
+    text = orjson.dumps(data).decode()
+    _serialised[id(data)] = (data, text)
+    while len(_serialised) > SERIALISED_KEPT:
+        _serialised.popitem(last=False)
+    return text
+
+
+def message_text(message: Any) -> str:
+    """A protocol message as JSON text; a result that is only `data` reuses that data's text."""
+    payload = message.get("payload") if isinstance(message, dict) else None
+    if (
+        message.get("type") in ("next", "data")
+        and isinstance(payload, dict)
+        and payload.keys() == {"data"}
+        and isinstance(payload["data"], dict)
+        and message.keys() == {"id", "type", "payload"}
+    ):
+        head = orjson.dumps({"id": message["id"], "type": message["type"]}).decode()
+        return f'{head[:-1]},"payload":{{"data":{serialised_data(payload["data"])}}}}}'
+    return orjson.dumps(message).decode()
 
 
 class SubprotocolRequired:
@@ -89,6 +123,6 @@ class TextFrameWebSocketAdapter(WebSocketAdapterBase):
 
     async def send_json(self, message: Any) -> None:
         try:
-            await adapter_websocket(self).send_text(orjson.dumps(message).decode())
+            await adapter_websocket(self).send_text(message_text(message))
         except WebSocketDisconnect as exc:
             raise WebSocketDisconnected from exc

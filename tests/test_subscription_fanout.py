@@ -10,9 +10,11 @@ import asyncio
 
 import httpx
 
+from core.db import create_engine
+from domain.orders import OrderStatus, change_status
 from tests.accounts import staff_token
-from tests.shop import guest_order, pay
-from tests.support import RunningServer, StatementCounter
+from tests.shop import FOLLOW, guest_order, order_row, pay
+from tests.support import RunningServer, StatementCounter, eventually, sql
 from tests.ws_client import GraphQLWebSocket
 
 FOLLOW_HISTORY = (
@@ -66,6 +68,59 @@ async def test_subscribers_with_the_same_query_and_reader_share_one_execution_of
             await ws.close()
 
 
+def _catch_up_reads(statements: StatementCounter) -> int:
+    """Reads of an order's changes after a given one (domain.order_reads.changes_after)."""
+    return sum("order_status_history.id >" in s for s in statements.statements)
+
+
+async def _kill_listen(database_url: str) -> None:
+    killed = await sql(
+        database_url,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()",
+    )
+    assert killed and all(row[0] for row in killed)
+
+
+async def test_subscribers_of_one_order_share_one_catch_up_read(
+    client: httpx.AsyncClient, server: RunningServer, database_url: str, sql_statements: StatementCounter
+) -> None:
+    """After LISTEN is restored every subscriber catches up from the database: one read for the
+    order, not one per subscriber; each still gets every change once and in order."""
+    order = await guest_order(client, database_url)
+    variables = {"id": order["order"]["id"], "token": order["orderToken"]}
+    hub = server.app.state.order_events
+    sockets = [await GraphQLWebSocket.open(server.url) for _ in range(5)]
+    try:
+        for ws in sockets:
+            await ws.subscribe(FOLLOW, variables)
+            assert (await ws.next_payload())["data"]["orderStatusChanged"]["to"] == "AWAITING_PAYMENT"
+        restored = hub.restored
+        sql_statements.reset()
+        # The payment lands while LISTEN is down or just after: by the catch-up read or by notification.
+        await _kill_listen(database_url)
+        await pay(client, database_url, order["order"]["id"])
+        await eventually(lambda: hub.restored == restored + 1, message="LISTEN was not restored")
+        for ws in sockets:
+            assert (await ws.next_payload(timeout=15))["data"]["orderStatusChanged"]["to"] == "PAID"
+        # A later change is the next event everywhere: PAID came once.
+        row = await order_row(database_url, order["order"]["id"])
+        engine = create_engine(database_url, pool_size=1)
+        try:
+            async with engine.begin() as conn:
+                await change_status(conn, row.id, OrderStatus.PROCESSING, actor="test")
+        finally:
+            await engine.dispose()
+        for ws in sockets:
+            assert await ws.nothing_before(
+                lambda payload: payload["data"]["orderStatusChanged"]["to"] == "PROCESSING"
+            )
+        assert _catch_up_reads(sql_statements) == 1, sql_statements.statements
+    finally:
+        for ws in sockets:
+            await ws.close()
+
+
 def test_the_executor_hook_the_sharing_relies_on_is_still_there() -> None:
     """graph.shared_events overrides graphql-core's per-event `execute_operation(serially)`, which
     runs with the event as `root_value` (a copy made by `build_per_event_executor`)."""
@@ -80,3 +135,25 @@ def test_the_executor_hook_the_sharing_relies_on_is_still_there() -> None:
         "payload",
     ]
     assert issubclass(SharedEventsExecutionContext, ExecutionContextBase)
+
+
+def test_a_shared_event_is_serialised_once_and_each_message_stays_exact() -> None:
+    """graph.websocket: subscribers handed the same `data` object (one shared execution) get one
+    serialisation of it; each message is still exactly the JSON of what it says."""
+    import orjson
+
+    from graph.websocket import message_text, serialised_data
+
+    data = {"orderStatusChanged": {"to": "PAID", "order": {"id": 'T3JkZXI6MQ=="', "note": "é\u2028"}}}
+    messages = [
+        {"id": "1", "type": "next", "payload": {"data": data}},
+        {"id": 'a"b', "type": "next", "payload": {"data": data}},
+        {"id": "1", "type": "data", "payload": {"data": data}},
+        {"id": "1", "type": "next", "payload": {"data": data, "errors": [{"message": "x"}]}},
+        {"id": "1", "type": "complete"},
+        {"type": "connection_ack"},
+    ]
+    for message in messages:
+        assert orjson.loads(message_text(message)) == message
+    assert serialised_data(data) is serialised_data(data)
+    assert serialised_data(dict(data)) is not serialised_data(data)

@@ -12,8 +12,10 @@ committed meanwhile cannot slip between the two.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import AsyncGenerator, Hashable
 from datetime import datetime
+from typing import Any
 
 import strawberry
 
@@ -46,6 +48,23 @@ class OrderStatusEvent:
     share: strawberry.Private[tuple[Hashable, ...] | None] = None
 
 
+# id(snapshot row) -> (row, its Order): every subscriber told of one change gets the same row
+# (the hub reads it once) and, built once, the same Order (plain data, never changed).
+_orders: OrderedDict[int, tuple[object, Order]] = OrderedDict()
+ORDERS_KEPT = 256
+
+
+def _order_of(row: Any) -> Order:
+    kept = _orders.get(id(row))
+    if kept is not None and kept[0] is row:
+        return kept[1]
+    order = Order.from_row(row)
+    _orders[id(row)] = (row, order)
+    while len(_orders) > ORDERS_KEPT:
+        _orders.popitem(last=False)
+    return order
+
+
 def _reader_scope(reader: Viewer | None) -> tuple[int, bool] | None:
     return (reader.id, reader.is_staff) if reader is not None else None
 
@@ -55,7 +74,7 @@ async def _event(info: Info, change: StatusChangeRow, reader: Viewer | None) -> 
     info.context.fresh_loaders()
     row = await info.context.order_events.order_snapshot(change.order_id, change.id, info.context.read_engine)
     return OrderStatusEvent(
-        order=Order.from_row(row),
+        order=_order_of(row),
         from_=OrderStatus(change.from_status) if change.from_status else None,
         to=OrderStatus(change.to_status),
         at=change.at,
@@ -104,12 +123,47 @@ def _not_revoked(subscriber: Subscriber) -> None:
 
 
 async def _login_still_live(info: Info, subscriber: Subscriber) -> None:
-    """After notifications may have been missed, ask the database whether the login still stands."""
-    if subscriber.login_id is None or subscriber.user_id is None:
+    """After notifications may have been missed, ask the database whether the login still stands
+    (one read per login among the subscribers catching up together)."""
+    user_id, login_id = subscriber.user_id, subscriber.login_id
+    if login_id is None or user_id is None:
         return
-    async with info.context.read_engine.connect() as conn:
-        if not await login_is_live(conn, subscriber.user_id, subscriber.login_id):
-            raise LoginRevoked
+    engine = info.context.read_engine
+
+    async def read() -> bool:
+        async with engine.connect() as conn:
+            return await login_is_live(conn, user_id, login_id)
+
+    if not await info.context.order_events.catch_up_read(("login", user_id, login_id), read):
+        raise LoginRevoked
+
+
+async def _missed(info: Info, subscriber: Subscriber, seen: dict[int, int]) -> list[StatusChangeRow]:
+    """The changes a subscriber may have missed, in order. One read per order (after the same
+    change) or per user, however many subscribers catch up together (the hub's `catch_up_read`)."""
+    hub, engine = info.context.order_events, info.context.read_engine
+    if subscriber.order_id is not None:
+        order_id = subscriber.order_id
+        after = seen.get(order_id, 0)
+
+        async def read_order() -> list[StatusChangeRow]:
+            async with engine.connect() as conn:
+                return await orders.changes_after(conn, order_id, after)
+
+        return await hub.catch_up_read(("order", order_id, after), read_order)
+    assert subscriber.user_id is not None
+    user_id = subscriber.user_id
+
+    async def read_user() -> list[StatusChangeRow]:
+        async with engine.connect() as conn:
+            ids = await orders.order_ids_of_user(conn, user_id)
+        return list((await _latest(info, ids)).values())
+
+    latest = await hub.catch_up_read(("user", user_id), read_user)
+    return sorted(
+        (change for change in latest if change.id > seen.get(change.order_id, 0)),
+        key=lambda change: change.id,
+    )
 
 
 async def _follow_events(
@@ -118,21 +172,9 @@ async def _follow_events(
     async for item in subscriber.events():
         if isinstance(item, CatchUp):
             await _login_still_live(info, subscriber)
-            if subscriber.order_id is not None:
-                async with info.context.read_engine.connect() as conn:
-                    missed = await orders.changes_after(
-                        conn, subscriber.order_id, seen.get(subscriber.order_id, 0)
-                    )
-            else:
-                assert subscriber.user_id is not None
-                async with info.context.read_engine.connect() as conn:
-                    ids = await orders.order_ids_of_user(conn, subscriber.user_id)
-                latest = await _latest(info, ids)
-                missed = sorted(
-                    (change for change in latest.values() if change.id > seen.get(change.order_id, 0)),
-                    key=lambda change: change.id,
-                )
-            for change in missed:
+            for change in await _missed(info, subscriber, seen):
+                if change.id <= seen.get(change.order_id, 0):
+                    continue
                 seen[change.order_id] = change.id
                 yield await _event(info, change, reader)
             continue
@@ -178,7 +220,7 @@ class OrderSubscription:
                 raise PublicError("There is no such order.", code="NOT_FOUND")
             # Guests (with the order token) count per client address, as signed-in users count per user.
             guest = address_key(client_address(info)) if reader is None else None
-            subscriber.client = guest
+            subscriber.set_client(guest)
             _start(subscriber, reader, order_id=order.id, user_id=reader.id if reader else None)
             if reader is not None:
                 _check_limit(hub.subscriptions_of_user(reader.id))
