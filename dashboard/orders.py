@@ -218,7 +218,7 @@ class OrderView(ConsoleView):
         breakdown = breakdown_of(detail.order)
         item.totals = _breakdown(breakdown)
         item.billing_address = list(breakdown.billing_address)
-        item.vat_number = detail.order.vat_number
+        item.vat_number = detail.order.vat_number or "none given"  # not starlette-admin's "-null-"
         item.history = [
             f"{change.at:%Y-%m-%d %H:%M:%S} {change.from_status or '-'} -> {change.to_status}"
             f" by {change.actor}" + (f": {change.reason}" if change.reason else "")

@@ -114,6 +114,7 @@ async def test_the_order_page_shows_addresses_as_lines_and_the_totals_part_by_pa
     assert "20%" in vat["text"] and vat["amount"] == uk.tax > 0
     assert '"name"' not in uk_html.split('id="shipping_address"')[1][:500]  # no raw JSON
     assert page.lines["billing_address"] == page.lines["shipping_address"]  # none given: the same
+    assert "none given" in uk_html  # no VAT number (not the library's "-null-")
 
     # A French business with a valid VAT number: reverse charge, no VAT, its reason and number shown.
     page = order_page(fr_html)
