@@ -456,3 +456,21 @@ async def move_category(
     if position is not UNSET:
         changes["position"] = position
     return await repo.update_category(conn, category_id, changes)
+
+
+async def delete_category(conn: AsyncConnection, category_id: int) -> CategoryRecord:
+    """Delete an empty category. One that still holds sub-categories or live products is refused
+    (CATEGORY_NOT_EMPTY): move or delete them first, so no product silently leaves the catalog's
+    tree. Soft-deleted products in it are left without a category."""
+    record = await repo.category(conn, category_id, lock=True)
+    if record is None:
+        raise _not_found("category")
+    children, products = await repo.category_contents(conn, category_id)
+    if children or products:
+        message = (
+            f"The category still holds {children} sub-categories and {products} products:"
+            " move or delete them first."
+        )
+        raise Rejected([Problem(CatalogCode.CATEGORY_NOT_EMPTY, message, ("id",))])
+    await repo.delete_category(conn, category_id)
+    return record

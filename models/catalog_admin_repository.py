@@ -346,6 +346,24 @@ async def update_category(
     return CategoryRecord(**row._mapping)
 
 
+async def category_contents(conn: AsyncConnection, category_id: int) -> tuple[int, int]:
+    """How many sub-categories and live (not soft-deleted) products the category holds directly."""
+    row = await _one(
+        conn,
+        """
+        SELECT (SELECT count(*) FROM categories WHERE parent_id = :id) AS children,
+               (SELECT count(*) FROM products WHERE category_id = :id AND deleted_at IS NULL) AS products
+        """,
+        {"id": category_id},
+    )
+    return row.children, row.products
+
+
+async def delete_category(conn: AsyncConnection, category_id: int) -> None:
+    """Soft-deleted products in it keep no category (the foreign key sets it NULL)."""
+    await conn.execute(text("DELETE FROM categories WHERE id = :id"), {"id": category_id})
+
+
 # ---------------------------------------------------------------- attributes
 
 

@@ -480,6 +480,11 @@ CATALOG_OPERATIONS: dict[str, tuple[str, dict[str, Any], str]] = {
         {"i": NOWHERE},
         "NOT_FOUND",
     ),
+    "categoryDelete": (
+        "mutation($i: ID!) { categoryDelete(id: $i) { category { id } userErrors { code } } }",
+        {"i": NOWHERE},
+        "NOT_FOUND",
+    ),
     "attributeCreate": (
         'mutation { attributeCreate(input: {name: "Matrix Finish"}) { attribute { id } userErrors { code } } }',
         {},

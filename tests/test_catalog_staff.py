@@ -255,3 +255,46 @@ async def test_bad_input_is_a_user_error_never_a_half_applied_change(
     assert codes(cycle["data"]["categoryMove"]) == ["CATEGORY_CYCLE"]
     anonymous = await graphql(client, PRODUCT_CREATE, {"input": {"name": "Sneaky"}})
     assert error_codes(anonymous) == ["UNAUTHENTICATED"]
+
+
+CATEGORY_CREATE = """
+mutation($name: String!, $parent: ID) {
+  categoryCreate(input: {name: $name, parent: $parent}) { category { id } userErrors { code } }
+}
+"""
+CATEGORY_DELETE = (
+    "mutation($id: ID!) { categoryDelete(id: $id) { category { id slug } userErrors { field code } } }"
+)
+
+
+async def test_only_an_empty_category_is_deleted(client: httpx.AsyncClient, database_url: str) -> None:
+    token = await staff_token(client, database_url)
+    parent = (await staff_call(client, token, CATEGORY_CREATE, name="Kites"))["category"]["id"]
+    child = (await staff_call(client, token, CATEGORY_CREATE, name="Stunt Kites", parent=parent))["category"][
+        "id"
+    ]
+    product = (
+        await staff_call(client, token, PRODUCT_CREATE, input={"name": "Delta Kite", "category": child})
+    )["product"]
+
+    # A sub-category or a live product keeps it: nothing leaves the tree silently.
+    for category in (parent, child):
+        refused = await staff_call(client, token, CATEGORY_DELETE, id=category)
+        assert refused == {"category": None, "userErrors": [{"field": ["id"], "code": "CATEGORY_NOT_EMPTY"}]}
+    # A soft-deleted product does not; it is left without a category.
+    await staff_call(
+        client,
+        token,
+        f"mutation($id: ID!) {{ productDelete(id: $id) {{ {PRODUCT_FIELDS} }} }}",
+        id=product["id"],
+    )
+    deleted = await staff_call(client, token, CATEGORY_DELETE, id=child)
+    assert deleted["userErrors"] == [] and deleted["category"]["slug"] == "stunt-kites"
+    assert (await staff_call(client, token, CATEGORY_DELETE, id=parent))["userErrors"] == []
+    assert await sql(database_url, "SELECT 1 FROM categories WHERE slug IN ('kites', 'stunt-kites')") == []
+    (row,) = await sql(database_url, "SELECT category_id FROM products WHERE slug = 'delta-kite'")
+    assert row.category_id is None
+    listed = (await graphql(client, "{ categories { slug } }"))["data"]["categories"]  # the cache was dropped
+    assert "kites" not in {category["slug"] for category in listed}
+    assert codes(await staff_call(client, token, CATEGORY_DELETE, id=child)) == ["NOT_FOUND"]
+    assert error_codes(await graphql(client, CATEGORY_DELETE, {"id": parent})) == ["UNAUTHENTICATED"]

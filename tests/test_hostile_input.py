@@ -619,6 +619,8 @@ catalog_case("categoryUpdate.id", _CATEGORY_UPDATE, lambda ids, v: {"p": v, "i":
 _MOVE = f"mutation($p: ID!, $q: ID) {{ categoryMove(id: $p, parent: $q) {{ {CATEGORY} }} }}"
 catalog_case("categoryMove.id", _MOVE, lambda ids, v: {"p": v, "q": None})
 catalog_case("categoryMove.parent", _MOVE, lambda ids, v: {"p": ids["category"], "q": v})
+_CATEGORY_DELETE = f"mutation($p: ID!) {{ categoryDelete(id: $p) {{ {CATEGORY} }} }}"
+catalog_case("categoryDelete.id", _CATEGORY_DELETE, lambda ids, v: {"p": v})
 for _field in ("name", "slug"):
     catalog_case(
         f"attributeCreate.input.{_field}",

@@ -349,6 +349,17 @@ class CatalogMutation:
             ),
         )
 
+    @strawberry.mutation(
+        description=(
+            "Staff only: deletes an empty category; one that still holds sub-categories or live"
+            " products answers CATEGORY_NOT_EMPTY."
+        )
+    )
+    async def category_delete(self, info: Info, id: strawberry.ID) -> CategoryPayload:
+        return await _category_change(
+            info, lambda conn, staff: catalog_admin.delete_category(conn, _pk(id, "Category", "id"))
+        )
+
     # ---------------------------------------------------------------- attributes
 
     @strawberry.mutation(
