@@ -218,9 +218,12 @@ def _plain_json(scope: Scope) -> bool:
     """Whether the request says it is JSON in UTF-8, the one kind the cache answers. Any other
     content type goes to the application, which applies its own rules (a 400 for most)."""
     values = [value for name, value in scope["headers"] if name == b"content-type"]
-    if len(values) != 1:
-        return False
-    media_type, *parameters = values[0].decode("latin-1").lower().split(";")
+    return len(values) == 1 and _json_in_utf8(values[0])
+
+
+@lru_cache(maxsize=64)
+def _json_in_utf8(content_type: bytes) -> bool:
+    media_type, *parameters = content_type.decode("latin-1").lower().split(";")
     if media_type.strip() != "application/json":
         return False
     return all(parameter.strip().replace('"', "") == "charset=utf-8" for parameter in parameters)
