@@ -13,12 +13,12 @@ from datetime import timedelta
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 
 from app.graphql import GraphQLApp
 from core import metrics, pii
 from core.catalog_cache import CATALOG_CHANNEL, CatalogCache, CatalogCacheMiddleware
+from core.cors import Cors
 from core.db import create_engine, read_engine_of
 from core.health import healthz, readyz
 from core.http_guard import RequestBodyLimit
@@ -170,7 +170,7 @@ def create_app(
             Middleware(metrics.RequestMetricsMiddleware, log_requests=settings.log_format == "json"),
             Middleware(SecurityHeadersMiddleware),
             Middleware(
-                CORSMiddleware,
+                Cors,  # Starlette's, shorter for requests without an Origin
                 allow_origins=settings.browser_origins,
                 allow_methods=["GET", "POST", "OPTIONS"],
                 allow_headers=["content-type", "authorization"],

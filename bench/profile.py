@@ -116,6 +116,9 @@ def record(server: AppServer, generator: Generator, spec: LoadSpec, seconds: flo
         subprocess.run([*base, *raw_options], check=True)
         subprocess.run([*base, "--duration", f"{seconds:g}", "-o", str(svg)], check=True)
         text = raw.read_text()
+    keep = os.environ.get("BENCH_PROFILE_STACKS")  # a folder to keep the collapsed stacks in
+    if keep:
+        Path(keep, svg.with_suffix(".txt").name).write_text(text)
     load.join()
     return text
 

@@ -28,7 +28,7 @@ from graphql import FieldNode, GraphQLSyntaxError, OperationDefinitionNode, Oper
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core import metrics
-from core.http_guard import replay_body
+from core.http_guard import read_body
 
 CATALOG_CHANNEL = "catalog_changed"
 CACHEABLE_ROOT_FIELDS = frozenset({"products", "product", "categories", "__typename"})
@@ -192,8 +192,7 @@ class CatalogCacheMiddleware:
         ):
             await self.app(scope, receive, send)
             return
-        body = await _read_body(receive)
-        replay = replay_body(body, receive)
+        body, replay = await read_body(scope, receive)
         key = _cache_key(body)
         if key is None or not reads_only_the_catalog(key[0], key[2]):
             await self.app(scope, replay, send)
@@ -219,22 +218,15 @@ def _plain_json(scope: Scope) -> bool:
     """Whether the request says it is JSON in UTF-8, the one kind the cache answers. Any other
     content type goes to the application, which applies its own rules (a 400 for most)."""
     values = [value for name, value in scope["headers"] if name == b"content-type"]
-    if len(values) != 1:
-        return False
-    media_type, *parameters = values[0].decode("latin-1").lower().split(";")
+    return len(values) == 1 and _json_in_utf8(values[0])
+
+
+@lru_cache(maxsize=64)
+def _json_in_utf8(content_type: bytes) -> bool:
+    media_type, *parameters = content_type.decode("latin-1").lower().split(";")
     if media_type.strip() != "application/json":
         return False
     return all(parameter.strip().replace('"', "") == "charset=utf-8" for parameter in parameters)
-
-
-async def _read_body(receive: Receive) -> bytes:
-    """The whole body, already bounded by core.http_guard.RequestBodyLimit in front of every route."""
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 def _cache_key(body: bytes) -> CacheKey | None:

@@ -12,6 +12,9 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_BODY_BYTES = 1_000_000
+# The whole body, once read here, is also left in the scope under this key, so that the wrappers
+# of /graphql (persisted queries, the answer cache) take it from there instead of reading it again.
+BODY = "storefront.body"
 
 
 class RequestBodyLimit:
@@ -47,7 +50,8 @@ class RequestBodyLimit:
                 return
             if not message.get("more_body", False):
                 break
-        await self.app(scope, replay_body(bytes(body), receive), send)
+        whole = scope[BODY] = bytes(body)
+        await self.app(scope, replay_body(whole, receive), send)
 
     def _too_large(self, cap: int) -> str:
         return f"The request body is larger than {cap} bytes."
@@ -58,6 +62,20 @@ def _content_length(scope: Scope) -> int | str | None:
         if name == b"content-length":
             return int(value) if value.isdigit() else "invalid"
     return None
+
+
+async def read_body(scope: Scope, receive: Receive) -> tuple[bytes, Receive]:
+    """The whole body, and the `receive` to hand on, which answers the body again."""
+    body = scope.get(BODY)
+    if body is not None:  # read by RequestBodyLimit: `receive` still answers it
+        return body, receive
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            body = b"".join(chunks)
+            return body, replay_body(body, receive)
 
 
 def replay_body(body: bytes, receive: Receive) -> Receive:

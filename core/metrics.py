@@ -19,6 +19,7 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from prometheus_client import (
@@ -82,6 +83,18 @@ POOL = Gauge(
 )
 
 _operation_names: set[str] = set()
+
+# Label children by label values: `Metric.labels` validates and locks on every call, and a request
+# would pay it three times. The values are bounded (operation names are capped), so are these.
+_children: dict[tuple[object, tuple[str, ...]], Any] = {}
+
+
+def _child(metric: Any, *values: str) -> Any:
+    key = (metric, values)
+    child = _children.get(key)
+    if child is None:
+        child = _children[key] = metric.labels(*values)
+    return child
 
 
 def operation_label(name: str | None) -> str:
@@ -153,14 +166,19 @@ _QUERY_NAME = re.compile(r"\bquery\s+([A-Za-z_][A-Za-z0-9_]*)")
 
 def catalog_cache(hit: bool, query: str, operation_name: str | None) -> None:
     """A lookup of the catalog answer cache; a hit is also the request's (executed no further)."""
-    CACHE.labels("hit" if hit else "miss").inc()
+    _child(CACHE, "hit" if hit else "miss").inc()
     current = _operation.get()
     if hit and current is not None:
         if operation_name is None:
-            found = _QUERY_NAME.search(query)
-            operation_name = found[1] if found else None
+            operation_name = _query_name(query)
         current.name, current.type, current.outcome = operation_label(operation_name), "query", "ok"
         current.logged_name = _loggable(operation_name)
+
+
+@lru_cache(maxsize=512)
+def _query_name(query: str) -> str | None:
+    found = _QUERY_NAME.search(query)
+    return found[1] if found else None
 
 
 def order_status_changed(from_status: str, to_status: str) -> None:
@@ -252,8 +270,8 @@ class RequestMetricsMiddleware:
             elapsed = time.perf_counter() - started
             if status >= 500:
                 operation.outcome = "error"
-            REQUESTS.labels(operation.name, operation.type, operation.outcome).inc()
-            LATENCY.labels(operation.name, operation.type).observe(elapsed)
+            _child(REQUESTS, operation.name, operation.type, operation.outcome).inc()
+            _child(LATENCY, operation.name, operation.type).observe(elapsed)
             if self.log_requests:
                 logger.info(
                     "%s %s %s %d in %.1f ms",

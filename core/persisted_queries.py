@@ -33,7 +33,7 @@ from graphql import GraphQLSyntaxError, OperationDefinitionNode, OperationType, 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.catalog_cache import reads_only_the_catalog
-from core.http_guard import replay_body
+from core.http_guard import BODY, read_body, replay_body
 from core.settings import Settings
 
 MAX_QUERY_LENGTH = 20_000  # characters of a query this store keeps
@@ -198,13 +198,13 @@ class PersistedQueries:
             await self.app(scope, receive, send)
 
     async def _post(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body = await _read_body(receive)
+        body, replay = await read_body(scope, receive)
         try:
             request = orjson.loads(body) if b'"persistedQuery"' in body else None
         except orjson.JSONDecodeError:
             request = None
         if not isinstance(request, dict):  # not APQ (or not JSON): the endpoint answers as usual
-            await self.app(scope, replay_body(body, receive), send)
+            await self.app(scope, replay, send)
             return
         try:
             resolved = resolve(request, self.store)
@@ -212,9 +212,12 @@ class PersistedQueries:
             await _refuse(send, refused)
             return
         if resolved is not request:
+            if replay is receive:
+                await receive()  # RequestBodyLimit's replay of the body sent, which this one replaces
             body = orjson.dumps(resolved)
-            scope = {**scope, "headers": _json_headers(scope, len(body))}
-        await self.app(scope, replay_body(body, receive), send)
+            scope = {**scope, "headers": _json_headers(scope, len(body)), BODY: body}
+            replay = replay_body(body, receive)
+        await self.app(scope, replay, send)
 
     async def _get(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -245,7 +248,8 @@ class PersistedQueries:
             await _refuse(send, refused, ((b"allow", b"GET, POST"),) if refused.status == 405 else ())
             return
         body = orjson.dumps({key: value for key, value in request.items() if key != "extensions"})
-        inner = {**scope, "method": "POST", "query_string": b"", "headers": _json_headers(scope, len(body))}
+        headers = _json_headers(scope, len(body))
+        inner = {**scope, "method": "POST", "query_string": b"", "headers": headers, BODY: body}
         captured = _Captured()
         await self.app(inner, replay_body(body, receive), captured)
         public = (
@@ -282,16 +286,6 @@ def _json_headers(scope: Scope, length: int) -> list[tuple[bytes, bytes]]:
         (name, value) for name, value in scope["headers"] if name not in (b"content-type", b"content-length")
     ]
     return [*kept, (b"content-type", b"application/json"), (b"content-length", str(length).encode())]
-
-
-async def _read_body(receive: Receive) -> bytes:
-    """The whole body, already bounded by core.http_guard.RequestBodyLimit in front of every route."""
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 class _Captured:

@@ -9,6 +9,9 @@
   parser limit's error and an aborted validation (it has no code for either); the
   overlapping-fields rule's work budget; the operationName the client sent, which strawberry keeps
   only in a private attribute.
+- The validation cache (graph.validation_cache): the graphql-core schema inside strawberry's
+  (`_schema`, which strawberry's own ValidationCache reads too) and the rules strawberry adds to
+  every validation (`strawberry.schema.schema.validate_document`).
 - WebSocket (graph.websocket): strawberry's legacy `graphql-ws` handler class, the attributes its
   instances hold (`view`, `websocket`), and the Starlette WebSocket inside strawberry's ASGI adapter.
 
@@ -21,12 +24,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from graphql import GraphQLError, GraphQLField, GraphQLResolveInfo, GraphQLSyntaxError
+from graphql import GraphQLError, GraphQLField, GraphQLResolveInfo, GraphQLSchema, GraphQLSyntaxError
 from graphql.execution.collect_fields import FieldDetailsList, FragmentDetails, GroupedFieldSet
 from graphql.validation.rules import overlapping_fields_can_be_merged
 from starlette.websockets import WebSocket
 from strawberry.asgi import ASGIWebSocketAdapter
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext, validate_document
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.types.execution import ExecutionContext
 from strawberry.types.field import StrawberryField
@@ -41,6 +44,7 @@ __all__ = [
     "WebSocketAdapterBase",
     "adapter_websocket",
     "graphql_core_info",
+    "graphql_core_schema",
     "handler_init_wait",
     "handler_websocket",
     "is_parser_limit_error",
@@ -50,6 +54,7 @@ __all__ = [
     "set_overlap_budget",
     "set_parse_limits",
     "strawberry_field",
+    "validate_document",
 ]
 
 WRITTEN_FOR = {"strawberry-graphql": "0.341.2", "graphql-core": "3.3.2"}
@@ -77,6 +82,11 @@ def reads_plain_attribute(field_def: GraphQLField, definition: StrawberryField) 
         and definition.default_resolver is getattr
         and getattr(field_def.resolve, "__name__", None) == _BASIC_RESOLVER
     )
+
+
+def graphql_core_schema(context: ExecutionContext) -> GraphQLSchema:
+    """The graphql-core schema of the strawberry schema executing `context`."""
+    return context.schema._schema  # type: ignore[attr-defined]
 
 
 def graphql_core_info(info: Any) -> GraphQLResolveInfo:

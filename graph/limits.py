@@ -55,7 +55,7 @@ from graph.library_internals import (
     set_overlap_budget,
     set_parse_limits,
 )
-from graph.list_arguments import longest_list
+from graph.list_arguments import longest_in_document, longest_in_variables
 from graph.operation_measure import Measurer
 from graph.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from graph.selections import measure_selections
@@ -211,8 +211,7 @@ class OperationLimits(SchemaExtension):
         if document is not None:
             _require_operation_name(context, document)
             limits = self._limits()
-            _check_selections(document, limits)
-            items = longest_list(document, context.variables)
+            items = max(_checked_document(document, limits), longest_in_variables(context.variables))
             if items > limits.max_list_items:
                 raise GraphQLError(
                     f"A list in the request has {items} items; at most {limits.max_list_items} are allowed.",
@@ -230,6 +229,27 @@ class OperationLimits(SchemaExtension):
                 extensions={"code": "SUBSCRIPTION_NEEDS_WEBSOCKET"},
             )
         yield
+
+
+# Documents that passed the checks below, with their longest list: the parser cache hands the same
+# document to every request with the same query text, so each is walked once, not per request.
+# Keyed by the document's id, holding the document so that the id stays its own.
+_MAX_CHECKED = 256
+_checked: dict[tuple[int, QueryLimits], tuple[DocumentNode, int]] = {}
+
+
+def _checked_document(document: DocumentNode, limits: QueryLimits) -> int:
+    """Checks the document's selections (raises GraphQLError); the most items of a list in it."""
+    key = (id(document), limits)
+    known = _checked.get(key)
+    if known is not None and known[0] is document:
+        return known[1]
+    _check_selections(document, limits)
+    longest = longest_in_document(document)
+    if len(_checked) >= _MAX_CHECKED:
+        _checked.clear()
+    _checked[key] = (document, longest)
+    return longest
 
 
 def _require_operation_name(context: Any, document: DocumentNode) -> None:

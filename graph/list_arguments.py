@@ -65,8 +65,8 @@ def list_arguments(schema: GraphQLSchema) -> set[tuple[str, str, str]]:
     return found
 
 
-def longest_list(document: DocumentNode, variables: object) -> int:
-    """The most items of any list written in the document or given in its variables."""
+def longest_in_variables(variables: object) -> int:
+    """The most items of any list given in a request's variables."""
     longest = 0
     pending: list[object] = [variables]
     while pending:
@@ -76,6 +76,12 @@ def longest_list(document: DocumentNode, variables: object) -> int:
             pending.extend(value)
         elif isinstance(value, dict):
             pending.extend(value.values())
+    return longest
+
+
+def longest_in_document(document: DocumentNode) -> int:
+    """The most items of any list written in the document."""
+    longest = 0
     nodes: list[Node] = [document]
     while nodes:
         node = nodes.pop()

@@ -6,7 +6,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import ParserCache
 from strawberry.printer import print_schema
 from strawberry.tools import merge_types
 
@@ -14,6 +14,7 @@ from graph.errors import MaskUnexpectedErrors, log_unexpected_errors
 from graph.limits import OperationLimits
 from graph.metrics import OperationMetrics
 from graph.shared_events import SharedEventsExecutionContext
+from graph.validation_cache import DocumentValidationCache
 from resolvers.accounts.mutations import AccountMutation
 from resolvers.accounts.queries import AccountQuery
 from resolvers.accounts.self_service import AccountSelfServiceMutation
@@ -73,7 +74,7 @@ schema = StorefrontSchema(
         MaskUnexpectedErrors,
         OperationLimits,
         lambda: ParserCache(maxsize=256),
-        lambda: ValidationCache(maxsize=256),
+        DocumentValidationCache,
     ],
 )
 

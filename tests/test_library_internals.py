@@ -37,6 +37,7 @@ from graph.library_internals import (
     WebSocketAdapterBase,
     adapter_websocket,
     graphql_core_info,
+    graphql_core_schema,
     handler_init_wait,
     handler_websocket,
     is_parser_limit_error,
@@ -46,6 +47,7 @@ from graph.library_internals import (
     set_overlap_budget,
     set_parse_limits,
     strawberry_field,
+    validate_document,
 )
 from graph.websocket import LegacyGraphQLWSHandler, TextFrameWebSocketAdapter
 from models import compiled
@@ -299,3 +301,24 @@ def test_sqlalchemy_logs_result_rows_under_the_message_core_db_drops() -> None:
         logger.filters[:] = filters
     rows = [record for record in seen if "secret" in str(record.args)]
     assert rows and all(not db._NoResultRows().filter(record) for record in rows)
+
+
+def test_the_validation_cache_reaches_graphql_cores_schema_and_strawberrys_rules() -> None:
+    seen: list[graphql.GraphQLSchema] = []
+
+    class Peek(SchemaExtension):
+        def on_validate(self):  # type: ignore[no-untyped-def]
+            seen.append(graphql_core_schema(self.execution_context))
+            yield
+
+    @strawberry.type
+    class Query:
+        hello: str = "hi"
+
+    schema = strawberry.Schema(Query, extensions=[Peek])
+    assert schema.execute_sync("{ hello }", root_value=Query()).data == {"hello": "hi"}
+    assert seen == [schema._schema] and isinstance(seen[0], graphql.GraphQLSchema)
+    parameters = list(inspect.signature(validate_document).parameters)
+    assert parameters == ["schema", "document", "validation_rules"], parameters
+    errors = validate_document(seen[0], graphql.parse("{ nope }"), tuple(graphql.specified_rules))
+    assert [error.message for error in errors] == ["Cannot query field 'nope' on type 'Query'."]
