@@ -21,7 +21,7 @@ from core.settings import Settings
 from tests.shop import checkout, new_cart, serve, stock_of, variant_with_stock
 from tests.support import MANY_OPEN_ORDERS, StatementCounter, sql
 
-RESERVE = "FOR UPDATE OF v"  # the reservation's lock (models.inventory_repository.reserve)
+RESERVE = "FOR NO KEY UPDATE OF v"  # the reservation's lock (models.inventory_repository.reserve)
 
 
 def _codes(result: dict[str, Any]) -> list[str]:
