@@ -62,6 +62,8 @@ class CheckoutResult:
     payment_url: str | None = None
     order_token: str | None = None
     problems: list[Problem] = field(default_factory=list)
+    # The lines just inserted, when this checkout created the order (its payment lines, unread).
+    new_lines: list[NewOrderLine] = field(default_factory=list)
 
 
 @dataclass(slots=True, frozen=True)
@@ -143,7 +145,7 @@ async def checkout(
             number=order.number,
             email=order.email,
             currency=order.currency,
-            lines=await _payment_lines(engine, order.id),
+            lines=_payment_lines_of(result.new_lines) or await _payment_lines(engine, order.id),
             **order_totals.payment_extras(order),
             success_url=data.success_url
             or f"{settings.storefront_url}/checkout/success?order={order.number}",
@@ -255,7 +257,7 @@ async def _create_order(
         )
     if problems := holding_limits.reservation_problems(settings.limits, wanted, reservation.left):
         return CheckoutResult(problems=problems)
-    return CheckoutResult(order=order)
+    return CheckoutResult(order=order, new_lines=order_lines)
 
 
 def _order_lines(lines: list[CheckoutCartLine]) -> list[NewOrderLine]:
@@ -276,6 +278,18 @@ def _order_lines(lines: list[CheckoutCartLine]) -> list[NewOrderLine]:
             price_lock.Lock(line.locked_price, line.locked_quantity, holds=line.price_locked),
         )
     ]
+
+
+def _payment_lines_of(lines: list[NewOrderLine]) -> tuple[CheckoutLine, ...]:
+    """The payment lines of the lines this checkout inserted (in their order, as they are read)."""
+    return tuple(
+        CheckoutLine(
+            name=f"{line.product_name} ({line.variant_name})",
+            unit_amount=line.unit_price,
+            quantity=line.quantity,
+        )
+        for line in lines
+    )
 
 
 async def _payment_lines(engine: AsyncEngine, order_id: int) -> tuple[CheckoutLine, ...]:
