@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import asyncpg
 import httpx
 import orjson
+import psutil
 import uvloop
 
 from bench import graphql, pgstats, workloads
@@ -47,6 +48,7 @@ class Round:
     lowest_available: int  # lowest stock - reserved seen while the checkouts ran
     samples: int
     statements: pgstats.StatementCount
+    server_cpu_ms: float = 0.0  # the server process's CPU time (user + system) over the round
 
     def verdict(self, units: int) -> str:
         sound = (
@@ -146,6 +148,8 @@ def run_round(
         for buyer, cart in enumerate(carts)
     ]
     before = pgstats.settle(stats_dsn)
+    server_process = psutil.Process(server.process.pid)
+    server_cpu_before = sum(server_process.cpu_times()[:2])
     with measurer.monitor(server.process.pid) as monitor:
         cpu_before = resource.getrusage(resource.RUSAGE_SELF)
         latencies, answers, elapsed, lowest, samples = uvloop.run(
@@ -154,6 +158,7 @@ def run_round(
         cpu_after = resource.getrusage(resource.RUSAGE_SELF)
         cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
         usage = monitor.usage(cpu, generator_in_this_process=True)
+    server_cpu = sum(server_process.cpu_times()[:2]) - server_cpu_before
     statements = pgstats.difference(before, pgstats.settle(stats_dsn), plan.buyers)
     (row,) = pgstats.fetch(
         app_dsn,
@@ -184,11 +189,13 @@ def run_round(
         lowest_available=lowest,
         samples=samples,
         statements=statements,
+        server_cpu_ms=server_cpu * 1000,
     )
     measurer.log(
         f"    round {number + 1}: {load.requests_per_second:,.0f} checkouts/s, p50 {load.p50_ms:.1f} ms;"
         f" {dict(result.outcomes)}; {result.orders} orders, {result.reserved}/{result.stock} reserved,"
-        f" lowest available {lowest} in {samples} samples: {result.verdict(plan.units)}"
+        f" lowest available {lowest} in {samples} samples: {result.verdict(plan.units)};"
+        f" server CPU {result.server_cpu_ms:.0f} ms ({result.server_cpu_ms / plan.buyers:.2f} ms per attempt)"
     )
     return result, usage
 
@@ -225,7 +232,8 @@ def run_checkout(server: AppServer, client: httpx.Client, measurer: Measurer) ->
         f" {answers}. Read with SQL after each round: {'/'.join(str(r.orders) for r in rounds)} orders,"
         f" reserved/stock {'/'.join(f'{r.reserved}:{r.stock}' for r in rounds)}; stock - reserved never"
         f" below {min(r.lowest_available for r in rounds)} ({sum(r.samples for r in rounds)} samples"
-        " during the checkouts): "
+        " during the checkouts); server CPU per attempt (load-independent)"
+        f" {'/'.join(f'{r.server_cpu_ms / plan.buyers:.2f}' for r in rounds)} ms: "
         + ("nothing oversold" if set(verdicts) == {"nothing oversold"} else "OVERSOLD OR LOST")
     )
     return Row(

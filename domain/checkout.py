@@ -21,7 +21,7 @@ from domain import holding_limits, notifications, order_totals, price_lock
 from domain.addresses import normalise_address, redirect_allowed
 from domain.auth import InvalidEmail, normalize_email
 from domain.carts import could_be_cart_token
-from domain.checkout_precheck import turn
+from domain.checkout_precheck import out_of_stock, turn
 from domain.errors import CheckoutCode, PaymentCode, Problem
 from domain.holding_limits import HoldingLimits
 from domain.orders import OrderStatus, change_status, order_token, publish
@@ -62,6 +62,8 @@ class CheckoutResult:
     payment_url: str | None = None
     order_token: str | None = None
     problems: list[Problem] = field(default_factory=list)
+    # The lines just inserted, when this checkout created the order (its payment lines, unread).
+    new_lines: list[NewOrderLine] = field(default_factory=list)
 
 
 @dataclass(slots=True, frozen=True)
@@ -143,7 +145,7 @@ async def checkout(
             number=order.number,
             email=order.email,
             currency=order.currency,
-            lines=await _payment_lines(engine, order.id),
+            lines=_payment_lines_of(result.new_lines) or await _payment_lines(engine, order.id),
             **order_totals.payment_extras(order),
             success_url=data.success_url
             or f"{settings.storefront_url}/checkout/success?order={order.number}",
@@ -205,22 +207,10 @@ async def _create_order(
     wanted = [holding_limits.Wanted(line.variant_id, line.sku, line.quantity) for line in lines]
     if problems := holding_limits.size_problems(settings.limits, wanted):
         return CheckoutResult(problems=problems)
-    unavailable = [line.sku for line in lines if not line.product_active]
-    quantities: dict[int, int] = {}
-    for line in lines:
-        quantities[line.variant_id] = quantities.get(line.variant_id, 0) + line.quantity
-    short = await inventory.reserve(conn, quantities) if not unavailable else []
-    if unavailable or short:
-        skus = unavailable or [line.sku for line in lines if line.variant_id in short]
-        return CheckoutResult(
-            problems=[
-                Problem(
-                    CheckoutCode.OUT_OF_STOCK, f"Not enough stock for {', '.join(skus)}.", ("cart_token",)
-                )
-            ]
-        )
+    if unavailable := [line.sku for line in lines if not line.product_active]:
+        return CheckoutResult(problems=[out_of_stock(unavailable)])
     shopper = holding_limits.shopper(data.user_id, email, data.client_address)
-    if problems := await holding_limits.holding_problems(conn, settings.limits, shopper, wanted):
+    if problems := await holding_limits.open_order_problems(conn, settings.limits, shopper):
         return CheckoutResult(problems=problems)
     order_lines = _order_lines(lines)
     priced = await order_totals.price_order(conn, settings.totals, data, address, email, cart.id, order_lines)
@@ -255,7 +245,19 @@ async def _create_order(
     await publish(conn, order, change)
     await notifications.order_changed(conn, order.id, OrderStatus.AWAITING_PAYMENT.value)
     await carts.set_cart_status(conn, cart.id, "checked_out")
-    return CheckoutResult(order=order)
+    # The reservation comes last: the variants' row locks are held only from here to the commit,
+    # so concurrent checkouts of one variant queue on it for two statements, not the whole order.
+    quantities: dict[int, int] = {}
+    for line in lines:
+        quantities[line.variant_id] = quantities.get(line.variant_id, 0) + line.quantity
+    reservation = await inventory.reserve(conn, quantities)
+    if reservation.short:
+        return CheckoutResult(
+            problems=[out_of_stock([line.sku for line in lines if line.variant_id in reservation.short])]
+        )
+    if problems := holding_limits.reservation_problems(settings.limits, wanted, reservation.left):
+        return CheckoutResult(problems=problems)
+    return CheckoutResult(order=order, new_lines=order_lines)
 
 
 def _order_lines(lines: list[CheckoutCartLine]) -> list[NewOrderLine]:
@@ -276,6 +278,18 @@ def _order_lines(lines: list[CheckoutCartLine]) -> list[NewOrderLine]:
             price_lock.Lock(line.locked_price, line.locked_quantity, holds=line.price_locked),
         )
     ]
+
+
+def _payment_lines_of(lines: list[NewOrderLine]) -> tuple[CheckoutLine, ...]:
+    """The payment lines of the lines this checkout inserted (in their order, as they are read)."""
+    return tuple(
+        CheckoutLine(
+            name=f"{line.product_name} ({line.variant_name})",
+            unit_amount=line.unit_price,
+            quantity=line.quantity,
+        )
+        for line in lines
+    )
 
 
 async def _payment_lines(engine: AsyncEngine, order_id: int) -> tuple[CheckoutLine, ...]:

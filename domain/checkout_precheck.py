@@ -12,19 +12,22 @@ passed on one round trip at a time and starves the pool. Two things keep losers 
    SKUs) and leaves everything else to it: a cart that is not active (a repeated checkout
    answers its order), an empty cart, lines over the size limits, products no longer for sale.
    A refusal is as true as the locked path's: during the request, that many units were not there.
-2. **One locked attempt per variant at a time, per process** (`turn`). Further checkouts of a
-   variant that is being reserved wait in this process, holding no connection and no lock. Each
-   attempt that ends reads the variants' availability once (lock-free) for everyone waiting;
-   a waiter that this reading shows short confirms it with its own lock-free read (cart and
-   stock at one moment) and is refused, all at once rather than one by one. Other processes
-   and hosts still meet at the row lock, which alone decides; the turn only orders this
-   process's attempts.
+2. **No more locked attempts than there are units, per process** (`turn`). Attempts whose
+   units the last reading still covers beyond what this process's attempts in flight have
+   claimed go on at once, together (they meet only at the variant's row lock). The others wait
+   in this process, holding no connection and no lock, until an attempt ends; each attempt that
+   ends reads the variants' availability once (lock-free) for everyone waiting. A waiter that a
+   reading taken after its own shows short is refused with it, without another statement: the
+   request's cart, as read at its start, was not covered at a moment during the request. Other
+   processes and hosts still meet at the row lock, which alone decides; claims only ever make
+   an attempt wait, never refuse it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -47,6 +50,8 @@ def out_of_stock(skus: list[str]) -> Problem:
 class Verdict:
     refused: Problem | None
     quantities: dict[int, int]  # units per variant; empty when the locked path must decide alone
+    available: dict[int, int] = field(default_factory=dict)  # stock - reserved by the same read
+    skus: tuple[tuple[int, str], ...] = ()  # the lines' variants and SKUs, in the cart's order
 
 
 async def precheck(
@@ -65,22 +70,33 @@ async def precheck(
     for line in lines:
         quantities[line.variant_id] = quantities.get(line.variant_id, 0) + line.quantity
     available = {line.variant_id: line.available for line in lines}
-    short = {variant for variant, quantity in quantities.items() if available[variant] < quantity}
-    if short:
-        return Verdict(out_of_stock([line.sku for line in lines if line.variant_id in short]), quantities)
-    return Verdict(None, quantities)
+    short = _short(quantities, available)
+    skus = tuple((line.variant_id, line.sku) for line in lines)
+    return Verdict(_refusal(short, skus) if short else None, quantities, available, skus)
+
+
+def _short(quantities: dict[int, int], available: dict[int, int]) -> list[int]:
+    return [variant for variant, quantity in quantities.items() if available[variant] < quantity]
+
+
+def _refusal(short: list[int], skus: tuple[tuple[int, str], ...]) -> Problem:
+    return out_of_stock([sku for variant, sku in skus if variant in short])
 
 
 @dataclass(slots=True, eq=False)
 class _Gate:
-    """One variant's locked attempts in this process: whether one runs, and what the last one left."""
+    """One variant's locked attempts in this process: the units they claim, and what the last one left."""
 
-    busy: bool = False
+    claimed: int = 0  # units of this process's locked attempts in flight
+    running: int = 0  # those attempts
     waiting: int = 0
-    version: int = 0  # attempts finished
-    available: int | None = None  # stock - reserved, read after attempt `version` ended
+    available: int | None = None  # stock - reserved, read after the latest attempt ended
+    read_at: int = 0  # when that read began (a `_clock` tick)
     finished: asyncio.Event = field(default_factory=asyncio.Event)
 
+
+# Orders reads in this process: a reading is newer than a request's own when it began after it.
+_clock = itertools.count(1)
 
 # The gates of each database this process serves (one per application), by variant id.
 _registries: weakref.WeakKeyDictionary[Engine, dict[int, _Gate]] = weakref.WeakKeyDictionary()
@@ -96,7 +112,7 @@ def _gates_of(engine: AsyncEngine) -> dict[int, _Gate]:
 def _forget_idle(gates: dict[int, _Gate], variant_ids: list[int]) -> None:
     for variant_id in variant_ids:
         gate = gates.get(variant_id)
-        if gate is not None and not gate.busy and not gate.waiting:
+        if gate is not None and not gate.running and not gate.waiting:
             del gates[variant_id]
 
 
@@ -105,54 +121,60 @@ async def turn(
     engine: AsyncEngine, limits: HoldingLimits, *, cart_token: str | None, user_id: int | None
 ) -> AsyncIterator[Problem | None]:
     """Yields OUT_OF_STOCK (refused without a lock), or None: the locked attempt may run now."""
+    began = next(_clock)
     verdict = await precheck(engine, limits, cart_token=cart_token, user_id=user_id)
     if verdict.refused is not None or not verdict.quantities:
         yield verdict.refused
         return
-    ids = sorted(verdict.quantities)
+    wanted = verdict.quantities
+    ids = sorted(wanted)
     registry = _gates_of(engine)
     gates = [registry.setdefault(variant_id, _Gate()) for variant_id in ids]
-    seen = [gate.version for gate in gates]  # our own read is as new as these attempts
+    known = dict(verdict.available)  # the latest reading this request may rely on
+    seen = [began] * len(ids)  # when the reading in `known` began, per variant
+    refused: Problem | None = None
     for gate in gates:
         gate.waiting += 1
     try:
         while True:
-            # An attempt ended since our read and left too little: confirm with a read of our own.
-            if any(
-                gate.version > version
-                and gate.available is not None
-                and gate.available < verdict.quantities.get(i, 0)
-                for gate, version, i in zip(gates, seen, ids, strict=True)
-            ):
-                seen = [gate.version for gate in gates]
-                verdict = await precheck(engine, limits, cart_token=cart_token, user_id=user_id)
-                if verdict.refused is not None:
-                    break
-                continue
-            if not any(gate.busy for gate in gates):
+            for index, (variant_id, gate) in enumerate(zip(ids, gates, strict=True)):
+                if gate.read_at > seen[index] and gate.available is not None:
+                    known[variant_id], seen[index] = gate.available, gate.read_at
+            if short := _short(wanted, known):
+                refused = _refusal(short, verdict.skus)
                 break
-            await next(gate for gate in gates if gate.busy).finished.wait()
+            crowded = [
+                gate for variant_id, gate in zip(ids, gates, strict=True)
+                if gate.claimed and known[variant_id] - gate.claimed < wanted[variant_id]
+            ]  # fmt: skip
+            if not crowded:
+                break
+            await crowded[0].finished.wait()
     finally:
         for gate in gates:
             gate.waiting -= 1
-    if verdict.refused is not None:
+    if refused is not None:
         _forget_idle(registry, ids)
-        yield verdict.refused
+        yield refused
         return
-    for gate in gates:
-        gate.busy = True
+    for variant_id, gate in zip(ids, gates, strict=True):
+        gate.claimed += wanted[variant_id]
+        gate.running += 1
     try:
         yield None
     finally:
         try:
-            await _after_attempt(engine, ids, gates)
+            await _after_attempt(engine, ids, gates, wanted)
         finally:
             _forget_idle(registry, ids)
 
 
-async def _after_attempt(engine: AsyncEngine, ids: list[int], gates: list[_Gate]) -> None:
-    """Tell the waiters what the attempt left (when anyone waits), then let the next one in."""
+async def _after_attempt(
+    engine: AsyncEngine, ids: list[int], gates: list[_Gate], wanted: dict[int, int]
+) -> None:
+    """Tell the waiters what the attempt left (when anyone waits), then let them look again."""
     left: dict[int, int] = {}
+    read_at = next(_clock)
     try:
         if any(gate.waiting for gate in gates):
             async with engine.connect() as conn:
@@ -160,8 +182,9 @@ async def _after_attempt(engine: AsyncEngine, ids: list[int], gates: list[_Gate]
                 left = await availability.available(conn, ids)
     finally:
         for variant_id, gate in zip(ids, gates, strict=True):
-            gate.version += 1
-            gate.available = left.get(variant_id)
-            gate.busy = False
+            gate.claimed -= wanted[variant_id]
+            gate.running -= 1
+            if variant_id in left and read_at > gate.read_at:  # a slower, older read must not win
+                gate.available, gate.read_at = left[variant_id], read_at
             gate.finished.set()
             gate.finished = asyncio.Event()

@@ -73,10 +73,8 @@ def size_problems(limits: HoldingLimits, lines: Sequence[Wanted]) -> list[Proble
     return problems
 
 
-async def holding_problems(
-    conn: AsyncConnection, limits: HoldingLimits, who: Shopper, lines: Sequence[Wanted]
-) -> list[Problem]:
-    """Open-order and scarce-stock caps, inside the checkout's transaction, after its reservation.
+async def open_order_problems(conn: AsyncConnection, limits: HoldingLimits, who: Shopper) -> list[Problem]:
+    """The open-order cap, inside the checkout's transaction.
 
     The shopper's checkouts are serialised first, so two at once cannot both pass the count.
     """
@@ -91,12 +89,19 @@ async def holding_problems(
                 FIELD,
             )
         ]
+    return []
+
+
+def reservation_problems(
+    limits: HoldingLimits, lines: Sequence[Wanted], left: Mapping[int, int]
+) -> list[Problem]:
+    """The scarce-stock cap, from what the checkout's reservation left on sale (read under its lock)."""
     if limits.stock_share >= 100:
         return []
     wanted: dict[int, int] = {}
     for line in lines:
         wanted[line.variant_id] = wanted.get(line.variant_id, 0) + line.quantity
-    return share_problems(limits, lines, wanted, await repo.on_sale(conn, list(wanted)))
+    return share_problems(limits, lines, wanted, left)
 
 
 def allowance(limits: HoldingLimits, on_sale: int) -> int:

@@ -6,11 +6,9 @@ Every query looks at orders AWAITING_PAYMENT only, through the partial indexes o
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import BigInteger, LargeBinary, bindparam, text
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.pii import blind_index
@@ -74,19 +72,3 @@ async def open_orders(conn: AsyncConnection, shopper: Shopper) -> OpenOrders:
     params = {"user_id": shopper.user_id, "email_index": email_index, "client_key": shopper.client_key}
     row = (await conn.execute(_OPEN_ORDERS, params)).one()
     return OpenOrders(by_user=row.by_user, by_email=row.by_email, by_client=row.by_client)
-
-
-_ON_SALE = text(
-    "SELECT id, stock - reserved AS available FROM product_variants WHERE id = ANY(:ids)"
-).bindparams(bindparam("ids", type_=ARRAY(BigInteger)))
-
-
-async def on_sale(conn: AsyncConnection, variant_ids: Sequence[int]) -> dict[int, int]:
-    """Units of each variant on sale now (stock less every reservation, this checkout's included)."""
-    result = await conn.execute(
-        text(
-            "SELECT id, stock - reserved AS available FROM product_variants WHERE id = ANY(:ids)"
-        ).bindparams(bindparam("ids", type_=ARRAY(BigInteger))),
-        {"ids": list(variant_ids)},
-    )
-    return {row.id: row.available for row in result}

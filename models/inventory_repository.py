@@ -7,13 +7,25 @@ carts queue up instead of deadlocking.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
-async def reserve(conn: AsyncConnection, quantities: Mapping[int, int]) -> list[int]:
-    """Hold every quantity, or nothing: returns the variant ids short of stock (empty on success)."""
+@dataclass(slots=True, frozen=True)
+class Reservation:
+    short: list[int]  # variant ids short of stock: nothing was reserved
+    left: dict[int, int]  # units of each variant on sale after the reservation (when it was made)
+
+
+async def reserve(conn: AsyncConnection, quantities: Mapping[int, int]) -> Reservation:
+    """Hold every quantity, or nothing: the variant ids short of stock (none on success), and each
+    variant's units left on sale after this reservation, read under the row lock.
+
+    The lock is FOR NO KEY UPDATE, the one the UPDATE itself takes: the order lines a checkout
+    inserts before reserving hold FOR KEY SHARE on their variants (the foreign key), which this
+    lock does not wait for; FOR UPDATE would, and two checkouts would deadlock."""
     ids = sorted(quantities)
     wanted = [quantities[variant_id] for variant_id in ids]
     result = await conn.execute(
@@ -25,18 +37,18 @@ async def reserve(conn: AsyncConnection, quantities: Mapping[int, int]) -> list[
                 SELECT v.id, v.stock - v.reserved AS available
                 FROM product_variants v JOIN wanted USING (id)
                 ORDER BY v.id
-                FOR UPDATE OF v
+                FOR NO KEY UPDATE OF v
             )
-            SELECT wanted.id FROM wanted LEFT JOIN locked USING (id)
-            WHERE locked.id IS NULL OR locked.available < wanted.quantity
+            SELECT wanted.id, locked.available FROM wanted LEFT JOIN locked USING (id)
             ORDER BY wanted.id
             """
         ),
         {"ids": ids, "quantities": wanted},
     )
-    short = list(result.scalars())
+    available = {row.id: row.available for row in result}
+    short = [i for i in ids if available[i] is None or available[i] < quantities[i]]
     if short:
-        return short
+        return Reservation(short, {})
     await conn.execute(
         text(
             """
@@ -47,7 +59,7 @@ async def reserve(conn: AsyncConnection, quantities: Mapping[int, int]) -> list[
         ),
         {"ids": ids, "quantities": wanted},
     )
-    return []
+    return Reservation([], {i: available[i] - quantities[i] for i in ids})
 
 
 async def _apply(conn: AsyncConnection, quantities: Mapping[int, int], assignment: str) -> None:
