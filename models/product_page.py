@@ -91,7 +91,7 @@ class ProductPage:
     # Read in the same statement when asked for, one entry per row.
     variants: list[list[VariantRow]] | None = None
     categories: list[CategoryRow | None] | None = None
-    facets: FacetCounts | None = None  # when asked for: counts over every matching product
+    facets: FacetCounts | None = None  # when asked for: exact up to FACETS_EXACT_UP_TO matches, scaled above
 
 
 def search_words(text: str) -> tuple[str, ...]:
