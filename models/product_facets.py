@@ -49,6 +49,7 @@ variant_values = VariantAttributeValue.__table__
 # and marked approximate, as Algolia ("exhaustiveFacetsCount": false) and Shopify do on large
 # result sets. Counting all of a million products takes seconds.
 FACETS_EXACT_UP_TO = 2_000
+SEARCH_FACETS_EXACT_UP_TO = 1_000  # each of a search's matches is a visit to the table
 # Lowest variant price buckets, in minor units: [0, 10), [10, 25) ... [2500, open).
 PRICE_BOUNDS = (0, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000)
 MAX_ATTRIBUTE_FILTERS = 20

@@ -49,6 +49,7 @@ from models.catalog_repository import (
 from models.compiled import CompiledRead, compiled_read, fetch
 from models.product_facets import (
     FACETS_EXACT_UP_TO,
+    SEARCH_FACETS_EXACT_UP_TO,
     FacetCounts,
     attribute_condition,
     attribute_values_of,
@@ -91,7 +92,7 @@ class ProductPage:
     # Read in the same statement when asked for, one entry per row.
     variants: list[list[VariantRow]] | None = None
     categories: list[CategoryRow | None] | None = None
-    facets: FacetCounts | None = None  # when asked for: exact up to FACETS_EXACT_UP_TO matches, scaled above
+    facets: FacetCounts | None = None  # when asked for: exact up to a bound (_facet_bound), scaled above
 
 
 def search_words(text: str) -> tuple[str, ...]:
@@ -204,9 +205,9 @@ async def product_page(
     shape, read, values = await _prepare(
         conn, query, order, first, after, with_total, with_variants, with_category, exact_count_up_to
     )
-    shape, read, total_count = await _uncounted_search(conn, shape, read, values)
+    shape, read, total_count, estimate = await _uncounted_search(conn, shape, read, values)
     result = await fetch(conn, read, values)
-    facets = await _facets(conn, shape, values) if with_facets else None
+    facets = await _facets(conn, shape, values, estimate) if with_facets else None
 
     if shape.with_total:
         total_count = int(result[0]["total_count"])
@@ -245,7 +246,7 @@ async def explain_product_page(
         conn, query, order, first, after, with_total, with_variants, with_category, exact_count_up_to
     )
     shape, read, values = prepared
-    _, read, _ = await _uncounted_search(conn, shape, read, values)
+    _, read, _, _ = await _uncounted_search(conn, shape, read, values)
     options = "ANALYZE, BUFFERS" if analyze else "COSTS"
     explained = CompiledRead(f"EXPLAIN ({options}) {read.sql}", read.parameters, read.constants)
     return [row[0] for row in await fetch(conn, explained, values)]
@@ -259,23 +260,25 @@ async def explain_facets(
         conn, query, order, 20, None, False, False, False, TOTAL_COUNT_EXACT_UP_TO
     )
     options = "ANALYZE, BUFFERS" if analyze else "COSTS"
+    if shape.category:
+        values = {**values, "category_ids": await _subtree_ids(conn, values)}
     return await explain_facet_statement(conn, _facet_matching(shape), values, options)
 
 
 async def _uncounted_search(
     conn: AsyncConnection, shape: _PageShape, read: CompiledRead, values: dict[str, Any]
-) -> tuple[_PageShape, CompiledRead, int | None]:
+) -> tuple[_PageShape, CompiledRead, int | None, int | None]:
     """A search counts its matches only when the planner expects few (else: its estimate, and
     the page without a count). Counting even a thousand of a common word's matches builds the
-    full-text index's bitmap of every match first."""
+    full-text index's bitmap of every match first. Also returns the estimate when it was made."""
     if not (shape.with_total and shape.search):
-        return shape, read, None
+        return shape, read, None, None
     estimate = await _estimated_rows(conn, shape, values)
     if estimate <= SEARCH_ESTIMATE_TRUSTED_ABOVE:
-        return shape, read, None
+        return shape, read, None, estimate
     uncounted = replace(shape, with_total=False)
     read = compiled_read(conn, uncounted, lambda: _page_statement(uncounted), list(values))
-    return uncounted, read, _rounded_estimate(shape, estimate)
+    return uncounted, read, _rounded_estimate(shape, estimate), estimate
 
 
 async def _prepare(
@@ -540,29 +543,39 @@ def _matching(t: Any, shape: _PageShape, *, category_ids: bool = False) -> Selec
     """
     query = select(literal(1).label("one")).select_from(t).where(*_conditions(t, shape))
     if shape.category and category_ids:
-        query = query.where(t.c.category_id == any_(bindparam("category_ids", type_=ARRAY(BigInteger))))
+        query = query.where(_in_category_ids(t))
     elif shape.category:
         subtree = _category_subtree(f"{t.name}_subtree")
         query = query.where(t.c.category_id.in_(select(subtree.c.id)))
     return query
 
 
-async def _facets(conn: AsyncConnection, shape: _PageShape, values: dict[str, Any]) -> FacetCounts:
-    """Facet counts of the matches: exact up to FACETS_EXACT_UP_TO, scaled from those above."""
+async def _facets(
+    conn: AsyncConnection, shape: _PageShape, values: dict[str, Any], estimate: int | None
+) -> FacetCounts:
+    """Facet counts of the matches: exact up to their bound, scaled from those above."""
+    if shape.category:
+        values = {**values, "category_ids": await _subtree_ids(conn, values)}
     counts = await facet_counts(conn, _facet_matching(shape), values)
-    if counts.counted <= FACETS_EXACT_UP_TO:
+    if counts.counted <= _facet_bound(shape):
         return counts
-    return scaled(counts, await _estimated_rows(conn, shape, values))
+    return scaled(counts, estimate if estimate is not None else await _estimated_rows(conn, shape, values))
+
+
+def _facet_bound(shape: _PageShape) -> int:
+    """How many matches facets count exactly: a search's cost a visit to the table each."""
+    return SEARCH_FACETS_EXACT_UP_TO if shape.search else FACETS_EXACT_UP_TO
 
 
 def _facet_matching(shape: _PageShape) -> Select[Any]:
     """The matching products with what facets count by (models.product_facets), at most
-    FACETS_EXACT_UP_TO + 1 of them: a search's first index matches, else the newest ones, by an
+    `_facet_bound` + 1 of them: a search's first index matches, else the newest ones, by an
     index-only walk of ix_products_newest (it includes category, price and availability; 0014).
 
-    A category tree is a filter of that walk: a per-category walk (as the page does), merged,
-    read FACETS_EXACT_UP_TO + 1 products from each category, and PostgreSQL estimated a whole
-    table's read cheaper on a 20,000-product catalog.
+    A category tree is a filter of that walk, by its ids (`category_ids`, `_subtree_ids`): with
+    the recursive query in the statement, PostgreSQL took the tree for half the catalog and read
+    the whole table on a 20,000-product one. (A walk per category, merged as the page does,
+    reads the bound from each category.)
     """
     query = select(
         products.c.id,
@@ -571,11 +584,10 @@ def _facet_matching(shape: _PageShape) -> Select[Any]:
         cast(products.c.in_stock, Integer).label("quantity_available"),
     ).where(*_conditions(products, shape))
     if shape.category:
-        subtree = _category_subtree("facets_subtree")
-        query = query.where(products.c.category_id.in_(select(subtree.c.id)))
+        query = query.where(_in_category_ids(products))
     if not shape.search:
         query = query.order_by(products.c.created_at.desc(), products.c.id.desc())
-    return query.limit(literal_column(str(FACETS_EXACT_UP_TO + 1)))
+    return query.limit(literal_column(str(_facet_bound(shape) + 1)))
 
 
 def _total_count(shape: _PageShape) -> ColumnElement[Any]:
@@ -598,16 +610,26 @@ async def _estimated_rows(conn: AsyncConnection, shape: _PageShape, values: Mapp
         ),
     )
     values = dict(values)
-    if shape.category:
-        subtree = _category_subtree("estimate_subtree")
-        found = await conn.execute(select(subtree.c.id), {"category_slug": values["category_slug"]})
-        values["category_ids"] = [row.id for row in found]
+    if shape.category and "category_ids" not in values:
+        values["category_ids"] = await _subtree_ids(conn, values)
     read = compiled_read(conn, key, lambda: _matching(products, shape, category_ids=True), list(values))
     explained = CompiledRead(f"EXPLAIN (FORMAT JSON) {read.sql}", read.parameters, read.constants)
     plan = (await fetch(conn, explained, values))[0][0]
     if isinstance(plan, str | bytes):
         plan = orjson.loads(plan)
     return int(plan[0]["Plan"]["Plan Rows"])
+
+
+async def _subtree_ids(conn: AsyncConnection, values: Mapping[str, Any]) -> list[int]:
+    """The ids of the category tree of `category_slug`: as a parameter, PostgreSQL estimates the
+    products in them from its statistics (a recursive query's rows it cannot estimate)."""
+    subtree = _category_subtree("ids_subtree")
+    found = await conn.execute(select(subtree.c.id), {"category_slug": values["category_slug"]})
+    return [row.id for row in found]
+
+
+def _in_category_ids(t: Any) -> ColumnElement[bool]:
+    return t.c.category_id == any_(bindparam("category_ids", type_=ARRAY(BigInteger)))
 
 
 def _rounded_estimate(shape: _PageShape, rows: int) -> int:

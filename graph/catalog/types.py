@@ -178,8 +178,8 @@ class ProductFacets:
     exact: bool = strawberry.field(
         default=True,
         description=(
-            "False when the matches are many (above 2,000): the counts are those of the first"
-            " matches found, scaled to the estimated number of matches."
+            "False when the matches are many (above 2,000; 1,000 for a search): the counts are"
+            " those of the first matches found, scaled to the estimated number of matches."
         ),
     )
 
