@@ -80,6 +80,24 @@ SHAPES: tuple[Shape, ...] = (
     Shape("deep page (newest, half-way)", "", {}, None, True),
     Shape("deep page (name, half-way)", "sort: NAME", {}, "NAME", True),
     Shape("deep page (price, half-way) + totalCount", "sort: PRICE_ASC", {"total": True}, "PRICE_ASC", True),
+    # Facets (counts over every matching product; exact up to FACETS_EXACT_UP_TO, scaled above).
+    Shape("facets, whole catalog", "", {"total": True, "facets": True}),
+    Shape(
+        f"facets, category {CATEGORY_TREE}",
+        f'filter: {{categorySlug: "{CATEGORY_TREE}"}}',
+        {"category_slug": CATEGORY_TREE, "facets": True},
+    ),
+    Shape(
+        f'facets, search "{COMMON_WORD}"',
+        f'filter: {{search: "{COMMON_WORD}"}}',
+        {"search": COMMON_WORD, "total": True, "facets": True},
+        "RELEVANCE",
+    ),
+)
+
+FACETS_FIELDS = (
+    "facets { attributes { attribute { slug } values { value { slug } count } }"
+    " categories { category { slug } count } priceBuckets { min { amount } max { amount } count } inStock }"
 )
 
 
@@ -88,6 +106,8 @@ def graphql_query(shape: Shape, after: str | None) -> str:
     if after is not None:
         arguments += f', after: "{after}"'
     total = " totalCount" if shape.filter.get("total") else ""
+    if shape.filter.get("facets"):
+        total += f" {FACETS_FIELDS}"
     return f"{{ products({arguments}) {{ edges {{ cursor node {{ {PRODUCT_FIELDS} }} }}{total} }} }}"
 
 
@@ -115,7 +135,7 @@ async def page_arguments(conn: AsyncConnection, shape: Shape) -> tuple[Any, Any,
     """ProductQuery, ProductOrder and `after` of a shape."""
     from models.product_page import ProductOrder, ProductQuery, search_words
 
-    keywords = {key: value for key, value in shape.filter.items() if key not in ("total", "search")}
+    keywords = {key: value for key, value in shape.filter.items() if key not in ("total", "search", "facets")}
     query = ProductQuery(search_words=search_words(shape.filter.get("search", "")), **keywords)
     order = ProductOrder(shape.sort) if shape.sort else ProductOrder.NEWEST
     after = await deep_key(conn, shape.sort) if shape.deep else None
@@ -124,7 +144,7 @@ async def page_arguments(conn: AsyncConnection, shape: Shape) -> tuple[Any, Any,
 
 async def explain_all(database_url: str, shapes: Sequence[Shape] = SHAPES) -> list[tuple[Shape, list[str]]]:
     from core.db import create_engine
-    from models.product_page import explain_product_page
+    from models.product_page import explain_facets, explain_product_page
 
     engine = create_engine(database_url)
     try:
@@ -132,9 +152,12 @@ async def explain_all(database_url: str, shapes: Sequence[Shape] = SHAPES) -> li
             plans = []
             for shape in shapes:
                 query, order, after = await page_arguments(conn, shape)
-                lines = await explain_product_page(
-                    conn, query, order, 20, after, with_total=bool(shape.filter.get("total"))
-                )
+                if shape.filter.get("facets"):  # the facet counts' statement (the page's is above)
+                    lines = await explain_facets(conn, query, order)
+                else:
+                    lines = await explain_product_page(
+                        conn, query, order, 20, after, with_total=bool(shape.filter.get("total"))
+                    )
                 plans.append((shape, lines))
             await conn.rollback()
         return plans

@@ -193,7 +193,8 @@ def _write_plans(size: int, plans: list[tuple[str, float, list[str]]], slowest: 
         f"# Plans of the catalog shapes at {size:,} products",
         "",
         "Written by `scripts/bench --sizes`: EXPLAIN (ANALYZE, BUFFERS) of each page statement"
-        " (with totalCount where the shape asks for it), in the order of bench/shapes.py."
+        " (with totalCount where the shape asks for it; for the facets shapes, of the facet counts'"
+        " statement), in the order of bench/shapes.py."
         f" Slowest here: {', '.join(slowest)}.",
     ]
     for name, execution, lines in plans:

@@ -35,6 +35,7 @@ from sqlalchemy.sql import ColumnElement, Select
 
 from models.catalog import Product, ProductVariant
 from models.catalog_admin import Attribute, AttributeValue, ProductAttributeValue, VariantAttributeValue
+from models.compiled import CompiledRead, compiled_read, fetch
 
 products = Product.__table__
 variants = ProductVariant.__table__
@@ -43,6 +44,12 @@ attribute_values = AttributeValue.__table__
 product_values = ProductAttributeValue.__table__
 variant_values = VariantAttributeValue.__table__
 
+# Facets count at most this many matching products (the first found: the newest, or a search's
+# first index matches); above, the counts are scaled to the planner's estimate of the matches
+# and marked approximate, as Algolia ("exhaustiveFacetsCount": false) and Shopify do on large
+# result sets. Counting all of a million products takes seconds.
+FACETS_EXACT_UP_TO = 2_000
+SEARCH_FACETS_EXACT_UP_TO = 1_000  # each of a search's matches is a visit to the table
 # Lowest variant price buckets, in minor units: [0, 10), [10, 25) ... [2500, open).
 PRICE_BOUNDS = (0, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000)
 MAX_ATTRIBUTE_FILTERS = 20
@@ -99,6 +106,27 @@ class FacetCounts:
     categories: list[tuple[int, int]]  # (category id, products whose own category it is)
     price_buckets: list[PriceBucketCount]  # non-empty buckets, cheapest first
     in_stock: int
+    # Whether these are counts of every matching product. Above FACETS_EXACT_UP_TO matches they
+    # are the counts of the first ones found, scaled to the estimated number of matches.
+    exact: bool = True
+    counted: int = 0  # how many products were counted
+
+
+def scaled(counts: FacetCounts, matches: int) -> FacetCounts:
+    """`counts` of a sample of `counts.counted` products, scaled to `matches` products."""
+    factor = max(matches, counts.counted) / max(counts.counted, 1)
+
+    def scale(count: int) -> int:
+        return max(1, round(count * factor)) if count else 0
+
+    return FacetCounts(
+        values=[ValueCount(v.attribute_id, v.value_id, scale(v.count)) for v in counts.values],
+        categories=[(category, scale(count)) for category, count in counts.categories],
+        price_buckets=[PriceBucketCount(b.min, b.max, scale(b.count)) for b in counts.price_buckets],
+        in_stock=scale(counts.in_stock),
+        exact=False,
+        counted=counts.counted,
+    )
 
 
 def _facet_statement(matching: Select[Any]) -> Select[Any]:
@@ -161,7 +189,26 @@ def _facet_statement(matching: Select[Any]) -> Select[Any]:
         literal(0),
         literal(0),
     )
-    return union_all(value_counts, category_counts, price_counts, in_stock)  # type: ignore[return-value]
+    counted = select(
+        literal("counted"),
+        null().cast(BigInteger),
+        null().cast(BigInteger),
+        func.count(),
+        literal(0),
+        literal(0),
+    ).select_from(found)
+    return union_all(value_counts, category_counts, price_counts, in_stock, counted)  # type: ignore[return-value]
+
+
+async def explain_facets(
+    conn: AsyncConnection, matching: Select[Any], values: dict[str, Any], options: str
+) -> list[str]:
+    """The plan of `facet_counts`' statement (for bench/ and the tests)."""
+    passed = {**values, "price_bounds": list(PRICE_BOUNDS)}
+    statement = _facet_statement(matching)
+    read = compiled_read(conn, ("explain facets", str(statement)), lambda: statement, list(passed))
+    explained = CompiledRead(f"EXPLAIN ({options}) {read.sql}", read.parameters, read.constants)
+    return [row[0] for row in await fetch(conn, explained, passed)]
 
 
 async def facet_counts(conn: AsyncConnection, matching: Select[Any], values: dict[str, Any]) -> FacetCounts:
@@ -185,4 +232,5 @@ async def facet_counts(conn: AsyncConnection, matching: Select[Any], values: dic
             if index >= 1
         ],
         in_stock=next((int(row.count) for row in rows if row.kind == "in_stock"), 0),
+        counted=next((int(row.count) for row in rows if row.kind == "counted"), 0),
     )

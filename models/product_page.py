@@ -14,8 +14,11 @@ from typing import Any
 
 import orjson
 from sqlalchemy import (
+    ARRAY,
+    BigInteger,
     Integer,
     String,
+    any_,
     bindparam,
     cast,
     false,
@@ -44,7 +47,16 @@ from models.catalog_repository import (
     storable,
 )
 from models.compiled import CompiledRead, compiled_read, fetch
-from models.product_facets import FacetCounts, attribute_condition, attribute_values_of, facet_counts
+from models.product_facets import (
+    FACETS_EXACT_UP_TO,
+    SEARCH_FACETS_EXACT_UP_TO,
+    FacetCounts,
+    attribute_condition,
+    attribute_values_of,
+    facet_counts,
+    scaled,
+)
+from models.product_facets import explain_facets as explain_facet_statement
 
 SEARCH_MAX_WORDS = 8
 SEARCH_MAX_WORD_LENGTH = 40
@@ -80,7 +92,7 @@ class ProductPage:
     # Read in the same statement when asked for, one entry per row.
     variants: list[list[VariantRow]] | None = None
     categories: list[CategoryRow | None] | None = None
-    facets: FacetCounts | None = None  # when asked for: counts over every matching product
+    facets: FacetCounts | None = None  # when asked for: exact up to a bound (_facet_bound), scaled above
 
 
 def search_words(text: str) -> tuple[str, ...]:
@@ -114,7 +126,9 @@ def _search_query(
     `in_name`: matching only the name's words, which search_vector holds with weight A. A word
     is one run of word characters (search_words, the lexicon), so quoted it is one lexeme.
     """
-    english = cast(literal("english"), REGCONFIG)
+    # A constant of the statement's text: a cast of a parameter would be looked up per call
+    # (a stable cast), so PostgreSQL could never fold the tsquery into a constant.
+    english = literal_column("'english'::regconfig", REGCONFIG)
 
     def lexeme(word: ColumnElement[str]) -> ColumnElement[Any]:
         if in_name:
@@ -136,11 +150,20 @@ def _search_query(
 # counts fewer exactly: each of its matches is a visit to the table.
 TOTAL_COUNT_EXACT_UP_TO = 10_000
 SEARCH_TOTAL_COUNT_EXACT_UP_TO = 1_000
+# A search whose matches the planner estimates above this is not counted at all: `totalCount`
+# is the estimate. PostgreSQL's statistics of lexemes make a word's estimate close (41,314 for
+# 40,885 matches of "wireless" at 1,000,000 products); for several words it assumes they are
+# independent, which errs low (251 for 8,422 of "bluetooth speaker"), so those are counted.
+SEARCH_ESTIMATE_TRUSTED_ABOVE = 5 * SEARCH_TOTAL_COUNT_EXACT_UP_TO
 
 # Relevance: products whose name holds every searched word (tier 2) come before those that
 # match through their description only (tier 1); newest first within a tier. Unlike a rank
 # computed per match (ts_rank), each tier is an ordered index walk, whatever a word's frequency.
 NAME_TIER, DESCRIPTION_TIER = 2, 1
+# How many of the newest products the name tier looks through before it reads every name match
+# (`_name_tier`): a page of matches among them means the words are common (here 21 in 3,000, or
+# at least 0.7 % of the catalog), and walking the window costs less than reading every match.
+NAME_TIER_WINDOW = 3_000
 
 
 def _sort_columns(order: ProductOrder, t: Any) -> tuple[list[ColumnElement[Any]], bool]:
@@ -182,13 +205,15 @@ async def product_page(
     shape, read, values = await _prepare(
         conn, query, order, first, after, with_total, with_variants, with_category, exact_count_up_to
     )
+    shape, read, total_count, estimate = await _uncounted_search(conn, shape, read, values)
     result = await fetch(conn, read, values)
-    facets = await facet_counts(conn, _facet_matching(shape), values) if with_facets else None
+    facets = await _facets(conn, shape, values, estimate) if with_facets else None
 
-    total_count = int(result[0]["total_count"]) if with_total else None
-    if total_count is not None and total_count > shape.exact_count_up_to:
-        total_count = await _estimated_total(conn, shape, values)
-    rows = [row for row in result if row["id"] is not None] if with_total else result
+    if shape.with_total:
+        total_count = int(result[0]["total_count"])
+        if total_count > shape.exact_count_up_to:
+            total_count = _rounded_estimate(shape, await _estimated_rows(conn, shape, values))
+    rows = [row for row in result if row["id"] is not None] if shape.with_total else result
     has_next = len(rows) > first
     rows = rows[:first]
     key_names = _key_names(shape)
@@ -220,10 +245,40 @@ async def explain_product_page(
     prepared = await _prepare(
         conn, query, order, first, after, with_total, with_variants, with_category, exact_count_up_to
     )
-    _, read, values = prepared
+    shape, read, values = prepared
+    _, read, _, _ = await _uncounted_search(conn, shape, read, values)
     options = "ANALYZE, BUFFERS" if analyze else "COSTS"
     explained = CompiledRead(f"EXPLAIN ({options}) {read.sql}", read.parameters, read.constants)
     return [row[0] for row in await fetch(conn, explained, values)]
+
+
+async def explain_facets(
+    conn: AsyncConnection, query: ProductQuery, order: ProductOrder, *, analyze: bool = True
+) -> list[str]:
+    """The plan of the facet counts' statement of a page's filters (for bench/ and the tests)."""
+    shape, _, values = await _prepare(
+        conn, query, order, 20, None, False, False, False, TOTAL_COUNT_EXACT_UP_TO
+    )
+    options = "ANALYZE, BUFFERS" if analyze else "COSTS"
+    if shape.category:
+        values = {**values, "category_ids": await _subtree_ids(conn, values)}
+    return await explain_facet_statement(conn, _facet_matching(shape), values, options)
+
+
+async def _uncounted_search(
+    conn: AsyncConnection, shape: _PageShape, read: CompiledRead, values: dict[str, Any]
+) -> tuple[_PageShape, CompiledRead, int | None, int | None]:
+    """A search counts its matches only when the planner expects few (else: its estimate, and
+    the page without a count). Counting even a thousand of a common word's matches builds the
+    full-text index's bitmap of every match first. Also returns the estimate when it was made."""
+    if not (shape.with_total and shape.search):
+        return shape, read, None, None
+    estimate = await _estimated_rows(conn, shape, values)
+    if estimate <= SEARCH_ESTIMATE_TRUSTED_ABOVE:
+        return shape, read, None, estimate
+    uncounted = replace(shape, with_total=False)
+    read = compiled_read(conn, uncounted, lambda: _page_statement(uncounted), list(values))
+    return uncounted, read, _rounded_estimate(shape, estimate), estimate
 
 
 async def _prepare(
@@ -301,7 +356,18 @@ def _key_names(shape: _PageShape) -> list[str]:
     return [f"sort_key_{i}" for i in range(count)]
 
 
-def _tsquery(shape: _PageShape, *, in_name: bool = False) -> ColumnElement[Any]:
+def _tsquery(shape: _PageShape, *, in_name: bool = False, once: bool = False) -> ColumnElement[Any]:
+    """The search as a tsquery; `once`: computed once per statement (an InitPlan).
+
+    Inline, the planner sees the words (it estimates their matches and picks the full-text
+    index), but may parse them again for every row it checks, where the prepared statement's
+    plan is generic. `once` is for a filter no index serves (the name tier's window).
+    """
+    query = _search_query_of(shape, in_name=in_name)
+    return select(query).scalar_subquery() if once else query
+
+
+def _search_query_of(shape: _PageShape, *, in_name: bool) -> ColumnElement[Any]:
     return _search_query(
         [
             (
@@ -395,6 +461,56 @@ def _ordered(
     )
 
 
+def _windowed(shape: _PageShape) -> bool:
+    """Whether the name tier first looks among the newest products (see `_name_tier`)."""
+    return not (shape.category or shape.min_price or shape.max_price or shape.attributes)
+
+
+def _name_tier(shape: _PageShape) -> Any:
+    """The page's products whose name holds the words, newest first, as a CTE.
+
+    The full-text index finds every match but cannot give them newest first: ordering them
+    reads each match from the table (8,400 for "bluetooth speaker" at 1,000,000 products). So
+    the newest NAME_TIER_WINDOW products are walked first, in order, along ix_products_newest:
+    when they hold a page of matches (a common word) that page is exact, since a newer match
+    would be in the window. Only when they do not (a rarer word: fewer matches) are all the
+    matches read through the index and sorted, as before.
+    """
+    name_match = _name_matches(products, shape)
+    every_match = _ordered(shape, [name_match], shape.after, NAME_TIER, search=False)
+    if not _windowed(shape):
+        return every_match.cte("name_tier")
+    keys, descending = _sort_columns(shape.order, products)
+    conditions = _conditions(products, shape, search=False)
+    if shape.after:
+        conditions.append(_keyset(keys, descending))
+    window = (
+        select(
+            products.c.id,
+            products.c.search_vector,
+            *[key.label(f"sort_key_{i + 1}") for i, key in enumerate(keys)],
+        )
+        .where(*conditions)
+        .order_by(*[key.desc() if descending else key.asc() for key in keys])
+        .limit(literal_column(str(NAME_TIER_WINDOW)))
+        .subquery("recent")
+    )
+    window_keys = [window.c[f"sort_key_{i + 1}"] for i in range(len(keys))]
+    in_window = (
+        select(window.c.id, literal(NAME_TIER).label("sort_key_0"), *window_keys)
+        .where(window.c.search_vector.bool_op("@@")(_tsquery(shape, in_name=True, once=True)))
+        .order_by(*[key.desc() if descending else key.asc() for key in window_keys])
+        .limit(literal_column(str(int(shape.limit))))
+        .cte("name_window")
+    )
+    found = select(func.count()).select_from(in_window).scalar_subquery()
+    page = literal_column(str(int(shape.limit)))
+    return union_all(
+        select(in_window).where(found >= page),
+        every_match.where(found < page).subquery("every_name_match").select(),
+    ).cte("name_tier")
+
+
 def _page_keys(shape: _PageShape) -> Any:
     """The page's ids with their sort keys, as a subquery."""
     if shape.order is not ProductOrder.RELEVANCE:
@@ -410,9 +526,7 @@ def _page_keys(shape: _PageShape) -> Any:
     if shape.after_tier == DESCRIPTION_TIER:
         return description_only.subquery("page_keys")
     # A name holding the words implies search_vector matches: one condition is enough.
-    name_first = _ordered(shape, [_name_matches(products, shape)], shape.after, NAME_TIER, search=False).cte(
-        "name_tier"
-    )
+    name_first = _name_tier(shape)
     # The description tier runs only when the name tier does not fill the page (a one-time
     # filter, decided before its scan starts): finding that no description-only match exists
     # would otherwise cost a look at every match of the words.
@@ -421,17 +535,48 @@ def _page_keys(shape: _PageShape) -> Any:
     return union_all(select(name_first), description_only.subquery().select()).subquery("page_keys")
 
 
-def _matching(t: Any, shape: _PageShape) -> Select[Any]:
-    """Every product the page's filters match (what `totalCount` counts)."""
+def _matching(t: Any, shape: _PageShape, *, category_ids: bool = False) -> Select[Any]:
+    """Every product the page's filters match (what `totalCount` counts).
+
+    `category_ids`: the category tree as a parameter `category_ids` (its ids), for an estimate:
+    PostgreSQL cannot estimate the rows of a recursive query, and took a tree for the catalog.
+    """
     query = select(literal(1).label("one")).select_from(t).where(*_conditions(t, shape))
-    if shape.category:
+    if shape.category and category_ids:
+        query = query.where(_in_category_ids(t))
+    elif shape.category:
         subtree = _category_subtree(f"{t.name}_subtree")
         query = query.where(t.c.category_id.in_(select(subtree.c.id)))
     return query
 
 
+async def _facets(
+    conn: AsyncConnection, shape: _PageShape, values: dict[str, Any], estimate: int | None
+) -> FacetCounts:
+    """Facet counts of the matches: exact up to their bound, scaled from those above."""
+    if shape.category:
+        values = {**values, "category_ids": await _subtree_ids(conn, values)}
+    counts = await facet_counts(conn, _facet_matching(shape), values)
+    if counts.counted <= _facet_bound(shape):
+        return counts
+    return scaled(counts, estimate if estimate is not None else await _estimated_rows(conn, shape, values))
+
+
+def _facet_bound(shape: _PageShape) -> int:
+    """How many matches facets count exactly: a search's cost a visit to the table each."""
+    return SEARCH_FACETS_EXACT_UP_TO if shape.search else FACETS_EXACT_UP_TO
+
+
 def _facet_matching(shape: _PageShape) -> Select[Any]:
-    """The matching products with what facets count by (models.product_facets)."""
+    """The matching products with what facets count by (models.product_facets), at most
+    `_facet_bound` + 1 of them: a search's first index matches, else the newest ones, by an
+    index-only walk of ix_products_newest (it includes category, price and availability; 0014).
+
+    A category tree is a filter of that walk, by its ids (`category_ids`, `_subtree_ids`): with
+    the recursive query in the statement, PostgreSQL took the tree for half the catalog and read
+    the whole table on a 20,000-product one. (A walk per category, merged as the page does,
+    reads the bound from each category.)
+    """
     query = select(
         products.c.id,
         products.c.category_id,
@@ -439,13 +584,14 @@ def _facet_matching(shape: _PageShape) -> Select[Any]:
         cast(products.c.in_stock, Integer).label("quantity_available"),
     ).where(*_conditions(products, shape))
     if shape.category:
-        subtree = _category_subtree("facets_subtree")
-        query = query.where(products.c.category_id.in_(select(subtree.c.id)))
-    return query
+        query = query.where(_in_category_ids(products))
+    if not shape.search:
+        query = query.order_by(products.c.created_at.desc(), products.c.id.desc())
+    return query.limit(literal_column(str(_facet_bound(shape) + 1)))
 
 
 def _total_count(shape: _PageShape) -> ColumnElement[Any]:
-    """The matches, counted up to `exact_count_up_to` + 1 (see `_estimated_total`)."""
+    """The matches, counted up to `exact_count_up_to` + 1 (see `_estimated_rows`)."""
     capped = _matching(products, shape)
     if not (shape.search or shape.category or shape.min_price or shape.max_price):
         # No condition an index serves: count along an index of active products rather than
@@ -455,16 +601,39 @@ def _total_count(shape: _PageShape) -> ColumnElement[Any]:
     return select(func.count()).select_from(limited).scalar_subquery()
 
 
-async def _estimated_total(conn: AsyncConnection, shape: _PageShape, values: Mapping[str, Any]) -> int:
-    """The planner's estimate of the matches (from the statistics ANALYZE keeps: no rows read),
-    for counts above the shape's bound, and never below it."""
-    key = ("estimate", replace(shape, after=False, after_tier=None, with_variants=False, with_category=False))
-    read = compiled_read(conn, key, lambda: _matching(products, shape), list(values))
+async def _estimated_rows(conn: AsyncConnection, shape: _PageShape, values: Mapping[str, Any]) -> int:
+    """The planner's estimate of the matches (from the statistics ANALYZE keeps: no rows read)."""
+    key = (
+        "estimate",
+        replace(
+            shape, after=False, after_tier=None, with_total=True, with_variants=False, with_category=False
+        ),
+    )
+    values = dict(values)
+    if shape.category and "category_ids" not in values:
+        values["category_ids"] = await _subtree_ids(conn, values)
+    read = compiled_read(conn, key, lambda: _matching(products, shape, category_ids=True), list(values))
     explained = CompiledRead(f"EXPLAIN (FORMAT JSON) {read.sql}", read.parameters, read.constants)
     plan = (await fetch(conn, explained, values))[0][0]
     if isinstance(plan, str | bytes):
         plan = orjson.loads(plan)
-    rows = int(plan[0]["Plan"]["Plan Rows"])
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+async def _subtree_ids(conn: AsyncConnection, values: Mapping[str, Any]) -> list[int]:
+    """The ids of the category tree of `category_slug`: as a parameter, PostgreSQL estimates the
+    products in them from its statistics (a recursive query's rows it cannot estimate)."""
+    subtree = _category_subtree("ids_subtree")
+    found = await conn.execute(select(subtree.c.id), {"category_slug": values["category_slug"]})
+    return [row.id for row in found]
+
+
+def _in_category_ids(t: Any) -> ColumnElement[bool]:
+    return t.c.category_id == any_(bindparam("category_ids", type_=ARRAY(BigInteger)))
+
+
+def _rounded_estimate(shape: _PageShape, rows: int) -> int:
+    """An estimate as `totalCount` says it: rounded to hundreds, and never below the exact bound."""
     return max(shape.exact_count_up_to + 1, round(rows, -2) if rows >= 1000 else rows)
 
 

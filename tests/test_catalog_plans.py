@@ -13,7 +13,15 @@ from sqlalchemy import text
 from bench.shapes import SHAPES, Shape, page_arguments
 from core.db import create_engine
 from demo.load import seed_demo_catalog
-from models.product_page import TOTAL_COUNT_EXACT_UP_TO, explain_product_page, product_page
+from models.product_page import (
+    TOTAL_COUNT_EXACT_UP_TO,
+    ProductOrder,
+    ProductQuery,
+    explain_facets,
+    explain_product_page,
+    product_page,
+    search_words,
+)
 
 PRODUCTS = 20_000
 # The bound of exact counting, as a share of the catalog as at 1,000,000 products and the
@@ -40,7 +48,10 @@ async def _plan(database_url: str, shape: Shape) -> list[str]:
     try:
         async with engine.connect() as conn:
             query, order, after = await page_arguments(conn, shape)
-            return await explain_product_page(
+            facets = (
+                await explain_facets(conn, query, order, analyze=False) if shape.filter.get("facets") else []
+            )
+            return facets + await explain_product_page(
                 conn,
                 query,
                 order,
@@ -61,7 +72,7 @@ async def test_no_shape_reads_the_whole_products_table(large_catalog: str) -> No
         scans = [line.strip() for line in plan if "Seq Scan on products" in line]
         if scans:
             seq_scans[shape.name] = plan
-    assert not seq_scans, seq_scans
+    assert not seq_scans, "\n\n".join(f"{name}:\n" + "\n".join(plan) for name, plan in seq_scans.items())
 
     # On the same catalog (seeding it is most of this test's time): totalCount is exact up to
     # the bound, an estimate from the planner's statistics above it.
@@ -88,5 +99,34 @@ async def test_no_shape_reads_the_whole_products_table(large_catalog: str) -> No
                 )
             ).scalar_one()
             assert in_leaf <= TOTAL_COUNT_EXACT_UP_TO and page.total_count == in_leaf
+
+            # Facets above their bound: counts of the newest FACETS_EXACT_UP_TO, scaled to the
+            # estimate, close to the exact counts.
+            page = await product_page(conn, ProductQuery(), ProductOrder.NEWEST, 1, None, with_facets=True)
+            assert page.facets is not None and not page.facets.exact
+            in_stock = (
+                await conn.execute(text("SELECT count(*) FROM products WHERE is_active AND in_stock"))
+            ).scalar_one()
+            assert abs(page.facets.in_stock - in_stock) <= in_stock * 0.15, (page.facets.in_stock, in_stock)
+            assert abs(sum(count for _, count in page.facets.categories) - exact) <= exact * 0.15
+
+            # The misspelt search finds the "bluetooth speaker" products, newest first: the
+            # name tier's window gives the same page as sorting every name match.
+            words = search_words("blutooth speakr")
+            page = await product_page(
+                conn, ProductQuery(search_words=words), ProductOrder.RELEVANCE, 20, None
+            )
+            expected = (
+                await conn.execute(
+                    text(
+                        "SELECT id FROM products WHERE is_active AND search_vector @@"
+                        " to_tsquery('english', 'bluetooth:A & speaker:A')"
+                        " ORDER BY created_at DESC, id DESC LIMIT 20"
+                    )
+                )
+            ).scalars()
+            assert [row.id for row in page.rows] == list(expected)
+            assert len(page.rows) == 20
+            assert all({"bluetooth", "speaker"} <= set(row.name.lower().split()) for row in page.rows)
     finally:
         await engine.dispose()

@@ -175,6 +175,13 @@ class ProductFacets:
     categories: list[CategoryFacet]
     price_buckets: list[PriceBucket]
     in_stock: int
+    exact: bool = strawberry.field(
+        default=True,
+        description=(
+            "False when the matches are many (above 2,000; 1,000 for a search): the counts are"
+            " those of the first matches found, scaled to the estimated number of matches."
+        ),
+    )
 
 
 @strawberry.type
@@ -228,6 +235,7 @@ async def product_facets(info: Info, counts: FacetCounts) -> ProductFacets:
             for bucket in counts.price_buckets
         ],
         in_stock=counts.in_stock,
+        exact=counts.exact,
     )
 
 
