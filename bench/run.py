@@ -246,7 +246,8 @@ def fanout(args: argparse.Namespace, report: Report) -> list[str]:
         )
         lines.append(
             f"| {count:,} | {r['p50_ms']:.0f} | {r['p99_ms']:.0f} | {r['last_ms']:.0f} |"
-            f" {r['server_cpu_ms']:.0f} ({r['cpu_us_per_subscriber']:.0f} µs) |"
+            f" {r['server_cpu_ms']:.0f} ({r['cpu_us_per_subscriber']:.0f} µs; net of idle"
+            f" {r['net_cpu_us_per_subscriber']:.0f} µs) |"
             f" {r['rss_before_mb']:.0f} / {r['rss_subscribed_mb']:.0f} / {r['rss_peak_mb']:.0f} |"
             f" {r['kb_per_subscriber']:.1f} |"
         )

@@ -51,6 +51,9 @@ ADDRESS = {
 }
 
 
+IDLE_SECONDS = 2.0  # the idle server's CPU rate is measured for this long before each webhook
+
+
 def raise_fd_limit() -> None:
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     target = max(hard, 65536)
@@ -251,6 +254,8 @@ async def run(subscribers: int, rounds: int, workers: int = 1, profile: Path | N
             sockets = list(await asyncio.gather(*(opened(number) for number in range(subscribers))))
             results = []
             cpu: list[float] = []  # server CPU seconds from the webhook to the last event, per round
+            # The same net of what the idle server spends meanwhile (keep-alive pings of N sockets).
+            net_cpu: list[float] = []
             for round_number, order in enumerate(orders):
                 variables = {"id": order["order"]["id"], "token": order["orderToken"]}
                 await _subscribe_all(sockets, str(round_number), variables)
@@ -265,7 +270,12 @@ async def run(subscribers: int, rounds: int, workers: int = 1, profile: Path | N
                 if profile is not None:
                     spy = start_profile(server.pid, profile.with_suffix(f".{round_number}.txt"))
                     await asyncio.sleep(1.0)  # py-spy attaches
+                idle_start, idle_cpu = time.perf_counter(), process.cpu_times()
+                await asyncio.sleep(IDLE_SECONDS)
                 cpu_before = process.cpu_times()
+                idle_rate = ((cpu_before.user + cpu_before.system) - (idle_cpu.user + idle_cpu.system)) / (
+                    time.perf_counter() - idle_start
+                )
                 sent = time.perf_counter()
                 response = await client.post(
                     "/webhooks/stripe", content=payload, headers={"Stripe-Signature": sign(payload)}
@@ -275,6 +285,7 @@ async def run(subscribers: int, rounds: int, workers: int = 1, profile: Path | N
                 latencies = [(arrival - sent) * 1000 for arrival in arrivals]
                 cpu_after = process.cpu_times()
                 cpu.append((cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system))
+                net_cpu.append(max(0.0, cpu[-1] - idle_rate * max(latencies) / 1000))
                 stop_profile(spy)
                 results.append(latencies)
                 await asyncio.gather(
@@ -298,6 +309,7 @@ async def run(subscribers: int, rounds: int, workers: int = 1, profile: Path | N
             "kb_per_subscriber": per_subscriber,
             "server_cpu_ms": statistics.median(cpu) * 1000,
             "cpu_us_per_subscriber": statistics.median(cpu) * 1e6 / subscribers,
+            "net_cpu_us_per_subscriber": statistics.median(net_cpu) * 1e6 / subscribers,
         }
     finally:
         await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
@@ -335,7 +347,8 @@ def main() -> None:
     print(f"| latency (ms) | {result['p50_ms']:.1f} | {result['p99_ms']:.1f} | {result['last_ms']:.1f} |")
     print(
         f"server CPU from the webhook to the last event: {result['server_cpu_ms']:.0f} ms"
-        f" ({result['cpu_us_per_subscriber']:.0f} us per subscriber)"
+        f" ({result['cpu_us_per_subscriber']:.0f} us per subscriber;"
+        f" {result['net_cpu_us_per_subscriber']:.0f} us net of the idle server's CPU over as long)"
     )
     print(
         f"server RSS: {result['rss_before_mb']:.0f} MB before, {result['rss_subscribed_mb']:.0f} MB with"
