@@ -231,6 +231,13 @@ def direct_database_url(database_url: str, server_url: str) -> str:
 
 
 @pytest.fixture
+def behind_pooler(pooled_server_url: str | None) -> bool:
+    """Whether `database_url` is PgBouncer's: an engine a test makes on it says so, as the
+    application's does (core.db.create_engine's `behind_pooler`)."""
+    return pooled_server_url is not None
+
+
+@pytest.fixture
 def database_env(database_url: str, direct_database_url: str) -> dict[str, str]:
     """The database settings of a command the test runs in a process of its own (`main.py ...`),
     as an operator sets them: DATABASE_URL (the pooler when the run goes through PgBouncer) and
