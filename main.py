@@ -125,7 +125,9 @@ DEFAULT_PRODUCTS = 320
 def command_seed(settings: Settings, args: argparse.Namespace) -> None:
     database_url = resolve_database_url(settings)
     upgrade_to_head(database_url)
-    added = asyncio.run(seed_demo_catalog(database_url, args.products, only_if_empty=False))
+    pooled = settings.behind_pooler(database_url)
+    seeding = seed_demo_catalog(database_url, args.products, only_if_empty=False, behind_pooler=pooled)
+    added = asyncio.run(seeding)
     print(f"demo catalog loaded: {added} product(s) added")
 
 
@@ -144,7 +146,7 @@ def command_create_staff(settings: Settings, args: argparse.Namespace) -> None:
         raise SystemExit(f"not a valid e-mail address: {args.email!r}") from None
 
     async def run(database_url: str) -> str:
-        engine = create_engine(database_url, pool_size=1)
+        engine = create_engine(database_url, pool_size=1, behind_pooler=settings.behind_pooler(database_url))
         try:
             password = os.environ.get("STAFF_PASSWORD")
             if password is None and not await staff_exists(engine, email):
@@ -204,7 +206,13 @@ def command_import_catalog(settings: Settings, args: argparse.Namespace) -> None
     database_url = resolve_database_url(settings)
     upgrade_to_head(database_url)
     report = asyncio.run(
-        import_file(database_url, Path(args.file), dry_run=args.dry_run, partial=args.partial)
+        import_file(
+            database_url,
+            Path(args.file),
+            dry_run=args.dry_run,
+            partial=args.partial,
+            behind_pooler=settings.behind_pooler(database_url),
+        )
     )
     for rejected in report.rejected:
         print(f"line {rejected.line}: {rejected.reason}", file=sys.stderr)
@@ -220,7 +228,9 @@ def command_export_catalog(settings: Settings, args: argparse.Namespace) -> None
 
     database_url = resolve_database_url(settings)
     upgrade_to_head(database_url)
-    written = asyncio.run(export_file(database_url, Path(args.file)))
+    written = asyncio.run(
+        export_file(database_url, Path(args.file), behind_pooler=settings.behind_pooler(database_url))
+    )
     print(f"wrote {written} variant row(s) to {args.file}")
 
 
@@ -232,7 +242,7 @@ def command_rotate_keys(settings: Settings, args: argparse.Namespace) -> None:
     upgrade_to_head(database_url)
 
     async def run() -> tuple[dict[str, int], int]:
-        engine = create_engine(database_url, pool_size=2)
+        engine = create_engine(database_url, pool_size=2, behind_pooler=settings.behind_pooler(database_url))
         try:
             return await rotate(engine), await stale_rows(engine)
         finally:

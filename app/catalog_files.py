@@ -46,8 +46,10 @@ def _lines(stream: BinaryIO, read: list[int]) -> Iterator[str]:
         yield raw.decode("utf-8")
 
 
-async def import_file(database_url: str, path: Path, *, dry_run: bool, partial: bool) -> ImportReport:
-    engine = create_engine(database_url, pool_size=1)
+async def import_file(
+    database_url: str, path: Path, *, dry_run: bool, partial: bool, behind_pooler: bool = False
+) -> ImportReport:
+    engine = create_engine(database_url, pool_size=1, behind_pooler=behind_pooler)
     read = [0]
     try:
         with path.open("rb") as stream, _bar() as bar:
@@ -65,8 +67,8 @@ async def import_file(database_url: str, path: Path, *, dry_run: bool, partial: 
         await engine.dispose()
 
 
-async def export_file(database_url: str, path: Path) -> int:
-    engine = create_engine(database_url, pool_size=1)
+async def export_file(database_url: str, path: Path, *, behind_pooler: bool = False) -> int:
+    engine = create_engine(database_url, pool_size=1, behind_pooler=behind_pooler)
     try:
         total = await count_variants(engine)
         with contextlib.ExitStack() as stack:

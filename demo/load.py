@@ -214,13 +214,16 @@ def _batches(products: Iterator[SeedProduct], size: int) -> Iterator[list[SeedPr
         yield batch
 
 
-async def seed_demo_catalog(database_url: str, product_count: int, *, only_if_empty: bool) -> int:
+async def seed_demo_catalog(
+    database_url: str, product_count: int, *, only_if_empty: bool, behind_pooler: bool = False
+) -> int:
     """Load the first `product_count` demo products; return how many were added.
 
     With `only_if_empty`, a catalog that has any product is left as it is. Each batch commits on
-    its own, so a run that stops half-way is completed by running it again.
+    its own, so a run that stops half-way is completed by running it again. `behind_pooler`: the
+    URL is a pooler in transaction mode (core.db.create_engine).
     """
-    engine = create_engine(database_url, pool_size=1)
+    engine = create_engine(database_url, pool_size=1, behind_pooler=behind_pooler)
     added = done = 0
     try:
         async with engine.begin() as conn:

@@ -27,7 +27,11 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_async(url: str) -> None:
-    engine = create_engine(url, pool_size=1)
+    # Pooler-safe whatever the URL (no cached or named prepared statements, as behind PgBouncer in
+    # transaction mode): `migrate` and `serve` migrate over DATABASE_URL, which may be the pooler,
+    # and a migration's few statements gain nothing from a statement cache. The whole run is one
+    # transaction, so it holds one server connection throughout.
+    engine = create_engine(url, pool_size=1, behind_pooler=True)
     async with engine.connect() as connection:
         await connection.run_sync(_run)
         await connection.commit()

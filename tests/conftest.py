@@ -92,6 +92,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Through PgBouncer, the tests that reach the test database (`database_url`, and so
+    `settings`, `server`, `client`, ...) run; the others would run exactly as they did directly
+    (they start their own embedded PostgreSQL, or reach none), and so do the few marked
+    `@pytest.mark.direct_database(reason=...)`, which need a direct connection by their nature."""
+    if config.getoption("--database-via") != "pgbouncer":
+        return
+    keep: list[pytest.Item] = []
+    left_out: list[pytest.Item] = []
+    for item in items:
+        pooled = "database_url" in getattr(item, "fixturenames", ()) and not item.get_closest_marker(
+            "direct_database"
+        )
+        (keep if pooled else left_out).append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = keep
+
+
 @pytest.fixture(scope="session")
 def pooled_server_url(request: pytest.FixtureRequest, server_url: str) -> Iterator[str | None]:
     """`server_url` through PgBouncer in transaction mode when the run asks for it, else None."""
@@ -209,6 +228,21 @@ async def database_url(server_url: str, pooled_server_url: str | None, clones: C
 def direct_database_url(database_url: str, server_url: str) -> str:
     """The test's database on a direct connection (for LISTEN), whatever `database_url` goes through."""
     return _with_database(server_url, make_url(database_url).database or "")
+
+
+@pytest.fixture
+def behind_pooler(pooled_server_url: str | None) -> bool:
+    """Whether `database_url` is PgBouncer's: an engine a test makes on it says so, as the
+    application's does (core.db.create_engine's `behind_pooler`)."""
+    return pooled_server_url is not None
+
+
+@pytest.fixture
+def database_env(database_url: str, direct_database_url: str) -> dict[str, str]:
+    """The database settings of a command the test runs in a process of its own (`main.py ...`),
+    as an operator sets them: DATABASE_URL (the pooler when the run goes through PgBouncer) and
+    DATABASE_LISTEN_URL, the direct one (so DATABASE_POOLER's `auto` is on exactly behind the pooler)."""
+    return {"DATABASE_URL": database_url, "DATABASE_LISTEN_URL": direct_database_url}
 
 
 @pytest.fixture

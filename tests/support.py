@@ -93,8 +93,11 @@ def error_codes(body: dict[str, Any]) -> list[str | None]:
 
 
 async def sql(database_url: str, statement: str, **params: Any) -> list[Any]:
-    """Run one statement on the test database (to set up or inspect state) and return its rows."""
-    engine = create_engine(database_url, pool_size=1)
+    """Run one statement on the test database (to set up or inspect state) and return its rows.
+
+    Pooler-safe whatever `database_url` is (direct, or PgBouncer's in transaction mode): no
+    statement is cached for later, and the statement runs in a transaction of its own."""
+    engine = create_engine(database_url, pool_size=1, behind_pooler=True)
     try:
         async with engine.begin() as conn:
             result = await conn.execute(text(statement), params)

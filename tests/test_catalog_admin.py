@@ -20,8 +20,8 @@ from tests.support import sql
 
 
 @pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url, pool_size=2)
+async def engine(database_url: str, behind_pooler: bool) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url, pool_size=2, behind_pooler=behind_pooler)
     yield engine
     await engine.dispose()
 
@@ -137,8 +137,8 @@ async def test_no_path_breaks_the_stock_and_price_invariants(
         )
 
 
-async def test_concurrent_edits_race_to_one_outcome(database_url: str) -> None:
-    engine = create_engine(database_url, pool_size=12)
+async def test_concurrent_edits_race_to_one_outcome(database_url: str, behind_pooler: bool) -> None:
+    engine = create_engine(database_url, pool_size=12, behind_pooler=behind_pooler)
     try:
         async with engine.begin() as conn:
             product = await admin.create_product(conn, name="Racing Kettle")

@@ -21,9 +21,9 @@ EXAMPLE = ROOT / "demo" / "catalog-example.csv"
 HEADER = "product_slug,product_name,description,category,category_name,active,images,sku,variant_name,price,stock,position\n"
 
 
-async def run(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+async def run(database_env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in os.environ.items() if key != "TEST_DATABASE_URL"}
-    env.update({"DATABASE_URL": database_url, "LOG_LEVEL": "warning", "PAYMENT_SANDBOX": "on"})
+    env.update({**database_env, "LOG_LEVEL": "warning", "PAYMENT_SANDBOX": "on"})
     return await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "main.py", *args],
@@ -47,19 +47,19 @@ async def catalog_state(database_url: str) -> list[tuple]:
 
 
 async def test_the_example_file_loads_once_and_again_changes_nothing(
-    database_url: str, client: httpx.AsyncClient, tmp_path: Path
+    database_url: str, database_env: dict[str, str], client: httpx.AsyncClient, tmp_path: Path
 ) -> None:
-    dry = await run(database_url, "import-catalog", str(EXAMPLE), "--dry-run")
+    dry = await run(database_env, "import-catalog", str(EXAMPLE), "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert "dry run, nothing written" in dry.stdout and "products 3 created" in dry.stdout
     assert not await sql(database_url, "SELECT 1 FROM products WHERE slug = 'trail-runner-shoe'")
 
-    first = await run(database_url, "import-catalog", str(EXAMPLE))
+    first = await run(database_env, "import-catalog", str(EXAMPLE))
     assert first.returncode == 0, first.stderr
     assert "products 3 created" in first.stdout and "variants 5 created" in first.stdout
     before = await catalog_state(database_url)
 
-    again = await run(database_url, "import-catalog", str(EXAMPLE))
+    again = await run(database_env, "import-catalog", str(EXAMPLE))
     assert "products 0 created, 0 updated; variants 0 created, 0 updated, 5 unchanged" in again.stdout
     assert await catalog_state(database_url) == before
 
@@ -89,20 +89,22 @@ async def test_the_example_file_loads_once_and_again_changes_nothing(
 
     # Export, import the export: nothing changes; the export has the example's rows.
     out = tmp_path / "export.csv"
-    exported = await run(database_url, "export-catalog", str(out))
+    exported = await run(database_env, "export-catalog", str(out))
     assert exported.returncode == 0, exported.stderr
     with out.open(newline="") as stream:
         rows = {row["sku"]: row for row in csv.DictReader(stream)}
     assert rows["TRS-43-BLU"]["price"] == "8999" and rows["TRS-43-BLU"]["category"] == "running-shoes"
     assert rows["SF-500"]["active"] == "false"
     catalog_before = await catalog_state(database_url)
-    reimport = await run(database_url, "import-catalog", str(out))
+    reimport = await run(database_env, "import-catalog", str(out))
     assert reimport.returncode == 0, reimport.stderr
     assert "products 0 created, 0 updated; variants 0 created, 0 updated" in reimport.stdout, reimport.stdout
     assert await catalog_state(database_url) == catalog_before
 
 
-async def test_a_bad_file_imports_nothing_unless_partial(database_url: str, tmp_path: Path) -> None:
+async def test_a_bad_file_imports_nothing_unless_partial(
+    database_url: str, database_env: dict[str, str], tmp_path: Path
+) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text(
         HEADER
@@ -115,7 +117,7 @@ async def test_a_bad_file_imports_nothing_unless_partial(database_url: str, tmp_
         + "good-four,Good Four,,,,true,ftp://x/y.jpg,G-5,One,100,5,0\n"
         + "short,row\n"
     )
-    refused = await run(database_url, "import-catalog", str(bad))
+    refused = await run(database_env, "import-catalog", str(bad))
     assert refused.returncode == 1
     lines = refused.stderr.splitlines()
     assert [line.split(":")[0] for line in lines] == [f"line {n}" for n in (3, 4, 5, 6, 7, 8, 9)], lines
@@ -124,7 +126,7 @@ async def test_a_bad_file_imports_nothing_unless_partial(database_url: str, tmp_
     assert "nothing imported" in refused.stdout
     assert not await sql(database_url, "SELECT 1 FROM product_variants WHERE sku LIKE 'G-%'")
 
-    partial = await run(database_url, "import-catalog", str(bad), "--partial")
+    partial = await run(database_env, "import-catalog", str(bad), "--partial")
     assert partial.returncode == 0, partial.stderr
     assert [
         row.sku for row in await sql(database_url, "SELECT sku FROM product_variants WHERE sku LIKE 'G-%'")
@@ -132,21 +134,21 @@ async def test_a_bad_file_imports_nothing_unless_partial(database_url: str, tmp_
 
     header_only = tmp_path / "header.csv"
     header_only.write_text("sku,price,colour\nA,1,red\n")
-    wrong = await run(database_url, "import-catalog", str(header_only))
+    wrong = await run(database_env, "import-catalog", str(header_only))
     assert wrong.returncode == 1 and "line 1: Required columns missing" in wrong.stderr
 
 
 async def test_stock_never_below_what_checkouts_hold_and_skus_stay_with_their_product(
-    database_url: str, client: httpx.AsyncClient, tmp_path: Path
+    database_url: str, database_env: dict[str, str], client: httpx.AsyncClient, tmp_path: Path
 ) -> None:
     file = tmp_path / "catalog.csv"
     file.write_text(HEADER + "held,Held,,,,true,,H-1,One,100,5,0\nother,Other,,,,true,,O-1,One,100,5,0\n")
-    assert (await run(database_url, "import-catalog", str(file))).returncode == 0
+    assert (await run(database_env, "import-catalog", str(file))).returncode == 0
     (variant,) = await sql(database_url, "SELECT id FROM product_variants WHERE sku = 'H-1'")
     token = await new_cart(client, global_id("ProductVariant", variant.id), 3)
     await checkout(client, token)
     file.write_text(HEADER + "held,Held,,,,true,,H-1,One,100,2,0\nheld,Held,,,,true,,O-1,One,100,5,0\n")
-    refused = await run(database_url, "import-catalog", str(file))
+    refused = await run(database_env, "import-catalog", str(file))
     assert refused.returncode == 1
     assert "line 2: stock 2 is below the 3 unit(s) held by open checkouts" in refused.stderr
     assert "line 3: SKU 'O-1' belongs to product 'other'" in refused.stderr
@@ -154,14 +156,14 @@ async def test_stock_never_below_what_checkouts_hold_and_skus_stay_with_their_pr
     assert (row.stock, row.reserved) == (5, 3)
     # An empty stock keeps what is there.
     file.write_text(HEADER + "held,Held,,,,true,,H-1,One,150,,0\n")
-    assert (await run(database_url, "import-catalog", str(file))).returncode == 0
+    assert (await run(database_env, "import-catalog", str(file))).returncode == 0
     (row,) = await sql(database_url, "SELECT stock, price FROM product_variants WHERE sku = 'H-1'")
     assert (row.stock, row.price) == (5, 150)
     # Stock set by the import is in the ledger, as every stock change is; a deleted variant named
     # again comes back.
     await sql(database_url, "UPDATE product_variants SET deleted_at = now() WHERE sku = 'H-1'")
     file.write_text(HEADER + "held,Held,,,,true,,H-1,One,150,9,0\n")
-    assert (await run(database_url, "import-catalog", str(file))).returncode == 0
+    assert (await run(database_env, "import-catalog", str(file))).returncode == 0
     ledger = await sql(
         database_url,
         "SELECT m.delta, m.quantity_after, m.reason, m.note FROM inventory_movements m"

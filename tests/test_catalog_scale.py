@@ -80,9 +80,12 @@ async def test_the_product_row_follows_every_variant_write(database_url: str) ->
 
 
 async def test_racing_for_the_last_units_of_two_variants_leaves_the_product_out_of_stock(
-    database_url: str,
+    database_url: str, direct_database_url: str
 ) -> None:
-    """Two checkouts, each taking the last unit of another variant of one product, at once."""
+    """Two checkouts, each taking the last unit of another variant of one product, at once.
+
+    The two sessions are direct: the test finds the second one's server process in
+    pg_stat_activity, and a pooler's connection reports no real one."""
     [(product_id,)] = await sql(
         database_url, "INSERT INTO products (slug, name) VALUES ('race-test', 'Race Test') RETURNING id"
     )
@@ -97,8 +100,8 @@ async def test_racing_for_the_last_units_of_two_variants_leaves_the_product_out_
             database_url, "UPDATE product_variants SET reserved = 0 WHERE product_id = :p", p=product_id
         )
         assert await _summary(database_url, product_id) == (500, 500, True)
-        first = await asyncpg.connect(_dsn(database_url))
-        second = await asyncpg.connect(_dsn(database_url))
+        first = await asyncpg.connect(_dsn(direct_database_url))
+        second = await asyncpg.connect(_dsn(direct_database_url))
         try:
             a, b = first.transaction(), second.transaction()
             await a.start()
@@ -127,9 +130,11 @@ async def test_racing_for_the_last_units_of_two_variants_leaves_the_product_out_
         assert await _summary(database_url, product_id) == (500, 500, False)
 
 
-async def test_stock_writes_notify_their_products_and_other_writes_everything(database_url: str) -> None:
+async def test_stock_writes_notify_their_products_and_other_writes_everything(
+    database_url: str, direct_database_url: str
+) -> None:
     heard: list[str] = []
-    listener = await asyncpg.connect(_dsn(database_url))
+    listener = await asyncpg.connect(_dsn(direct_database_url))  # LISTEN needs a session of its own
     try:
         await listener.add_listener("catalog_changed", lambda *args: heard.append(args[3]))
         [(variant, product)] = await sql(

@@ -138,7 +138,7 @@ def test_export_schema_writes_the_schema(tmp_path: Path) -> None:
 
 
 async def test_create_staff_creates_then_promotes(
-    client: httpx.AsyncClient, database_url: str, tmp_path: Path
+    client: httpx.AsyncClient, database_env: dict[str, str], tmp_path: Path
 ) -> None:
     from tests.support import graphql
 
@@ -147,7 +147,7 @@ async def test_create_staff_creates_then_promotes(
 
     def create_staff(email: str, password: str | None) -> subprocess.CompletedProcess[str]:
         # The server's DATA_DIR: the command must find e-mails by the same blind-index key (core/pii.py).
-        env = command_env(tmp_path / "data", DATABASE_URL=database_url)
+        env = command_env(tmp_path / "data", **database_env)
         if password is not None:
             env["STAFF_PASSWORD"] = password
         return subprocess.run(

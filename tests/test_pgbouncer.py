@@ -1,7 +1,7 @@
 """The application behind a real PgBouncer in transaction mode (Debian's 1.18, which tracks no
 prepared statements): what breaks without care, and that our engine does not break.
 
-The whole catalog, cart, checkout, webhook and subscription suites also run through PgBouncer
+Every test that reaches the test database also runs through PgBouncer
 in CI (`scripts/test`'s second pass, `--database-via=pgbouncer`).
 """
 

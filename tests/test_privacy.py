@@ -101,6 +101,7 @@ async def _rotate(settings: Settings, keys: str, active: str) -> str:
     env = {
         **os.environ,
         "DATABASE_URL": settings.database_url or "",
+        "DATABASE_LISTEN_URL": settings.database_listen_url or "",  # direct, when DATABASE_URL is the pooler
         "DATA_DIR": str(settings.data_dir),
         "PII_KEYS": keys,
         "PII_ACTIVE_KEY": active,
