@@ -35,6 +35,7 @@ from app.factory import create_app
 from core.migrations import upgrade_to_head
 from core.settings import Settings
 from demo.load import seed_demo_catalog
+from tests import support
 from tests.stripe_stub import WEBHOOK_SECRET, StripeStub
 from tests.support import RunningServer, StatementCounter, running_pgbouncer, served, start_server
 
@@ -90,6 +91,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="reach the test databases directly or through PgBouncer in transaction mode "
         "(default: TEST_DATABASE_VIA, else direct)",
     )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The engines tests make on the test databases (support.own_engine) are the pooler's kind.
+    support.THROUGH_POOLER = config.getoption("--database-via") == "pgbouncer"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

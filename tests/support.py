@@ -28,6 +28,7 @@ import httpx
 import uvicorn
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
 from core.db import create_engine
@@ -90,6 +91,16 @@ def error_codes(body: dict[str, Any]) -> list[str | None]:
 
 
 # ---------------------------------------------------------------- the database
+
+
+THROUGH_POOLER = False  # set by conftest when the run reaches the test databases through PgBouncer
+
+
+def own_engine(database_url: str, *, pool_size: int = 1) -> AsyncEngine:
+    """An engine of the test's own on a test database, as the application makes one: without
+    cached statements when the run goes through PgBouncer (a prepared statement is unknown on the
+    pooler's next server connection)."""
+    return create_engine(database_url, pool_size=pool_size, behind_pooler=THROUGH_POOLER)
 
 
 async def sql(database_url: str, statement: str, **params: Any) -> list[Any]:

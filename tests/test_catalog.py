@@ -8,7 +8,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from tests.support import graphql
+from tests.support import graphql, own_engine
 
 PAGE = """
 query Page($first: Int, $after: String, $filter: ProductFilter, $sort: ProductSort) {
@@ -87,9 +87,8 @@ async def test_paging_through_every_sort_never_repeats_or_skips(
 
 
 async def test_newest_comes_first(client: httpx.AsyncClient, database_url: str) -> None:
-    from core.db import create_engine
 
-    engine = create_engine(database_url, pool_size=1)
+    engine = own_engine(database_url)
     async with engine.connect() as conn:
         expected = (
             (await conn.execute(text("SELECT slug FROM products ORDER BY created_at DESC, id DESC LIMIT 10")))
@@ -105,9 +104,8 @@ async def test_cursor_stays_valid_when_products_are_added(
     client: httpx.AsyncClient, database_url: str
 ) -> None:
     first = await page(client, first=10, sort="NAME")
-    from core.db import create_engine
 
-    engine = create_engine(database_url, pool_size=1)
+    engine = own_engine(database_url)
     async with engine.begin() as conn:
         await conn.execute(
             text("INSERT INTO products (slug, name, description) VALUES ('aaa-new', 'AAA New Thing', 'x')")
@@ -287,9 +285,8 @@ async def test_node_resolves_every_catalog_type(client: httpx.AsyncClient) -> No
 async def test_quantity_available_subtracts_reservations(
     client: httpx.AsyncClient, database_url: str
 ) -> None:
-    from core.db import create_engine
 
-    engine = create_engine(database_url, pool_size=1)
+    engine = own_engine(database_url)
     async with engine.begin() as conn:
         row = (
             await conn.execute(

@@ -18,9 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-from core.db import create_engine
 from domain import catalog_admin as admin
-from tests.support import StatementCounter, graphql
+from tests.support import StatementCounter, graphql, own_engine
 
 FACETS = """
 query($filter: ProductFilter) {
@@ -44,7 +43,7 @@ DRIVER_INTERNAL = re.compile(r"typeinfo_tree|set_config\('jit'")
 
 @pytest.fixture
 async def catalog(database_url: str) -> None:
-    engine = create_engine(database_url, pool_size=1)
+    engine = own_engine(database_url)
     try:
         async with engine.begin() as conn:
             top = await admin.create_category(conn, name="Facet Test")

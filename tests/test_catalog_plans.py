@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import text
 
 from bench.shapes import SHAPES, Shape, page_arguments
-from core.db import create_engine
 from demo.load import seed_demo_catalog
 from models.product_page import (
     TOTAL_COUNT_EXACT_UP_TO,
@@ -22,6 +21,7 @@ from models.product_page import (
     product_page,
     search_words,
 )
+from tests.support import own_engine
 
 PRODUCTS = 20_000
 # The bound of exact counting, as a share of the catalog as at 1,000,000 products and the
@@ -32,7 +32,7 @@ EXACT_UP_TO = 1_000
 @pytest.fixture
 async def large_catalog(database_url: str) -> str:
     await seed_demo_catalog(database_url, PRODUCTS, only_if_empty=False)
-    engine = create_engine(database_url, pool_size=1)
+    engine = own_engine(database_url)
     try:
         async with engine.connect() as conn:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
@@ -44,7 +44,7 @@ async def large_catalog(database_url: str) -> str:
 
 
 async def _plan(database_url: str, shape: Shape) -> list[str]:
-    engine = create_engine(database_url, pool_size=1)
+    engine = own_engine(database_url)
     try:
         async with engine.connect() as conn:
             query, order, after = await page_arguments(conn, shape)
@@ -76,7 +76,7 @@ async def test_no_shape_reads_the_whole_products_table(large_catalog: str) -> No
 
     # On the same catalog (seeding it is most of this test's time): totalCount is exact up to
     # the bound, an estimate from the planner's statistics above it.
-    engine = create_engine(large_catalog, pool_size=1)
+    engine = own_engine(large_catalog)
     try:
         async with engine.connect() as conn:
             exact = (await conn.execute(text("SELECT count(*) FROM products WHERE is_active"))).scalar_one()

@@ -16,7 +16,6 @@ import httpx
 import pytest
 
 from app.factory import create_app
-from core.db import create_engine
 from core.settings import Settings
 from domain.orders import OrderStatus, change_status
 from jobs.worker import running_worker
@@ -35,7 +34,7 @@ from tests.shop import (
 )
 from tests.smtp_server import Inbox, message_id, smtp_server
 from tests.stripe_stub import StripeStub
-from tests.support import ROOT, RunningServer, graphql, sql, start_server
+from tests.support import ROOT, RunningServer, graphql, own_engine, sql, start_server
 
 DEADLINE = 60.0
 
@@ -142,7 +141,7 @@ async def test_no_mail_when_the_change_rolls_back(
         database_url, (await checkout(client, await new_cart(client, variant_id)))["order"]["id"]
     )
     await eventually(lambda: len(inbox.ids("order-confirmation")) == 1, "the first confirmation")
-    engine = create_engine(database_url, pool_size=1)
+    engine = own_engine(database_url)
     try:
         with pytest.raises(RuntimeError, match="rolled back"):
             async with engine.begin() as conn:

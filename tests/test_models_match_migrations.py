@@ -17,13 +17,13 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateTable
 from sqlmodel import SQLModel
 
-from core.db import create_engine
 from models import Cart, Category, Order, OrderLine, OrderStatusChange, User
 from models.account_repository import UserRow
 from models.cart_repository import CartRow
 from models.catalog_repository import CategoryRow
 from models.order_repository import OrderLineRow, OrderRow, StatusChangeRow
 from models.orders import ORDER_NUMBERS
+from tests.support import own_engine
 
 METADATA = SQLModel.metadata
 # pgqueuer's own tables (migration 0006 installs them from its SQL; core/queue.py is their only
@@ -38,7 +38,7 @@ def _ours(obj: object, name: str | None, type_: str, reflected: bool, compare_to
 
 
 async def _on_database(database_url: str, compare):  # type: ignore[no-untyped-def]
-    engine = create_engine(database_url, pool_size=1)
+    engine = own_engine(database_url)
     try:
         async with engine.connect() as connection:
             return await connection.run_sync(compare)

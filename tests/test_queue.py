@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from core.db import create_engine
 from core.queue import enqueue
-from tests.support import sql
+from tests.support import own_engine, sql
 
 
 async def test_a_job_enqueued_first_in_a_transaction_rolls_back_with_it(database_url: str) -> None:
-    engine = create_engine(database_url, pool_size=1)
+    engine = own_engine(database_url)
     try:
         async with engine.connect() as conn:
             transaction = await conn.begin()

@@ -15,14 +15,13 @@ import pydantic
 import pytest
 
 from app.factory import create_app
-from core.db import create_engine
 from core.pii import keyed_digest
 from core.settings import RateLimit, Settings
 from domain import rate_limits
 from domain.rate_limits import address_key
 from tests.accounts import LOGIN, PASSWORD, REFRESH, REGISTER, new_email, plain
 from tests.shop import ADDRESS, CHECKOUT, WEBHOOK_SECRET, new_cart, variant_with_stock
-from tests.support import NO_RATE_LIMITS, graphql, serve_process, served, sql
+from tests.support import NO_RATE_LIMITS, graphql, own_engine, serve_process, served, sql
 
 Serve = Callable[..., Any]
 WRONG_PASSWORD = "wrong password"
@@ -260,7 +259,7 @@ async def test_ended_windows_are_deleted_by_the_periodic_task(serve_with: Serve,
     )
     async with await serve_with(rate_limit_login=f"5/{DAY}") as client:
         await login(client, new_email())
-    engine = create_engine(database_url, pool_size=1)
+    engine = own_engine(database_url)
     try:
         # The job worker's periodic task (jobs.periodic: every minute, once however many run).
         assert await rate_limits.delete_ended_windows(engine) == 1

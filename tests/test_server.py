@@ -10,17 +10,16 @@ import pytest
 from sqlalchemy import text
 
 from app.factory import create_app
-from core.db import create_engine
 from core.settings import Settings
 from demo.load import seed_demo_catalog
 from resolvers.schema import schema_sdl
-from tests.support import graphql, served
+from tests.support import graphql, own_engine, served
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 async def execute(database_url: str, sql: str) -> None:
-    engine = create_engine(database_url, pool_size=1)
+    engine = own_engine(database_url)
     async with engine.begin() as conn:
         await conn.execute(text(sql))
     await engine.dispose()
@@ -105,7 +104,7 @@ def test_checked_in_schema_is_current() -> None:
 
 
 async def test_seeding_twice_changes_nothing(database_url: str) -> None:
-    engine = create_engine(database_url, pool_size=1)
+    engine = own_engine(database_url)
     counts = (
         "SELECT (SELECT count(*) FROM products), (SELECT count(*) FROM product_variants),"
         " (SELECT count(*) FROM categories), (SELECT sum(stock) FROM product_variants)"

@@ -6,8 +6,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from core.db import create_engine
-from tests.support import RunningServer, StatementCounter, eventually, graphql
+from tests.support import RunningServer, StatementCounter, eventually, graphql, own_engine
 
 CATALOG_PAGE = """
 query($first: Int!) {
@@ -114,7 +113,7 @@ async def test_repeated_catalog_pages_come_from_the_cache_until_the_catalog_chan
     assert again == first and sql_statements.count == 0
 
     variant = first["data"]["products"]["edges"][0]["node"]["variants"][0]
-    engine = create_engine(database_url, pool_size=1)
+    engine = own_engine(database_url)
     async with engine.begin() as conn:
         await conn.execute(
             text("UPDATE product_variants SET stock = stock + 5, price = price + 1 WHERE sku = :sku"),

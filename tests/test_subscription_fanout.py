@@ -10,11 +10,10 @@ import asyncio
 
 import httpx
 
-from core.db import create_engine
 from domain.orders import OrderStatus, change_status
 from tests.accounts import staff_token
 from tests.shop import FOLLOW, guest_order, order_row, pay
-from tests.support import RunningServer, StatementCounter, eventually, sql
+from tests.support import RunningServer, StatementCounter, eventually, own_engine, sql
 from tests.ws_client import GraphQLWebSocket
 
 FOLLOW_HISTORY = (
@@ -105,7 +104,7 @@ async def test_subscribers_of_one_order_share_one_catch_up_read(
             assert (await ws.next_payload(timeout=15))["data"]["orderStatusChanged"]["to"] == "PAID"
         # A later change is the next event everywhere: PAID came once.
         row = await order_row(database_url, order["order"]["id"])
-        engine = create_engine(database_url, pool_size=1)
+        engine = own_engine(database_url)
         try:
             async with engine.begin() as conn:
                 await change_status(conn, row.id, OrderStatus.PROCESSING, actor="test")

@@ -11,13 +11,12 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from core.db import create_engine
 from core.settings import Settings
 from domain.orders import OrderStatus, change_status
 from tests.accounts import signed_up_token, staff_token
 from tests.shop import FOLLOW, MINE, checkout, guest_order, new_cart, order_row, pay, send_event, session_of
 from tests.stripe_stub import WEBHOOK_SECRET
-from tests.support import RunningServer, eventually, serve_process, sql
+from tests.support import RunningServer, eventually, own_engine, serve_process, sql
 from tests.ws_client import LEGACY_WS, TRANSPORT_WS, GraphQLWebSocket
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -154,7 +153,7 @@ async def test_a_rolled_back_change_publishes_nothing(
     try:
         await ws.subscribe(FOLLOW, {"id": order["order"]["id"], "token": order["orderToken"]})
         assert (await ws.next_payload())["data"]["orderStatusChanged"]["to"] == "AWAITING_PAYMENT"
-        engine = create_engine(database_url, pool_size=1)
+        engine = own_engine(database_url)
         try:
             async with engine.connect() as conn:
                 transaction = await conn.begin()
