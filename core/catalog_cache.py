@@ -158,6 +158,7 @@ class CatalogCache:
 
 
 @lru_cache(maxsize=512)
+@lru_cache(maxsize=512)  # a storefront's GETs repeat a few persisted queries: parse each once
 def reads_only_the_catalog(query: str, operation_name: str | None) -> bool:
     try:
         document = parse(query, max_tokens=MAX_CACHEABLE_QUERY_TOKENS)
