@@ -20,6 +20,7 @@ from domain.notifications import enqueue_account_email
 from mail.render import MessageKind
 from models import address_repository as addresses
 from models import profile_repository as profiles
+from models import review_repository as reviews
 from models.account_repository import UserRow
 from models.address_repository import AddressRow
 from models.profile_repository import SessionRow
@@ -61,6 +62,8 @@ async def update_profile(engine: AsyncEngine, user: UserRow, *, name: str | None
         return UserResult(problems=problems)
     async with engine.begin() as conn:
         updated = await profiles.update_user(conn, user.id, name=name)
+        if name != user.name:  # cached product answers show a reviewer's name
+            await reviews.notify_if_author(conn, user.id)
     return UserResult(user=updated)
 
 

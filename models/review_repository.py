@@ -225,3 +225,16 @@ async def delete_reviews_of_user(conn: AsyncConnection, user_id: int) -> int:
     """The user's reviews go with their account (the products' ratings follow by trigger)."""
     result = await conn.execute(delete(reviews).where(reviews.c.user_id == user_id))
     return result.rowcount
+
+
+async def notify_if_author(conn: AsyncConnection, user_id: int) -> None:
+    """The catalog's answer caches show authors' names with their reviews: when this user has any,
+    tell them (the `catalog_changed` channel of the review triggers, migration 0011) that those
+    answers changed, in the writing transaction."""
+    await conn.execute(
+        text(
+            "SELECT pg_notify('catalog_changed', '')"
+            " WHERE EXISTS (SELECT 1 FROM reviews WHERE user_id = :user_id)"
+        ),
+        {"user_id": user_id},
+    )

@@ -12,7 +12,7 @@ from core.settings import Settings
 from graph.ids import pk_of
 from tests.accounts import PASSWORD, register, signed_up_token, staff_token
 from tests.shop import global_id, received_product, serve, variant_with_stock
-from tests.support import StatementCounter, codes, graphql, sql
+from tests.support import StatementCounter, codes, eventually, graphql, sql
 
 SUBMIT = """
 mutation($p: ID!, $r: Int!, $b: String!, $t: String) {
@@ -407,3 +407,29 @@ async def test_a_deleted_account_takes_its_reviews_and_the_rating_follows(
         p=pk_of(product, "Product"),
     )
     assert (rated.rating_count, rated.rating_sum) == (0, 0)
+
+
+async def test_a_renamed_author_is_shown_renamed_in_cached_product_answers(
+    client: httpx.AsyncClient, database_url: str, staff: str
+) -> None:
+    ada = await customer(client, "Ada King")
+    product = await received_product(client, database_url, ada, staff)
+    assert (await submit(client, ada, product, 5, "Lovely."))["userErrors"] == []
+    (row,) = await sql(database_url, "SELECT slug FROM products WHERE id = :id", id=pk_of(product, "Product"))
+    shown = "query($s: String!) { product(slug: $s) { reviews(first: 5) { edges { node { authorName } } } } }"
+
+    async def authors() -> list[str]:
+        answer = await graphql(client, shown, {"s": row.slug})
+        return [edge["node"]["authorName"] for edge in answer["data"]["product"]["reviews"]["edges"]]
+
+    assert await authors() == ["Ada K."]
+    assert await authors() == ["Ada K."]  # now from the answer cache
+    renamed = await graphql(
+        client, 'mutation { accountUpdate(name: "Grace Hopper") { userErrors { code } } }', token=ada
+    )
+    assert renamed["data"]["accountUpdate"]["userErrors"] == []
+
+    async def renamed_shown() -> bool:
+        return await authors() == ["Grace H."]
+
+    await eventually(renamed_shown, message="the cached answer kept the old name")
