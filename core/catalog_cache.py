@@ -19,9 +19,10 @@ depend on them).
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextvars import ContextVar
-from functools import lru_cache
+from functools import lru_cache, wraps
+from typing import TypeVar
 
 import orjson
 from graphql import FieldNode, GraphQLSyntaxError, OperationDefinitionNode, OperationType, parse
@@ -29,6 +30,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core import metrics
 from core.http_guard import read_body
+
+T = TypeVar("T")
 
 CATALOG_CHANNEL = "catalog_changed"
 CACHEABLE_ROOT_FIELDS = frozenset({"products", "product", "categories", "__typename"})
@@ -157,8 +160,25 @@ class CatalogCache:
         return len(self._answers)
 
 
-@lru_cache(maxsize=512)
-@lru_cache(maxsize=512)  # a storefront's GETs repeat a few persisted queries: parse each once
+MEMO_MAX_QUERY = 8_192  # characters: a longer query text is parsed each time, never kept
+MEMO_QUERIES = 256
+
+
+def memoised_per_query(function: Callable[[str, str | None], T]) -> Callable[[str, str | None], T]:
+    """`function(query, operation_name)` remembered for the last MEMO_QUERIES short query texts
+    (storefronts repeat a few queries, so each is parsed once), and computed afresh for texts over
+    MEMO_MAX_QUERY characters: what is kept stays a few megabytes whatever clients send."""
+    memo = lru_cache(maxsize=MEMO_QUERIES)(function)
+
+    @wraps(function)
+    def call(query: str, operation_name: str | None) -> T:
+        return function(query, operation_name) if len(query) > MEMO_MAX_QUERY else memo(query, operation_name)
+
+    call.cache_info = memo.cache_info  # type: ignore[attr-defined]
+    return call
+
+
+@memoised_per_query
 def reads_only_the_catalog(query: str, operation_name: str | None) -> bool:
     try:
         document = parse(query, max_tokens=MAX_CACHEABLE_QUERY_TOKENS)

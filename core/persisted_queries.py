@@ -25,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import OrderedDict
-from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -33,7 +32,7 @@ import orjson
 from graphql import GraphQLSyntaxError, OperationDefinitionNode, OperationType, parse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from core.catalog_cache import reads_only_the_catalog
+from core.catalog_cache import memoised_per_query, reads_only_the_catalog
 from core.http_guard import BODY, read_body, replay_body
 from core.settings import Settings
 
@@ -106,7 +105,7 @@ def resolve(request: dict[str, Any], store: PersistedQueryStore) -> dict[str, An
     return {**request, "query": known}
 
 
-@lru_cache(maxsize=512)  # a storefront's GETs repeat a few persisted queries: parse each once
+@memoised_per_query  # a storefront's GETs repeat a few persisted queries: parse each once
 def _operation_type(query: str, operation_name: str | None) -> OperationType | None:
     """The type of the operation a request runs; None when that is for GraphQL to say (bad syntax)."""
     try:  # a GET's query is at most MAX_QUERY_LENGTH characters: bounded work before the server's limits

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import orjson
 
+from core.catalog_cache import MEMO_MAX_QUERY, MEMO_QUERIES, reads_only_the_catalog
 from core.settings import Settings
 from tests.accounts import signed_up_token
 from tests.js_client import JS, node
@@ -210,3 +211,17 @@ async def test_graphiql_still_opens_on_get_for_a_browser(client: httpx.AsyncClie
         "/graphql", params={"query": "{ categories { slug } }"}, headers={"accept": "text/html"}
     )
     assert page.status_code == 200 and "graphiql" in page.text.lower()
+
+
+def test_the_parse_memo_keeps_only_short_query_texts_and_a_bounded_number() -> None:
+    """Whether a query reads only the catalog is remembered per query text (storefronts repeat a
+    few), but a long text is parsed each time and never kept, and at most MEMO_QUERIES are."""
+    short = "query Short { products(first: 1) { edges { node { id } } } }"
+    assert reads_only_the_catalog(short, None) is True
+    kept = reads_only_the_catalog.cache_info().currsize  # type: ignore[attr-defined]
+    long = "query Long { products(first: 1) { edges { node { id } } } }" + " " * MEMO_MAX_QUERY
+    assert reads_only_the_catalog(long, None) is True
+    assert reads_only_the_catalog.cache_info().currsize == kept  # type: ignore[attr-defined]
+    for n in range(MEMO_QUERIES + 10):
+        reads_only_the_catalog(f"query Q{n} {{ categories {{ id }} }}", None)
+    assert reads_only_the_catalog.cache_info().currsize == MEMO_QUERIES  # type: ignore[attr-defined]
