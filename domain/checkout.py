@@ -280,8 +280,8 @@ def _order_lines(lines: list[CheckoutCartLine]) -> list[NewOrderLine]:
     ]
 
 
-def _payment_lines_of(lines: list[NewOrderLine]) -> tuple[CheckoutLine, ...]:
-    """The payment lines of the lines this checkout inserted (in their order, as they are read)."""
+def _payment_lines_of(lines: list[NewOrderLine] | list[orders.OrderLineRow]) -> tuple[CheckoutLine, ...]:
+    """The payment lines of an order's lines: those this checkout inserted, or as they are read back."""
     return tuple(
         CheckoutLine(
             name=f"{line.product_name} ({line.variant_name})",
@@ -295,14 +295,7 @@ def _payment_lines_of(lines: list[NewOrderLine]) -> tuple[CheckoutLine, ...]:
 async def _payment_lines(engine: AsyncEngine, order_id: int) -> tuple[CheckoutLine, ...]:
     async with engine.connect() as conn:
         lines = (await orders.lines_of_orders(conn, [order_id]))[order_id]
-    return tuple(
-        CheckoutLine(
-            name=f"{line.product_name} ({line.variant_name})",
-            unit_amount=line.unit_price,
-            quantity=line.quantity,
-        )
-        for line in lines
-    )
+    return _payment_lines_of(lines)
 
 
 async def _abandon(engine: AsyncEngine, order: OrderRow) -> None:

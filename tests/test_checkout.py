@@ -110,6 +110,33 @@ async def test_a_double_click_makes_one_order(
     assert count[0] == 1
 
 
+async def test_a_checkout_whose_session_was_not_recorded_opens_it_with_the_order_lines_read_back(
+    shop: httpx.AsyncClient, database_url: str, stripe_stub: tuple[StripeStub, str]
+) -> None:
+    """The order committed but its payment session was never recorded (the process stopped in
+    between): checking the cart out again opens the session with the order's lines read back."""
+    stub, _ = stripe_stub
+    variant_id, pk, _ = await variant_with_stock(database_url, 5)
+    cart_token = await new_cart(shop, variant_id, 2)
+    first = await checkout(shop, cart_token)
+    await sql(
+        database_url,
+        "UPDATE orders SET payment_session_id = NULL, payment_url = NULL WHERE number = :n",
+        n=first["order"]["number"],
+    )
+    again = await checkout(shop, cart_token)
+    assert again["userErrors"] == [] and again["order"]["id"] == first["order"]["id"]
+    assert again["checkoutUrl"]
+    opened, reopened = stub.sessions_created()
+
+    def lines(params: dict[str, str]) -> dict[str, str]:
+        return {key: value for key, value in params.items() if key.startswith("line_items[")}
+
+    assert lines(reopened.params) == lines(opened.params)
+    assert lines(opened.params)["line_items[0][quantity]"] == "2"
+    assert await stock_of(database_url, pk) == (5, 2)  # reserved once
+
+
 async def test_unreachable_stripe_releases_the_reservation_and_keeps_the_cart(
     stripe_settings: Settings, database_url: str
 ) -> None:
