@@ -26,7 +26,7 @@ from domain import order_actions, staff_console
 from domain.addresses import address_lines
 from domain.order_actions import OrderActionResult
 from domain.order_breakdown import OrderBreakdown, breakdown_of
-from domain.orders import OrderStatus
+from domain.orders import OrderStatus, can_change
 from domain.staff_console import OrderFilter, OrderRow
 
 STATUSES = [(status.value, status.value.replace("_", " ").title()) for status in OrderStatus]
@@ -160,6 +160,27 @@ def _input_form(
 _tracking_form = _input_form("tracking_number", "Tracking number", 100, required=True)
 _reason_form = _input_form("reason", "Reason (optional)", 500)
 
+# The status each order action moves an order to; whether an order's page offers the action is the
+# state machine's answer (domain.orders.can_change), asked from the order's current status.
+ACTION_TARGETS = {
+    "processing": OrderStatus.PROCESSING,
+    "ship": OrderStatus.SHIPPED,
+    "deliver": OrderStatus.DELIVERED,
+    "complete": OrderStatus.COMPLETED,
+    "refund": OrderStatus.REFUNDED,
+    "cancel": OrderStatus.CANCELLED,
+}
+
+
+def offers(status: OrderStatus, action: str) -> bool:
+    """Whether an order in `status` is offered `action` (actions that move no status, "view", are)."""
+    target = ACTION_TARGETS.get(action)
+    if target is None or can_change(status, target):
+        return True
+    # Ship takes a paid order through processing first (OrderView.ship_action): two allowed steps.
+    via = OrderStatus.PROCESSING
+    return target is OrderStatus.SHIPPED and can_change(status, via) and can_change(via, target)
+
 
 class OrderView(ConsoleView):
     key = "orders"
@@ -193,6 +214,13 @@ class OrderView(ConsoleView):
 
     def can_delete(self, request: Request) -> bool:
         return False
+
+    async def get_row_actions_for_obj(self, request: Request, obj: Any) -> list[dict[str, Any]]:
+        """The list row's and the order page's buttons: only the moves the order's status allows.
+        A stale page may still post another one: the action runs and the state machine refuses it
+        with its message (is_row_action_allowed_for_obj is left alone, it would answer "Forbidden")."""
+        shown = await super().get_row_actions_for_obj(request, obj)
+        return [action for action in shown if offers(OrderStatus(obj.status), action["name"])]
 
     async def rows(self, q: str | None, filters: FilterGroup | None, skip: int, limit: int) -> Sequence[Any]:
         limit = staff_console.MAX_PAGE if limit <= 0 else limit

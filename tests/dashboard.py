@@ -4,6 +4,8 @@ the page gives), run an order's row action."""
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from html.parser import HTMLParser
 from typing import Any
 
@@ -35,6 +37,45 @@ async def dashboard_sign_in(
         "/admin/login",
         data={"username": email, "password": password, "csrftoken": csrf_of(page.text)},
     )
+
+
+@asynccontextmanager
+async def signed_in_staff(
+    url: str, database_url: str, email: str = "boss@example.com"
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the server at `url`, signed in to the dashboard as a new staff member `email`."""
+    async with httpx.AsyncClient(base_url=url, timeout=30) as staff:
+        signed_in = await dashboard_sign_in(staff, await new_staff(staff, database_url, email))
+        assert signed_in.status_code == 303, signed_in.text[-2000:]
+        yield staff
+
+
+async def open_page(staff: httpx.AsyncClient, path: str, **params: Any) -> httpx.Response:
+    """A dashboard page that must open (200)."""
+    page = await staff.get(path, params=params or None)  # None keeps a query written in `path`
+    assert page.status_code == 200, (path, page.text[-2000:])
+    return page
+
+
+async def post_form(staff: httpx.AsyncClient, path: str, data: dict[str, str]) -> httpx.Response:
+    """Fill in the form the page at `path` shows and send it (with the page's CSRF token)."""
+    form = await open_page(staff, path)
+    return await staff.post(path, data={**data, "csrftoken": csrf_of(form.text)})
+
+
+async def row_action(
+    staff: httpx.AsyncClient, view: str, name: str, pk: Any, csrf: str, **form: str
+) -> httpx.Response:
+    """Run a row action (the request the page's button sends)."""
+    return await staff.post(
+        f"/admin/_api/{view}/row-action", params={"name": name, "pk": pk}, data={**form, "csrftoken": csrf}
+    )
+
+
+def offered_actions(html: str) -> set[str]:
+    """The row actions a detail page offers in its header (the buttons' data-sa-name)."""
+    header = html.split('class="card-actions"', 1)[1].split('class="card-body"', 1)[0]
+    return set(re.findall(r'data-sa-name="([^"]+)"', header))
 
 
 class _OrderPage(HTMLParser):

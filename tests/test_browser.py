@@ -473,6 +473,10 @@ async def test_staff_sign_in_create_a_product_with_two_variants_see_it_in_the_st
     assert sum(counted) == total == row.total and row.shipping > 0 and row.tax > 0
     await expect(page.locator(".order-breakdown")).to_contain_text(f"{row.tax / 100:,.2f}")
     await shots.take(page, "order-paid")
+    # Only the moves the state machine allows from PAID (ship goes through processing).
+    offered = page.locator(".card-actions [data-sa-name]")
+    names = "links => links.map(link => link.dataset.saName).sort()"
+    assert await offered.evaluate_all(names) == ["cancel", "processing", "refund", "ship"]
     await page.locator('[data-sa-name="ship"]').first.click()
     await page.locator('#modal-form input[name="tracking_number"]').fill("1Z-LANTERN-42")
     await page.locator("#actionSubmit").click()
@@ -486,6 +490,7 @@ async def test_staff_sign_in_create_a_product_with_two_variants_see_it_in_the_st
     await eventually(shipped, timeout=30)
     await page.goto(f"{store}/admin/orders/detail?pk={order.number}")
     await expect(page.get_by_text("1Z-LANTERN-42").first).to_be_visible()
+    assert await offered.evaluate_all(names) == ["deliver", "refund"]
     await shots.take(page, "order-shipped")
 
 

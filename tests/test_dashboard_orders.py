@@ -9,7 +9,14 @@ from typing import Any
 
 import httpx
 
-from tests.dashboard import csrf_of, dashboard_sign_in, new_staff, order_page
+from tests.dashboard import (
+    csrf_of,
+    offered_actions,
+    open_page,
+    order_page,
+    row_action,
+    signed_in_staff,
+)
 from tests.shop import checkout, new_cart, order_row, pay, variant_with_stock
 from tests.support import RunningServer, graphql, sql
 from tests.test_totals import PARIS, VALID_FR_VAT
@@ -92,10 +99,9 @@ async def test_the_order_page_shows_addresses_as_lines_and_the_totals_part_by_pa
 ) -> None:
     uk = await _order(client, database_url, LONDON, "Standard")
     french = await _order(client, database_url, PARIS, "Express", vat=VALID_FR_VAT, billing=BILLING)
-    async with httpx.AsyncClient(base_url=server.url, timeout=30) as staff:
-        assert (await dashboard_sign_in(staff, await new_staff(staff, database_url))).status_code == 303
-        uk_html = (await staff.get("/admin/orders/detail", params={"pk": uk.number})).text
-        fr_html = (await staff.get("/admin/orders/detail", params={"pk": french.number})).text
+    async with signed_in_staff(server.url, database_url) as staff:
+        uk_html = (await open_page(staff, "/admin/orders/detail", pk=uk.number)).text
+        fr_html = (await open_page(staff, "/admin/orders/detail", pk=french.number)).text
 
     # A UK consumer: VAT at the UK rate on the goods after the discount and on the shipping.
     page = order_page(uk_html)
@@ -137,21 +143,13 @@ async def test_staff_refund_one_paid_order_and_cancel_another_with_their_reasons
         await pay(client, database_url, placed["order"]["id"])
         numbers.append(placed["order"]["number"])
     refunded, cancelled = numbers
-    async with httpx.AsyncClient(base_url=server.url, timeout=30) as staff:
-        assert (await dashboard_sign_in(staff, await new_staff(staff, database_url))).status_code == 303
-        csrf = csrf_of((await staff.get("/admin/orders/detail", params={"pk": refunded})).text)
+    async with signed_in_staff(server.url, database_url) as staff:
+        csrf = csrf_of((await open_page(staff, "/admin/orders/detail", pk=refunded)).text)
         for name, number, reason in (("refund", refunded, "Damaged <box>"), ("cancel", cancelled, "")):
-            answer = await staff.post(
-                "/admin/_api/orders/row-action",
-                params={"name": name, "pk": number},
-                data={"reason": reason, "csrftoken": csrf},
-            )
+            answer = await row_action(staff, "orders", name, number, csrf, reason=reason)
             assert answer.status_code == 200, answer.text
-        refused = await staff.post(  # a cancelled order was refunded by its cancellation
-            "/admin/_api/orders/row-action",
-            params={"name": "refund", "pk": cancelled},
-            data={"reason": "twice", "csrftoken": csrf},
-        )
+        # A cancelled order was refunded by its cancellation.
+        refused = await row_action(staff, "orders", "refund", cancelled, csrf, reason="twice")
         assert refused.status_code == 400 and "INVALID_TRANSITION" in refused.text, refused.text
     rows = await sql(
         database_url,
@@ -166,3 +164,69 @@ async def test_staff_refund_one_paid_order_and_cancel_another_with_their_reasons
         (cancelled, "CANCELLED", "cancelled"),  # no reason given: the default
     ]
     assert all(row.actor.startswith("staff:") for row in rows)
+
+
+# What the order page offers in each status: only the moves the state machine allows from it
+# (ship takes a paid order through processing), none out of a final status.
+OFFERED = {
+    "AWAITING_PAYMENT": {"cancel"},
+    "PAID": {"processing", "ship", "refund", "cancel"},
+    "PROCESSING": {"ship", "refund", "cancel"},
+    "SHIPPED": {"deliver", "refund"},
+    "DELIVERED": {"complete", "refund"},
+    "COMPLETED": set(),
+    "REFUNDED": set(),
+    "CANCELLED": set(),
+}
+
+
+async def test_the_order_page_offers_only_the_moves_the_state_machine_allows(
+    server: RunningServer, client: httpx.AsyncClient, database_url: str
+) -> None:
+    placed = []
+    for paid in (True, True, False):
+        variant, _, _ = await variant_with_stock(database_url, 5)
+        order = (await checkout(client, await new_cart(client, variant, 1), email="buyer@example.com"))[
+            "order"
+        ]
+        if paid:
+            await pay(client, database_url, order["id"])
+        placed.append(order["number"])
+    walked, refunded, unpaid = placed
+    seen: dict[str, set[str]] = {}
+
+    async with signed_in_staff(server.url, database_url) as staff:
+
+        async def offered(number: int) -> tuple[str, set[str], str]:
+            html = (await open_page(staff, "/admin/orders/detail", pk=number)).text
+            (row,) = await sql(database_url, "SELECT status FROM orders WHERE number = :n", n=number)
+            seen[row.status] = offered_actions(html)
+            return row.status, seen[row.status], csrf_of(html)
+
+        async def act(number: int, name: str, **form: str) -> None:
+            _, actions, csrf = await offered(number)
+            assert name in actions
+            answer = await row_action(staff, "orders", name, number, csrf, **form)
+            assert answer.status_code == 200, answer.text
+
+        # One order along the whole lifecycle, the page read at every step.
+        await act(walked, "processing")
+        await act(walked, "ship", tracking_number="1Z-WALK")
+        await act(walked, "deliver")
+        await act(walked, "complete")
+        status, _, csrf = await offered(walked)
+        assert status == "COMPLETED"
+        await act(refunded, "refund", reason="")
+        await offered(refunded)
+        await act(unpaid, "cancel", reason="")
+        await offered(unpaid)
+        assert seen == OFFERED
+
+        # A page opened before the order moved still posts the old move: the state machine refuses it
+        # with its message, and the order stays where it is.
+        for name, form in (("ship", {"tracking_number": "1Z-LATE"}), ("processing", {}), ("cancel", {})):
+            stale = await row_action(staff, "orders", name, walked, csrf, **form)
+            assert stale.status_code == 400 and "INVALID_TRANSITION" in stale.text, stale.text
+            assert "Forbidden" not in stale.text
+    (row,) = await sql(database_url, "SELECT status FROM orders WHERE number = :n", n=walked)
+    assert row.status == "COMPLETED"
