@@ -12,7 +12,16 @@ import httpx
 from core.settings import Settings
 from main import create_app
 from tests.accounts import email_key, login, register
-from tests.dashboard import STAFF_PASSWORD, csrf_of, dashboard_sign_in, new_staff
+from tests.dashboard import (
+    STAFF_PASSWORD,
+    csrf_of,
+    dashboard_sign_in,
+    new_staff,
+    open_page,
+    post_form,
+    row_action,
+    signed_in_staff,
+)
 from tests.shop import checkout, new_cart, pay, variant_with_stock
 from tests.support import RunningServer, eventually, graphql, sql
 
@@ -60,12 +69,11 @@ async def test_a_dashboard_session_is_a_login_the_account_can_see_and_revoke(
     server: RunningServer, database_url: str
 ) -> None:
     sessions = "{ me { sessions { id userAgent } } }"
+    email = "revoked@example.com"
     async with (
-        httpx.AsyncClient(base_url=server.url, timeout=30) as staff,
+        signed_in_staff(server.url, database_url, email) as staff,
         httpx.AsyncClient(base_url=server.url, timeout=30) as api,
     ):
-        email = await new_staff(staff, database_url, "revoked@example.com")
-        assert (await dashboard_sign_in(staff, email)).status_code == 303
         token = (await login(api, email, STAFF_PASSWORD))["accessToken"]
         listed = (await graphql(api, sessions, token=token))["data"]["me"]["sessions"]
         dashboard = [s for s in listed if s["userAgent"].startswith("Staff dashboard · ")]
@@ -107,25 +115,15 @@ async def test_staff_ship_a_paid_order_through_the_state_machine(
     order_id = placed["order"]["id"]
     await pay(client, database_url, order_id)
     number = (await sql(database_url, "SELECT number FROM orders ORDER BY id DESC LIMIT 1"))[0].number
-    async with httpx.AsyncClient(base_url=server.url, timeout=30) as staff:
-        email = await new_staff(staff, database_url)
-        assert (await dashboard_sign_in(staff, email)).status_code == 303
-        listed = await staff.get("/admin/orders/list", params={"q": "Buyer@Example.com"})
-        assert listed.status_code == 200 and "buyer@example.com" in listed.text, listed.text
-        page = await staff.get("/admin/orders/detail", params={"pk": number})
-        assert page.status_code == 200 and "PAID" in page.text
+    async with signed_in_staff(server.url, database_url) as staff:
+        listed = await open_page(staff, "/admin/orders/list", q="Buyer@Example.com")
+        assert "buyer@example.com" in listed.text, listed.text
+        page = await open_page(staff, "/admin/orders/detail", pk=number)
+        assert "PAID" in page.text
         csrf = csrf_of(page.text)
-        without_tracking = await staff.post(
-            "/admin/_api/orders/row-action",
-            params={"name": "ship", "pk": number},
-            data={"tracking_number": "", "csrftoken": csrf},
-        )
+        without_tracking = await row_action(staff, "orders", "ship", number, csrf, tracking_number="")
         assert "TRACKING_NUMBER_REQUIRED" in without_tracking.text
-        shipped = await staff.post(
-            "/admin/_api/orders/row-action",
-            params={"name": "ship", "pk": number},
-            data={"tracking_number": "1Z999", "csrftoken": csrf},
-        )
+        shipped = await row_action(staff, "orders", "ship", number, csrf, tracking_number="1Z999")
         assert shipped.status_code == 200, shipped.text
     row = (await sql(database_url, "SELECT status, tracking_number FROM orders WHERE number = :n", n=number))[
         0
@@ -143,56 +141,52 @@ async def test_staff_ship_a_paid_order_through_the_state_machine(
 async def test_staff_create_a_product_with_two_variants_and_the_storefront_sees_it(
     server: RunningServer, client: httpx.AsyncClient, database_url: str
 ) -> None:
-    async with httpx.AsyncClient(base_url=server.url, timeout=30) as staff:
-        email = await new_staff(staff, database_url)
-        assert (await dashboard_sign_in(staff, email)).status_code == 303
-        form = await staff.get("/admin/products/create")
-        assert form.status_code == 200, form.text
-        created = await staff.post(
+    async with signed_in_staff(server.url, database_url) as staff:
+        created = await post_form(
+            staff,
             "/admin/products/create",
-            data={
+            {
                 "name": "Dashboard Lamp",
                 "slug": "",
                 "description": "A lamp made in the dashboard.",
                 "category_slug": "",
                 "images_text": "https://images.example.com/lamp.jpg A lamp",
                 "is_active": "on",
-                "csrftoken": csrf_of(form.text),
             },
         )
         assert created.status_code in (302, 303), created.text[-2000:]
-        taken = await staff.post(
+        taken = await post_form(
+            staff,
             "/admin/products/create",
-            data={
-                "name": "Dashboard Lamp",
-                "slug": "dashboard-lamp",
-                "is_active": "on",
-                "csrftoken": csrf_of(form.text),
-            },
+            {"name": "Dashboard Lamp", "slug": "dashboard-lamp", "is_active": "on"},
         )
         assert "SLUG_TAKEN" in taken.text
         for sku, name, price in (("LAMP-S", "Small", 1999), ("LAMP-L", "Large", 2999)):
-            variant_form = await staff.get("/admin/variants/create")
-            added = await staff.post(
+            added = await post_form(
+                staff,
                 "/admin/variants/create",
-                data={
+                {
                     "product_slug": "dashboard-lamp",
                     "sku": sku,
                     "name": name,
                     "price": str(price),
                     "stock": "5",
                     "position": "0",
-                    "csrftoken": csrf_of(variant_form.text),
                 },
             )
             assert added.status_code in (302, 303), added.text[-2000:]
         (small,) = await sql(database_url, "SELECT id FROM product_variants WHERE sku = 'LAMP-S'")
         page = await staff.get("/admin/variants/list", params={"q": "LAMP"})
         assert "LAMP-L" in page.text and "LAMP-S" in page.text
-        adjusted = await staff.post(
-            "/admin/_api/variants/row-action",
-            params={"name": "stock", "pk": small.id},
-            data={"quantity": "12", "reason": "restock", "note": "delivery", "csrftoken": csrf_of(page.text)},
+        adjusted = await row_action(
+            staff,
+            "variants",
+            "stock",
+            small.id,
+            csrf_of(page.text),
+            quantity="12",
+            reason="restock",
+            note="delivery",
         )
         assert adjusted.status_code == 200, adjusted.text
     body = await graphql(
@@ -217,11 +211,8 @@ async def test_staff_upload_a_catalog_csv_and_follow_it_to_its_report(
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as anonymous:
         refused = await anonymous.post("/admin/catalog-import/upload", files={"file": ("c.csv", example)})
         assert refused.status_code in (303, 403)
-    async with httpx.AsyncClient(base_url=server.url, timeout=30) as staff:
-        email = await new_staff(staff, database_url)
-        assert (await dashboard_sign_in(staff, email)).status_code == 303
-        page = await staff.get("/admin/catalog-import")
-        assert page.status_code == 200, page.text
+    async with signed_in_staff(server.url, database_url) as staff:
+        page = await open_page(staff, "/admin/catalog-import")
         uploaded = await staff.post(
             "/admin/catalog-import/upload",
             data={"csrftoken": csrf_of(page.text)},

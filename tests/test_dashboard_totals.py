@@ -7,28 +7,19 @@ from __future__ import annotations
 import httpx
 
 from tests.accounts import register, staff_token
-from tests.dashboard import STAFF_PASSWORD, csrf_of, dashboard_sign_in, new_staff
+from tests.dashboard import STAFF_PASSWORD, csrf_of, dashboard_sign_in, open_page, post_form, signed_in_staff
 from tests.support import RunningServer, graphql, sql
 
 PAGES = ("shipping-zones", "shipping-methods", "tax-rates", "discount-codes")
 
 
-async def _post_form(staff: httpx.AsyncClient, path: str, data: dict[str, str]) -> httpx.Response:
-    form = await staff.get(path)
-    assert form.status_code == 200, form.text[-2000:]
-    return await staff.post(path, data={**data, "csrftoken": csrf_of(form.text)})
-
-
 async def test_staff_create_a_discount_code_and_a_tax_rate_the_api_sees(
     server: RunningServer, client: httpx.AsyncClient, database_url: str
 ) -> None:
-    async with httpx.AsyncClient(base_url=server.url, timeout=30) as staff:
-        email = await new_staff(staff, database_url)
-        assert (await dashboard_sign_in(staff, email)).status_code == 303
+    async with signed_in_staff(server.url, database_url) as staff:
         for page in PAGES:
-            listed = await staff.get(f"/admin/{page}/list")
-            assert listed.status_code == 200, (page, listed.text[-2000:])
-        created = await _post_form(
+            await open_page(staff, f"/admin/{page}/list")
+        created = await post_form(
             staff,
             "/admin/discount-codes/create",
             {
@@ -40,7 +31,7 @@ async def test_staff_create_a_discount_code_and_a_tax_rate_the_api_sees(
             },
         )
         assert created.status_code in (302, 303), created.text[-2000:]
-        rate = await _post_form(
+        rate = await post_form(
             staff,
             "/admin/tax-rates/create",
             {
@@ -52,15 +43,13 @@ async def test_staff_create_a_discount_code_and_a_tax_rate_the_api_sees(
             },
         )
         assert rate.status_code in (302, 303), rate.text[-2000:]
-        listed = await staff.get("/admin/discount-codes/list", params={"q": "WINTER"})
-        assert listed.status_code == 200
+        await open_page(staff, "/admin/discount-codes/list", q="WINTER")
         (code_row,) = await sql(database_url, "SELECT id FROM discount_codes WHERE code = 'WINTER10'")
         (rate_row,) = await sql(database_url, "SELECT id FROM tax_rates WHERE region = 'T1'")
         for path, pk in (("discount-codes", code_row.id), ("tax-rates", rate_row.id)):
             for page in ("detail", "edit"):
-                shown = await staff.get(f"/admin/{path}/{page}", params={"pk": pk})
-                assert shown.status_code == 200, (path, page, shown.text[-2000:])
-        edited = await _post_form(
+                await open_page(staff, f"/admin/{path}/{page}", pk=pk)
+        edited = await post_form(
             staff,
             f"/admin/discount-codes/edit?pk={code_row.id}",
             {
@@ -94,20 +83,18 @@ async def test_staff_create_a_discount_code_and_a_tax_rate_the_api_sees(
 async def test_invalid_input_is_a_form_error_and_writes_nothing(
     server: RunningServer, database_url: str
 ) -> None:
-    async with httpx.AsyncClient(base_url=server.url, timeout=30) as staff:
-        email = await new_staff(staff, database_url)
-        assert (await dashboard_sign_in(staff, email)).status_code == 303
-        too_much = await _post_form(
+    async with signed_in_staff(server.url, database_url) as staff:
+        too_much = await post_form(
             staff, "/admin/discount-codes/create", {"code": "HALFOFF", "kind": "percentage", "value": "20000"}
         )
         assert too_much.status_code == 422 and "INVALID" in too_much.text, too_much.text[-2000:]
-        nowhere = await _post_form(
+        nowhere = await post_form(
             staff,
             "/admin/tax-rates/create",
             {"name": "Nowhere", "country": "XX", "tax_class": "standard", "basis_points": "1900"},
         )
         assert nowhere.status_code == 422 and "ISO 3166-1" in nowhere.text, nowhere.text[-2000:]
-        first = await _post_form(
+        first = await post_form(
             staff,
             "/admin/tax-rates/create",
             {
@@ -119,7 +106,7 @@ async def test_invalid_input_is_a_form_error_and_writes_nothing(
             },
         )
         assert first.status_code in (302, 303), first.text[-2000:]
-        twice = await _post_form(
+        twice = await post_form(
             staff,
             "/admin/tax-rates/create",
             {
@@ -131,7 +118,7 @@ async def test_invalid_input_is_a_form_error_and_writes_nothing(
             },
         )
         assert twice.status_code == 422 and "DUPLICATE" in twice.text, twice.text[-2000:]
-        bad_bands = await _post_form(
+        bad_bands = await post_form(
             staff,
             "/admin/shipping-methods/create",
             {"zone_id": "1", "name": "Band", "kind": "subtotal", "bands": "{"},
@@ -152,10 +139,8 @@ async def test_invalid_input_is_a_form_error_and_writes_nothing(
 async def test_staff_delete_a_zone_and_customers_never_reach_the_pages(
     server: RunningServer, database_url: str
 ) -> None:
-    async with httpx.AsyncClient(base_url=server.url, timeout=30) as staff:
-        email = await new_staff(staff, database_url)
-        assert (await dashboard_sign_in(staff, email)).status_code == 303
-        zone = await _post_form(
+    async with signed_in_staff(server.url, database_url) as staff:
+        zone = await post_form(
             staff, "/admin/shipping-zones/create", {"name": "Dashboard DACH", "countries": "de, at ch"}
         )
         assert zone.status_code in (302, 303), zone.text[-2000:]
@@ -163,7 +148,7 @@ async def test_staff_delete_a_zone_and_customers_never_reach_the_pages(
             database_url, "SELECT id, countries FROM shipping_zones WHERE name = 'Dashboard DACH'"
         )
         assert row.countries == ["DE", "AT", "CH"]
-        method = await _post_form(
+        method = await post_form(
             staff,
             "/admin/shipping-methods/create",
             {
