@@ -78,6 +78,12 @@ def offered_actions(html: str) -> set[str]:
     return set(re.findall(r'data-sa-name="([^"]+)"', header))
 
 
+def listed_actions(html: str) -> dict[str, set[str]]:
+    """The row actions a list page offers on each row, by the row's key (its data-sa-pk)."""
+    rows = re.findall(r'<tr data-sa-pk="([^"]+)"(.*?)</tr>', html, re.DOTALL)
+    return {pk: set(re.findall(r'data-sa-name="([^"]+)"', row)) for pk, row in rows}
+
+
 class _OrderPage(HTMLParser):
     """The order page's totals table (rows with data-amount) and its lines fields, as text."""
 

@@ -11,6 +11,7 @@ import httpx
 
 from tests.dashboard import (
     csrf_of,
+    listed_actions,
     offered_actions,
     open_page,
     order_page,
@@ -197,6 +198,14 @@ async def test_the_order_page_offers_only_the_moves_the_state_machine_allows(
 
     async with signed_in_staff(server.url, database_url) as staff:
 
+        async def listed() -> dict[int, set[str]]:
+            """The orders list's row actions (besides "view") of the three orders."""
+            rows = listed_actions((await open_page(staff, "/admin/orders/list", q="buyer@example.com")).text)
+            return {number: rows[str(number)] - {"view"} for number in placed}
+
+        # The list's rows offer what the order pages offer.
+        assert await listed() == {walked: OFFERED["PAID"], refunded: OFFERED["PAID"], unpaid: {"cancel"}}
+
         async def offered(number: int) -> tuple[str, set[str], str]:
             html = (await open_page(staff, "/admin/orders/detail", pk=number)).text
             (row,) = await sql(database_url, "SELECT status FROM orders WHERE number = :n", n=number)
@@ -221,6 +230,7 @@ async def test_the_order_page_offers_only_the_moves_the_state_machine_allows(
         await act(unpaid, "cancel", reason="")
         await offered(unpaid)
         assert seen == OFFERED
+        assert await listed() == {number: set() for number in placed}
 
         # A page opened before the order moved still posts the old move: the state machine refuses it
         # with its message, and the order stays where it is.
