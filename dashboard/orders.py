@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from markupsafe import escape
@@ -27,9 +27,10 @@ from domain.addresses import address_lines
 from domain.order_actions import OrderActionResult
 from domain.order_breakdown import OrderBreakdown, breakdown_of
 from domain.orders import OrderStatus, can_change
-from domain.staff_console import OrderFilter, OrderRow
+from domain.staff_console import OrderFilter, OrderRow, StatusChangeRow
 
 STATUSES = [(status.value, status.value.replace("_", " ").title()) for status in OrderStatus]
+LABELS = dict(STATUSES)
 
 
 def money(amount: int, currency: str) -> str:
@@ -247,11 +248,7 @@ class OrderView(ConsoleView):
         item.totals = _breakdown(breakdown)
         item.billing_address = list(breakdown.billing_address)
         item.vat_number = detail.order.vat_number or "none given"  # not starlette-admin's "-null-"
-        item.history = [
-            f"{change.at:%Y-%m-%d %H:%M:%S} {change.from_status or '-'} -> {change.to_status}"
-            f" by {change.actor}" + (f": {change.reason}" if change.reason else "")
-            for change in detail.history
-        ]
+        item.history = [_history_line(change) for change in detail.history]
         return item
 
     async def find_by_pks(self, request: Request, pks: list[Any]) -> Sequence[Any]:
@@ -290,9 +287,15 @@ class OrderView(ConsoleView):
 
     async def _move(self, request: Request, pk: Any, target: OrderStatus, tracking: str | None = None) -> str:
         result = await self._step(request, await self._order_id(pk), target, tracking)
-        return _done(request, result, f"Order {escape(str(pk))} is {target.value}.")
+        return _done(request, result, f"Order {escape(str(pk))} is {LABELS[target.value].lower()}.")
 
-    @row_action(name="processing", text="Mark processing", confirmation="Start processing this order?")
+    @row_action(
+        name="processing",
+        text="Mark processing",
+        confirmation="Start processing this order?",
+        submit_btn_text="Mark processing",
+        icon_class="fa fa-box-open",
+    )
     async def processing_action(self, request: Request, pk: Any) -> str:
         return await self._move(request, pk, OrderStatus.PROCESSING)
 
@@ -318,11 +321,23 @@ class OrderView(ConsoleView):
                 raise failed(started.problems)
         return await self._move(request, pk, OrderStatus.SHIPPED, tracking)
 
-    @row_action(name="deliver", text="Mark delivered", confirmation="Mark this order delivered?")
+    @row_action(
+        name="deliver",
+        text="Mark delivered",
+        confirmation="Mark this order delivered?",
+        submit_btn_text="Mark delivered",
+        icon_class="fa fa-house-circle-check",
+    )
     async def deliver_action(self, request: Request, pk: Any) -> str:
         return await self._move(request, pk, OrderStatus.DELIVERED)
 
-    @row_action(name="complete", text="Complete", confirmation="Complete this order?")
+    @row_action(
+        name="complete",
+        text="Complete",
+        confirmation="Complete this order?",
+        submit_btn_text="Complete",
+        icon_class="fa fa-circle-check",
+    )
     async def complete_action(self, request: Request, pk: Any) -> str:
         return await self._move(request, pk, OrderStatus.COMPLETED)
 
@@ -331,17 +346,21 @@ class OrderView(ConsoleView):
         text="Refund",
         confirmation="Refund the whole payment of this order?",
         form=_reason_form,
+        submit_btn_text="Refund",
         submit_btn_class="btn btn-danger",
+        icon_class="fa fa-rotate-left",
     )
     async def refund_action(self, request: Request, pk: Any) -> str:
         return await self._with_reason(request, pk, order_actions.refund_order, "refunded")
 
     @row_action(
         name="cancel",
-        text="Cancel",
+        text="Cancel order",  # not "Cancel": the dialog's button that closes it says that
         confirmation="Cancel this order? A paid order is refunded.",
         form=_reason_form,
+        submit_btn_text="Cancel order",
         submit_btn_class="btn btn-danger",
+        icon_class="fa fa-ban",
     )
     async def cancel_action(self, request: Request, pk: Any) -> str:
         return await self._with_reason(request, pk, order_actions.cancel_order, "cancelled", by_staff=True)
@@ -366,6 +385,15 @@ class OrderView(ConsoleView):
             **options,
         )
         return _done(request, result, f"Order {escape(str(pk))} is {done}.")
+
+
+def _history_line(change: StatusChangeRow) -> str:
+    """One change as staff read it: "2026-12-05 09:30:00 UTC Paid → Processing by staff:1: reason"."""
+    moved = f"{LABELS[change.from_status]} → " if change.from_status else ""
+    return (
+        f"{change.at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC {moved}{LABELS[change.to_status]}"
+        f" by {change.actor}" + (f": {change.reason}" if change.reason else "")
+    )
 
 
 def _done(request: Request, result: OrderActionResult, message: str) -> str:

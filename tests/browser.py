@@ -81,5 +81,6 @@ class Shots:
     async def take(self, page: Page, name: str) -> Path:
         self.count += 1
         path = self.folder / f"{self.count:02d}-{name}.png"
-        await page.screenshot(path=str(path), full_page=True)
+        # Transitions run to their end first: a dialog fading in is shown as it will be.
+        await page.screenshot(path=str(path), full_page=True, animations="disabled")
         return path

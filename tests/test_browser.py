@@ -477,6 +477,15 @@ async def test_staff_sign_in_create_a_product_with_two_variants_see_it_in_the_st
     offered = page.locator(".card-actions [data-sa-name]")
     names = "links => links.map(link => link.dataset.saName).sort()"
     assert await offered.evaluate_all(names) == ["cancel", "processing", "refund", "ship"]
+    # Cancelling asks first, with a button that says what it does (the dialog's "Cancel" closes it).
+    await page.locator('.card-actions [data-sa-name="cancel"]').click()
+    dialog = page.locator("#modal-action")
+    await expect(dialog).to_contain_text("Cancel this order? A paid order is refunded.")
+    await expect(dialog).to_have_class(re.compile(r"\bshow\b"))
+    await expect(dialog.locator("#actionSubmit")).to_have_text("Cancel order")
+    await shots.take(page, "cancel-dialog")
+    await dialog.get_by_role("button", name="Cancel", exact=True).click()
+    await expect(dialog).to_be_hidden()
     await page.locator('[data-sa-name="ship"]').first.click()
     await page.locator('#modal-form input[name="tracking_number"]').fill("1Z-LANTERN-42")
     await page.locator("#actionSubmit").click()
@@ -490,8 +499,17 @@ async def test_staff_sign_in_create_a_product_with_two_variants_see_it_in_the_st
     await eventually(shipped, timeout=30)
     await page.goto(f"{store}/admin/orders/detail?pk={order.number}")
     await expect(page.get_by_text("1Z-LANTERN-42").first).to_be_visible()
+    await expect(page.get_by_text(f"Order {order.number} is shipped.")).to_be_visible()
     assert await offered.evaluate_all(names) == ["deliver", "refund"]
     await shots.take(page, "order-shipped")
+    await page.goto(f"{store}/admin/orders/list")
+    listed = page.locator(f'tr[data-sa-pk="{order.number}"]')
+    await expect(listed).to_contain_text("1Z-LANTERN-42")
+    # The row's actions are the order page's, each an icon one can see (and its name as a tooltip).
+    for name, text in (("deliver", "Mark delivered"), ("refund", "Refund")):
+        await expect(listed.locator(f'[data-sa-name="{name}"][title="{text}"] i')).to_be_visible()
+    await expect(listed.locator("[data-sa-name]")).to_have_count(3)  # and "view"
+    await shots.take(page, "orders")
 
 
 async def test_a_customer_manages_their_account_pages_and_deletes_the_account(

@@ -18,6 +18,7 @@ from tests.dashboard import (
     dashboard_sign_in,
     new_staff,
     open_page,
+    order_page,
     post_form,
     row_action,
     signed_in_staff,
@@ -119,7 +120,7 @@ async def test_staff_ship_a_paid_order_through_the_state_machine(
         listed = await open_page(staff, "/admin/orders/list", q="Buyer@Example.com")
         assert "buyer@example.com" in listed.text, listed.text
         page = await open_page(staff, "/admin/orders/detail", pk=number)
-        assert "PAID" in page.text
+        assert " Awaiting Payment → Paid by " in order_page(page.text).lines["history"][-1]
         csrf = csrf_of(page.text)
         without_tracking = await row_action(staff, "orders", "ship", number, csrf, tracking_number="")
         assert "TRACKING_NUMBER_REQUIRED" in without_tracking.text

@@ -122,6 +122,9 @@ async def test_the_order_page_shows_addresses_as_lines_and_the_totals_part_by_pa
     assert '"name"' not in uk_html.split('id="shipping_address"')[1][:500]  # no raw JSON
     assert page.lines["billing_address"] == page.lines["shipping_address"]  # none given: the same
     assert "none given" in uk_html  # no VAT number (not the library's "-null-")
+    assert "-null-" not in uk_html  # no tracking number yet: a dash
+    history = page.lines["history"]
+    assert len(history) == 1 and history[0].endswith(" UTC Awaiting Payment by guest: checkout created")
 
     # A French business with a valid VAT number: reverse charge, no VAT, its reason and number shown.
     page = order_page(fr_html)
@@ -225,6 +228,17 @@ async def test_the_order_page_offers_only_the_moves_the_state_machine_allows(
         await act(walked, "complete")
         status, _, csrf = await offered(walked)
         assert status == "COMPLETED"
+        history = order_page((await open_page(staff, "/admin/orders/detail", pk=walked)).text).lines[
+            "history"
+        ]
+        assert [line.split(" UTC ", 1)[1].split(" by ")[0] for line in history] == [
+            "Awaiting Payment",
+            "Awaiting Payment → Paid",
+            "Paid → Processing",
+            "Processing → Shipped",
+            "Shipped → Delivered",
+            "Delivered → Completed",
+        ]
         await act(refunded, "refund", reason="")
         await offered(refunded)
         await act(unpaid, "cancel", reason="")
