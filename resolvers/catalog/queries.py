@@ -8,6 +8,7 @@ from domain import catalog
 from domain.attributes import MAX_ATTRIBUTE_FILTERS, MAX_VALUES_PER_FILTER
 from domain.catalog import ProductQuery, search_words
 from graph.catalog.attribute_types import AttributeFilter
+from graph.catalog.page_json import connection_plan
 from graph.catalog.types import (
     Category,
     Product,
@@ -109,7 +110,7 @@ class CatalogQuery:
         sort: ProductSort | None = None,
     ) -> ProductConnection:
         query = filter.to_query() if filter else ProductQuery()
-        return await product_connection(info, query, sort, first, after)
+        return await product_connection(info, query, sort, first, after, json_plan=connection_plan(info))
 
     @strawberry.field
     async def product(self, info: Info, slug: str) -> Product | None:
