@@ -19,11 +19,13 @@ from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import Integer, Text, case, cast, func, literal_column, select
+from sqlalchemy import Integer, String, Text, bindparam, case, cast, func, literal_column, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement
 
-from models.catalog_repository import categories, products, variants
+from models.catalog_repository import categories, products, storable, variants
+from models.compiled import compiled_read, fetch
 
 
 class Part(NamedTuple):
@@ -175,3 +177,21 @@ def _variants(parts: Template) -> ColumnElement[str]:
         },
     )
     return _list(item, [v.c.position, v.c.id], v, v.c.product_id == products.c.id, v.c.deleted_at.is_(None))
+
+
+async def product_json_by_slug(
+    conn: AsyncConnection, slug: str, template: Template
+) -> tuple[int, str] | None:
+    """The id and JSON text of the live product with this slug, or None (as `products_by_slugs`)."""
+    if not storable(slug):
+        return None
+
+    def build() -> Any:
+        node = product_json(template).label("node_json")
+        return select(products.c.id, node).where(
+            products.c.slug == bindparam("slug", type_=String), products.c.is_active
+        )
+
+    read = compiled_read(conn, ("product_json_by_slug", template), build, ["slug"])
+    rows = await fetch(conn, read, {"slug": slug})
+    return (rows[0]["id"], rows[0]["node_json"]) if rows else None

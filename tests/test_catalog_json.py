@@ -191,3 +191,31 @@ async def test_hostile_text_is_escaped_as_orjson_escapes_it(
     assert node["images"][0]["url"] == hostile
     assert node["images"][1]["alt"] is None
     assert node["category"]["name"] == hostile
+
+
+PRODUCT = f"query($slug: String!) {{ __typename product(slug: $slug) {{ {FIELDS} }} }}"
+PRODUCT_SHAPES = [
+    PRODUCT,
+    "query($slug: String!) { p: product(slug: $slug) { __typename ...Card images { url } } }"
+    " fragment Card on Product { key: id inStock images { alt } variants { __typename quantityAvailable } }",
+    "query($slug: String!) { product(slug: $slug) { priceRange { max { amount } } category { __typename id } } }",
+]
+
+
+async def test_product_by_slug_is_built_in_sql_with_the_same_bytes(
+    server: RunningServer, client: httpx.AsyncClient, sql_statements: Any, database_url: str
+) -> None:
+    [(slug,)] = await sql(
+        database_url, "SELECT slug FROM products WHERE is_active ORDER BY created_at DESC, id DESC LIMIT 1"
+    )
+    for query in PRODUCT_SHAPES:
+        assert data(await both(server, client, query, sql_statements, slug=slug))
+    answer = data(await both(server, client, PRODUCT, sql_statements, slug=slug))["product"]
+    assert answer["slug"] == slug and answer["variants"]
+    sql_statements.reset()
+    await client.post("/graphql", json={"query": PRODUCT, "variables": {"slug": slug}})
+    assert sql_statements.count == 1  # the standard path reads the variants in a second statement
+    for missing in ("no-such-product", "nul\x00slug"):
+        assert data(await both(server, client, PRODUCT, slug=missing))["product"] is None
+    rated = "query($slug: String!) { product(slug: $slug) { name rating { count } } }"
+    data(await both(server, client, rated, sql_statements, built_in_sql=False, slug=slug))

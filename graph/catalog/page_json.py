@@ -87,27 +87,54 @@ class ConnectionPlan:
     with_total: bool
 
 
-_plans: dict[tuple[Any, ...], tuple[Sequence[FieldNode], ConnectionPlan | None]] = {}
+_plans: dict[tuple[Any, ...], tuple[Sequence[FieldNode], ConnectionPlan | tuple[Part, ...] | None]] = {}
 
 
 def connection_plan(info: Info) -> ConnectionPlan | None:
     """The plan of the current `products` field's selection, or None when it takes the standard path."""
+    return _plan_of(info, "connection", _connection_plan)  # type: ignore[return-value]
+
+
+def product_plan(info: Info) -> tuple[Part, ...] | None:
+    """The JSON template of the current `product` field's selection, or None: the standard path."""
+    return _plan_of(info, "product", _product_template)  # type: ignore[return-value]
+
+
+def _plan_of(info: Info, kind: str, make: Any) -> ConnectionPlan | tuple[Part, ...] | None:
     context = info.context
     if not (context.json_fragments and context.settings.catalog_json_in_sql):
         return None
     raw = graphql_core_info(info)
     nodes = raw.field_nodes
-    key = (context.settings.currency, *map(id, nodes))
+    key = (kind, context.settings.currency, *map(id, nodes))
     found = _plans.get(key)
     if found is None:
         try:
-            plan: ConnectionPlan | None = _connection_plan(nodes, raw.fragments, context.settings.currency)
+            plan = make(nodes, raw.fragments, context.settings.currency)
         except _Unsupported:
             plan = None
         if len(_plans) >= _MAX_PLANS:
             _plans.clear()
         found = _plans[key] = (nodes, plan)  # holds the nodes: their ids stay theirs
     return found[1]
+
+
+async def product_json(info: Info, slug: str, template: tuple[Part, ...]) -> orjson.Fragment | None:
+    """`product(slug)`'s JSON in one statement (the standard path: the product, then its variants)."""
+    async with info.context.read_engine.connect() as conn:
+        found = await catalog.product_json_by_slug(conn, slug, template)
+    if found is None:
+        return None
+    product_id, node_json = found
+    if any(part.field == "variants" for part in template):
+        note_products((product_id,))  # the answer shows its stock: a stock change drops it
+    return orjson.Fragment(node_json)
+
+
+def _product_template(
+    nodes: Sequence[FieldNode], fragments: Mapping[str, FragmentDefinitionNode], currency: str
+) -> tuple[Part, ...]:
+    return tuple(_template(nodes, fragments, "Product", currency))
 
 
 async def product_connection_json(
