@@ -124,8 +124,15 @@ async def correct_search_words(conn: AsyncConnection, words: Sequence[str]) -> l
         FROM unnest(CAST(:words AS text[])) WITH ORDINALITY AS w(word, position)
         ORDER BY position
     """
-    result = await conn.execute(text(sql), {"words": list(words)})
-    return [(row.word, row.nearest) for row in result]
+    # Compiled once and run on the driver (models.compiled), as the page is: through SQLAlchemy's
+    # execute it cost a search more CPU than the page's statement, and a `SELECT 1` (driver_of).
+    read = compiled_read(
+        conn,
+        "correct_search_words",
+        lambda: text(sql).bindparams(bindparam("words", type_=ARRAY(String))),
+        ["words"],
+    )
+    return [(row["word"], row["nearest"]) for row in await fetch(conn, read, {"words": list(words)})]
 
 
 def _search_query(
