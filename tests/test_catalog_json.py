@@ -139,10 +139,13 @@ async def test_fragments_merged_fields_and_fallbacks_give_the_same_bytes(
     assert page["edges"][0]["node"]["images"][0].keys() == {"url", "alt"}
     for query in FALLBACKS:
         data(await both(server, client, query, sql_statements, built_in_sql=False, x=True))
-    two = (
-        "{ a: products(first: 2) { edges { node { id } } } b: products(first: 3, sort: NAME) { totalCount } }"
+    three = (
+        "{ a: products(first: 2) { edges { node { id } } } b: products(first: 3, sort: NAME) { totalCount }"
+        " c: products(first: 2) { edges { cursor } pageInfo { endCursor } } }"
     )
-    assert len(data(await both(server, client, two))["a"]["edges"]) == 2
+    answer = data(await both(server, client, three, sql_statements))
+    assert len(answer["a"]["edges"]) == 2
+    assert answer["c"]["edges"][-1]["cursor"] == answer["c"]["pageInfo"]["endCursor"]
 
 
 @pytest.mark.parametrize(

@@ -160,21 +160,23 @@ async def product_connection_json(
         if plan.with_cursors
         else []
     )
-    pieces: list[str] = []
-    for key, name in plan.fields:
+    # One list of pieces joined once: the products' JSON (some 20 KB a page) is copied once here.
+    out: list[str] = []
+    for position, (key, name) in enumerate(plan.fields):
+        out.append(("{" if position == 0 else ",") + key)
         if name == "edges":
-            edges = []
+            out.append("[")
             for index, node_json in enumerate(page.nodes):
-                edge = []
-                for edge_key, edge_name in plan.edge:
+                for place, (edge_key, edge_name) in enumerate(plan.edge):
+                    out.append(("," if index and not place else "") + ("{" if not place else ",") + edge_key)
                     if edge_name == "node":
-                        edge.append(edge_key + node_json)
+                        out.append(node_json)
                     elif edge_name == "cursor":
-                        edge.append(edge_key + cursors[index])
+                        out.append(cursors[index])
                     else:
-                        edge.append(edge_key + '"ProductEdge"')
-                edges.append("{" + ",".join(edge) + "}")
-            pieces.append(key + "[" + ",".join(edges) + "]")
+                        out.append('"ProductEdge"')
+                out.append("}" if plan.edge else ("," if index else "") + "{}")
+            out.append("]")
         elif name == "pageInfo":
             values = {
                 "hasNextPage": "true" if page.has_next_page else "false",
@@ -183,12 +185,13 @@ async def product_connection_json(
                 "endCursor": cursors[-1] if cursors else "null",
                 "__typename": '"PageInfo"',
             }
-            pieces.append(key + "{" + ",".join(k + values[n] for k, n in plan.page_info) + "}")
+            out.append("{" + ",".join(k + values[n] for k, n in plan.page_info) + "}")
         elif name == "totalCount":
-            pieces.append(key + str(page.total_count or 0))
+            out.append(str(page.total_count or 0))
         else:
-            pieces.append(key + '"ProductConnection"')
-    return orjson.Fragment("{" + ",".join(pieces) + "}")
+            out.append('"ProductConnection"')
+    out.append("}" if plan.fields else "{}")
+    return orjson.Fragment("".join(out))
 
 
 def _connection_plan(
