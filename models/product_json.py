@@ -121,7 +121,7 @@ def _boolean(column: Any) -> ColumnElement[str]:
 def _global_id(type_name: str, column: Any) -> ColumnElement[str]:
     """graph.ids.to_global_id in SQL: base64 of `Type:pk` (short: no line breaks), quoted."""
     text = _sql_text(f"{type_name}:").op("||")(cast(column, Text))
-    encoded = func.encode(func.convert_to(text, "UTF8"), "base64")
+    encoded = func.encode(func.convert_to(text, _sql_text("UTF8")), _sql_text("base64"))
     return func.concat(_sql_text('"'), encoded, _sql_text('"'), type_=Text)
 
 
