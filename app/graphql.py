@@ -31,6 +31,7 @@ class GraphQLApp(GraphQL[Context, None]):
             payments=state.payments,
             order_events=state.order_events,
             order_token_secret=state.order_token_secret,
+            json_fragments=not isinstance(request, WebSocket),
         )
 
     def encode_json(self, data: object) -> bytes:

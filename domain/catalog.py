@@ -17,10 +17,21 @@ from models.catalog_repository import (
     variants_by_ids,
     variants_by_product_ids,
 )
-from models.product_page import ProductOrder, ProductPage, ProductQuery, product_page, search_words
+from models.product_json import Part, product_json_by_slug
+from models.product_page import (
+    ProductJsonPage,
+    ProductOrder,
+    ProductPage,
+    ProductQuery,
+    product_page,
+    product_page_json,
+    search_words,
+)
 
 __all__ = [
     "CategoryRow",
+    "Part",
+    "ProductJsonPage",
     "ProductOrder",
     "ProductPage",
     "ProductQuery",
@@ -28,7 +39,9 @@ __all__ = [
     "VariantRow",
     "all_categories",
     "categories_by_ids",
+    "product_json_by_slug",
     "product_page",
+    "product_page_json",
     "products_by_ids",
     "products_by_slugs",
     "search_words",

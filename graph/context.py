@@ -34,6 +34,9 @@ class Context:
     catalog_engine: AsyncEngine | None = field(default=None, repr=False)
     # The WebSocket connection_init payload; strawberry sets it when the client sends one.
     connection_params: dict[str, Any] | None = field(default=None, repr=False)
+    # The HTTP endpoint writes answers with orjson, so a resolver may hand back JSON text built
+    # elsewhere as an orjson.Fragment (graph.catalog.page_json); other callers get plain data.
+    json_fragments: bool = field(default=False, repr=False)
     loaders: Loaders = field(init=False)
     # The signed-in user of an HTTP request, looked up once (see graph.auth).
     viewer_lookup: asyncio.Task[UserRow | None] | None = field(default=None, init=False, repr=False)

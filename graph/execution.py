@@ -41,6 +41,7 @@ from graphql import (
     is_object_type,
 )
 from graphql.pyutils import Path, Undefined
+from orjson import Fragment
 
 from graph.library_internals import (
     ExecutionContextBase,
@@ -109,6 +110,8 @@ class PlainFieldsExecutionContext(ExecutionContextBase):
         result: Any,
         position_context: Any,
     ) -> Any:
+        if type(result) is Fragment:  # JSON text a resolver built for this value (graph.catalog.page_json)
+            return result
         if self._plans_on and position_context is None:
             plan = self._object_plan(return_type, field_details_list)
             if plan is not None and (

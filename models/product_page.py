@@ -57,6 +57,7 @@ from models.product_facets import (
     scaled,
 )
 from models.product_facets import explain_facets as explain_facet_statement
+from models.product_json import Template, product_json
 
 SEARCH_MAX_WORDS = 8
 SEARCH_MAX_WORD_LENGTH = 40
@@ -95,6 +96,15 @@ class ProductPage:
     facets: FacetCounts | None = None  # when asked for: exact up to a bound (_facet_bound), scaled above
 
 
+@dataclass(slots=True, frozen=True)
+class ProductJsonPage:
+    nodes: list[str]  # each product's JSON text
+    ids: list[int]
+    sort_keys: list[tuple[Any, ...]]
+    has_next_page: bool
+    total_count: int | None
+
+
 def search_words(text: str) -> tuple[str, ...]:
     """Split a shopper's search text into plain words: quotes, operators and SQL are just text."""
     words = [word.lower()[:SEARCH_MAX_WORD_LENGTH] for word in _WORD.findall(text.replace("_", " "))]
@@ -114,8 +124,15 @@ async def correct_search_words(conn: AsyncConnection, words: Sequence[str]) -> l
         FROM unnest(CAST(:words AS text[])) WITH ORDINALITY AS w(word, position)
         ORDER BY position
     """
-    result = await conn.execute(text(sql), {"words": list(words)})
-    return [(row.word, row.nearest) for row in result]
+    # Compiled once and run on the driver (models.compiled), as the page is: through SQLAlchemy's
+    # execute it cost a search more CPU than the page's statement, and a `SELECT 1` (driver_of).
+    read = compiled_read(
+        conn,
+        "correct_search_words",
+        lambda: text(sql).bindparams(bindparam("words", type_=ARRAY(String))),
+        ["words"],
+    )
+    return [(row["word"], row["nearest"]) for row in await fetch(conn, read, {"words": list(words)})]
 
 
 def _search_query(
@@ -205,17 +222,8 @@ async def product_page(
     shape, read, values = await _prepare(
         conn, query, order, first, after, with_total, with_variants, with_category, exact_count_up_to
     )
-    shape, read, total_count, estimate = await _uncounted_search(conn, shape, read, values)
-    result = await fetch(conn, read, values)
+    shape, rows, has_next, total_count, estimate = await _page_rows(conn, shape, read, values, first)
     facets = await _facets(conn, shape, values, estimate) if with_facets else None
-
-    if shape.with_total:
-        total_count = int(result[0]["total_count"])
-        if total_count > shape.exact_count_up_to:
-            total_count = _rounded_estimate(shape, await _estimated_rows(conn, shape, values))
-    rows = [row for row in result if row["id"] is not None] if shape.with_total else result
-    has_next = len(rows) > first
-    rows = rows[:first]
     key_names = _key_names(shape)
     return ProductPage(
         rows=[product_row(row) for row in rows],
@@ -226,6 +234,47 @@ async def product_page(
         categories=[_page_category_row(row) for row in rows] if with_category else None,
         facets=facets,
     )
+
+
+async def product_page_json(
+    conn: AsyncConnection,
+    query: ProductQuery,
+    order: ProductOrder,
+    first: int,
+    after: Sequence[Any] | None,
+    node: Template,
+    *,
+    with_total: bool = True,
+) -> ProductJsonPage:
+    """`product_page`, each product as the JSON text of `node` (models.product_json) built by
+    PostgreSQL: the same statements, the same products in the same order."""
+    shape, read, values = await _prepare(
+        conn, query, order, first, after, with_total, False, False, TOTAL_COUNT_EXACT_UP_TO, node
+    )
+    shape, rows, has_next, total_count, _ = await _page_rows(conn, shape, read, values, first)
+    key_names = _key_names(shape)
+    return ProductJsonPage(
+        nodes=[row["node_json"] for row in rows],
+        ids=[row["id"] for row in rows],
+        sort_keys=[tuple(row[name] for name in key_names) for row in rows],
+        has_next_page=has_next,
+        total_count=total_count,
+    )
+
+
+async def _page_rows(
+    conn: AsyncConnection, shape: _PageShape, read: CompiledRead, values: dict[str, Any], first: int
+) -> tuple[_PageShape, list[Any], bool, int | None, int | None]:
+    """The page's rows (at most `first`), whether more follow, the total when asked for, and the
+    planner's estimate of the matches when one was made."""
+    shape, read, total_count, estimate = await _uncounted_search(conn, shape, read, values)
+    result = await fetch(conn, read, values)
+    if shape.with_total:
+        total_count = int(result[0]["total_count"])
+        if total_count > shape.exact_count_up_to:
+            total_count = _rounded_estimate(shape, await _estimated_rows(conn, shape, values))
+    rows = [row for row in result if row["id"] is not None] if shape.with_total else result
+    return shape, rows[:first], len(rows) > first, total_count, estimate
 
 
 async def explain_product_page(
@@ -291,6 +340,7 @@ async def _prepare(
     with_variants: bool,
     with_category: bool,
     exact_count_up_to: int,
+    json_node: Template | None = None,
 ) -> tuple[_PageShape, CompiledRead, dict[str, Any]]:
     corrected = await correct_search_words(conn, query.search_words) if query.search_words else []
     if corrected:
@@ -315,6 +365,7 @@ async def _prepare(
         limit=first + 1,
         exact_count_up_to=exact_count_up_to,
         attributes=len(query.attributes),
+        json_node=json_node,
     )
     values: dict[str, Any] = {
         "category_slug": query.category_slug,
@@ -349,6 +400,7 @@ class _PageShape:
     limit: int
     exact_count_up_to: int = TOTAL_COUNT_EXACT_UP_TO  # in the SQL text too
     attributes: int = 0  # how many attribute filters (their slugs are parameters)
+    json_node: Template | None = None  # each product as this JSON (models.product_json), not columns
 
 
 def _key_names(shape: _PageShape) -> list[str]:
@@ -606,7 +658,13 @@ async def _estimated_rows(conn: AsyncConnection, shape: _PageShape, values: Mapp
     key = (
         "estimate",
         replace(
-            shape, after=False, after_tier=None, with_total=True, with_variants=False, with_category=False
+            shape,
+            after=False,
+            after_tier=None,
+            with_total=True,
+            with_variants=False,
+            with_category=False,
+            json_node=None,
         ),
     )
     values = dict(values)
@@ -642,9 +700,15 @@ def _page_statement(shape: _PageShape) -> Select[Any]:
     names = _key_names(shape)
     sort_keys = [page_keys.c[name] for name in names]
     _, descending = _sort_columns(shape.order, products)
+    if shape.json_node is None:
+        columns = product_select(
+            *sort_keys, with_variants=shape.with_variants, with_category=shape.with_category
+        )
+    else:
+        columns = select(products.c.id, product_json(shape.json_node).label("node_json"), *sort_keys)
+        columns = columns.select_from(products).where(products.c.is_active)
     page = (
-        product_select(*sort_keys, with_variants=shape.with_variants, with_category=shape.with_category)
-        .join(page_keys, page_keys.c.id == products.c.id)
+        columns.join(page_keys, page_keys.c.id == products.c.id)
         .order_by(*[key.desc() if descending else key.asc() for key in sort_keys])
         .limit(literal_column(str(int(shape.limit))))
     )

@@ -51,6 +51,7 @@ from graph.library_internals import (
 )
 from graph.websocket import LegacyGraphQLWSHandler, TextFrameWebSocketAdapter
 from models import compiled
+from tests.support import RunningServer
 
 
 def test_the_installed_versions_are_those_the_adapters_were_written_for() -> None:
@@ -129,10 +130,17 @@ def test_strawberry_info_wraps_graphql_cores() -> None:
     assert raw.fragments == {}  # type: ignore[attr-defined]
 
 
-async def test_the_apps_catalog_page_is_completed_from_plans(client: httpx.AsyncClient) -> None:
+async def test_the_apps_catalog_page_is_completed_from_plans(
+    server: RunningServer, client: httpx.AsyncClient
+) -> None:
     execution._plans.clear()
     query = "{ products(first: 3) { edges { node { name slug variants { sku price { amount } } } } } }"
-    response = await client.post("/graphql", json={"query": query})
+    # The standard path (which a page takes when PostgreSQL does not build its JSON: graph.catalog.page_json).
+    server.app.state.settings.catalog_json_in_sql = False
+    try:
+        response = await client.post("/graphql", json={"query": query})
+    finally:
+        server.app.state.settings.catalog_json_in_sql = True
     assert "errors" not in response.json()
     plain_fields = {
         (key[0].name, name)

@@ -76,8 +76,8 @@ async def test_deeper_nesting_still_batches_each_level(
     assert sql_statements.count <= 5, sql_statements.statements
 
 
-async def test_product_by_slug_costs_two_statements(
-    client: httpx.AsyncClient, sql_statements: StatementCounter
+async def test_product_by_slug_costs_one_statement_or_two_on_the_standard_path(
+    server: RunningServer, client: httpx.AsyncClient, sql_statements: StatementCounter
 ) -> None:
     slug = (await graphql(client, "{ products(first: 1) { edges { node { slug } } } }"))["data"]["products"][
         "edges"
@@ -87,6 +87,18 @@ async def test_product_by_slug_costs_two_statements(
         client,
         "query($slug: String!) { product(slug: $slug) { name variants { sku quantityAvailable } } }",
         {"slug": slug},
+    )
+    assert body["data"]["product"]["variants"]
+    # The product with its variants as JSON built by PostgreSQL (graph.catalog.page_json).
+    assert sql_statements.count == 1, sql_statements.statements
+    # The standard path (CATALOG_JSON_IN_SQL off, or a selection it does not build): the
+    # product, then its variants.
+    server.app.state.settings.catalog_json_in_sql = False
+    sql_statements.reset()
+    body = await graphql(
+        client,
+        "query($slug: String!) { product(slug: $slug) { name variants { sku quantityAvailable } } }",
+        {"slug": slug, "again": True},  # not the cached answer
     )
     assert body["data"]["product"]["variants"]
     assert sql_statements.count == 2, sql_statements.statements

@@ -20,6 +20,7 @@ from graph.catalog.attribute_types import (
     SelectedAttribute,
     selected_attributes,
 )
+from graph.catalog.page_json import ConnectionPlan, product_connection_json
 from graph.common.types import Money, Node, PageInfo
 from graph.context import Info
 from graph.execution import READ_AHEAD
@@ -263,15 +264,27 @@ _CURSOR_TYPES: dict[ProductOrder, tuple[type, ...]] = {
 
 
 async def product_connection(
-    info: Info, query: ProductQuery, sort: ProductSort | None, first: int | None, after: str | None
+    info: Info,
+    query: ProductQuery,
+    sort: ProductSort | None,
+    first: int | None,
+    after: str | None,
+    json_plan: ConnectionPlan | None = None,
 ) -> ProductConnection:
-    """A page of products for any list of them: the root query and a category's products."""
+    """A page of products for any list of them: the root query and a category's products.
+
+    With a `json_plan` (graph.catalog.page_json) the connection comes back as its JSON text,
+    which the executor puts in the answer as it is.
+    """
     limit = page_size(first)
     order = ProductOrder(sort.value) if sort else ProductOrder.RELEVANCE
     if order is ProductOrder.RELEVANCE and not query.search_words:
         order = ProductOrder.NEWEST
     cursor_kind = f"products:{order.value}"
     after_key = decode_cursor(after, cursor_kind, _CURSOR_TYPES[order]) if after else None
+    if json_plan is not None:
+        built = await product_connection_json(info, json_plan, query, order, limit, after_key, cursor_kind)
+        return built  # type: ignore[return-value]
 
     wanted = selected_names(info)
     node_fields = selected_names(info, ("edges", "node"))

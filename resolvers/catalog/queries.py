@@ -8,6 +8,7 @@ from domain import catalog
 from domain.attributes import MAX_ATTRIBUTE_FILTERS, MAX_VALUES_PER_FILTER
 from domain.catalog import ProductQuery, search_words
 from graph.catalog.attribute_types import AttributeFilter
+from graph.catalog.page_json import connection_plan, product_json, product_plan
 from graph.catalog.types import (
     Category,
     Product,
@@ -109,10 +110,13 @@ class CatalogQuery:
         sort: ProductSort | None = None,
     ) -> ProductConnection:
         query = filter.to_query() if filter else ProductQuery()
-        return await product_connection(info, query, sort, first, after)
+        return await product_connection(info, query, sort, first, after, json_plan=connection_plan(info))
 
     @strawberry.field
     async def product(self, info: Info, slug: str) -> Product | None:
+        template = product_plan(info)
+        if template is not None:  # the product's JSON built by PostgreSQL, put in the answer as it is
+            return await product_json(info, slug, template)  # type: ignore[return-value]
         row = await info.context.loaders.product_by_slug.load(slug)
         return Product.from_row(row, info.context.settings.currency) if row else None
 

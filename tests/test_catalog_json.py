@@ -1,0 +1,224 @@
+"""Product pages answered with JSON built by PostgreSQL (graph/catalog/page_json.py) give the same
+bytes as the standard path, over a family of selections, arguments, fragments and errors."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from core.settings import Settings
+from tests.support import RunningServer, sql
+
+FIELDS = (
+    "id name slug description images { url alt } category { name slug }"
+    " priceRange { min { amount currency } max { amount currency } }"
+    " variants { id sku name price { amount currency } quantityAvailable }"
+)
+PAGE = f"{{ products(first: 20) {{ edges {{ node {{ {FIELDS} }} }} }} }}"
+EVERYTHING = """
+query Page($first: Int, $after: String, $filter: ProductFilter, $sort: ProductSort) {
+  __typename
+  list: products(first: $first, after: $after, filter: $filter, sort: $sort) {
+    count: totalCount
+    __typename
+    info: pageInfo { endCursor hasNextPage __typename hasPreviousPage startCursor }
+    edges {
+      __typename
+      cursor
+      item: node {
+        __typename inStock slug
+        key: id
+        images { alt __typename url }
+        category { __typename id slug name }
+        priceRange { __typename max { currency amount } min { __typename amount } }
+        variants { quantityAvailable __typename price { currency amount __typename } sku id name }
+      }
+    }
+  }
+}
+"""
+FRAGMENTS = """
+query { products(first: 7, sort: NAME) { ...Page } }
+fragment Page on ProductConnection { totalCount edges { ...Edge node { id } } }
+fragment Edge on ProductEdge { cursor node { ...Card ... on Product { variants { sku } } } }
+fragment Card on Product { id name images { url } images { alt } variants { id price { amount } } }
+"""
+# Not built in SQL (an interface's fragment, a directive, facets, ratings): the standard path.
+FALLBACKS = [
+    "{ products(first: 3) { edges { node { ... on Node { id } name } } } }",
+    "query($x: Boolean!) { products(first: 3) { edges { node { name @include(if: $x) slug } } } }",
+    "{ products(first: 3) { totalCount facets { inStock } edges { node { name } } } }",
+    "{ products(first: 3) { edges { node { name rating { average count } } } } }",
+    "{ products(first: 3) { edges { node { category { parent { name } } } } } }",
+]
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"catalog_cache_size": 0})
+
+
+async def both(
+    server: RunningServer,
+    client: httpx.AsyncClient,
+    query: str,
+    statements: Any = None,
+    built_in_sql: bool = True,
+    **variables: Any,
+) -> bytes:
+    """The answer's bytes, asserted equal on the JSON path and the standard one (and, with the
+    `sql_statements` fixture, whether the first was built in SQL)."""
+    body = {"query": query, "variables": variables}
+    settings = server.app.state.settings
+    answers = []
+    for in_sql in (True, False):
+        settings.catalog_json_in_sql = in_sql
+        if statements is not None:
+            statements.reset()
+        response = await client.post("/graphql", json=body)
+        assert response.status_code == 200
+        answers.append(response.content)
+        if statements is not None and in_sql:
+            assert any("node_json" in text for text in statements.statements) is built_in_sql, query
+    settings.catalog_json_in_sql = True
+    assert answers[0] == answers[1], (query, variables)
+    return answers[0]
+
+
+def data(answer: bytes) -> Any:
+    document = orjson.loads(answer)
+    assert "errors" not in document, document
+    return document["data"]
+
+
+async def test_the_benchmark_page_is_built_in_sql_with_the_same_bytes(
+    server: RunningServer, client: httpx.AsyncClient, sql_statements: Any
+) -> None:
+    answer = await both(server, client, PAGE)
+    assert len(data(answer)["products"]["edges"]) == 20
+    sql_statements.reset()
+    await client.post("/graphql", json={"query": PAGE})
+    assert sql_statements.count == 1
+    assert "node_json" in sql_statements.statements[0]
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [
+        {"first": 5},
+        {"first": 0},
+        {"first": 100},
+        {"first": 4, "sort": "NAME"},
+        {"first": 4, "sort": "PRICE_ASC", "filter": {"minPrice": 1000, "maxPrice": 20000}},
+        {"first": 4, "sort": "PRICE_DESC", "filter": {"inStock": True}},
+        {"first": 4, "sort": "RATING"},
+        {"first": 4, "filter": {"search": "blutooth speakr"}},
+        {"first": 4, "filter": {"search": "wireless"}, "sort": "RELEVANCE"},
+        {"first": 4, "filter": {"search": "no such thing anywhere"}},
+        {"first": 4, "filter": {"categorySlug": "electronics"}},
+        {"first": 4, "filter": {"categorySlug": "no-such-category"}},
+    ],
+)
+async def test_arguments_give_the_same_bytes(
+    server: RunningServer, client: httpx.AsyncClient, sql_statements: Any, variables: dict[str, Any]
+) -> None:
+    page = data(await both(server, client, EVERYTHING, sql_statements, **variables))["list"]
+    if page["info"]["hasNextPage"]:  # and the next page, by its cursor
+        after = page["info"]["endCursor"]
+        await both(server, client, EVERYTHING, sql_statements, **{**variables, "after": after})
+
+
+async def test_fragments_merged_fields_and_fallbacks_give_the_same_bytes(
+    server: RunningServer, client: httpx.AsyncClient, sql_statements: Any
+) -> None:
+    page = data(await both(server, client, FRAGMENTS, sql_statements))["products"]
+    assert page["edges"][0]["node"]["images"][0].keys() == {"url", "alt"}
+    for query in FALLBACKS:
+        data(await both(server, client, query, sql_statements, built_in_sql=False, x=True))
+    three = (
+        "{ a: products(first: 2) { edges { node { id } } } b: products(first: 3, sort: NAME) { totalCount }"
+        " c: products(first: 2) { edges { cursor } pageInfo { endCursor } } }"
+    )
+    answer = data(await both(server, client, three, sql_statements))
+    assert len(answer["a"]["edges"]) == 2
+    assert answer["c"]["edges"][-1]["cursor"] == answer["c"]["pageInfo"]["endCursor"]
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [
+        {"first": 101},
+        {"first": -1},
+        {"first": 3, "after": "not-a-cursor"},
+        {"first": 3, "after": base64.urlsafe_b64encode(b'["products:NAME",["a",1]]').decode()},
+    ],
+)
+async def test_errors_give_the_same_bytes(
+    server: RunningServer, client: httpx.AsyncClient, variables: dict[str, Any]
+) -> None:
+    assert orjson.loads(await both(server, client, EVERYTHING, **variables))["errors"]
+
+
+async def test_hostile_text_is_escaped_as_orjson_escapes_it(
+    server: RunningServer, client: httpx.AsyncClient, database_url: str
+) -> None:
+    hostile = '"quote" \\back\\ \t\n\r\x08\x0c \x01\x1f\x7f é ü 漢字 🛒 \u2028\u2029 </script> \''
+    images = orjson.dumps([{"url": hostile, "alt": None}, {"url": "/x.png"}, {"url": "/y", "alt": hostile}])
+    [(product_id,)] = await sql(
+        database_url,
+        "UPDATE products SET name = :text, description = :text, images = CAST(:images AS jsonb)"
+        " WHERE id = (SELECT id FROM products WHERE is_active ORDER BY created_at DESC, id DESC LIMIT 1)"
+        " RETURNING id",
+        text=hostile,
+        images=images.decode(),
+    )
+    await sql(
+        database_url,
+        "UPDATE categories SET name = :text WHERE id = (SELECT category_id FROM products WHERE id = :id)",
+        text=hostile,
+        id=product_id,
+    )
+    await sql(
+        database_url,
+        "UPDATE product_variants SET name = :text WHERE product_id = :id",
+        text=hostile,
+        id=product_id,
+    )
+    page = data(await both(server, client, EVERYTHING, first=2))["list"]
+    assert page["edges"][0]["item"]["key"] == base64.b64encode(f"Product:{product_id}".encode()).decode()
+    node = page["edges"][0]["item"]
+    assert node["images"][0]["url"] == hostile
+    assert node["images"][1]["alt"] is None
+    assert node["category"]["name"] == hostile
+
+
+PRODUCT = f"query($slug: String!) {{ __typename product(slug: $slug) {{ {FIELDS} }} }}"
+PRODUCT_SHAPES = [
+    PRODUCT,
+    "query($slug: String!) { p: product(slug: $slug) { __typename ...Card images { url } } }"
+    " fragment Card on Product { key: id inStock images { alt } variants { __typename quantityAvailable } }",
+    "query($slug: String!) { product(slug: $slug) { priceRange { max { amount } } category { __typename id } } }",
+]
+
+
+async def test_product_by_slug_is_built_in_sql_with_the_same_bytes(
+    server: RunningServer, client: httpx.AsyncClient, sql_statements: Any, database_url: str
+) -> None:
+    [(slug,)] = await sql(
+        database_url, "SELECT slug FROM products WHERE is_active ORDER BY created_at DESC, id DESC LIMIT 1"
+    )
+    for query in PRODUCT_SHAPES:
+        assert data(await both(server, client, query, sql_statements, slug=slug))
+    answer = data(await both(server, client, PRODUCT, sql_statements, slug=slug))["product"]
+    assert answer["slug"] == slug and answer["variants"]
+    sql_statements.reset()
+    await client.post("/graphql", json={"query": PRODUCT, "variables": {"slug": slug}})
+    assert sql_statements.count == 1  # the standard path reads the variants in a second statement
+    for missing in ("no-such-product", "nul\x00slug"):
+        assert data(await both(server, client, PRODUCT, slug=missing))["product"] is None
+    rated = "query($slug: String!) { product(slug: $slug) { name rating { count } } }"
+    data(await both(server, client, rated, sql_statements, built_in_sql=False, slug=slug))
