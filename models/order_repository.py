@@ -426,9 +426,12 @@ async def record_refund(conn: AsyncConnection, order_id: int, refund_id: str) ->
     return result.rowcount == 1
 
 
+_NOTIFY_STATUS = text("SELECT pg_notify('order_status', :payload)")
+
+
 async def notify_status_change(conn: AsyncConnection, payload: str) -> None:
     """Publish inside the caller's transaction: listeners hear it only if it commits."""
-    await conn.execute(text("SELECT pg_notify('order_status', :payload)"), {"payload": payload})
+    await conn.execute(_NOTIFY_STATUS, {"payload": payload})
 
 
 async def latest_change_of_orders(

@@ -153,6 +153,49 @@ async def test_stock_writes_notify_their_products_and_other_writes_everything(
         await listener.close()
 
 
+async def test_a_payment_moving_reserved_units_to_sold_notifies_nothing(
+    database_url: str, direct_database_url: str
+) -> None:
+    """stock - reserved is all a catalog answer shows of stock (migration 0016): a payment's write
+    (both down by as many) drops no cached answer; a write that changes it names its product."""
+    heard: list[str] = []
+    listener = await asyncpg.connect(_dsn(direct_database_url))
+    try:
+        await listener.add_listener("catalog_changed", lambda *args: heard.append(args[3]))
+        [(variant, product)] = await sql(
+            database_url, "SELECT id, product_id FROM product_variants WHERE stock > 5 ORDER BY id LIMIT 1"
+        )
+        [(other, other_product)] = await sql(
+            database_url,
+            "SELECT id, product_id FROM product_variants WHERE stock > 5 AND product_id <> :p ORDER BY id LIMIT 1",
+            p=product,
+        )
+        await sql(
+            database_url, "UPDATE product_variants SET reserved = reserved + 2 WHERE id = :v", v=variant
+        )
+        await eventually(lambda: heard, message="no notification")
+        assert heard == [f"stock:{product}"]
+        heard.clear()
+        # The payment (as inventory.commit writes it), then one statement moving both variants,
+        # only the second's availability changing. Notifications arrive in commit order.
+        await sql(
+            database_url,
+            "UPDATE product_variants SET stock = stock - 2, reserved = reserved - 2 WHERE id = :v",
+            v=variant,
+        )
+        await sql(
+            database_url,
+            "UPDATE product_variants SET stock = stock - CASE WHEN id = :o THEN 1 ELSE 0 END"
+            " WHERE id IN (:v, :o)",
+            v=variant,
+            o=other,
+        )
+        await eventually(lambda: heard, message="no notification")
+        assert heard == [f"stock:{other_product}"]
+    finally:
+        await listener.close()
+
+
 async def test_orders_moving_stock_keep_the_other_answers_cached(
     client: httpx.AsyncClient, sql_statements: StatementCounter, database_url: str, server: RunningServer
 ) -> None:
