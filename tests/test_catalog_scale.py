@@ -252,3 +252,37 @@ async def test_orders_moving_stock_keep_the_other_answers_cached(
         return body["data"]["products"]["edges"][0]["node"]["inStock"] is False
 
     await eventually(sold_out, message="the sold-out product still shows in stock")
+
+
+async def test_shoppers_asking_for_an_answer_being_computed_wait_for_it(
+    client: httpx.AsyncClient,
+    sql_statements: StatementCounter,
+    server: RunningServer,
+    direct_database_url: str,
+) -> None:
+    """After a drop, the shoppers on a popular page do not all read it at once: requests for an
+    answer being computed wait for it and are answered from the cache."""
+    cache = server.app.state.catalog_cache
+    await eventually(lambda: cache.enabled, message="the catalog cache is off")
+    cache.invalidate()
+    sql_statements.reset()
+    alone = await graphql(client, PAGE, {"first": 5})
+    one_computation = sql_statements.count
+    assert one_computation > 0
+    cache.invalidate()
+    sql_statements.reset()
+    # The products table locked, so that the first computation is still running when all arrive.
+    locker = await asyncpg.connect(_dsn(direct_database_url))
+    try:
+        transaction = locker.transaction()
+        await transaction.start()
+        await locker.execute("LOCK TABLE products IN ACCESS EXCLUSIVE MODE")
+        misses = cache.misses
+        asked = asyncio.gather(*(graphql(client, PAGE, {"first": 5}) for _ in range(8)))
+        await eventually(lambda: cache.misses >= misses + 8, message="not every request arrived")
+        await transaction.rollback()
+        answers = await asked
+    finally:
+        await locker.close()
+    assert all(answer == alone for answer in answers)
+    assert sql_statements.count == one_computation, "the answer was computed more than once"
