@@ -42,6 +42,8 @@ BY_STATUS: dict[str, MessageKind] = {
     "REFUNDED": K.ORDER_REFUNDED,
 }
 ORDER_KINDS = frozenset(BY_STATUS.values())
+# The messages whose templates say why the order reached its status (read from its history).
+SHOWS_REASON = frozenset({K.ORDER_CANCELLED})
 # The e-mail domain of an erased order or account (domain.privacy; RFC 2606, never delivers).
 ERASED_DOMAIN = "erased.invalid"
 
@@ -129,11 +131,12 @@ async def _order_message(
     if order.email.endswith("@" + ERASED_DOMAIN):
         return "erased"
     lines = (await orders.lines_of_orders(conn, [order_id])).get(order_id, [])
-    history = await orders.history_of_orders(conn, [order_id])
-    reason = next(
-        (change.reason for change in reversed(history.get(order_id, [])) if change.to_status == order.status),
-        None,
-    )
+    reason = None
+    if kind in SHOWS_REASON:
+        history = await orders.history_of_orders(conn, [order_id])
+        reason = next(
+            (c.reason for c in reversed(history.get(order_id, [])) if c.to_status == order.status), None
+        )
     context = {"shop": _shop(mailer.settings), "order": _order_context(mailer.settings, order, lines, reason)}
     return {
         "key": str(order.public_id),
