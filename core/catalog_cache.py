@@ -18,6 +18,7 @@ depend on them).
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
@@ -126,12 +127,12 @@ class CatalogCache:
         self.available = available
         self.invalidate()
 
-    def get(self, key: CacheKey) -> bytes | None:
+    def get(self, key: CacheKey, *, count: bool = True) -> bytes | None:
         entry = self._answers.get(key)
         if entry is None or entry[0] != self.generation:
-            self.misses += 1
+            self.misses += count
             return None
-        self.hits += 1
+        self.hits += count
         self._answers.move_to_end(key)
         return entry[1]
 
@@ -202,6 +203,9 @@ class CatalogCacheMiddleware:
         self.app = app
         self.cache = cache
         self.path = path
+        # Answers being computed: a request for one waits for it rather than computing it again
+        # (after a drop, the shoppers on a popular page would otherwise all read it at once).
+        self._computing: dict[CacheKey, asyncio.Event] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -219,20 +223,30 @@ class CatalogCacheMiddleware:
             await self.app(scope, replay, send)
             return
         cached = self.cache.get(key)
+        if cached is None and (computing := self._computing.get(key)) is not None:
+            await computing.wait()
+            # Kept only if no drop touched it while it was computed (CatalogCache.put); else this
+            # request computes its own.
+            cached = self.cache.get(key, count=False)
         metrics.catalog_cache(cached is not None, key[0], key[2])
         if cached is not None:
             await _send_json(send, cached)
             return
+        owner = key not in self._computing  # else one that woke first computes it too: not waited for
+        if owner:
+            self._computing[key] = asyncio.Event()
         generation, drops = self.cache.generation, self.cache.drops
         captured = _Capture(send)
         shown: set[int] = set()
         token = _shown_products.set(shown)
         try:
             await self.app(scope, replay, captured)
+            if captured.status == 200 and captured.complete and b'"errors"' not in captured.body:
+                self.cache.put(key, generation, bytes(captured.body), frozenset(shown), drops)
         finally:
             _shown_products.reset(token)
-        if captured.status == 200 and captured.complete and b'"errors"' not in captured.body:
-            self.cache.put(key, generation, bytes(captured.body), frozenset(shown), drops)
+            if owner:
+                self._computing.pop(key).set()
 
 
 def _plain_json(scope: Scope) -> bool:

@@ -165,10 +165,11 @@ async def checkout(
                 ]
             )
         async with engine.begin() as conn:
-            await orders.set_payment_session(
+            refreshed = await orders.set_payment_session(
                 conn, order.id, session.id, session.url, request.success_url, request.cancel_url
             )
-            refreshed = (await orders.orders_by_ids(conn, [order.id]))[order.id]
+            if refreshed is None:  # another session was recorded first: answer the order as it is
+                refreshed = (await orders.orders_by_ids(conn, [order.id]))[order.id]
         order = refreshed
     return CheckoutResult(
         order=order,

@@ -42,6 +42,8 @@ BY_STATUS: dict[str, MessageKind] = {
     "REFUNDED": K.ORDER_REFUNDED,
 }
 ORDER_KINDS = frozenset(BY_STATUS.values())
+# The messages whose templates say why the order reached its status (read from its history).
+SHOWS_REASON = frozenset({K.ORDER_CANCELLED})
 # The e-mail domain of an erased order or account (domain.privacy; RFC 2606, never delivers).
 ERASED_DOMAIN = "erased.invalid"
 
@@ -104,28 +106,64 @@ async def send_order_email(engine: AsyncEngine, mailer: Mailer, order_id: int, k
     """
     if kind not in ORDER_KINDS:
         raise ValueError(f"not an order message: {kind}")
+    if mailer.transport is None:
+        # Captured, not sent: the reads and the capture are one transaction (nothing leaves the
+        # process in between), where sending takes three (read; claim; mark sent after the send).
+        async with engine.begin() as conn:
+            message = await _order_message(conn, mailer, order_id, kind)
+            if isinstance(message, str):
+                return message
+            return await _capture(conn, mailer, kind, message)
     async with engine.connect() as conn:
-        order = (await orders.orders_by_ids(conn, [order_id])).get(order_id)
-        if order is None:
-            return "no_order"
-        if order.email.endswith("@" + ERASED_DOMAIN):
-            return "erased"
-        lines = (await orders.lines_of_orders(conn, [order_id])).get(order_id, [])
+        message = await _order_message(conn, mailer, order_id, kind)
+    if isinstance(message, str):
+        return message
+    return await _deliver(engine, mailer, kind, **message)
+
+
+async def _order_message(
+    conn: AsyncConnection, mailer: Mailer, order_id: int, kind: MessageKind
+) -> dict[str, Any] | str:
+    """What `_deliver` needs to send an order's message, or why there is none ("no_order", "erased")."""
+    order = (await orders.orders_by_ids(conn, [order_id])).get(order_id)
+    if order is None:
+        return "no_order"
+    if order.email.endswith("@" + ERASED_DOMAIN):
+        return "erased"
+    lines = (await orders.lines_of_orders(conn, [order_id])).get(order_id, [])
+    reason = None
+    if kind in SHOWS_REASON:
         history = await orders.history_of_orders(conn, [order_id])
-    reason = next(
-        (change.reason for change in reversed(history.get(order_id, [])) if change.to_status == order.status),
-        None,
-    )
+        reason = next(
+            (c.reason for c in reversed(history.get(order_id, [])) if c.to_status == order.status), None
+        )
     context = {"shop": _shop(mailer.settings), "order": _order_context(mailer.settings, order, lines, reason)}
-    return await _deliver(
-        engine,
-        mailer,
-        kind,
-        key=str(order.public_id),
-        order_id=order.id,
-        recipient=order.email,
-        context=context,
+    return {
+        "key": str(order.public_id),
+        "order_id": order.id,
+        "recipient": order.email,
+        "context": context,
+    }
+
+
+async def _capture(conn: AsyncConnection, mailer: Mailer, kind: MessageKind, message: dict[str, Any]) -> str:
+    rendered = render(kind, message["context"])
+    mid = message_id(kind, message["key"], mailer.domain)
+    captured = await mails.capture(
+        conn,
+        message_id=mid,
+        kind=kind.value,
+        order_id=message["order_id"],
+        recipient=message["recipient"],
+        subject=rendered.subject,
+        text_body=rendered.text,
+        html_body=rendered.html,
     )
+    if captured == "done":
+        return "already_sent"
+    if captured == "held":
+        raise MessageClaimed(mid)
+    return "captured"
 
 
 ACCOUNT_KINDS = frozenset(
@@ -213,6 +251,10 @@ async def _deliver(
     recipient: str,
     context: dict[str, Any],
 ) -> str:
+    if mailer.transport is None:
+        async with engine.begin() as conn:
+            message = {"key": key, "order_id": order_id, "recipient": recipient, "context": context}
+            return await _capture(conn, mailer, kind, message)
     rendered = render(kind, context)
     mid = message_id(kind, key, mailer.domain)
     async with engine.begin() as conn:
@@ -231,10 +273,6 @@ async def _deliver(
         return "already_sent"
     if claimed == "held":
         raise MessageClaimed(mid)
-    if mailer.transport is None:
-        async with engine.begin() as conn:
-            await mails.mark_sent(conn, mid, captured=True)
-        return "captured"
     message = build_message(rendered, sender=mailer.sender, recipient=recipient, message_id=mid)
     try:
         await mailer.transport.send(message)  # outside any transaction

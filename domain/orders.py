@@ -70,6 +70,7 @@ async def change_status(
     actor: str,
     reason: str | None = None,
     only_from: Collection[OrderStatus] | None = None,
+    locked: OrderRow | None = None,
     **fields: object,
 ) -> StatusChange:
     """Move an order to `target` inside the caller's transaction.
@@ -77,8 +78,10 @@ async def change_status(
     `only_from` narrows the allowed starting points further (a payment event may only
     move an order that is still waiting for it). A move the lifecycle forbids raises
     InvalidTransition; one outside `only_from` changes nothing and returns `changed == False`.
+    `locked` is the order when the caller has locked it already in this transaction (FOR UPDATE).
     """
-    order = await orders.lock_order(conn, order_id)
+    order = locked if locked is not None and locked.id == order_id else None
+    order = order or await orders.lock_order(conn, order_id)
     if order is None:
         raise LookupError(order_id)
     current = OrderStatus(order.status)
@@ -93,13 +96,13 @@ async def change_status(
     values: dict[str, object] = {"status": target.value, **fields}
     if stock_state != order.stock_state:
         values["stock_state"] = stock_state
-    await orders.update_order(conn, order.id, **values)
+    # The order as it now is, from the update itself (nothing below writes the order row).
+    updated = await orders.update_order_returning(conn, order.id, **values)
+    assert updated is not None
     change = await orders.append_history(conn, order.id, current.value, target.value, reason, actor)
     await publish(conn, order, change)
     metrics.order_status_changed(current.value, target.value)
     await notifications.order_changed(conn, order.id, target.value)
-    updated = await orders.lock_order(conn, order.id)
-    assert updated is not None
     return StatusChange(order=updated, change=change)
 
 

@@ -90,36 +90,42 @@ async def apply_payment_event(
     return outcome
 
 
-async def _order_of_session(conn: AsyncConnection, session: dict[str, Any]) -> int | None:
-    """The order a checkout session was opened for, by the id we put in its metadata."""
+async def _order_of_session(conn: AsyncConnection, session: dict[str, Any]) -> orders.OrderRow | None:
+    """The order a checkout session was opened for, by the id we put in its metadata, locked for
+    the event's transaction (every handler that finds it changes it, or may: one read, not four)."""
     raw = mapping(session.get("metadata")).get("order_id") or session.get("client_reference_id")
-    order_id = await _existing_order_id(conn, raw)
-    if order_id is None:
+    order_id = _order_id(raw)
+    order = await orders.lock_order(conn, order_id) if order_id is not None else None
+    if order is None:
         return None
-    order = (await orders.orders_by_ids(conn, [order_id]))[order_id]
     if order.payment_session_id is not None and text(session.get("id")) not in (
         None,
         order.payment_session_id,
     ):
         logger.error("event names order %s with a session that is not its own", order.number)
         return None
-    return order_id
+    return order
 
 
-async def _existing_order_id(conn: AsyncConnection, raw: object) -> int | None:
+def _order_id(raw: object) -> int | None:
     digits = text(raw, 19) or ""  # an order id is a positive bigint
     if not digits.isdigit() or not 0 < int(digits) < 2**63:
         return None
-    order_id = int(digits)
+    return int(digits)
+
+
+async def _existing_order_id(conn: AsyncConnection, raw: object) -> int | None:
+    order_id = _order_id(raw)
+    if order_id is None:
+        return None
     return order_id if await orders.orders_by_ids(conn, [order_id]) else None
 
 
 async def _mark_paid(conn: AsyncConnection, session: dict[str, Any]) -> tuple[int | None, str]:
-    order_id = await _order_of_session(conn, session)
-    if order_id is None:
+    order = await _order_of_session(conn, session)
+    if order is None:
         return None, "unknown_order"
-    order = await orders.lock_order(conn, order_id)
-    assert order is not None
+    order_id = order.id
     amount, currency = session.get("amount_total"), (text(session.get("currency"), 3) or "").lower()
     if amount != order.total or currency != order.currency:
         logger.error(
@@ -140,6 +146,7 @@ async def _mark_paid(conn: AsyncConnection, session: dict[str, Any]) -> tuple[in
         actor=ACTOR,
         reason="payment received",
         only_from={S.AWAITING_PAYMENT},
+        locked=order,
         paid_at=datetime.now(UTC),
         payment_intent_id=text(session.get("payment_intent")),
         payment_session_id=order.payment_session_id or text(session.get("id")),
@@ -175,27 +182,40 @@ async def checkout_completed(conn: AsyncConnection, session: dict[str, Any]) -> 
     if session.get("payment_status") in ("paid", "no_payment_required"):
         return await _mark_paid(conn, session)
     # Delayed payment methods complete first and pay later (async_payment_succeeded).
-    return await _order_of_session(conn, session), "awaiting_payment"
+    order = await _order_of_session(conn, session)
+    return (order.id if order is not None else None), "awaiting_payment"
 
 
 async def async_payment_failed(conn: AsyncConnection, session: dict[str, Any]) -> tuple[int | None, str]:
-    order_id = await _order_of_session(conn, session)
-    if order_id is None:
+    order = await _order_of_session(conn, session)
+    if order is None:
         return None, "unknown_order"
     change = await change_status(
-        conn, order_id, S.FAILED, actor=ACTOR, reason="payment failed", only_from={S.AWAITING_PAYMENT}
+        conn,
+        order.id,
+        S.FAILED,
+        actor=ACTOR,
+        reason="payment failed",
+        only_from={S.AWAITING_PAYMENT},
+        locked=order,
     )
-    return order_id, "failed" if change.changed else "already_applied"
+    return order.id, "failed" if change.changed else "already_applied"
 
 
 async def checkout_expired(conn: AsyncConnection, session: dict[str, Any]) -> tuple[int | None, str]:
-    order_id = await _order_of_session(conn, session)
-    if order_id is None:
+    order = await _order_of_session(conn, session)
+    if order is None:
         return None, "unknown_order"
     change = await change_status(
-        conn, order_id, S.CANCELLED, actor=ACTOR, reason=EXPIRED_REASON, only_from={S.AWAITING_PAYMENT}
+        conn,
+        order.id,
+        S.CANCELLED,
+        actor=ACTOR,
+        reason=EXPIRED_REASON,
+        only_from={S.AWAITING_PAYMENT},
+        locked=order,
     )
-    return order_id, "cancelled" if change.changed else "already_applied"
+    return order.id, "cancelled" if change.changed else "already_applied"
 
 
 async def charge_refunded(conn: AsyncConnection, charge: dict[str, Any]) -> tuple[int | None, str]:

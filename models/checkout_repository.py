@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import and_, select, text
+from sqlalchemy import Interval, and_, bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from models.cart_repository import cart_lines, price_lock_holds
@@ -38,19 +38,21 @@ class CheckoutCartLine:
     product_active: bool
 
 
+_LOCK_BY_TOKEN = text("SELECT id, user_id, status FROM carts WHERE token = :token FOR UPDATE")
+_LOCK_BY_USER = text(
+    "SELECT id, user_id, status FROM carts WHERE user_id = :user_id AND status = 'active'"
+    " ORDER BY id DESC LIMIT 1 FOR UPDATE"
+)
+
+
 async def lock_cart(conn: AsyncConnection, *, token: str | None, user_id: int | None) -> CheckoutCart | None:
     """The cart a checkout is about, locked: by token (anonymous or the caller's own), else the user's."""
     if token is not None:
-        sql = "SELECT id, user_id, status FROM carts WHERE token = :token FOR UPDATE"
-        row = (await conn.execute(text(sql), {"token": token})).first()
+        row = (await conn.execute(_LOCK_BY_TOKEN, {"token": token})).first()
         if row is None or (row.user_id is not None and row.user_id != user_id):
             return None
     elif user_id is not None:
-        sql = (
-            "SELECT id, user_id, status FROM carts WHERE user_id = :user_id AND status = 'active'"
-            " ORDER BY id DESC LIMIT 1 FOR UPDATE"
-        )
-        row = (await conn.execute(text(sql), {"user_id": user_id})).first()
+        row = (await conn.execute(_LOCK_BY_USER, {"user_id": user_id})).first()
         if row is None:
             return None
     else:
@@ -58,32 +60,35 @@ async def lock_cart(conn: AsyncConnection, *, token: str | None, user_id: int | 
     return CheckoutCart(id=row.id, user_id=row.user_id, status=row.status)
 
 
+_PRICED_CART_LINES = (
+    select(
+        cart_lines.c.variant_id,
+        variants.c.sku,
+        products.c.name.label("product_name"),
+        variants.c.name.label("variant_name"),
+        cart_lines.c.quantity,
+        cart_lines.c.unit_price.label("locked_price"),
+        cart_lines.c.locked_quantity,
+        price_lock_holds(bindparam("lock_ttl", type_=Interval)).label("price_locked"),
+        variants.c.price.label("current_price"),
+        and_(products.c.is_active, variants.c.deleted_at.is_(None)).label("product_active"),
+    )
+    .select_from(
+        cart_lines.join(variants, variants.c.id == cart_lines.c.variant_id).join(
+            products, products.c.id == variants.c.product_id
+        )
+    )
+    .where(cart_lines.c.cart_id == bindparam("cart_id"))
+    .order_by(cart_lines.c.id)
+)
+
+
 async def priced_cart_lines(
     conn: AsyncConnection, cart_id: int, price_lock_ttl: timedelta
 ) -> list[CheckoutCartLine]:
     """Lines with what their price depends on: the lock, whether it holds, and today's price."""
-    statement = (
-        select(
-            cart_lines.c.variant_id,
-            variants.c.sku,
-            products.c.name.label("product_name"),
-            variants.c.name.label("variant_name"),
-            cart_lines.c.quantity,
-            cart_lines.c.unit_price.label("locked_price"),
-            cart_lines.c.locked_quantity,
-            price_lock_holds(price_lock_ttl).label("price_locked"),
-            variants.c.price.label("current_price"),
-            and_(products.c.is_active, variants.c.deleted_at.is_(None)).label("product_active"),
-        )
-        .select_from(
-            cart_lines.join(variants, variants.c.id == cart_lines.c.variant_id).join(
-                products, products.c.id == variants.c.product_id
-            )
-        )
-        .where(cart_lines.c.cart_id == cart_id)
-        .order_by(cart_lines.c.id)
-    )
-    return [CheckoutCartLine(**row._mapping) for row in await conn.execute(statement)]
+    params = {"cart_id": cart_id, "lock_ttl": price_lock_ttl}
+    return [CheckoutCartLine(**row._mapping) for row in await conn.execute(_PRICED_CART_LINES, params)]
 
 
 async def reopen_cart(conn: AsyncConnection, cart_id: int) -> None:

@@ -83,6 +83,54 @@ async def claim(
     return "held" if status == "sending" else "done"
 
 
+async def capture(
+    conn: AsyncConnection,
+    *,
+    message_id: str,
+    kind: str,
+    order_id: int | None,
+    recipient: str,
+    subject: str,
+    text_body: str,
+    html_body: str,
+) -> str:
+    """Claim and mark captured at once (no transport: nothing leaves the process between the two):
+    "captured", or as `claim` says, "done" or "held". One statement where claim and mark are two."""
+    statement = (
+        pg_insert(messages)
+        .values(
+            message_id=message_id,
+            kind=kind,
+            order_id=order_id,
+            recipient=recipient,
+            subject=subject,
+            text_body=text_body,
+            html_body=html_body,
+            status="captured",
+            sent_at=func.now(),
+            claimed_until=None,
+            attempts=1,
+        )
+        .on_conflict_do_update(
+            index_elements=[messages.c.message_id],
+            set_={
+                "status": "captured",
+                "sent_at": func.now(),
+                "claimed_until": None,
+                "attempts": messages.c.attempts + 1,
+            },
+            # As `claim`: only a claim that has run out (an attempt that died) may be taken over.
+            where=(messages.c.status == "sending") & (messages.c.claimed_until < func.now()),
+        )
+        .returning(messages.c.id)
+    )
+    if (await conn.execute(statement)).first() is not None:
+        return "captured"
+    current = select(messages.c.status).where(messages.c.message_id == message_id)
+    status = (await conn.execute(current)).scalar()
+    return "held" if status == "sending" else "done"
+
+
 async def mark_sent(conn: AsyncConnection, message_id: str, *, captured: bool) -> None:
     await conn.execute(
         update(messages)

@@ -153,6 +153,49 @@ async def test_stock_writes_notify_their_products_and_other_writes_everything(
         await listener.close()
 
 
+async def test_a_payment_moving_reserved_units_to_sold_notifies_nothing(
+    database_url: str, direct_database_url: str
+) -> None:
+    """stock - reserved is all a catalog answer shows of stock (migration 0016): a payment's write
+    (both down by as many) drops no cached answer; a write that changes it names its product."""
+    heard: list[str] = []
+    listener = await asyncpg.connect(_dsn(direct_database_url))
+    try:
+        await listener.add_listener("catalog_changed", lambda *args: heard.append(args[3]))
+        [(variant, product)] = await sql(
+            database_url, "SELECT id, product_id FROM product_variants WHERE stock > 5 ORDER BY id LIMIT 1"
+        )
+        [(other, other_product)] = await sql(
+            database_url,
+            "SELECT id, product_id FROM product_variants WHERE stock > 5 AND product_id <> :p ORDER BY id LIMIT 1",
+            p=product,
+        )
+        await sql(
+            database_url, "UPDATE product_variants SET reserved = reserved + 2 WHERE id = :v", v=variant
+        )
+        await eventually(lambda: heard, message="no notification")
+        assert heard == [f"stock:{product}"]
+        heard.clear()
+        # The payment (as inventory.commit writes it), then one statement moving both variants,
+        # only the second's availability changing. Notifications arrive in commit order.
+        await sql(
+            database_url,
+            "UPDATE product_variants SET stock = stock - 2, reserved = reserved - 2 WHERE id = :v",
+            v=variant,
+        )
+        await sql(
+            database_url,
+            "UPDATE product_variants SET stock = stock - CASE WHEN id = :o THEN 1 ELSE 0 END"
+            " WHERE id IN (:v, :o)",
+            v=variant,
+            o=other,
+        )
+        await eventually(lambda: heard, message="no notification")
+        assert heard == [f"stock:{other_product}"]
+    finally:
+        await listener.close()
+
+
 async def test_orders_moving_stock_keep_the_other_answers_cached(
     client: httpx.AsyncClient, sql_statements: StatementCounter, database_url: str, server: RunningServer
 ) -> None:
@@ -209,3 +252,37 @@ async def test_orders_moving_stock_keep_the_other_answers_cached(
         return body["data"]["products"]["edges"][0]["node"]["inStock"] is False
 
     await eventually(sold_out, message="the sold-out product still shows in stock")
+
+
+async def test_shoppers_asking_for_an_answer_being_computed_wait_for_it(
+    client: httpx.AsyncClient,
+    sql_statements: StatementCounter,
+    server: RunningServer,
+    direct_database_url: str,
+) -> None:
+    """After a drop, the shoppers on a popular page do not all read it at once: requests for an
+    answer being computed wait for it and are answered from the cache."""
+    cache = server.app.state.catalog_cache
+    await eventually(lambda: cache.enabled, message="the catalog cache is off")
+    cache.invalidate()
+    sql_statements.reset()
+    alone = await graphql(client, PAGE, {"first": 5})
+    one_computation = sql_statements.count
+    assert one_computation > 0
+    cache.invalidate()
+    sql_statements.reset()
+    # The products table locked, so that the first computation is still running when all arrive.
+    locker = await asyncpg.connect(_dsn(direct_database_url))
+    try:
+        transaction = locker.transaction()
+        await transaction.start()
+        await locker.execute("LOCK TABLE products IN ACCESS EXCLUSIVE MODE")
+        misses = cache.misses
+        asked = asyncio.gather(*(graphql(client, PAGE, {"first": 5}) for _ in range(8)))
+        await eventually(lambda: cache.misses >= misses + 8, message="not every request arrived")
+        await transaction.rollback()
+        answers = await asked
+    finally:
+        await locker.close()
+    assert all(answer == alone for answer in answers)
+    assert sql_statements.count == one_computation, "the answer was computed more than once"

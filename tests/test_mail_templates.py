@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from domain.notifications import ORDER_KINDS, SHOWS_REASON
 from mail.render import MessageKind, build_message, money, render
 
 HOSTILE = '<script>alert(1)</script> & "Bob"'
@@ -62,3 +65,19 @@ def test_money_in_minor_units() -> None:
     assert money(123456, "usd") == "1,234.56 USD"
     assert money(5, "eur") == "0.05 EUR"
     assert money(1500, "jpy") == "1,500 JPY"
+
+
+def test_the_order_messages_that_show_a_reason_are_given_it() -> None:
+    """The e-mail job reads an order's history only for the messages whose templates show why
+    (domain.notifications.SHOWS_REASON): every template that mentions the reason is one of them,
+    and no shared part does."""
+    templates = Path(__file__).resolve().parent.parent / "mail" / "templates"
+    assert not [path.name for path in templates.glob("_*") if "reason" in path.read_text()]
+    showing = {
+        kind
+        for kind in ORDER_KINDS
+        for path in templates.glob(f"{kind.value}.*")
+        if "reason" in path.read_text()
+    }
+    assert showing
+    assert showing <= SHOWS_REASON
