@@ -166,6 +166,21 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
+async def full_collections(client: httpx.AsyncClient) -> int | None:
+    """The server's full (generation 2) garbage collections so far, from GET /metrics (prometheus-client's
+    GC collector; None when it is not there, e.g. with several workers). At 10,000 subscribers the
+    server holds about 3 million objects and one full collection takes about a second of CPU: one
+    falling between the webhook and the last event is most of that event's latency."""
+    try:
+        text = (await client.get("/metrics")).text
+    except httpx.HTTPError:
+        return None
+    for line in text.splitlines():
+        if line.startswith('python_gc_collections_total{generation="2"}'):
+            return int(float(line.rsplit(" ", 1)[1]))
+    return None
+
+
 def start_profile(pid: int, out: Path) -> subprocess.Popen[bytes]:
     """py-spy (not a dependency: `.venv/bin/pip install py-spy`) recording the server, raw stacks."""
     spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy") or "py-spy"
@@ -256,6 +271,7 @@ async def run(subscribers: int, rounds: int, workers: int = 1, profile: Path | N
             cpu: list[float] = []  # server CPU seconds from the webhook to the last event, per round
             # The same net of what the idle server spends meanwhile (keep-alive pings of N sockets).
             net_cpu: list[float] = []
+            full_gcs: list[int] = []  # full garbage collections between the webhook and the last event
             for round_number, order in enumerate(orders):
                 variables = {"id": order["order"]["id"], "token": order["orderToken"]}
                 await _subscribe_all(sockets, str(round_number), variables)
@@ -272,6 +288,7 @@ async def run(subscribers: int, rounds: int, workers: int = 1, profile: Path | N
                     await asyncio.sleep(1.0)  # py-spy attaches
                 idle_start, idle_cpu = time.perf_counter(), process.cpu_times()
                 await asyncio.sleep(IDLE_SECONDS)
+                collections_before = await full_collections(client)
                 cpu_before = process.cpu_times()
                 idle_rate = ((cpu_before.user + cpu_before.system) - (idle_cpu.user + idle_cpu.system)) / (
                     time.perf_counter() - idle_start
@@ -287,6 +304,9 @@ async def run(subscribers: int, rounds: int, workers: int = 1, profile: Path | N
                 cpu.append((cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system))
                 net_cpu.append(max(0.0, cpu[-1] - idle_rate * max(latencies) / 1000))
                 stop_profile(spy)
+                collections_after = await full_collections(client)
+                if collections_before is not None and collections_after is not None:
+                    full_gcs.append(collections_after - collections_before)
                 results.append(latencies)
                 await asyncio.gather(
                     *(
@@ -310,6 +330,7 @@ async def run(subscribers: int, rounds: int, workers: int = 1, profile: Path | N
             "server_cpu_ms": statistics.median(cpu) * 1000,
             "cpu_us_per_subscriber": statistics.median(cpu) * 1e6 / subscribers,
             "net_cpu_us_per_subscriber": statistics.median(net_cpu) * 1e6 / subscribers,
+            "full_gcs": full_gcs,
         }
     finally:
         await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
@@ -350,6 +371,7 @@ def main() -> None:
         f" ({result['cpu_us_per_subscriber']:.0f} us per subscriber;"
         f" {result['net_cpu_us_per_subscriber']:.0f} us net of the idle server's CPU over as long)"
     )
+    print(f"server full garbage collections during each event's fan-out: {result['full_gcs'] or 'unknown'}")
     print(
         f"server RSS: {result['rss_before_mb']:.0f} MB before, {result['rss_subscribed_mb']:.0f} MB with"
         f" {result['subscribers']} subscribers, peak {result['rss_peak_mb']:.0f} MB; about"
