@@ -133,9 +133,13 @@ class Subscriber:
 
     async def events(self) -> AsyncIterator[StatusEvent | CatchUp]:
         while True:
-            item = await self.queue.get()
-            self.check()
-            yield item
+            yield await self.next()
+
+    async def next(self) -> StatusEvent | CatchUp:
+        """The next event or catch-up marker; raises when the subscriber must end (`check`)."""
+        item = await self.queue.get()
+        self.check()
+        return item
 
 
 class OrderEventHub:
