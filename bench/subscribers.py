@@ -297,6 +297,9 @@ async def run(
             # The same net of what the idle server spends meanwhile (keep-alive pings of N sockets).
             net_cpu: list[float] = []
             call_counts: list[tuple[int, list[str]]] = []  # with `calls`: per round
+            # The clients' own CPU over the same time (one process): when it is near the latency,
+            # the clients, not the server, set the pace.
+            client_cpu: list[float] = []
             full_gcs: list[int] = []  # full garbage collections between the webhook and the last event
             for round_number, order in enumerate(orders):
                 variables = {"id": order["order"]["id"], "token": order["orderToken"]}
@@ -322,12 +325,13 @@ async def run(
                 idle_rate = ((cpu_before.user + cpu_before.system) - (idle_cpu.user + idle_cpu.system)) / (
                     time.perf_counter() - idle_start
                 )
-                sent = time.perf_counter()
+                sent, client_cpu_before = time.perf_counter(), time.process_time()
                 response = await client.post(
                     "/webhooks/stripe", content=payload, headers={"Stripe-Signature": sign(payload)}
                 )
                 assert response.status_code == 200, response.text
                 arrivals = await asyncio.gather(*waiting)
+                client_cpu.append(time.process_time() - client_cpu_before)
                 latencies = [(arrival - sent) * 1000 for arrival in arrivals]
                 cpu_after = process.cpu_times()
                 cpu.append((cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system))
@@ -363,6 +367,7 @@ async def run(
             "cpu_us_per_subscriber": statistics.median(cpu) * 1e6 / subscribers,
             "net_cpu_us_per_subscriber": statistics.median(net_cpu) * 1e6 / subscribers,
             "full_gcs": full_gcs,
+            "client_cpu_ms": statistics.median(client_cpu) * 1000,
             "calls_per_subscriber": [count / subscribers for count, _ in call_counts],
             "most_called": call_counts[-1][1] if call_counts else [],
         }
@@ -410,6 +415,10 @@ def main() -> None:
         f"server CPU from the webhook to the last event: {result['server_cpu_ms']:.0f} ms"
         f" ({result['cpu_us_per_subscriber']:.0f} us per subscriber;"
         f" {result['net_cpu_us_per_subscriber']:.0f} us net of the idle server's CPU over as long)"
+    )
+    print(
+        f"benchmark clients' CPU (one process) from the webhook to the last event: {result['client_cpu_ms']:.0f} ms"
+        f" ({result['client_cpu_ms'] * 1000 / result['subscribers']:.0f} us per subscriber)"
     )
     if result["calls_per_subscriber"]:
         counts = ", ".join(f"{count:.0f}" for count in result["calls_per_subscriber"])
