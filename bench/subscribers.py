@@ -166,6 +166,36 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
+async def full_collections(client: httpx.AsyncClient) -> int | None:
+    """The server's full (generation 2) garbage collections so far, from GET /metrics (prometheus-client's
+    GC collector; None when it is not there, e.g. with several workers). At 10,000 subscribers the
+    server holds about 3 million objects and one full collection takes about a second of CPU: one
+    falling between the webhook and the last event is most of that event's latency."""
+    try:
+        text = (await client.get("/metrics")).text
+    except httpx.HTTPError:
+        return None
+    for line in text.splitlines():
+        if line.startswith('python_gc_collections_total{generation="2"}'):
+            return int(float(line.rsplit(" ", 1)[1]))
+    return None
+
+
+async def _call_count(path: Path) -> tuple[int, list[str]]:
+    """Python calls in the cProfile stats the server wrote (bench/call_counts), and the most called."""
+    import pstats
+
+    for _ in range(600):
+        if await asyncio.to_thread(path.exists):
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.5)  # written whole
+    stats = (await asyncio.to_thread(pstats.Stats, str(path))).stats  # type: ignore[attr-defined]
+    total = sum(entry[1] for entry in stats.values())
+    top = sorted(stats.items(), key=lambda item: -item[1][1])[:25]
+    return total, [f"{entry[1]:>9} {Path(key[0]).name}:{key[1]} {key[2]}" for key, entry in top]
+
+
 def start_profile(pid: int, out: Path) -> subprocess.Popen[bytes]:
     """py-spy (not a dependency: `.venv/bin/pip install py-spy`) recording the server, raw stacks."""
     spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy") or "py-spy"
@@ -194,8 +224,12 @@ def stop_profile(spy: subprocess.Popen[bytes] | None) -> None:
         spy.wait(timeout=60)
 
 
-async def run(subscribers: int, rounds: int, workers: int = 1, profile: Path | None = None) -> dict[str, Any]:
-    """`profile`: a file for py-spy's raw stacks of the server during the event rounds only."""
+async def run(
+    subscribers: int, rounds: int, workers: int = 1, profile: Path | None = None, calls: bool = False
+) -> dict[str, Any]:
+    """`profile`: a file for py-spy's raw stacks of the server during the event rounds only;
+    `calls`: count the server's Python calls per subscriber with cProfile (slows the rounds down:
+    their latency then means nothing)."""
     raise_fd_limit()
     data_dir = Path(tempfile.mkdtemp(prefix="bench-subscribers-"))
     port = free_port()
@@ -213,6 +247,12 @@ async def run(subscribers: int, rounds: int, workers: int = 1, profile: Path | N
             "ORDER_MAX_OPEN": "100000",
         }
     )
+    calls_out = Path(data_dir) / "calls"
+    if calls:
+        env["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(ROOT / "bench" / "call_counts"), env.get("PYTHONPATH")])
+        )
+        env["BENCH_CALLS_OUT"] = str(calls_out)
     server = subprocess.Popen([sys.executable, "main.py", "serve", "--port", str(port)], cwd=ROOT, env=env)
     url = f"http://127.0.0.1:{port}"
     sockets: list[ClientConnection] = []
@@ -256,6 +296,11 @@ async def run(subscribers: int, rounds: int, workers: int = 1, profile: Path | N
             cpu: list[float] = []  # server CPU seconds from the webhook to the last event, per round
             # The same net of what the idle server spends meanwhile (keep-alive pings of N sockets).
             net_cpu: list[float] = []
+            call_counts: list[tuple[int, list[str]]] = []  # with `calls`: per round
+            # The clients' own CPU over the same time (one process): when it is near the latency,
+            # the clients, not the server, set the pace.
+            client_cpu: list[float] = []
+            full_gcs: list[int] = []  # full garbage collections between the webhook and the last event
             for round_number, order in enumerate(orders):
                 variables = {"id": order["order"]["id"], "token": order["orderToken"]}
                 await _subscribe_all(sockets, str(round_number), variables)
@@ -272,21 +317,32 @@ async def run(subscribers: int, rounds: int, workers: int = 1, profile: Path | N
                     await asyncio.sleep(1.0)  # py-spy attaches
                 idle_start, idle_cpu = time.perf_counter(), process.cpu_times()
                 await asyncio.sleep(IDLE_SECONDS)
+                collections_before = await full_collections(client)
+                if calls:
+                    server.send_signal(signal.SIGUSR1)
+                    await asyncio.sleep(0.5)
                 cpu_before = process.cpu_times()
                 idle_rate = ((cpu_before.user + cpu_before.system) - (idle_cpu.user + idle_cpu.system)) / (
                     time.perf_counter() - idle_start
                 )
-                sent = time.perf_counter()
+                sent, client_cpu_before = time.perf_counter(), time.process_time()
                 response = await client.post(
                     "/webhooks/stripe", content=payload, headers={"Stripe-Signature": sign(payload)}
                 )
                 assert response.status_code == 200, response.text
                 arrivals = await asyncio.gather(*waiting)
+                client_cpu.append(time.process_time() - client_cpu_before)
                 latencies = [(arrival - sent) * 1000 for arrival in arrivals]
                 cpu_after = process.cpu_times()
                 cpu.append((cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system))
                 net_cpu.append(max(0.0, cpu[-1] - idle_rate * max(latencies) / 1000))
                 stop_profile(spy)
+                if calls:
+                    server.send_signal(signal.SIGUSR2)
+                    call_counts.append(await _call_count(calls_out.with_suffix(f".{round_number}")))
+                collections_after = await full_collections(client)
+                if collections_before is not None and collections_after is not None:
+                    full_gcs.append(collections_after - collections_before)
                 results.append(latencies)
                 await asyncio.gather(
                     *(
@@ -310,6 +366,10 @@ async def run(subscribers: int, rounds: int, workers: int = 1, profile: Path | N
             "server_cpu_ms": statistics.median(cpu) * 1000,
             "cpu_us_per_subscriber": statistics.median(cpu) * 1e6 / subscribers,
             "net_cpu_us_per_subscriber": statistics.median(net_cpu) * 1e6 / subscribers,
+            "full_gcs": full_gcs,
+            "client_cpu_ms": statistics.median(client_cpu) * 1000,
+            "calls_per_subscriber": [count / subscribers for count, _ in call_counts],
+            "most_called": call_counts[-1][1] if call_counts else [],
         }
     finally:
         await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
@@ -336,8 +396,14 @@ def main() -> None:
         "--profile", type=Path, default=None,
         help="py-spy raw stacks of the server during each event round into PROFILE.<round>.txt",
     )  # fmt: skip
+    parser.add_argument(
+        "--calls", action="store_true",
+        help="count the server's Python calls per subscriber (cProfile; the latency then means nothing)",
+    )  # fmt: skip
     args = parser.parse_args()
-    result = asyncio.run(_until_stopped(run(args.subscribers, args.rounds, args.workers, args.profile)))
+    result = asyncio.run(
+        _until_stopped(run(args.subscribers, args.rounds, args.workers, args.profile, args.calls))
+    )
     print(
         f"subscribers: {result['subscribers']} on {result['workers']} server process(es),"
         f" {result['rounds']} rounds (medians over rounds)"
@@ -350,6 +416,15 @@ def main() -> None:
         f" ({result['cpu_us_per_subscriber']:.0f} us per subscriber;"
         f" {result['net_cpu_us_per_subscriber']:.0f} us net of the idle server's CPU over as long)"
     )
+    print(
+        f"benchmark clients' CPU (one process) from the webhook to the last event: {result['client_cpu_ms']:.0f} ms"
+        f" ({result['client_cpu_ms'] * 1000 / result['subscribers']:.0f} us per subscriber)"
+    )
+    if result["calls_per_subscriber"]:
+        counts = ", ".join(f"{count:.0f}" for count in result["calls_per_subscriber"])
+        print(f"server Python calls per subscriber (cProfile, per round): {counts}; the most called:")
+        print("\n".join(result["most_called"]))
+    print(f"server full garbage collections during each event's fan-out: {result['full_gcs'] or 'unknown'}")
     print(
         f"server RSS: {result['rss_before_mb']:.0f} MB before, {result['rss_subscribed_mb']:.0f} MB with"
         f" {result['subscribers']} subscribers, peak {result['rss_peak_mb']:.0f} MB; about"

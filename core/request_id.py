@@ -47,6 +47,8 @@ class RequestIdMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            # A WebSocket's messages pass unwrapped: the header goes on HTTP answers only, and a
+            # subscription event to ten thousand subscribers is ten thousand sends.
+            await self.app(scope, receive, send_with_id if scope["type"] == "http" else send)
         finally:
             _request_id.reset(token)

@@ -14,7 +14,8 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 
 WRITTEN_FOR = {"uvicorn": "0.54.0"}
 GOING_AWAY = 1001
-WS_PROTOCOL = "core.shutdown:GoingAwayWebSocketProtocol"
+# The subclass of GoingAwayWebSocketProtocol the server runs (text frames written directly).
+WS_PROTOCOL = "core.ws_protocol:WebSocketProtocol"
 
 
 class GoingAwayWebSocketProtocol(WebSocketsSansIOProtocol):

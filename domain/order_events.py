@@ -28,6 +28,7 @@ import orjson
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core.runtime import without_collections_until_woken
 from models import order_repository
 from models.account_repository import LOGIN_REVOKED_CHANNEL
 from models.order_repository import OrderRow
@@ -44,6 +45,9 @@ HEALTH_CHECK_TIMEOUT = 20.0
 MAX_BACKOFF = 5.0
 SNAPSHOT_CACHE_SIZE = 512
 CATCH_UP_CACHE_SIZE = 4096
+# An event for at least this many subscribers holds the garbage collector until they have been
+# woken and have sent it (core.runtime); below, a collection amid the delivery costs little.
+HOLD_COLLECTIONS_FROM = 100
 
 T = TypeVar("T")
 
@@ -133,9 +137,13 @@ class Subscriber:
 
     async def events(self) -> AsyncIterator[StatusEvent | CatchUp]:
         while True:
-            item = await self.queue.get()
-            self.check()
-            yield item
+            yield await self.next()
+
+    async def next(self) -> StatusEvent | CatchUp:
+        """The next event or catch-up marker; raises when the subscriber must end (`check`)."""
+        item = await self.queue.get()
+        self.check()
+        return item
 
 
 class OrderEventHub:
@@ -330,7 +338,11 @@ class OrderEventHub:
         await asyncio.wait([snapshot])
         if previous is not None:
             await asyncio.wait([previous])
-        self._offer(event, followers)
+        if len(followers) >= HOLD_COLLECTIONS_FROM:
+            # The woken subscribers send within the loop's next pass: no full collection amid it.
+            without_collections_until_woken(asyncio.get_running_loop(), lambda: self._offer(event, followers))
+        else:
+            self._offer(event, followers)
 
     def _offer(self, event: StatusEvent, followers: list[Subscriber]) -> None:
         for subscriber in followers:

@@ -38,12 +38,23 @@ _results: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
 
 def share_key(info: Any, reader: tuple[int, bool] | None, *event: Hashable) -> tuple[Hashable, ...] | None:
     """The key under which subscribers that would get the same answer to this event share it."""
+    return event_key(share_base(info, reader), *event)
+
+
+def share_base(info: Any, reader: tuple[int, bool] | None) -> tuple[Hashable, ...] | None:
+    """What a subscription's share keys have in common (its operation, variables and reader):
+    made once per subscription, each event's key adds the event (`event_key`)."""
     try:
         variables = orjson.dumps(info.variable_values or {}, option=orjson.OPT_SORT_KEYS)
     except TypeError:
         return None
     # The process's event hub stands for the database the event came from (one per application).
-    return (info.context.order_events, _Same(graphql_core_info(info).operation), variables, reader, *event)
+    return (info.context.order_events, _Same(graphql_core_info(info).operation), variables, reader)
+
+
+def event_key(base: tuple[Hashable, ...] | None, *event: Hashable) -> tuple[Hashable, ...] | None:
+    """The share key of one event for a subscription whose `share_base` is `base`."""
+    return None if base is None else (*base, *event)
 
 
 class _Same:

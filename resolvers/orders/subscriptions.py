@@ -32,7 +32,7 @@ from graph.errors import PublicError, Unauthenticated
 from graph.orders.types import Order
 from graph.orders.types import OrderStatus as OrderStatusType
 from graph.rate_limits import client_address
-from graph.shared_events import share_key
+from graph.shared_events import event_key, share_base
 from resolvers.orders.lookup import load_order
 
 MAX_SUBSCRIPTIONS_PER_USER = 20
@@ -69,7 +69,8 @@ def _reader_scope(reader: Viewer | None) -> tuple[int, bool] | None:
     return (reader.id, reader.is_staff) if reader is not None else None
 
 
-async def _event(info: Info, change: StatusChangeRow, reader: Viewer | None) -> OrderStatusEvent:
+async def _event(info: Info, change: StatusChangeRow, share: tuple[Hashable, ...] | None) -> OrderStatusEvent:
+    """The event of one change; `share`: the subscription's `share_base` (made once per subscription)."""
     # The connection's context outlives each event: nested fields (lines, history) are read anew.
     info.context.fresh_loaders()
     row = await info.context.order_events.order_snapshot(change.order_id, change.id, info.context.read_engine)
@@ -78,7 +79,7 @@ async def _event(info: Info, change: StatusChangeRow, reader: Viewer | None) -> 
         from_=OrderStatus(change.from_status) if change.from_status else None,
         to=OrderStatus(change.to_status),
         at=change.at,
-        share=share_key(info, _reader_scope(reader), change.order_id, change.id),
+        share=event_key(share, change.order_id, change.id),
     )
 
 
@@ -90,12 +91,39 @@ async def _latest(info: Info, order_ids: list[int]) -> dict[int, StatusChangeRow
 
 
 async def _follow(
-    info: Info, subscriber: Subscriber, seen: dict[int, int], reader: Viewer | None
+    info: Info, subscriber: Subscriber, seen: dict[int, int], share: tuple[Hashable, ...] | None
 ) -> AsyncGenerator[OrderStatusEvent, None]:
-    """Events after those already seen (per order, by history id); on a catch-up, read the database."""
+    """Events after those already seen (per order, by history id); on a catch-up, read the database.
+
+    One generator from the subscriber's queue to the resolver (each layer of async generators is
+    paid per event and per subscriber, ten thousand times for one order followed by ten thousand)."""
     try:
-        async for event in _follow_events(info, subscriber, seen, reader):
-            subscriber.check()  # nothing goes out once the login is revoked, even read before
+        while True:
+            item = await subscriber.next()
+            if isinstance(item, CatchUp):
+                await _login_still_live(info, subscriber)
+                for change in await _missed(info, subscriber, seen):
+                    if change.id <= seen.get(change.order_id, 0):
+                        continue
+                    seen[change.order_id] = change.id
+                    event = await _event(info, change, share)
+                    subscriber.check()  # nothing goes out once the login is revoked, even read before
+                    yield event
+                continue
+            if item.change_id <= seen.get(item.order_id, 0):
+                continue
+            seen[item.order_id] = item.change_id
+            change = StatusChangeRow(
+                id=item.change_id,
+                order_id=item.order_id,
+                from_status=item.from_status,
+                to_status=item.to_status,
+                at=item.at,
+                reason=None,
+                actor="",
+            )
+            event = await _event(info, change, share)
+            subscriber.check()
             yield event
     except SubscriberDropped:
         raise PublicError(
@@ -166,33 +194,6 @@ async def _missed(info: Info, subscriber: Subscriber, seen: dict[int, int]) -> l
     )
 
 
-async def _follow_events(
-    info: Info, subscriber: Subscriber, seen: dict[int, int], reader: Viewer | None
-) -> AsyncGenerator[OrderStatusEvent, None]:
-    async for item in subscriber.events():
-        if isinstance(item, CatchUp):
-            await _login_still_live(info, subscriber)
-            for change in await _missed(info, subscriber, seen):
-                if change.id <= seen.get(change.order_id, 0):
-                    continue
-                seen[change.order_id] = change.id
-                yield await _event(info, change, reader)
-            continue
-        if item.change_id <= seen.get(item.order_id, 0):
-            continue
-        seen[item.order_id] = item.change_id
-        change = StatusChangeRow(
-            id=item.change_id,
-            order_id=item.order_id,
-            from_status=item.from_status,
-            to_status=item.to_status,
-            at=item.at,
-            reason=None,
-            actor="",
-        )
-        yield await _event(info, change, reader)
-
-
 def _check_limit(active: int, per: str = "user") -> None:
     if active > MAX_SUBSCRIPTIONS_PER_USER:
         raise PublicError(
@@ -228,12 +229,13 @@ class OrderSubscription:
                 _check_limit(hub.subscriptions_of_client(guest or ""), "client address")
             latest = (await _latest(info, [order.id])).get(order.id)
             seen: dict[int, int] = {}
+            share = share_base(info, _reader_scope(reader))
             if latest is not None:
                 seen[order.id] = latest.id
-                first = await _event(info, latest, reader)
+                first = await _event(info, latest, share)
                 _not_revoked(subscriber)
                 yield first
-            async for event in _follow(info, subscriber, seen, reader):
+            async for event in _follow(info, subscriber, seen, share):
                 yield event
 
     @strawberry.subscription(description="Status changes of every order of the signed-in user.")
@@ -247,10 +249,11 @@ class OrderSubscription:
                 ids = await orders.order_ids_of_user(conn, reader.id)
             latest = await _latest(info, ids)
             seen = {order_id: change.id for order_id, change in latest.items()}
+            share = share_base(info, _reader_scope(reader))
             if latest:
                 newest = max(latest.values(), key=lambda change: change.id)
-                first = await _event(info, newest, reader)
+                first = await _event(info, newest, share)
                 _not_revoked(subscriber)
                 yield first
-            async for event in _follow(info, subscriber, seen, reader):
+            async for event in _follow(info, subscriber, seen, share):
                 yield event
