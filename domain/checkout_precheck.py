@@ -62,8 +62,7 @@ async def precheck(
     engine: AsyncEngine, limits: HoldingLimits, *, cart_token: str | None, user_id: int | None
 ) -> Verdict:
     """OUT_OF_STOCK when the committed stock cannot cover the cart; else what the cart wants."""
-    async with engine.connect() as conn:
-        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:  # no transaction on a direct connection (core.db.driver_of)
         lines = await availability.active_cart_availability(conn, token=cart_token, user_id=user_id)
     if not lines or not all(line.product_active for line in lines):
         return Verdict(None, {})
@@ -197,7 +196,6 @@ async def _after_attempt(
     try:
         if any(gate.waiting for gate in gates):
             async with engine.connect() as conn:
-                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
                 left = await availability.available(conn, ids)
     finally:
         for variant_id, gate in zip(ids, gates, strict=True):
