@@ -135,7 +135,7 @@ async def test_the_connections_a_burst_opened_are_kept_for_the_next(settings: Se
         async def burst() -> None:
             async def hold(started: asyncio.Event, go: asyncio.Event) -> None:
                 async with engine.connect() as conn:
-                    await conn.execute(text("SELECT 1"))
+                    await conn.get_raw_connection()  # checked out (opened if need be), no transaction
                     started.set()
                     await go.wait()
 
