@@ -12,8 +12,11 @@ orders and the stock are read with SQL directly: exactly `units` orders, never l
 from __future__ import annotations
 
 import asyncio
+import os
 import resource
+import signal
 import statistics
+import subprocess
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -31,6 +34,7 @@ from bench.loadgen import LoadResult
 from bench.measure import Measured, Measurer, mean_usage
 from bench.monitor import Usage
 from bench.processes import AppServer
+from bench.profile import py_spy
 from bench.rawhttp import Connection, post_request
 from bench.report import Row
 
@@ -150,6 +154,7 @@ def run_round(
     before = pgstats.settle(stats_dsn)
     server_process = psutil.Process(server.process.pid)
     server_cpu_before = sum(server_process.cpu_times()[:2])
+    spy = _spy(server.process.pid, number)
     with measurer.monitor(server.process.pid) as monitor:
         cpu_before = resource.getrusage(resource.RUSAGE_SELF)
         latencies, answers, elapsed, lowest, samples = uvloop.run(
@@ -159,6 +164,9 @@ def run_round(
         cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
         usage = monitor.usage(cpu, generator_in_this_process=True)
     server_cpu = sum(server_process.cpu_times()[:2]) - server_cpu_before
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(30)
     statements = pgstats.difference(before, pgstats.settle(stats_dsn), plan.buyers)
     (row,) = pgstats.fetch(
         app_dsn,
@@ -198,6 +206,19 @@ def run_round(
         f" server CPU {result.server_cpu_ms:.0f} ms ({result.server_cpu_ms / plan.buyers:.2f} ms per attempt)"
     )
     return result, usage
+
+
+def _spy(pid: int, number: int) -> subprocess.Popen[bytes] | None:
+    """BENCH_CHECKOUT_PROFILE=PREFIX: py-spy records the server during each round's burst only
+    (collapsed stacks at 1,000 Hz in PREFIX.<round>.txt; `.venv/bin/pip install py-spy`)."""
+    prefix = os.environ.get("BENCH_CHECKOUT_PROFILE")
+    if not prefix:
+        return None
+    out = f"{prefix}.{number + 1}.txt"
+    arguments = ["record", "--pid", str(pid), "--rate", "1000", "--format", "raw", "-o", out]
+    spy = subprocess.Popen([py_spy(), *arguments], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)  # py-spy attaches
+    return spy
 
 
 def _percentile(ordered: list[float], share: float) -> float:

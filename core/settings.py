@@ -69,9 +69,11 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = "127.0.0.1"
     bcrypt_rounds: int = 12
     # PostgreSQL connections of the server, shared among its WORKERS: kept open, and opened
-    # beyond that for a burst.
-    db_pool_size: int = 32
-    db_max_overflow: int = 16
+    # beyond that for a burst (and closed after it). All 48 are kept by default: a burst of
+    # checkouts (200 buyers for 20 units) reopened the 16 overflow connections every time, each
+    # costing a fork, a login and asyncpg's type introspection on both sides (issue 18, point 4).
+    db_pool_size: int = 48
+    db_max_overflow: int = 0
     # Answers of catalog-only queries kept per process (0 turns the cache off).
     catalog_cache_size: int = 256
     # Uncached product pages whose selection PostgreSQL can build as JSON are answered with that

@@ -20,7 +20,10 @@ passed on one round trip at a time and starves the pool. Two things keep losers 
    reading taken after its own shows short is refused with it, without another statement: the
    request's cart, as read at its start, was not covered at a moment during the request. Other
    processes and hosts still meet at the row lock, which alone decides; claims only ever make
-   an attempt wait, never refuse it.
+   an attempt wait, never refuse it. An attempt that ends wakes the waiters only when what it
+   leaves can change one's answer (the reading refuses one, or unclaimed units cover one, or
+   nothing is in flight any more): with 200 buyers for 20 units, the 180 waiters wake once, at
+   the reading that shows the units gone, not after each of the 20 attempts.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import asyncio
 import contextlib
 import itertools
 import weakref
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -58,8 +62,7 @@ async def precheck(
     engine: AsyncEngine, limits: HoldingLimits, *, cart_token: str | None, user_id: int | None
 ) -> Verdict:
     """OUT_OF_STOCK when the committed stock cannot cover the cart; else what the cart wants."""
-    async with engine.connect() as conn:
-        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:  # no transaction on a direct connection (core.db.driver_of)
         lines = await availability.active_cart_availability(conn, token=cart_token, user_id=user_id)
     if not lines or not all(line.product_active for line in lines):
         return Verdict(None, {})
@@ -93,6 +96,16 @@ class _Gate:
     available: int | None = None  # stock - reserved, read after the latest attempt ended
     read_at: int = 0  # when that read began (a `_clock` tick)
     finished: asyncio.Event = field(default_factory=asyncio.Event)
+    wants: Counter[int] = field(default_factory=Counter)  # the waiters' units of this variant
+    newest_waiter: int = 0  # the latest `_clock` tick a waiter began at (never lowered)
+
+    def news_for_waiters(self) -> bool:
+        """Whether the state after an attempt ended can change a waiter's answer: a reading that
+        refuses one, unclaimed units that cover one, no attempt in flight, or a waiter whose own
+        reading is newer than the gate's (it decides by that one)."""
+        if not self.wants or not self.running or self.available is None or self.read_at < self.newest_waiter:
+            return True
+        return self.available < max(self.wants) or self.available - self.claimed >= min(self.wants)
 
 
 # Orders reads in this process: a reading is newer than a request's own when it began after it.
@@ -133,8 +146,10 @@ async def turn(
     known = dict(verdict.available)  # the latest reading this request may rely on
     seen = [began] * len(ids)  # when the reading in `known` began, per variant
     refused: Problem | None = None
-    for gate in gates:
+    for variant_id, gate in zip(ids, gates, strict=True):
         gate.waiting += 1
+        gate.wants[wanted[variant_id]] += 1
+        gate.newest_waiter = max(gate.newest_waiter, began)
     try:
         while True:
             for index, (variant_id, gate) in enumerate(zip(ids, gates, strict=True)):
@@ -151,8 +166,11 @@ async def turn(
                 break
             await crowded[0].finished.wait()
     finally:
-        for gate in gates:
+        for variant_id, gate in zip(ids, gates, strict=True):
             gate.waiting -= 1
+            gate.wants[wanted[variant_id]] -= 1
+            if not gate.wants[wanted[variant_id]]:
+                del gate.wants[wanted[variant_id]]
     if refused is not None:
         _forget_idle(registry, ids)
         yield refused
@@ -178,7 +196,6 @@ async def _after_attempt(
     try:
         if any(gate.waiting for gate in gates):
             async with engine.connect() as conn:
-                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
                 left = await availability.available(conn, ids)
     finally:
         for variant_id, gate in zip(ids, gates, strict=True):
@@ -186,5 +203,6 @@ async def _after_attempt(
             gate.running -= 1
             if variant_id in left and read_at > gate.read_at:  # a slower, older read must not win
                 gate.available, gate.read_at = left[variant_id], read_at
-            gate.finished.set()
-            gate.finished = asyncio.Event()
+            if variant_id not in left or gate.news_for_waiters():
+                gate.finished.set()
+                gate.finished = asyncio.Event()

@@ -161,8 +161,9 @@ async def count(engine: AsyncEngine, attempts: Sequence[Limited]) -> Refusal | N
     limited = _counted(attempts)
     if not limited:
         return None
-    async with engine.connect() as conn:
-        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")  # one statement, one round trip
+    async with (
+        engine.connect() as conn
+    ):  # one statement, one round trip (no transaction on a direct connection)
         counts = await repo.count_attempts(
             conn,
             [repo.Attempt(attempt.bucket, _digest(attempt.key), limit.seconds) for attempt, limit in limited],

@@ -18,8 +18,11 @@ import httpx
 from sqlalchemy import event
 
 from core.settings import Settings
+from domain import checkout_precheck
+from domain.checkout_precheck import turn
+from domain.holding_limits import HoldingLimits
 from tests.shop import checkout, new_cart, serve, stock_of, variant_with_stock
-from tests.support import MANY_OPEN_ORDERS, StatementCounter, sql
+from tests.support import MANY_OPEN_ORDERS, StatementCounter, eventually, own_engine, sql
 
 RESERVE = "FOR NO KEY UPDATE OF v"  # the reservation's lock (models.inventory_repository.reserve)
 
@@ -172,3 +175,52 @@ async def test_buyers_for_as_many_units_all_get_an_order(settings: Settings, dat
         )
     assert all(result["order"] and not result["userErrors"] for result in results), results
     assert await stock_of(database_url, pk) == (units, units)
+
+
+async def test_waiters_wake_only_when_an_ended_attempt_changes_their_answer(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    """Attempts in flight hold claims; a waiter is woken by an attempt's end only when the reading
+    after it refuses the waiter, or leaves an unclaimed unit for it, or nothing is in flight: with
+    many buyers for few units the waiters wake once, at the reading that shows the units gone
+    (waking every waiter after every attempt was CPU in the one event loop)."""
+    variant_id, pk, _ = await variant_with_stock(database_url, 3)
+    carts = [await new_cart(client, variant_id) for _ in range(7)]
+    engine = own_engine(database_url, pool_size=4)
+    limits = HoldingLimits()
+
+    async def reserve_one() -> None:  # what a locked attempt commits
+        await sql(database_url, "UPDATE product_variants SET reserved = reserved + 1 WHERE id = :pk", pk=pk)
+
+    answers: list[str] = []
+
+    async def wait_turn(cart: str) -> None:
+        async with turn(engine, limits, cart_token=cart, user_id=None) as refused:
+            if refused is None:
+                await reserve_one()
+            answers.append(refused.code if refused else "go")
+
+    try:
+        in_flight = [turn(engine, limits, cart_token=cart, user_id=None) for cart in carts[:3]]
+        for attempt in in_flight:  # three locked attempts, one unit each: all three units claimed
+            assert await attempt.__aenter__() is None
+        waiters = [asyncio.create_task(wait_turn(cart)) for cart in carts[3:]]
+        gate = checkout_precheck._gates_of(engine)[pk]
+        await eventually(lambda: gate.waiting == 4)
+        quiet = gate.finished
+
+        await reserve_one()
+        await in_flight[0].__aexit__(None, None, None)  # 2 left, 2 claimed: no news for the waiters
+        assert gate.finished is quiet and not quiet.is_set() and gate.waiting == 4 and answers == []
+
+        await in_flight[1].__aexit__(None, None, None)  # it reserved nothing: 2 left, 1 claimed
+        await eventually(lambda: answers == ["go"])  # one waiter went (and reserved): 1 left, 1 claimed
+        assert gate.waiting == 3
+
+        await reserve_one()
+        await in_flight[2].__aexit__(None, None, None)  # none left: the waiters are refused
+        await asyncio.gather(*waiters)
+    finally:
+        await engine.dispose()
+    assert answers == ["go", "OUT_OF_STOCK", "OUT_OF_STOCK", "OUT_OF_STOCK"]
+    assert await stock_of(database_url, pk) == (3, 3)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from app.factory import create_app
 from core.settings import Settings
@@ -118,6 +119,37 @@ async def test_seeding_twice_changes_nothing(database_url: str) -> None:
     await engine.dispose()
     assert before == after
     assert before[0] == 320 and before[2] >= 12
+
+
+async def test_the_connections_a_burst_opened_are_kept_for_the_next(settings: Settings) -> None:
+    """By default every connection of the pool stays open (DB_POOL_SIZE 48, DB_MAX_OVERFLOW 0, as
+    many as 32 + 16 before): a second burst as wide as the first opens none."""
+    defaults = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert (defaults.db_pool_size, defaults.db_max_overflow) == (48, 0)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        engine = app.state.engine
+        opened: list[object] = []
+        event.listen(engine.sync_engine, "connect", lambda *_: opened.append(1))
+
+        async def burst() -> None:
+            async def hold(started: asyncio.Event, go: asyncio.Event) -> None:
+                async with engine.connect() as conn:
+                    await conn.get_raw_connection()  # checked out (opened if need be), no transaction
+                    started.set()
+                    await go.wait()
+
+            go = asyncio.Event()
+            started = [asyncio.Event() for _ in range(40)]
+            holders = [asyncio.create_task(hold(each, go)) for each in started]
+            await asyncio.gather(*(each.wait() for each in started))  # 40 connections at once
+            go.set()
+            await asyncio.gather(*holders)
+
+        await burst()
+        first = len(opened)
+        await burst()
+        assert len(opened) == first and engine.pool.checkedin() >= 40
 
 
 @pytest.mark.parametrize(("workers", "pool", "overflow"), [(1, 32, 16), (2, 16, 8), (4, 8, 4), (16, 4, 1)])
