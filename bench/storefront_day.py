@@ -44,7 +44,9 @@ LIST_FIELDS = (
     "id name slug images { url alt } priceRange { min { amount currency } max { amount currency } } inStock"
 )
 # Catalog reads are counted by the price summary columns every product read selects.
-CATALOG_READ = "%products.min_price, products.max_price, products.in_stock%"
+# A catalog read reaching PostgreSQL: the page or product statement returning columns, or the
+# same statement returning each product's JSON (models.product_json: the column `node_json`).
+CATALOG_READS = ("%products.min_price, products.max_price, products.in_stock%", "%AS node_json%")
 
 
 def _list(arguments: str) -> str:
@@ -158,9 +160,9 @@ def _catalog_reads(stats_dsn: str) -> int:
     rows = pgstats.fetch(
         stats_dsn,
         "SELECT coalesce(sum(s.calls), 0)::bigint AS calls FROM pg_stat_statements s"
-        " JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = $1 AND s.query LIKE $2",
+        " JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = $1 AND s.query LIKE ANY($2::text[])",
         pgstats.APP_DATABASE,
-        CATALOG_READ,
+        list(CATALOG_READS),
     )
     return int(rows[0]["calls"])
 
