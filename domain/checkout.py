@@ -21,7 +21,7 @@ from domain import holding_limits, notifications, order_totals, price_lock
 from domain.addresses import normalise_address, redirect_allowed
 from domain.auth import InvalidEmail, normalize_email
 from domain.carts import could_be_cart_token
-from domain.checkout_precheck import out_of_stock, turn
+from domain.checkout_precheck import Settled, out_of_stock, turn
 from domain.errors import CheckoutCode, PaymentCode, Problem
 from domain.holding_limits import HoldingLimits
 from domain.orders import OrderStatus, change_status, order_token, publish
@@ -64,6 +64,8 @@ class CheckoutResult:
     problems: list[Problem] = field(default_factory=list)
     # The lines just inserted, when this checkout created the order (its payment lines, unread).
     new_lines: list[NewOrderLine] = field(default_factory=list)
+    # Units of each variant left on sale after this checkout's reservation (none when it made none).
+    left: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass(slots=True, frozen=True)
@@ -126,7 +128,10 @@ async def checkout(
         return CheckoutResult(problems=problems)
     # Cheap losers (domain.checkout_precheck): out of stock by a lock-free read, refused before
     # waiting on any row lock; attempts at the same variants take turns in this process.
-    async with turn(engine, settings.limits, cart_token=data.cart_token, user_id=data.user_id) as refused:
+    settled = Settled()  # what the reservation left, for those waiting their turn (no re-read)
+    async with turn(
+        engine, settings.limits, cart_token=data.cart_token, user_id=data.user_id, settled=settled
+    ) as refused:
         if refused is not None:
             return CheckoutResult(problems=[refused])
         async with engine.connect() as conn:
@@ -135,6 +140,8 @@ async def checkout(
                 if result.problems:
                     await transaction.rollback()
                     return result
+                settled.stamp()  # the reservation's row locks are held until the commit
+        settled.commit(result.left)
     order = result.order
     assert order is not None
 
@@ -258,7 +265,7 @@ async def _create_order(
         )
     if problems := holding_limits.reservation_problems(settings.limits, wanted, reservation.left):
         return CheckoutResult(problems=problems)
-    return CheckoutResult(order=order, new_lines=order_lines)
+    return CheckoutResult(order=order, new_lines=order_lines, left=reservation.left)
 
 
 def _order_lines(lines: list[CheckoutCartLine]) -> list[NewOrderLine]:

@@ -23,7 +23,10 @@ passed on one round trip at a time and starves the pool. Two things keep losers 
    an attempt wait, never refuse it. An attempt that ends wakes the waiters only when what it
    leaves can change one's answer (the reading refuses one, or unclaimed units cover one, or
    nothing is in flight any more): with 200 buyers for 20 units, the 180 waiters wake once, at
-   the reading that shows the units gone, not after each of the 20 attempts.
+   the reading that shows the units gone, not after each of the 20 attempts. An attempt that
+   committed a reservation needs no reading (`Settled`): the units left that its reservation
+   read under the row lock held from then until its commit, so they are a reading taken at a
+   moment before the commit.
 """
 
 from __future__ import annotations
@@ -108,6 +111,25 @@ class _Gate:
         return self.available < max(self.wants) or self.available - self.claimed >= min(self.wants)
 
 
+@dataclass(slots=True)
+class Settled:
+    """What a locked attempt's committed reservation left: its stock figures stand in for a read.
+
+    `stamp()` while the reservation's row locks are still held (after the reservation, before the
+    commit); `commit(left)` once the transaction committed. Nothing recorded: the attempt reads."""
+
+    left: dict[int, int] = field(default_factory=dict)
+    at: int = 0
+    _stamped: int = 0
+
+    def stamp(self) -> None:
+        self._stamped = next(_clock)
+
+    def commit(self, left: dict[int, int]) -> None:
+        if self._stamped:
+            self.left, self.at = dict(left), self._stamped
+
+
 # Orders reads in this process: a reading is newer than a request's own when it began after it.
 _clock = itertools.count(1)
 
@@ -131,9 +153,15 @@ def _forget_idle(gates: dict[int, _Gate], variant_ids: list[int]) -> None:
 
 @contextlib.asynccontextmanager
 async def turn(
-    engine: AsyncEngine, limits: HoldingLimits, *, cart_token: str | None, user_id: int | None
+    engine: AsyncEngine,
+    limits: HoldingLimits,
+    *,
+    cart_token: str | None,
+    user_id: int | None,
+    settled: Settled | None = None,
 ) -> AsyncIterator[Problem | None]:
-    """Yields OUT_OF_STOCK (refused without a lock), or None: the locked attempt may run now."""
+    """Yields OUT_OF_STOCK (refused without a lock), or None: the locked attempt may run now
+    (and records in `settled` what its committed reservation left, if it made one)."""
     began = next(_clock)
     verdict = await precheck(engine, limits, cart_token=cart_token, user_id=user_id)
     if verdict.refused is not None or not verdict.quantities:
@@ -182,19 +210,21 @@ async def turn(
         yield None
     finally:
         try:
-            await _after_attempt(engine, ids, gates, wanted)
+            await _after_attempt(engine, ids, gates, wanted, settled)
         finally:
             _forget_idle(registry, ids)
 
 
 async def _after_attempt(
-    engine: AsyncEngine, ids: list[int], gates: list[_Gate], wanted: dict[int, int]
+    engine: AsyncEngine, ids: list[int], gates: list[_Gate], wanted: dict[int, int], settled: Settled | None
 ) -> None:
     """Tell the waiters what the attempt left (when anyone waits), then let them look again."""
     left: dict[int, int] = {}
     read_at = next(_clock)
+    if settled is not None and settled.at and all(variant_id in settled.left for variant_id in ids):
+        left, read_at = {variant_id: settled.left[variant_id] for variant_id in ids}, settled.at
     try:
-        if any(gate.waiting for gate in gates):
+        if not left and any(gate.waiting for gate in gates):
             async with engine.connect() as conn:
                 left = await availability.available(conn, ids)
     finally:
