@@ -224,3 +224,37 @@ async def test_waiters_wake_only_when_an_ended_attempt_changes_their_answer(
         await engine.dispose()
     assert answers == ["go", "OUT_OF_STOCK", "OUT_OF_STOCK", "OUT_OF_STOCK"]
     assert await stock_of(database_url, pk) == (3, 3)
+
+
+async def test_a_committed_reservation_tells_the_waiters_what_is_left_without_a_read(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    """An attempt that committed its reservation passes on the units its reservation read under
+    the row lock (`Settled`): the waiters are refused by that figure, no reading is taken."""
+    variant_id, pk, _ = await variant_with_stock(database_url, 1)
+    carts = [await new_cart(client, variant_id) for _ in range(3)]
+    engine = own_engine(database_url, pool_size=4)
+    limits = HoldingLimits()
+    answers: list[str] = []
+
+    async def wait_turn(cart: str) -> None:
+        async with turn(engine, limits, cart_token=cart, user_id=None) as refused:
+            answers.append(refused.code if refused else "go")
+
+    try:
+        settled = checkout_precheck.Settled()
+        winner = turn(engine, limits, cart_token=carts[0], user_id=None, settled=settled)
+        assert await winner.__aenter__() is None
+        waiters = [asyncio.create_task(wait_turn(cart)) for cart in carts[1:]]
+        gate = checkout_precheck._gates_of(engine)[pk]
+        await eventually(lambda: gate.waiting == 2)
+        await sql(database_url, "UPDATE product_variants SET reserved = reserved + 1 WHERE id = :pk", pk=pk)
+        settled.stamp()  # as domain.checkout does, before the commit
+        settled.commit({pk: 0})
+        await winner.__aexit__(None, None, None)
+        assert gate.read_at == settled.at and gate.available == 0  # the reservation's figure, not a read
+        await asyncio.gather(*waiters)
+    finally:
+        await engine.dispose()
+    assert answers == ["OUT_OF_STOCK", "OUT_OF_STOCK"]
+    assert await stock_of(database_url, pk) == (1, 1)
