@@ -15,7 +15,9 @@ A read made only of compiled reads can also skip SQLAlchemy's `Connection` (`poo
 takes the pool's connection itself (`AsyncEngine.raw_connection`) and runs its statements on the
 driver, autocommit as asyncpg runs them outside a transaction. For the catalog page, checking a
 `Connection` out of the AUTOCOMMIT engine and back in (its events set and reset the isolation
-level) cost some 100 us of CPU, about a tenth of the request.
+level) cost some 75-90 us of CPU more than this. Returning the connection may close it (beyond
+the pool's size), which awaits inside SQLAlchemy: `sqlalchemy.util.greenlet_spawn` runs it, as
+AsyncEngine itself does (not in SQLAlchemy's documented API, hence the version pin here too).
 """
 
 from __future__ import annotations
