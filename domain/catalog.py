@@ -17,6 +17,7 @@ from models.catalog_repository import (
     variants_by_ids,
     variants_by_product_ids,
 )
+from models.compiled import pooled_reads
 from models.product_json import Part, product_json_by_slug
 from models.product_page import (
     ProductJsonPage,
@@ -39,6 +40,7 @@ __all__ = [
     "VariantRow",
     "all_categories",
     "categories_by_ids",
+    "pooled_reads",
     "product_json_by_slug",
     "product_page",
     "product_page_json",

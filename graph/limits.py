@@ -187,9 +187,14 @@ def validation_rules(
 class OperationLimits(SchemaExtension):
     """Applies the limits of the app's settings to every operation, before it executes."""
 
+    _operation_limits: QueryLimits | None = None  # this operation's, read once (a new extension each)
+
     def _limits(self) -> QueryLimits:
-        settings = getattr(self.execution_context.context, "settings", None)
-        return QueryLimits.from_settings(settings) if isinstance(settings, Settings) else DEFAULT_LIMITS
+        if self._operation_limits is None:
+            settings = getattr(self.execution_context.context, "settings", None)
+            limits = QueryLimits.from_settings(settings) if isinstance(settings, Settings) else DEFAULT_LIMITS
+            self._operation_limits = limits
+        return self._operation_limits
 
     def on_operation(self) -> Iterator[None]:
         limits = self._limits()

@@ -10,18 +10,29 @@ prepared statement per connection.
 This module is the one place that reads a compiled statement's parameter order and binds
 (`positiontup`, `binds`: documented among SQLAlchemy's "Core Internals"); it is written for the
 version in WRITTEN_FOR, and tests/test_library_internals.py fails on any other.
+
+A read made only of compiled reads can also skip SQLAlchemy's `Connection` (`pooled_reads`): it
+takes the pool's connection itself (`AsyncEngine.raw_connection`) and runs its statements on the
+driver, autocommit as asyncpg runs them outside a transaction. For the catalog page, checking a
+`Connection` out of the AUTOCOMMIT engine and back in (its events set and reset the isolation
+level) cost some 75-90 us of CPU more than this. Returning the connection may close it (beyond
+the pool's size), which awaits inside SQLAlchemy: `sqlalchemy.util.greenlet_spawn` runs it, as
+AsyncEngine itself does (not in SQLAlchemy's documented API, hence the version pin here too).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import Executable
+from sqlalchemy.util import greenlet_spawn
 
-from core.db import driver_of
+from core.db import BEHIND_POOLER, driver_of
 
 WRITTEN_FOR = {"sqlalchemy": "2.1.9"}
 _MAX_SHAPES = 512
@@ -37,8 +48,41 @@ class CompiledRead:
 _compiled: dict[Hashable, CompiledRead] = {}
 
 
+@dataclass(frozen=True, slots=True)
+class PooledDriver:
+    """A pooled connection's driver connection, checked out without SQLAlchemy's `Connection`."""
+
+    dialect: Dialect
+    driver: Any  # the asyncpg connection
+
+
+Reads = AsyncConnection | PooledDriver
+
+
+@contextlib.asynccontextmanager
+async def pooled_reads(engine: AsyncEngine) -> AsyncIterator[Reads]:
+    """A connection for compiled reads (`compiled_read`, `fetch`) only.
+
+    Behind a transaction pooler a plain `engine.connect()`: there every statement needs its
+    transaction (core.db.driver_of)."""
+    if engine.get_execution_options().get(BEHIND_POOLER):
+        async with engine.connect() as conn:
+            yield conn
+        return
+    raw = await engine.raw_connection()
+    try:
+        yield PooledDriver(engine.dialect, raw.driver_connection)
+    except BaseException:
+        if raw.driver_connection is None or raw.driver_connection.is_closed():
+            raw.invalidate()  # as SQLAlchemy does on a lost connection: the pool opens another
+        raise
+    finally:
+        # Returning it may close it (beyond the pool's size), which awaits the driver inside.
+        await greenlet_spawn(raw.close)
+
+
 def compiled_read(
-    conn: AsyncConnection, shape: Hashable, build: Callable[[], Executable], passed: Sequence[str]
+    conn: Reads, shape: Hashable, build: Callable[[], Executable], passed: Sequence[str]
 ) -> CompiledRead:
     """The compiled form of the read of `shape`, which `build` makes on first use.
 
@@ -65,8 +109,10 @@ def compiled_read(
     return found
 
 
-async def fetch(conn: AsyncConnection, read: CompiledRead, values: Mapping[str, Any]) -> list[Any]:
+async def fetch(conn: Reads, read: CompiledRead, values: Mapping[str, Any]) -> list[Any]:
     """The rows (asyncpg records, read by column name) of `read` with the passed `values`."""
     arguments = [values[name] if name in values else read.constants[name] for name in read.parameters]
+    if type(conn) is PooledDriver:
+        return await conn.driver.fetch(read.sql, *arguments)
     async with driver_of(conn) as driver:
         return await driver.fetch(read.sql, *arguments)

@@ -21,11 +21,10 @@ from typing import Any, NamedTuple
 import orjson
 from sqlalchemy import Integer, String, Text, bindparam, case, cast, func, literal_column, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement
 
 from models.catalog_repository import categories, products, storable, variants
-from models.compiled import compiled_read, fetch
+from models.compiled import Reads, compiled_read, fetch
 
 
 class Part(NamedTuple):
@@ -179,9 +178,7 @@ def _variants(parts: Template) -> ColumnElement[str]:
     return _list(item, [v.c.position, v.c.id], v, v.c.product_id == products.c.id, v.c.deleted_at.is_(None))
 
 
-async def product_json_by_slug(
-    conn: AsyncConnection, slug: str, template: Template
-) -> tuple[int, str] | None:
+async def product_json_by_slug(conn: Reads, slug: str, template: Template) -> tuple[int, str] | None:
     """The id and JSON text of the live product with this slug, or None (as `products_by_slugs`)."""
     if not storable(slug):
         return None

@@ -46,7 +46,7 @@ from models.catalog_repository import (
     products,
     storable,
 )
-from models.compiled import CompiledRead, compiled_read, fetch
+from models.compiled import CompiledRead, Reads, compiled_read, fetch
 from models.product_facets import (
     FACETS_EXACT_UP_TO,
     SEARCH_FACETS_EXACT_UP_TO,
@@ -111,7 +111,7 @@ def search_words(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(words))[:SEARCH_MAX_WORDS]
 
 
-async def correct_search_words(conn: AsyncConnection, words: Sequence[str]) -> list[tuple[str, str | None]]:
+async def correct_search_words(conn: Reads, words: Sequence[str]) -> list[tuple[str, str | None]]:
     """Pair each word with the nearest word of the catalog's lexicon, for typo tolerance."""
     if not words:
         return []
@@ -237,7 +237,7 @@ async def product_page(
 
 
 async def product_page_json(
-    conn: AsyncConnection,
+    conn: Reads,
     query: ProductQuery,
     order: ProductOrder,
     first: int,
@@ -263,7 +263,7 @@ async def product_page_json(
 
 
 async def _page_rows(
-    conn: AsyncConnection, shape: _PageShape, read: CompiledRead, values: dict[str, Any], first: int
+    conn: Reads, shape: _PageShape, read: CompiledRead, values: dict[str, Any], first: int
 ) -> tuple[_PageShape, list[Any], bool, int | None, int | None]:
     """The page's rows (at most `first`), whether more follow, the total when asked for, and the
     planner's estimate of the matches when one was made."""
@@ -315,7 +315,7 @@ async def explain_facets(
 
 
 async def _uncounted_search(
-    conn: AsyncConnection, shape: _PageShape, read: CompiledRead, values: dict[str, Any]
+    conn: Reads, shape: _PageShape, read: CompiledRead, values: dict[str, Any]
 ) -> tuple[_PageShape, CompiledRead, int | None, int | None]:
     """A search counts its matches only when the planner expects few (else: its estimate, and
     the page without a count). Counting even a thousand of a common word's matches builds the
@@ -331,7 +331,7 @@ async def _uncounted_search(
 
 
 async def _prepare(
-    conn: AsyncConnection,
+    conn: Reads,
     query: ProductQuery,
     order: ProductOrder,
     first: int,
@@ -653,7 +653,7 @@ def _total_count(shape: _PageShape) -> ColumnElement[Any]:
     return select(func.count()).select_from(limited).scalar_subquery()
 
 
-async def _estimated_rows(conn: AsyncConnection, shape: _PageShape, values: Mapping[str, Any]) -> int:
+async def _estimated_rows(conn: Reads, shape: _PageShape, values: Mapping[str, Any]) -> int:
     """The planner's estimate of the matches (from the statistics ANALYZE keeps: no rows read)."""
     key = (
         "estimate",
@@ -678,12 +678,13 @@ async def _estimated_rows(conn: AsyncConnection, shape: _PageShape, values: Mapp
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
-async def _subtree_ids(conn: AsyncConnection, values: Mapping[str, Any]) -> list[int]:
+async def _subtree_ids(conn: Reads, values: Mapping[str, Any]) -> list[int]:
     """The ids of the category tree of `category_slug`: as a parameter, PostgreSQL estimates the
     products in them from its statistics (a recursive query's rows it cannot estimate)."""
-    subtree = _category_subtree("ids_subtree")
-    found = await conn.execute(select(subtree.c.id), {"category_slug": values["category_slug"]})
-    return [row.id for row in found]
+    read = compiled_read(
+        conn, "subtree_ids", lambda: select(_category_subtree("ids_subtree").c.id), ["category_slug"]
+    )
+    return [row["id"] for row in await fetch(conn, read, {"category_slug": values["category_slug"]})]
 
 
 def _in_category_ids(t: Any) -> ColumnElement[bool]:

@@ -121,7 +121,7 @@ def _plan_of(info: Info, kind: str, make: Any) -> ConnectionPlan | tuple[Part, .
 
 async def product_json(info: Info, slug: str, template: tuple[Part, ...]) -> orjson.Fragment | None:
     """`product(slug)`'s JSON in one statement (the standard path: the product, then its variants)."""
-    async with info.context.read_engine.connect() as conn:
+    async with catalog.pooled_reads(info.context.read_engine) as conn:
         found = await catalog.product_json_by_slug(conn, slug, template)
     if found is None:
         return None
@@ -149,7 +149,7 @@ async def product_connection_json(
     """The connection's JSON: the page read by one statement (a search: two), as graph.catalog.types
     reads it, each product's JSON built by PostgreSQL."""
     node = plan.node or (Part("__typename", "", '"Product"'),)
-    async with info.context.catalog_engine.connect() as conn:  # type: ignore[union-attr]
+    async with catalog.pooled_reads(info.context.catalog_engine) as conn:  # type: ignore[arg-type]
         page = await catalog.product_page_json(
             conn, query, order, limit, after_key, node, with_total=plan.with_total
         )
