@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -84,9 +84,11 @@ class Subscriber:
     # The login (refresh-token family) of the signed-in subscriber, whose revocation ends it.
     login_id: uuid.UUID | None = None
     client: str | None = None  # the client address of a guest (subscribed with an order token)
-    queue: asyncio.Queue[StatusEvent | CatchUp] = field(
-        default_factory=lambda: asyncio.Queue(maxsize=SUBSCRIBER_BUFFER)
-    )
+    # What is waiting for the reader (at most SUBSCRIBER_BUFFER), and the reader's wake-up while it
+    # waits: asyncio.Queue's bookkeeping (putters, unfinished tasks, its `empty` and `full` calls)
+    # was paid per subscriber and event, ten thousand times for one order followed by ten thousand.
+    inbox: deque[StatusEvent | CatchUp] = field(default_factory=deque, repr=False)
+    waiter: asyncio.Future[None] | None = field(default=None, repr=False)
     dropped: bool = False
     revoked: bool = False
     # The hub whose indexes (by order, user and client) follow this subscriber's changes.
@@ -108,8 +110,9 @@ class Subscriber:
 
     def revoke(self) -> None:
         self.revoked = True
-        with contextlib.suppress(asyncio.QueueFull):  # a full queue wakes the reader anyway
-            self.queue.put_nowait(CATCH_UP)
+        if len(self.inbox) < SUBSCRIBER_BUFFER:  # a full inbox wakes the reader anyway
+            self.inbox.append(CATCH_UP)
+        self._wake()
 
     def check(self) -> None:
         """Raise when the subscriber must end: its login was revoked, or it fell behind."""
@@ -126,14 +129,22 @@ class Subscriber:
     def offer(self, item: StatusEvent | CatchUp) -> None:
         if self.dropped:
             return
-        try:
-            self.queue.put_nowait(item)
-        except asyncio.QueueFull:
+        inbox = self.inbox
+        if len(inbox) < SUBSCRIBER_BUFFER:
+            inbox.append(item)
+        else:
             self.dropped = True
             # Make room for the marker that wakes the reader up to find it was dropped.
-            with contextlib.suppress(asyncio.QueueEmpty):
-                self.queue.get_nowait()
-            self.queue.put_nowait(CATCH_UP)
+            inbox.popleft()
+            inbox.append(CATCH_UP)
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _wake(self) -> None:
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def events(self) -> AsyncIterator[StatusEvent | CatchUp]:
         while True:
@@ -141,7 +152,14 @@ class Subscriber:
 
     async def next(self) -> StatusEvent | CatchUp:
         """The next event or catch-up marker; raises when the subscriber must end (`check`)."""
-        item = await self.queue.get()
+        inbox = self.inbox
+        while not inbox:
+            waiter = self.waiter = asyncio.get_running_loop().create_future()
+            try:
+                await waiter
+            finally:
+                self.waiter = None
+        item = inbox.popleft()
         self.check()
         return item
 

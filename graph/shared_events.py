@@ -94,6 +94,15 @@ def _recalled(key: Hashable) -> Any | None:
 class SharedEventsExecutionContext(PlainFieldsExecutionContext):
     """graph.execution's executor, sharing the execution of subscription events that carry a key."""
 
+    def __copy__(self) -> SharedEventsExecutionContext:
+        """What `copy.copy` makes of it by default (a new instance holding the same attributes),
+        without its generic path (`__reduce_ex__`, `copyreg`, `copy._reconstruct`): graphql-core
+        copies the subscription's executor for every event (`build_per_event_executor`), once per
+        subscriber and event, ten thousand times for one order followed by ten thousand."""
+        clone = type(self).__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        return clone
+
     def execute_operation(self, serially: bool | None = None) -> Any:
         key = getattr(self.root_value, "share", None)
         if key is None:

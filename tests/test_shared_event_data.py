@@ -123,3 +123,24 @@ async def test_subscribers_sharing_an_event_get_one_data_object_that_stays_as_it
         await engine.dispose()
         for ws in sockets:
             await ws.close()
+
+
+def test_the_per_event_copy_of_the_executor_is_what_copy_makes_by_default() -> None:
+    """`SharedEventsExecutionContext.__copy__` (graphql-core copies the executor for every event)
+    holds the same attributes as Python's default copy, in an object of its own."""
+    import copy
+
+    from graphql import build_schema, parse
+
+    schema = build_schema("type Query { a: String } type Subscription { greeting: String }")
+    executor = SharedEventsExecutionContext.build(schema, parse("subscription { greeting }"))
+    assert not isinstance(executor, list)
+    clone = copy.copy(executor)
+    default = copy._reconstruct(executor, None, *executor.__reduce_ex__(4))  # type: ignore[attr-defined]
+    assert type(clone) is SharedEventsExecutionContext
+    assert clone is not executor and clone.__dict__ is not executor.__dict__
+    assert clone.__dict__ == default.__dict__ == executor.__dict__
+    event = executor.build_per_event_executor({"greeting": "Hello"})
+    assert event.root_value == {"greeting": "Hello"} and executor.root_value is None
+    assert event.collected_errors is not executor.collected_errors
+    assert event.execute_operation(False).data == {"greeting": "Hello"}

@@ -65,19 +65,24 @@ def _order_of(row: Any) -> Order:
     return order
 
 
+# A status by its value, without Enum's call path (twice per subscriber and event).
+_STATUSES: dict[str, OrderStatus] = {status.value: status for status in OrderStatus}
+
+
 def _reader_scope(reader: Viewer | None) -> tuple[int, bool] | None:
     return (reader.id, reader.is_staff) if reader is not None else None
 
 
 async def _event(info: Info, change: StatusChangeRow, share: tuple[Hashable, ...] | None) -> OrderStatusEvent:
     """The event of one change; `share`: the subscription's `share_base` (made once per subscription)."""
+    context = info.context  # a property of strawberry's Info: read once per event, not three times
     # The connection's context outlives each event: nested fields (lines, history) are read anew.
-    info.context.fresh_loaders()
-    row = await info.context.order_events.order_snapshot(change.order_id, change.id, info.context.read_engine)
+    context.fresh_loaders()
+    row = await context.order_events.order_snapshot(change.order_id, change.id, context.read_engine)
     return OrderStatusEvent(
         order=_order_of(row),
-        from_=OrderStatus(change.from_status) if change.from_status else None,
-        to=OrderStatus(change.to_status),
+        from_=_STATUSES[change.from_status] if change.from_status else None,
+        to=_STATUSES[change.to_status],
         at=change.at,
         share=event_key(share, change.order_id, change.id),
     )
