@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -55,32 +56,18 @@ async def claim(
     """Claim the message for sending: "claimed", or "done" (sent or captured before), or "held"
     (another attempt holds a claim that has not run out)."""
     until = func.now() + text(f"interval '{float(lease)} seconds'")
-    statement = (
-        pg_insert(messages)
-        .values(
-            message_id=message_id,
-            kind=kind,
-            order_id=order_id,
-            recipient=recipient,
-            subject=subject,
-            text_body=text_body,
-            html_body=html_body,
-            status="sending",
-            claimed_until=until,
-            attempts=1,
-        )
-        .on_conflict_do_update(
-            index_elements=[messages.c.message_id],
-            set_={"claimed_until": until, "attempts": messages.c.attempts + 1},
-            where=(messages.c.status == "sending") & (messages.c.claimed_until < func.now()),
-        )
-        .returning(messages.c.id)
+    taken = await _take(
+        conn,
+        {"status": "sending", "claimed_until": until},
+        message_id=message_id,
+        kind=kind,
+        order_id=order_id,
+        recipient=recipient,
+        subject=subject,
+        text_body=text_body,
+        html_body=html_body,
     )
-    if (await conn.execute(statement)).first() is not None:
-        return "claimed"
-    current = select(messages.c.status).where(messages.c.message_id == message_id)
-    status = (await conn.execute(current)).scalar()
-    return "held" if status == "sending" else "done"
+    return "claimed" if taken else await _not_taken(conn, message_id)
 
 
 async def capture(
@@ -96,36 +83,37 @@ async def capture(
 ) -> str:
     """Claim and mark captured at once (no transport: nothing leaves the process between the two):
     "captured", or as `claim` says, "done" or "held". One statement where claim and mark are two."""
+    taken = await _take(
+        conn,
+        {"status": "captured", "sent_at": func.now(), "claimed_until": None},
+        message_id=message_id,
+        kind=kind,
+        order_id=order_id,
+        recipient=recipient,
+        subject=subject,
+        text_body=text_body,
+        html_body=html_body,
+    )
+    return "captured" if taken else await _not_taken(conn, message_id)
+
+
+async def _take(conn: AsyncConnection, state: dict[str, Any], **message: Any) -> bool:
+    """Insert the message in `state`, or put an existing one in it when its claim has run out (an
+    attempt that died): whether this attempt has it now."""
     statement = (
         pg_insert(messages)
-        .values(
-            message_id=message_id,
-            kind=kind,
-            order_id=order_id,
-            recipient=recipient,
-            subject=subject,
-            text_body=text_body,
-            html_body=html_body,
-            status="captured",
-            sent_at=func.now(),
-            claimed_until=None,
-            attempts=1,
-        )
+        .values(**message, **state, attempts=1)
         .on_conflict_do_update(
             index_elements=[messages.c.message_id],
-            set_={
-                "status": "captured",
-                "sent_at": func.now(),
-                "claimed_until": None,
-                "attempts": messages.c.attempts + 1,
-            },
-            # As `claim`: only a claim that has run out (an attempt that died) may be taken over.
+            set_={**state, "attempts": messages.c.attempts + 1},
             where=(messages.c.status == "sending") & (messages.c.claimed_until < func.now()),
         )
         .returning(messages.c.id)
     )
-    if (await conn.execute(statement)).first() is not None:
-        return "captured"
+    return (await conn.execute(statement)).first() is not None
+
+
+async def _not_taken(conn: AsyncConnection, message_id: str) -> str:
     current = select(messages.c.status).where(messages.c.message_id == message_id)
     status = (await conn.execute(current)).scalar()
     return "held" if status == "sending" else "done"
