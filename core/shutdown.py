@@ -14,8 +14,7 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 
 WRITTEN_FOR = {"uvicorn": "0.54.0"}
 GOING_AWAY = 1001
-# The subclass of GoingAwayWebSocketProtocol the server runs (text frames written directly).
-WS_PROTOCOL = "core.ws_protocol:WebSocketProtocol"
+WS_PROTOCOL = "core.shutdown:GoingAwayWebSocketProtocol"
 
 
 class GoingAwayWebSocketProtocol(WebSocketsSansIOProtocol):
