@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -57,7 +58,7 @@ def create_engine(
             "prepared_statement_cache_size": 0,
             "prepared_statement_name_func": _unnamed,
         }
-    return create_async_engine(
+    engine = create_async_engine(
         async_url(database_url),
         pool_size=pool_size,
         max_overflow=max_overflow,
@@ -70,6 +71,27 @@ def create_engine(
         poolclass=InstrumentedPool,  # counts the checkouts waiting (core/metrics.py)
         execution_options={BEHIND_POOLER: behind_pooler},
     )
+    event.listen(engine.sync_engine, "connect", _look_up_array_types)
+    return engine
+
+
+# The array types that our statements and pgqueuer's enqueue bind or return. asyncpg decodes the
+# scalar types itself but looks each array type up in PostgreSQL's catalogue the first time a
+# connection meets it: three statements (JIT off, the look-up, JIT back) inside whichever request
+# comes first. A new connection looks them all up at once, before any request uses it
+# (tests/conftest.py's `serving_for_the_test` fails a test in which a request still looks one up).
+ARRAY_TYPES = ("bigint", "integer", "text", "bytea", "interval", "jsonb", "timestamptz")
+_ARRAYS = "SELECT " + ", ".join(f"NULL::{name}[]" for name in ARRAY_TYPES)
+
+
+def _look_up_array_types(dbapi_connection: Any, connection_record: Any) -> None:
+    dbapi_connection.run_async(_fetch_arrays)
+
+
+async def _fetch_arrays(driver: Any) -> None:
+    # In a transaction: behind a pooler, the statement's parse and execution stay on one server connection.
+    async with driver.transaction():
+        await driver.fetchrow(_ARRAYS)
 
 
 def _unnamed() -> str:

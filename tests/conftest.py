@@ -37,7 +37,14 @@ from core.settings import Settings
 from demo.load import seed_demo_catalog
 from tests import support
 from tests.stripe_stub import WEBHOOK_SECRET, StripeStub
-from tests.support import RunningServer, StatementCounter, running_pgbouncer, served, start_server
+from tests.support import (
+    RunningServer,
+    StatementCounter,
+    TypeLookups,
+    running_pgbouncer,
+    served,
+    start_server,
+)
 
 TEMPLATE_PRODUCTS = 320
 
@@ -282,10 +289,14 @@ async def serving_for_the_test(
 ) -> AsyncIterator[RunningServer]:
     """Like tests.support.served, but stopped in the background once the test is over."""
     server, serving, url = await start_server(app)
+    lookups = TypeLookups()
+    lookups.watch(app.state.engine)
     try:
         yield RunningServer(app, url)
     finally:
         clones.stop_later(server, serving, settings.database_url)
+    # No request paid for asyncpg's type look-ups (core.db.ARRAY_TYPES misses none of its types).
+    assert lookups.types == [], f"asyncpg looked up these type ids in a request: {lookups.types}"
 
 
 @pytest.fixture

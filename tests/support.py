@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 import httpx
 import uvicorn
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
@@ -43,6 +43,25 @@ ROOT = Path(__file__).resolve().parent.parent
 _TRANSACTION_CONTROL = re.compile(
     r"\s*(BEGIN|START TRANSACTION|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|END)\b", re.IGNORECASE
 )
+
+
+class TypeLookups:
+    """asyncpg's look-ups of a type in PostgreSQL's catalogue, on the connections an engine opens
+    from now on. core.db makes a new connection look up the array types our statements use, so
+    that no request pays for it; a look-up seen here is a type that list misses."""
+
+    def __init__(self) -> None:
+        self.types: list[Any] = []
+
+    def watch(self, engine: AsyncEngine) -> None:
+        def on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+            dbapi_connection.driver_connection.add_query_logger(self._logged)
+
+        event.listen(engine.sync_engine, "connect", on_connect)
+
+    def _logged(self, record: Any) -> None:
+        if "pg_catalog.pg_type" in record.query:
+            self.types.append(record.args)
 
 
 class StatementCounter:
