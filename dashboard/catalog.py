@@ -115,7 +115,12 @@ class ProductView(DomainListView):
             await _active(self, request, pk, False)
         return len(pks)
 
-    @row_action(name="restore", text="Restore", confirmation="Put this product back in the store?")
+    @row_action(
+        name="restore",
+        text="Restore",
+        confirmation="Put this product back in the store?",
+        icon_class="fa fa-trash-arrow-up",  # a row action without an icon shows nothing on the list
+    )
     async def restore_action(self, request: Request, pk: Any) -> str:
         await _active(self, request, pk, True)
         flash(request, "The product is back in the store.", "success")
@@ -227,7 +232,12 @@ class VariantView(DomainListView):
         except Rejected as rejected:
             raise failed(rejected.problems) from None
 
-    @row_action(name="restore", text="Restore", confirmation="Put this variant back in the store?")
+    @row_action(
+        name="restore",
+        text="Restore",
+        confirmation="Put this variant back in the store?",
+        icon_class="fa fa-trash-arrow-up",
+    )
     async def restore_action(self, request: Request, pk: Any) -> str:
         await self._deleted(request, pk, False)
         flash(request, "The variant is back in the store.", "success")

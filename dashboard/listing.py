@@ -85,6 +85,12 @@ class DomainListView(ConsoleView):
     async def find_by_pks(self, request: Request, pks: list[Any]) -> Sequence[Any]:
         return await staff_catalog.by_ids(self.console.engine, self.kind, pk_numbers(pks))
 
+    async def get_row_actions_for_obj(self, request: Request, obj: Any) -> list[dict[str, Any]]:
+        """Restore is offered on what is deleted (soft: `deleted_at`), delete on what is not."""
+        deleted = getattr(obj, "deleted_at", None) is not None
+        shown = await super().get_row_actions_for_obj(request, obj)
+        return [action for action in shown if action["name"] != ("delete" if deleted else "restore")]
+
     async def write(self, request: Request, change: Callable[[AsyncConnection, int], Awaitable[T]]) -> T:
         """One catalog_admin write in its own transaction, by the signed-in staff member; its
         problems shown on the form's fields."""

@@ -86,6 +86,7 @@ class OrderItem:
     billing_address: list[str] = field(default_factory=list)
     vat_number: str | None = None
     history: list[str] = field(default_factory=list)
+    refundable: bool = False  # a payment the provider can refund (domain.order_actions refuses others)
 
     @classmethod
     def of(cls, row: OrderRow) -> OrderItem:
@@ -98,6 +99,7 @@ class OrderItem:
             created_at=row.created_at,
             paid_at=row.paid_at,
             shipping_address=address_lines(row.shipping_address),
+            refundable=row.payment_intent_id is not None,
         )
 
 
@@ -221,7 +223,12 @@ class OrderView(ConsoleView):
         A stale page may still post another one: the action runs and the state machine refuses it
         with its message (is_row_action_allowed_for_obj is left alone, it would answer "Forbidden")."""
         shown = await super().get_row_actions_for_obj(request, obj)
-        return [action for action in shown if offers(OrderStatus(obj.status), action["name"])]
+        return [
+            action
+            for action in shown
+            if offers(OrderStatus(obj.status), action["name"])
+            and (action["name"] != "refund" or obj.refundable)
+        ]
 
     async def rows(self, q: str | None, filters: FilterGroup | None, skip: int, limit: int) -> Sequence[Any]:
         limit = staff_console.MAX_PAGE if limit <= 0 else limit

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,6 +17,7 @@ from tests.dashboard import (
     STAFF_PASSWORD,
     csrf_of,
     dashboard_sign_in,
+    listed_actions,
     new_staff,
     open_page,
     order_page,
@@ -333,3 +335,30 @@ async def test_dashboard_sign_in_is_rate_limited_like_login_and_shares_its_count
                 {"e": email, "p": STAFF_PASSWORD},
             )
             assert body["data"]["login"]["userErrors"] == [{"code": "RATE_LIMITED"}]
+
+
+async def test_a_deleted_product_offers_restore_with_its_icon_and_restore_brings_it_back(
+    server: RunningServer, client: httpx.AsyncClient, database_url: str
+) -> None:
+    (product,) = await sql(
+        database_url,
+        "UPDATE products SET is_active = false, deleted_at = now()"
+        " WHERE id = (SELECT min(id) FROM products WHERE is_active) RETURNING id, slug",
+    )
+    pk = str(product.id)
+
+    async def listed(staff: httpx.AsyncClient) -> tuple[set[str], str]:
+        page = (await staff.get("/admin/products/list", params={"q": product.slug})).text
+        return listed_actions(page)[pk], page
+
+    async with signed_in_staff(server.url, database_url) as staff:
+        actions, page = await listed(staff)
+        assert "restore" in actions and "delete" not in actions
+        (row,) = re.findall(rf'<tr data-sa-pk="{pk}"(.*?)</tr>', page, re.DOTALL)
+        assert "fa-trash-arrow-up" in row  # a row action without an icon is an empty, invisible link
+        restored = await row_action(staff, "products", "restore", product.id, csrf_of(page))
+        assert restored.status_code == 200, restored.text
+        actions, _ = await listed(staff)
+        assert "delete" in actions and "restore" not in actions
+    body = await graphql(client, "query($s: String!) { product(slug: $s) { slug } }", {"s": product.slug})
+    assert body["data"]["product"] == {"slug": product.slug}

@@ -254,3 +254,20 @@ async def test_the_order_page_offers_only_the_moves_the_state_machine_allows(
             assert "Forbidden" not in stale.text
     (row,) = await sql(database_url, "SELECT status FROM orders WHERE number = :n", n=walked)
     assert row.status == "COMPLETED"
+
+
+async def test_a_paid_order_without_a_payment_to_refund_is_not_offered_refund(
+    server: RunningServer, client: httpx.AsyncClient, database_url: str
+) -> None:
+    """domain.order_actions refuses to refund an order with no payment id; the page does not offer it."""
+    variant, _, _ = await variant_with_stock(database_url, 5)
+    order = (await checkout(client, await new_cart(client, variant, 1), email="nopayment@example.com"))[
+        "order"
+    ]
+    await pay(client, database_url, order["id"])
+    await sql(database_url, "UPDATE orders SET payment_intent_id = NULL WHERE number = :n", n=order["number"])
+    async with signed_in_staff(server.url, database_url) as staff:
+        page = (await open_page(staff, "/admin/orders/detail", pk=order["number"])).text
+        assert offered_actions(page) == OFFERED["PAID"] - {"refund"}
+        rows = listed_actions((await open_page(staff, "/admin/orders/list", q="nopayment@example.com")).text)
+        assert rows[str(order["number"])] - {"view"} == OFFERED["PAID"] - {"refund"}
