@@ -80,7 +80,7 @@ def create_engine(
 # connection meets it: three statements (JIT off, the look-up, JIT back) inside whichever request
 # comes first. A new connection looks them all up at once, before any request uses it
 # (tests/conftest.py's `serving_for_the_test` fails a test in which a request still looks one up).
-ARRAY_TYPES = ("bigint", "integer", "text", "bytea", "interval", "jsonb", "timestamptz")
+ARRAY_TYPES = ("bigint", "integer", "boolean", "text", "varchar", "bytea", "interval", "jsonb", "timestamptz")
 _ARRAYS = "SELECT " + ", ".join(f"NULL::{name}[]" for name in ARRAY_TYPES)
 
 
