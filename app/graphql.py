@@ -11,12 +11,13 @@ from strawberry.asgi import GraphQL
 
 from core.pages import graphiql_page
 from graph.context import Context
-from graph.websocket import LegacyGraphQLWSHandler, TextFrameWebSocketAdapter
+from graph.websocket import LegacyGraphQLWSHandler, TextFrameWebSocketAdapter, TransportWSHandler
 
 
 class GraphQLApp(GraphQL[Context, None]):
     websocket_adapter_class = TextFrameWebSocketAdapter
     graphql_ws_handler_class = LegacyGraphQLWSHandler
+    graphql_transport_ws_handler_class = TransportWSHandler
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         state = request.app.state

@@ -13,7 +13,9 @@
   (`_schema`, which strawberry's own ValidationCache reads too) and the rules strawberry adds to
   every validation (`strawberry.schema.schema.validate_document`).
 - WebSocket (graph.websocket): strawberry's legacy `graphql-ws` handler class, the attributes its
-  instances hold (`view`, `websocket`), and the Starlette WebSocket inside strawberry's ASGI adapter.
+  instances hold (`view`, `websocket`), and the Starlette WebSocket inside strawberry's ASGI adapter;
+  both protocols' handlers' per-operation methods (`run_operation`, `handle_async_results`), which
+  run in the operation's own task, and the message each sends for a result that is only `data`.
 
 They are written for the versions in WRITTEN_FOR (pinned in pyproject.toml and requirements.lock),
 and tests/test_library_internals.py fails, naming what changed, on any other version or behaviour:
@@ -30,6 +32,10 @@ from graphql.validation.rules import overlapping_fields_can_be_merged
 from starlette.websockets import WebSocket
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext, validate_document
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+)
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.types.execution import ExecutionContext
 from strawberry.types.field import StrawberryField
@@ -41,6 +47,7 @@ __all__ = [
     "FragmentDetails",
     "GroupedFieldSet",
     "LegacyWSHandlerBase",
+    "TransportWSHandlerBase",
     "WebSocketAdapterBase",
     "adapter_websocket",
     "graphql_core_info",
@@ -51,6 +58,8 @@ __all__ = [
     "is_validation_aborted",
     "provided_operation_name",
     "reads_plain_attribute",
+    "send_legacy_data",
+    "send_transport_next",
     "set_overlap_budget",
     "set_parse_limits",
     "strawberry_field",
@@ -138,6 +147,24 @@ def provided_operation_name(context: ExecutionContext) -> str | None:
 LegacyWSHandlerBase = BaseGraphQLWSHandler
 # strawberry's ASGI WebSocket adapter (its views' `websocket_adapter_class`).
 WebSocketAdapterBase = ASGIWebSocketAdapter
+
+
+# strawberry's handler of `graphql-transport-ws` (its views' `graphql_transport_ws_handler_class`).
+# graph.websocket overrides its `run_operation(operation)` (and the legacy handler's
+# `handle_async_results(operation_id, query, operation_name, variables)`): each runs in the
+# operation's own task, from its start to its end, and sends every message of that operation.
+TransportWSHandlerBase = BaseGraphQLTransportWSHandler
+
+
+def send_transport_next(operation: Operation[Any, Any], data: Any) -> Any:
+    """What `Operation.send_next` sends for a result that is only `data` (no errors, no extensions),
+    through the operation's own `send_operation_message` (which sends nothing once it completed)."""
+    return operation.send_operation_message({"id": operation.id, "type": "next", "payload": {"data": data}})
+
+
+def send_legacy_data(handler: BaseGraphQLWSHandler[Any, Any], operation_id: str, data: Any) -> Any:
+    """What the legacy handler's `send_data_message` sends for a result that is only `data`."""
+    return handler.send_message({"type": "data", "id": operation_id, "payload": {"data": data}})
 
 
 def adapter_websocket(adapter: ASGIWebSocketAdapter) -> WebSocket:

@@ -91,6 +91,18 @@ def _recalled(key: Hashable) -> Any | None:
     return entry[1]
 
 
+def shared_data(key: Hashable | None) -> Any | None:
+    """The `data` of an event's finished execution shared under `key`, when it has no errors (what
+    every subscriber with that key is sent is then `{"data": <it>}`); None while it runs, after it
+    failed or expired, or when there is none."""
+    if key is None:
+        return None
+    result = _recalled(key)
+    if result is None or isinstance(result, asyncio.Future) or result.errors:
+        return None
+    return result.data
+
+
 class SharedEventsExecutionContext(PlainFieldsExecutionContext):
     """graph.execution's executor, sharing the execution of subscription events that carry a key."""
 

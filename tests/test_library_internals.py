@@ -24,7 +24,8 @@ from sqlalchemy import bindparam, column, create_engine, func, select, table, te
 from sqlalchemy.dialects import postgresql
 from strawberry.asgi import GraphQL
 from strawberry.extensions import SchemaExtension
-from strawberry.types.execution import ExecutionContext
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Operation
+from strawberry.types.execution import ExecutionContext, ExecutionResult
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from app.graphql import GraphQLApp
@@ -34,6 +35,7 @@ from graph.library_internals import (
     WRITTEN_FOR,
     ExecutionContextBase,
     LegacyWSHandlerBase,
+    TransportWSHandlerBase,
     WebSocketAdapterBase,
     adapter_websocket,
     graphql_core_info,
@@ -44,12 +46,14 @@ from graph.library_internals import (
     is_validation_aborted,
     provided_operation_name,
     reads_plain_attribute,
+    send_legacy_data,
+    send_transport_next,
     set_overlap_budget,
     set_parse_limits,
     strawberry_field,
     validate_document,
 )
-from graph.websocket import LegacyGraphQLWSHandler, TextFrameWebSocketAdapter
+from graph.websocket import LegacyGraphQLWSHandler, TextFrameWebSocketAdapter, TransportWSHandler
 from models import compiled
 from tests.support import RunningServer
 
@@ -217,6 +221,7 @@ def test_the_websocket_classes_plug_into_strawberrys_view() -> None:
     for attribute, ours, base in (
         ("websocket_adapter_class", TextFrameWebSocketAdapter, WebSocketAdapterBase),
         ("graphql_ws_handler_class", LegacyGraphQLWSHandler, LegacyWSHandlerBase),
+        ("graphql_transport_ws_handler_class", TransportWSHandler, TransportWSHandlerBase),
     ):
         assert hasattr(GraphQL, attribute), attribute
         assert getattr(GraphQLApp, attribute) is ours and issubclass(ours, base)
@@ -244,6 +249,81 @@ def test_the_legacy_handler_holds_its_view_and_websocket() -> None:
         "self",
         "message",
     ]
+
+
+class _SentMessages:
+    """A stand-in for the WebSocket adapter a handler sends through: it keeps what is sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[object] = []
+
+    async def send_json(self, message: object) -> None:
+        self.sent.append(message)
+
+
+async def test_each_operation_runs_in_its_own_task_through_the_methods_the_handlers_override() -> None:
+    """graph.websocket sets what sends an operation's shared events in `run_operation` (transport)
+    and `handle_async_results` (legacy): each must be the coroutine of the operation's own task."""
+    assert list(inspect.signature(TransportWSHandlerBase.run_operation).parameters) == ["self", "operation"]
+    assert list(inspect.signature(LegacyWSHandlerBase.handle_async_results).parameters) == [
+        "self",
+        "operation_id",
+        "query",
+        "operation_name",
+        "variables",
+    ]
+    subscribe = inspect.getsource(TransportWSHandlerBase.handle_subscribe)
+    assert "operation.task = asyncio.create_task(self.run_operation(operation))" in subscribe
+    start = inspect.getsource(LegacyWSHandlerBase.handle_start)
+    assert "result_handler = self.handle_async_results(" in start
+    assert "asyncio.create_task(result_handler)" in start
+
+
+async def test_a_result_that_is_only_data_is_sent_as_strawberrys_handlers_send_it() -> None:
+    view = GraphQL(strawberry.Schema(query=GuardQuery))
+    data = {"greeting": {"to": "PAID"}}
+    for extensions in (None, {}):
+        result = ExecutionResult(data=data, errors=None, extensions=extensions)
+
+        transport_ws = _SentMessages()
+        handler = TransportWSHandlerBase(
+            view,
+            transport_ws,
+            None,
+            None,
+            view.schema,
+            timedelta(seconds=3),  # type: ignore[arg-type]
+        )
+        operation = Operation(handler, "7", "subscription { greeting }", None, None)
+        handler.operations["7"] = operation
+        await operation.send_next(result)
+        await send_transport_next(operation, data)
+        assert (
+            transport_ws.sent[0]
+            == transport_ws.sent[1]
+            == {"id": "7", "type": "next", "payload": {"data": data}}
+        )
+        assert list(transport_ws.sent[1]) == list(transport_ws.sent[0])  # type: ignore[arg-type]
+        # Nothing goes out once the operation has completed.
+        await operation.send_operation_message({"id": "7", "type": "complete"})
+        await send_transport_next(operation, data)
+        assert len(transport_ws.sent) == 3
+
+        legacy_ws = _SentMessages()
+        legacy = LegacyWSHandlerBase(
+            view=view,
+            websocket=legacy_ws,  # type: ignore[arg-type]
+            context=None,
+            root_value=None,
+            schema=view.schema,
+            keep_alive=False,
+            keep_alive_interval=None,
+        )
+        await legacy.send_data_message(result, "7")
+        await send_legacy_data(legacy, "7", data)
+        assert (
+            legacy_ws.sent[0] == legacy_ws.sent[1] == {"type": "data", "id": "7", "payload": {"data": data}}
+        )
 
 
 # ---------------------------------------------------------------- core/http_protocol.py's assumptions

@@ -33,6 +33,7 @@ from graph.orders.types import Order
 from graph.orders.types import OrderStatus as OrderStatusType
 from graph.rate_limits import client_address
 from graph.shared_events import event_key, share_base
+from graph.websocket import shared_event_sender
 from resolvers.orders.lookup import load_order
 
 MAX_SUBSCRIPTIONS_PER_USER = 20
@@ -101,7 +102,12 @@ async def _follow(
     """Events after those already seen (per order, by history id); on a catch-up, read the database.
 
     One generator from the subscriber's queue to the resolver (each layer of async generators is
-    paid per event and per subscriber, ten thousand times for one order followed by ten thousand)."""
+    paid per event and per subscriber, ten thousand times for one order followed by ten thousand).
+
+    Over WebSocket, an event whose shared execution another subscriber has already been sent as
+    plain `data` is sent from here (graph.websocket's `SharedEventSender`: the same message, from
+    this operation's own task) instead of being yielded through graphql-core and strawberry."""
+    sender = shared_event_sender() if share is not None else None
     try:
         while True:
             item = await subscriber.next()
@@ -118,6 +124,13 @@ async def _follow(
             if item.change_id <= seen.get(item.order_id, 0):
                 continue
             seen[item.order_id] = item.change_id
+            if sender is not None:
+                data = sender.built(event_key(share, item.order_id, item.change_id))
+                if data is not None:
+                    subscriber.check()
+                    if not await sender.send(data):
+                        return  # the client has gone: as after a failed send on strawberry's path
+                    continue
             change = StatusChangeRow(
                 id=item.change_id,
                 order_id=item.order_id,
