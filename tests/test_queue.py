@@ -1,9 +1,17 @@
-"""The job queue's enqueue is part of the caller's transaction, whatever came before it in there."""
+"""The job queue: its enqueue is part of the caller's transaction, whatever came before it in
+there; only new work wakes the workers; a checkout's confirmation waits a moment."""
 
 from __future__ import annotations
 
+import json
+
+import asyncpg
+
 from core.queue import enqueue
-from tests.support import own_engine, sql
+from domain.notifications import DEFERRED, enqueue_order_email
+from jobs.worker import asyncpg_dsn
+from mail.render import MessageKind
+from tests.support import eventually, own_engine, sql
 
 
 async def test_a_job_enqueued_first_in_a_transaction_rolls_back_with_it(database_url: str) -> None:
@@ -22,3 +30,46 @@ async def test_a_job_enqueued_first_in_a_transaction_rolls_back_with_it(database
         "SELECT entrypoint FROM pgqueuer WHERE entrypoint LIKE 'probe_%' ORDER BY entrypoint",
     )
     assert [row.entrypoint for row in rows] == ["probe_committed"]
+
+
+async def test_new_work_wakes_the_workers_and_a_finished_job_does_not(direct_database_url: str) -> None:
+    """pgqueuer's change notification (migration 0017): an enqueue sends one, pgqueuer deleting a
+    finished job (as it does when logging it) sends none, so no worker wakes for nothing."""
+    heard: list[str] = []
+    listener = await asyncpg.connect(asyncpg_dsn(direct_database_url))
+    try:
+        await listener.add_listener(
+            "ch_pgqueuer", lambda *args: heard.append(json.loads(args[3])["operation"])
+        )
+        await listener.execute(
+            "INSERT INTO pgqueuer (priority, entrypoint, payload, status) VALUES (0, 'probe_notify', NULL, 'queued')"
+        )
+        await eventually(lambda: heard == ["insert"], message="the enqueue's notification")
+        await listener.execute("DELETE FROM pgqueuer WHERE entrypoint = 'probe_notify'")
+        # A notification sent on commit arrives before the answer to a later statement.
+        await listener.execute("SELECT pg_notify('ch_pgqueuer', '{\"operation\": \"fence\"}')")
+        await eventually(lambda: heard[-1:] == ["fence"], message="the fence")
+    finally:
+        await listener.close()
+    assert heard == ["insert", "fence"]
+
+
+async def test_a_checkouts_confirmation_is_queued_for_a_moment_later(database_url: str) -> None:
+    """The confirmation (domain.notifications.DEFERRED) is due a second after the order commits,
+    and is queued with it: nothing is lost while it waits."""
+    engine = own_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            await enqueue_order_email(conn, 424242, MessageKind.ORDER_CONFIRMATION)
+            await enqueue_order_email(conn, 424242, MessageKind.PAYMENT_RECEIVED)
+    finally:
+        await engine.dispose()
+    rows = await sql(
+        database_url,
+        "SELECT convert_from(payload, 'UTF8')::jsonb ->> 'kind' AS kind, execute_after - created AS wait"
+        " FROM pgqueuer WHERE entrypoint = 'send_order_email' ORDER BY id",
+    )
+    assert [(row.kind, row.wait >= DEFERRED[MessageKind.ORDER_CONFIRMATION]) for row in rows] == [
+        ("order_confirmation", True),
+        ("payment_received", False),
+    ]
