@@ -14,7 +14,6 @@ import base64
 import json
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -43,11 +42,6 @@ BY_STATUS: dict[str, MessageKind] = {
     "REFUNDED": K.ORDER_REFUNDED,
 }
 ORDER_KINDS = frozenset(BY_STATUS.values())
-# Messages sent a moment after their change commits, not at once: a checkout's confirmation (its
-# template shows nothing that changes later) waits until a burst of checkouts has been answered,
-# instead of taking the one worker's CPU inside it. Nothing is lost meanwhile: the job is queued,
-# committed with the order (and the same job runs it whatever its delay).
-DEFERRED: dict[MessageKind, timedelta] = {K.ORDER_CONFIRMATION: timedelta(seconds=1)}
 # The messages whose templates say why the order reached its status (read from its history).
 SHOWS_REASON = frozenset({K.ORDER_CANCELLED})
 # The e-mail domain of an erased order or account (domain.privacy; RFC 2606, never delivers).
@@ -96,7 +90,6 @@ async def enqueue_order_email(conn: AsyncConnection, order_id: int, kind: Messag
         SEND_ORDER_EMAIL,
         {"order_id": order_id, "kind": kind.value},
         dedupe_key=f"mail:{kind.value}:{order_id}",
-        delay=DEFERRED.get(kind),
     )
 
 
