@@ -1,5 +1,5 @@
 """The job queue: its enqueue is part of the caller's transaction, whatever came before it in
-there; only new work wakes the workers; a checkout's confirmation waits a moment."""
+there; only new work wakes the workers."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ import json
 import asyncpg
 
 from core.queue import enqueue
-from domain.notifications import DEFERRED, enqueue_order_email
 from jobs.worker import asyncpg_dsn
-from mail.render import MessageKind
 from tests.support import eventually, own_engine, sql
 
 
@@ -52,24 +50,3 @@ async def test_new_work_wakes_the_workers_and_a_finished_job_does_not(direct_dat
     finally:
         await listener.close()
     assert heard == ["insert", "fence"]
-
-
-async def test_a_checkouts_confirmation_is_queued_for_a_moment_later(database_url: str) -> None:
-    """The confirmation (domain.notifications.DEFERRED) is due a second after the order commits,
-    and is queued with it: nothing is lost while it waits."""
-    engine = own_engine(database_url)
-    try:
-        async with engine.begin() as conn:
-            await enqueue_order_email(conn, 424242, MessageKind.ORDER_CONFIRMATION)
-            await enqueue_order_email(conn, 424242, MessageKind.PAYMENT_RECEIVED)
-    finally:
-        await engine.dispose()
-    rows = await sql(
-        database_url,
-        "SELECT convert_from(payload, 'UTF8')::jsonb ->> 'kind' AS kind, execute_after - created AS wait"
-        " FROM pgqueuer WHERE entrypoint = 'send_order_email' ORDER BY id",
-    )
-    assert [(row.kind, row.wait >= DEFERRED[MessageKind.ORDER_CONFIRMATION]) for row in rows] == [
-        ("order_confirmation", True),
-        ("payment_received", False),
-    ]
