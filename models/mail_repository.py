@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import Float, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -55,10 +55,10 @@ async def claim(
 ) -> str:
     """Claim the message for sending: "claimed", or "done" (sent or captured before), or "held"
     (another attempt holds a claim that has not run out)."""
-    until = func.now() + text(f"interval '{float(lease)} seconds'")
     taken = await _take(
         conn,
-        {"status": "sending", "claimed_until": until},
+        _CLAIM,
+        lease=float(lease),
         message_id=message_id,
         kind=kind,
         order_id=order_id,
@@ -85,7 +85,7 @@ async def capture(
     "captured", or as `claim` says, "done" or "held". One statement where claim and mark are two."""
     taken = await _take(
         conn,
-        {"status": "captured", "sent_at": func.now(), "claimed_until": None},
+        _CAPTURE,
         message_id=message_id,
         kind=kind,
         order_id=order_id,
@@ -97,10 +97,11 @@ async def capture(
     return "captured" if taken else await _not_taken(conn, message_id)
 
 
-async def _take(conn: AsyncConnection, state: dict[str, Any], **message: Any) -> bool:
+def _taking(state: dict[str, Any]) -> Any:
     """Insert the message in `state`, or put an existing one in it when its claim has run out (an
-    attempt that died): whether this attempt has it now."""
-    statement = (
+    attempt that died): returns its id when this attempt has it now. Built once (values bound)."""
+    message = {name: bindparam(f"m_{name}", type_=messages.c[name].type) for name in _MESSAGE}
+    return (
         pg_insert(messages)
         .values(**message, **state, attempts=1)
         .on_conflict_do_update(
@@ -110,7 +111,20 @@ async def _take(conn: AsyncConnection, state: dict[str, Any], **message: Any) ->
         )
         .returning(messages.c.id)
     )
-    return (await conn.execute(statement)).first() is not None
+
+
+_MESSAGE = ("message_id", "kind", "order_id", "recipient", "subject", "text_body", "html_body")
+_LEASE = func.make_interval(0, 0, 0, 0, 0, 0, bindparam("lease", type_=Float))
+_CLAIM = _taking({"status": "sending", "claimed_until": func.now() + _LEASE})
+_CAPTURE = _taking({"status": "captured", "sent_at": func.now(), "claimed_until": None})
+
+
+async def _take(conn: AsyncConnection, statement: Any, lease: float = 0.0, **message: Any) -> bool:
+    """Whether this attempt has the message now (`_taking`)."""
+    values = {f"m_{name}": value for name, value in message.items()}
+    if statement is _CLAIM:
+        values["lease"] = lease
+    return (await conn.execute(statement, values)).first() is not None
 
 
 async def _not_taken(conn: AsyncConnection, message_id: str) -> str:
