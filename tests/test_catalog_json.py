@@ -10,6 +10,7 @@ import httpx
 import orjson
 import pytest
 
+from app import lean_page
 from core.settings import Settings
 from tests.support import RunningServer, sql
 
@@ -68,6 +69,7 @@ async def both(
     query: str,
     statements: Any = None,
     built_in_sql: bool = True,
+    lean_answers: bool | None = None,
     **variables: Any,
 ) -> bytes:
     """The answer's bytes, asserted equal on the JSON path and the standard one (and, with the
@@ -75,18 +77,31 @@ async def both(
     body = {"query": query, "variables": variables}
     settings = server.app.state.settings
     answers = []
-    for in_sql in (True, False):
-        settings.catalog_json_in_sql = in_sql
+    # JSON built in SQL answered by app.lean_page where it can, by strawberry's executor, and the
+    # standard path: the same status, headers and bytes.
+    for lean, in_sql in ((True, True), (False, True), (False, False)):
+        settings.catalog_json_in_sql, settings.catalog_lean_page = in_sql, lean
         if statements is not None:
             statements.reset()
+        before = lean_page.answered[0]
         response = await client.post("/graphql", json=body)
         assert response.status_code == 200
-        answers.append(response.content)
+        if lean and lean_answers is not None:
+            assert (lean_page.answered[0] > before) is lean_answers, query
+        answers.append((response.content, _headers(response)))
         if statements is not None and in_sql:
             assert any("node_json" in text for text in statements.statements) is built_in_sql, query
-    settings.catalog_json_in_sql = True
-    assert answers[0] == answers[1], (query, variables)
-    return answers[0]
+    settings.catalog_json_in_sql = settings.catalog_lean_page = True
+    assert answers[0] == answers[1] == answers[2], (query, variables)
+    return answers[0][0]
+
+
+def _headers(response: httpx.Response) -> list[tuple[str, str]]:
+    return [
+        (name, value)
+        for name, value in response.headers.multi_items()
+        if name not in ("date", "x-request-id")
+    ]
 
 
 def data(answer: bytes) -> Any:
@@ -98,7 +113,7 @@ def data(answer: bytes) -> Any:
 async def test_the_benchmark_page_is_built_in_sql_with_the_same_bytes(
     server: RunningServer, client: httpx.AsyncClient, sql_statements: Any
 ) -> None:
-    answer = await both(server, client, PAGE)
+    answer = await both(server, client, PAGE, lean_answers=True)
     assert len(data(answer)["products"]["edges"]) == 20
     sql_statements.reset()
     await client.post("/graphql", json={"query": PAGE})
@@ -126,24 +141,30 @@ async def test_the_benchmark_page_is_built_in_sql_with_the_same_bytes(
 async def test_arguments_give_the_same_bytes(
     server: RunningServer, client: httpx.AsyncClient, sql_statements: Any, variables: dict[str, Any]
 ) -> None:
-    page = data(await both(server, client, EVERYTHING, sql_statements, **variables))["list"]
+    page = data(await both(server, client, EVERYTHING, sql_statements, lean_answers=True, **variables))[
+        "list"
+    ]
     if page["info"]["hasNextPage"]:  # and the next page, by its cursor
         after = page["info"]["endCursor"]
-        await both(server, client, EVERYTHING, sql_statements, **{**variables, "after": after})
+        await both(
+            server, client, EVERYTHING, sql_statements, lean_answers=True, **{**variables, "after": after}
+        )
 
 
 async def test_fragments_merged_fields_and_fallbacks_give_the_same_bytes(
     server: RunningServer, client: httpx.AsyncClient, sql_statements: Any
 ) -> None:
-    page = data(await both(server, client, FRAGMENTS, sql_statements))["products"]
+    page = data(await both(server, client, FRAGMENTS, sql_statements, lean_answers=True))["products"]
     assert page["edges"][0]["node"]["images"][0].keys() == {"url", "alt"}
     for query in FALLBACKS:
-        data(await both(server, client, query, sql_statements, built_in_sql=False, x=True))
+        data(
+            await both(server, client, query, sql_statements, built_in_sql=False, lean_answers=False, x=True)
+        )
     three = (
         "{ a: products(first: 2) { edges { node { id } } } b: products(first: 3, sort: NAME) { totalCount }"
         " c: products(first: 2) { edges { cursor } pageInfo { endCursor } } }"
     )
-    answer = data(await both(server, client, three, sql_statements))
+    answer = data(await both(server, client, three, sql_statements, lean_answers=False))
     assert len(answer["a"]["edges"]) == 2
     assert answer["c"]["edges"][-1]["cursor"] == answer["c"]["pageInfo"]["endCursor"]
 
@@ -160,7 +181,7 @@ async def test_fragments_merged_fields_and_fallbacks_give_the_same_bytes(
 async def test_errors_give_the_same_bytes(
     server: RunningServer, client: httpx.AsyncClient, variables: dict[str, Any]
 ) -> None:
-    assert orjson.loads(await both(server, client, EVERYTHING, **variables))["errors"]
+    assert orjson.loads(await both(server, client, EVERYTHING, lean_answers=False, **variables))["errors"]
 
 
 async def test_hostile_text_is_escaped_as_orjson_escapes_it(
@@ -188,7 +209,7 @@ async def test_hostile_text_is_escaped_as_orjson_escapes_it(
         text=hostile,
         id=product_id,
     )
-    page = data(await both(server, client, EVERYTHING, first=2))["list"]
+    page = data(await both(server, client, EVERYTHING, lean_answers=True, first=2))["list"]
     assert page["edges"][0]["item"]["key"] == base64.b64encode(f"Product:{product_id}".encode()).decode()
     node = page["edges"][0]["item"]
     assert node["images"][0]["url"] == hostile
@@ -212,7 +233,7 @@ async def test_product_by_slug_is_built_in_sql_with_the_same_bytes(
         database_url, "SELECT slug FROM products WHERE is_active ORDER BY created_at DESC, id DESC LIMIT 1"
     )
     for query in PRODUCT_SHAPES:
-        assert data(await both(server, client, query, sql_statements, slug=slug))
+        assert data(await both(server, client, query, sql_statements, lean_answers=False, slug=slug))
     answer = data(await both(server, client, PRODUCT, sql_statements, slug=slug))["product"]
     assert answer["slug"] == slug and answer["variants"]
     sql_statements.reset()
