@@ -27,6 +27,7 @@ from typing import Any
 
 import orjson
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     GraphQLError,
@@ -71,19 +72,7 @@ class LeanCatalogPage:
         self.app = app
         self.schema = graphql_core_schema_of(schema)
         self.settings = settings
-        self.limits = QueryLimits.from_settings(settings)
-        self.rules = validation_rules(tuple(specified_rules), self.limits)
         self.products_field = self.schema.query_type.fields["products"]  # type: ignore[union-attr]
-        limits = self.limits
-
-        @lru_cache(maxsize=256)
-        def parsed(query: str) -> Any:
-            try:
-                return parse(query, max_tokens=limits.max_tokens, max_source_length=limits.max_length)  # type: ignore[call-arg]
-            except GraphQLError:
-                return None
-
-        self.parsed = parsed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         settings = self.settings
@@ -123,10 +112,12 @@ class LeanCatalogPage:
             operation_name is None or type(operation_name) is str
         ):
             return None
-        document = self.parsed(query)
-        if document is None or not passes_before_validation(document, variables, operation_name, self.limits):
+        # The limits of the settings as they are now, as graph.limits.OperationLimits reads them.
+        limits = QueryLimits.from_settings(self.settings)
+        document = _parsed(query, limits.max_tokens, limits.max_length)
+        if document is None or not passes_before_validation(document, variables, operation_name, limits):
             return None
-        if validated(self.schema, document, self.rules):
+        if validated(self.schema, document, validation_rules(tuple(specified_rules), limits)):
             return None
         operation = get_operation_ast(document, operation_name)
         if (
@@ -184,6 +175,16 @@ class LeanCatalogPage:
             else (operation.name.value if operation.name else None)
         )
         return orjson.dumps({"data": data}), name
+
+
+@lru_cache(maxsize=256)
+def _parsed(query: str, max_tokens: int, max_length: int) -> DocumentNode | None:
+    """The document, parsed within the same limits as strawberry's parser cache is; None on any
+    syntax error (the standard path answers it, as QUERY_TOO_LARGE when it is a limit's)."""
+    try:
+        return parse(query, max_tokens=max_tokens, max_source_length=max_length)  # type: ignore[call-arg]
+    except GraphQLError:
+        return None
 
 
 def _product_query(given: Any) -> ProductQuery | None:

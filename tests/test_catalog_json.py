@@ -70,11 +70,14 @@ async def both(
     statements: Any = None,
     built_in_sql: bool = True,
     lean_answers: bool | None = None,
+    body: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+    status: int = 200,
     **variables: Any,
 ) -> bytes:
     """The answer's bytes, asserted equal on the JSON path and the standard one (and, with the
     `sql_statements` fixture, whether the first was built in SQL)."""
-    body = {"query": query, "variables": variables}
+    body = body if body is not None else {"query": query, "variables": variables}
     settings = server.app.state.settings
     answers = []
     # JSON built in SQL answered by app.lean_page where it can, by strawberry's executor, and the
@@ -84,8 +87,8 @@ async def both(
         if statements is not None:
             statements.reset()
         before = lean_page.answered[0]
-        response = await client.post("/graphql", json=body)
-        assert response.status_code == 200
+        response = await client.post("/graphql", json=body, headers=headers)
+        assert response.status_code == status, response.text
         if lean and lean_answers is not None:
             assert (lean_page.answered[0] > before) is lean_answers, query
         answers.append((response.content, _headers(response)))
@@ -243,3 +246,98 @@ async def test_product_by_slug_is_built_in_sql_with_the_same_bytes(
         assert data(await both(server, client, PRODUCT, slug=missing))["product"] is None
     rated = "query($slug: String!) { product(slug: $slug) { name rating { count } } }"
     data(await both(server, client, rated, sql_statements, built_in_sql=False, slug=slug))
+
+
+ALIASES = "{ products(first: 2) { edges { node { " + " ".join(f"a{i}: name" for i in range(31)) + " } } } }"
+TWO = "query A { __typename } query B { products(first: 2) { edges { node { id } } } }"
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "limit", "lean", "code"),
+    [
+        (ALIASES, {}, {}, False, "TOO_MANY_ALIASES"),
+        (PAGE, {}, {"max_query_cost": 50}, False, "QUERY_TOO_COMPLEX"),
+        (PAGE, {}, {"max_query_depth": 3}, False, "QUERY_TOO_DEEP"),
+        (PAGE, {}, {"max_query_tokens": 20}, False, "QUERY_TOO_LARGE"),
+        (PAGE, {}, {"max_query_fields": 5}, False, "TOO_MANY_FIELDS"),
+        (PAGE, {}, {"introspection": False}, True, None),
+        (EVERYTHING, {"first": "x"}, {}, False, ""),  # a variable of the wrong type: no code
+        (
+            EVERYTHING,
+            {"first": 2, "filter": {"attributes": [{"attribute": "color", "values": ["red"]}]}},
+            {},
+            False,
+            None,  # the standard path's filter by attributes (matching nothing here)
+        ),
+        ("{ products(first: 2) { edges { node { nope } } } }", {}, {}, False, ""),
+        (
+            "{ products(first: 2) { edges { node { id } } } } { __typename }",
+            {},
+            {},
+            False,
+            "OPERATION_NAME_REQUIRED",
+        ),
+        (
+            "{ t: __typename products(first: 2) { __typename edges { node { id } } } __typename }",
+            {},
+            {},
+            True,
+            None,
+        ),
+        (
+            "{ products(first: 2) @skip(if: false) { edges { node { id } } } }",
+            {},
+            {},
+            False,
+            None,
+        ),
+        ("mutation { __typename }", {}, {}, False, None),
+    ],
+)
+async def test_limits_and_refusals_give_the_same_answers(
+    server: RunningServer,
+    client: httpx.AsyncClient,
+    query: str,
+    variables: dict[str, Any],
+    limit: dict[str, Any],
+    lean: bool,
+    code: str | None,
+) -> None:
+    """Whatever a limit or validation refuses, the lean path leaves to the standard one."""
+    settings = server.app.state.settings
+    saved = {name: getattr(settings, name) for name in limit}
+    for name, value in limit.items():
+        setattr(settings, name, value)
+    try:
+        answer = orjson.loads(await both(server, client, query, lean_answers=lean, **variables))
+    finally:
+        for name, value in saved.items():
+            setattr(settings, name, value)
+    codes = [(error.get("extensions") or {}).get("code") for error in answer.get("errors", [])]
+    assert codes == ([] if code is None else [code or None]), answer  # "": an error without a code
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "lean", "status"),
+    [
+        ({"query": TWO, "operationName": "B"}, None, True, 200),
+        ({"query": TWO, "operationName": "A"}, None, False, 200),
+        ({"query": TWO}, None, False, 200),  # OPERATION_NAME_REQUIRED
+        ({"query": TWO, "operationName": "C"}, None, False, 400),
+        ({"query": PAGE, "variables": None, "operationName": None}, None, True, 200),
+        ({"query": PAGE, "extensions": {}}, None, False, 200),
+        ({"query": PAGE, "variables": []}, None, False, 400),
+        ({"query": PAGE}, {"authorization": "Bearer not-a-token"}, True, 200),
+        ({"query": PAGE}, {"origin": "https://elsewhere.example"}, True, 200),
+        ({"query": PAGE}, {"accept": "multipart/mixed"}, False, 200),
+    ],
+)
+async def test_request_shapes_give_the_same_answers(
+    server: RunningServer,
+    client: httpx.AsyncClient,
+    body: dict[str, Any],
+    headers: dict[str, str] | None,
+    lean: bool,
+    status: int,
+) -> None:
+    await both(server, client, "", body=body, headers=headers, lean_answers=lean, status=status)
