@@ -341,3 +341,35 @@ async def test_request_shapes_give_the_same_answers(
     status: int,
 ) -> None:
     await both(server, client, "", body=body, headers=headers, lean_answers=lean, status=status)
+
+
+async def test_the_metrics_move_alike(server: RunningServer, client: httpx.AsyncClient) -> None:
+    """The operation's name, type and outcome are counted the same way on the lean path."""
+    from tests.test_metrics import scrape, value
+
+    settings = server.app.state.settings
+    named = "query Page { products(first: 3) { edges { node { id } } } }"
+    moved = []
+    for lean in (True, False):
+        settings.catalog_lean_page = lean
+        try:
+            before, answered = await scrape(client), lean_page.answered[0]
+            for body in ({"query": named}, {"query": named, "operationName": "Page"}, {"query": PAGE}):
+                assert (await client.post("/graphql", json=body)).status_code == 200
+            after = await scrape(client)
+        finally:
+            settings.catalog_lean_page = True
+        assert (lean_page.answered[0] - answered) == (3 if lean else 0)
+        counted = []
+        for operation in ("Page", "anonymous"):
+            key = {"operation_name": operation, "operation_type": "query"}
+            total, timed = (
+                "storefront_graphql_requests_total",
+                "storefront_graphql_request_duration_seconds_count",
+            )
+            counted.append(
+                value(after, total, outcome="ok", **key) - value(before, total, outcome="ok", **key)
+            )
+            counted.append(value(after, timed, **key) - value(before, timed, **key))
+        moved.append(counted)
+    assert moved[0] == moved[1] == [2, 2, 1, 1], moved
