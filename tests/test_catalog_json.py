@@ -373,3 +373,24 @@ async def test_the_metrics_move_alike(server: RunningServer, client: httpx.Async
             counted.append(value(after, timed, **key) - value(before, timed, **key))
         moved.append(counted)
     assert moved[0] == moved[1] == [2, 2, 1, 1], moved
+
+
+async def test_a_get_gives_the_same_etag_and_caching_headers(
+    server: RunningServer, client: httpx.AsyncClient
+) -> None:
+    """core.persisted_queries turns a GET into the endpoint's POST: the lean path answers it, and
+    the ETag (of the answer's bytes) and Cache-Control are the same."""
+    settings = server.app.state.settings
+    answers = []
+    for lean in (True, False):
+        settings.catalog_lean_page = lean
+        try:
+            answered = lean_page.answered[0]
+            response = await client.get("/graphql", params={"query": PAGE})
+        finally:
+            settings.catalog_lean_page = True
+        assert response.status_code == 200
+        assert (lean_page.answered[0] > answered) is lean
+        answers.append((response.content, _headers(response)))
+    assert answers[0] == answers[1]
+    assert dict(answers[0][1])["etag"] and "public" in dict(answers[0][1])["cache-control"]
