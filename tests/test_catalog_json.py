@@ -394,3 +394,18 @@ async def test_a_get_gives_the_same_etag_and_caching_headers(
         answers.append((response.content, _headers(response)))
     assert answers[0] == answers[1]
     assert dict(answers[0][1])["etag"] and "public" in dict(answers[0][1])["cache-control"]
+
+
+def test_another_extension_switches_the_lean_path_off(settings: Settings) -> None:
+    """The lean path stands in for the schema's extensions as they are: one more, and it steps aside."""
+    import strawberry
+    from strawberry.extensions import SchemaExtension
+
+    from resolvers.schema import Query, schema
+
+    class Another(SchemaExtension):
+        pass
+
+    assert lean_page.LeanCatalogPage(None, schema, settings).usable  # type: ignore[arg-type]
+    other = strawberry.Schema(query=Query, extensions=[*schema.extensions, Another])
+    assert not lean_page.LeanCatalogPage(None, other, settings).usable  # type: ignore[arg-type]
