@@ -38,7 +38,7 @@ from graphql import (
     parse,
     specified_rules,
 )
-from graphql.execution.values import get_argument_values, get_variable_values
+from graphql.execution import get_argument_values, get_variable_values
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.extensions import ParserCache, SchemaExtension
