@@ -16,6 +16,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
 from app.graphql import GraphQLApp
+from app.lean_page import LeanCatalogPage
 from core import metrics, pii
 from core.catalog_cache import CATALOG_CHANNEL, CatalogCache, CatalogCacheMiddleware
 from core.cors import Cors
@@ -151,7 +152,10 @@ def create_app(
         routes=[
             Route(
                 "/graphql",
-                with_persisted_queries(CatalogCacheMiddleware(graphql, catalog_cache), settings),
+                with_persisted_queries(
+                    CatalogCacheMiddleware(LeanCatalogPage(graphql, schema, settings), catalog_cache),
+                    settings,
+                ),
                 methods=["GET", "POST"],
             ),
             WebSocketRoute("/graphql", SubprotocolRequired(graphql)),

@@ -256,6 +256,11 @@ def _plain_json(scope: Scope) -> bool:
     return len(values) == 1 and _json_in_utf8(values[0])
 
 
+def json_in_utf8_request(content_type: bytes) -> bool:
+    """Whether a Content-Type header's value says JSON in UTF-8 (the one this cache answers)."""
+    return _json_in_utf8(content_type)
+
+
 @lru_cache(maxsize=64)
 def _json_in_utf8(content_type: bytes) -> bool:
     media_type, *parameters = content_type.decode("latin-1").lower().split(";")

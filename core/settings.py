@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     # Uncached product pages whose selection PostgreSQL can build as JSON are answered with that
     # JSON (graph/catalog/page_json.py): the same bytes, less CPU. False: always the standard path.
     catalog_json_in_sql: bool = True
+    # A `products` page whose whole selection PostgreSQL builds is answered without strawberry's
+    # view and executor (app/lean_page.py); same bytes, limits, errors and metrics.
+    catalog_lean_page: bool = True
     # The largest catalog CSV staff may upload in the dashboard (/admin/catalog-import/upload); every
     # other request body stays under core.http_guard.MAX_BODY_BYTES.
     catalog_upload_max_bytes: int = Field(default=50_000_000, ge=1_000_000, le=1_000_000_000)

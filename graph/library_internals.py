@@ -98,6 +98,11 @@ def graphql_core_schema(context: ExecutionContext) -> GraphQLSchema:
     return context.schema._schema  # type: ignore[attr-defined]
 
 
+def graphql_core_schema_of(schema: Any) -> GraphQLSchema:
+    """The graphql-core schema a strawberry schema executes with (app.lean_page)."""
+    return schema._schema  # type: ignore[no-any-return]
+
+
 def graphql_core_info(info: Any) -> GraphQLResolveInfo:
     """graphql-core's resolve info inside strawberry's `Info` (its parsed nodes and fragments)."""
     return info._raw_info

@@ -307,3 +307,18 @@ def _too_large(error: GraphQLError, limits: QueryLimits) -> GraphQLError:
         f" and {limits.max_length} characters are allowed.",
         extensions={"code": "QUERY_TOO_LARGE"},
     )
+
+
+def passes_before_validation(
+    document: DocumentNode, variables: object, operation_name: str | None, limits: QueryLimits
+) -> bool:
+    """Whether OperationLimits.on_validate lets this request through to validation (app.lean_page:
+    a request it would refuse takes the standard path, which answers the error)."""
+    operations = sum(isinstance(node, OperationDefinitionNode) for node in document.definitions)
+    if operations > 1 and operation_name is None:
+        return False
+    try:
+        items = max(_checked_document(document, limits), longest_in_variables(variables))
+    except GraphQLError:
+        return False
+    return items <= limits.max_list_items

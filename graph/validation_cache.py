@@ -30,12 +30,17 @@ class DocumentValidationCache(SchemaExtension):
             context.graphql_document,
             context.validation_rules,
         )
-        key = (schema, id(document), rules)
-        known = _validated.get(key)
-        if known is None or known[0] is not document:
-            errors = validate_document(schema, document, rules)  # type: ignore[arg-type]
-            if len(_validated) >= MAX_DOCUMENTS:
-                _validated.clear()
-            known = _validated[key] = (document, errors)
-        context.pre_execution_errors = known[1]
+        context.pre_execution_errors = validated(schema, document, rules)  # type: ignore[arg-type]
         yield
+
+
+def validated(schema: Any, document: Any, rules: Any) -> list[GraphQLError]:
+    """The validation errors of `document` (none: valid), computed once per document."""
+    key = (schema, id(document), rules)
+    known = _validated.get(key)
+    if known is None or known[0] is not document:
+        errors = validate_document(schema, document, rules)
+        if len(_validated) >= MAX_DOCUMENTS:
+            _validated.clear()
+        known = _validated[key] = (document, errors)
+    return known[1]

@@ -12,6 +12,7 @@ import asyncio
 import asyncpg
 import httpx
 
+from app import lean_page
 from tests.support import RunningServer, StatementCounter, eventually, graphql, sql
 
 SUMMARY_MATCHES = """
@@ -201,8 +202,10 @@ async def test_orders_moving_stock_keep_the_other_answers_cached(
 ) -> None:
     cache = server.app.state.catalog_cache
     await eventually(lambda: cache.enabled, message="the catalog cache is off")
+    answered = lean_page.answered[0]
     page = await graphql(client, PAGE, {"first": 3})
     names = await graphql(client, NAMES, {"first": 50})
+    assert lean_page.answered[0] == answered + 2, "both pages were answered by app.lean_page"
     shown = [edge["node"] for edge in page["data"]["products"]["edges"]]
     # Stock of a product on neither answer changes: both stay cached.
     [(outside,)] = await sql(
@@ -235,6 +238,7 @@ async def test_orders_moving_stock_keep_the_other_answers_cached(
         if v["sku"] == variant["sku"]
     )
     assert fresh_variant["quantityAvailable"] == variant["quantityAvailable"] - 2
+    assert lean_page.answered[0] == answered + 3
     sql_statements.reset()
     assert await graphql(client, NAMES, {"first": 50}) == names
     assert sql_statements.count == 0

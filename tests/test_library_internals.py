@@ -410,3 +410,14 @@ def test_the_validation_cache_reaches_graphql_cores_schema_and_strawberrys_rules
     assert parameters == ["schema", "document", "validation_rules"], parameters
     errors = validate_document(seen[0], graphql.parse("{ nope }"), tuple(graphql.specified_rules))
     assert [error.message for error in errors] == ["Cannot query field 'nope' on type 'Query'."]
+
+
+def test_the_lean_page_reaches_graphql_cores_schema() -> None:
+    """app.lean_page validates and coerces arguments with the graphql-core schema strawberry
+    executes with: the same object strawberry's own validation gets."""
+    from graph.library_internals import graphql_core_schema_of
+    from resolvers.schema import schema
+
+    core = graphql_core_schema_of(schema)
+    assert isinstance(core, graphql.GraphQLSchema)
+    assert core.query_type is not None and "products" in core.query_type.fields

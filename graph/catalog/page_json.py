@@ -32,6 +32,7 @@ from graphql import (
     InlineFragmentNode,
     SelectionSetNode,
 )
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.catalog_cache import note_products
 from domain import catalog
@@ -100,17 +101,33 @@ def product_plan(info: Info) -> tuple[Part, ...] | None:
     return _plan_of(info, "product", _product_template)  # type: ignore[return-value]
 
 
+def connection_plan_of(
+    nodes: Sequence[FieldNode], fragments: Mapping[str, FragmentDefinitionNode], currency: str
+) -> ConnectionPlan | None:
+    """`connection_plan` for the `products` field's parsed nodes (app.lean_page), or None."""
+    return _cached_plan("connection", nodes, fragments, currency, _connection_plan)  # type: ignore[return-value]
+
+
 def _plan_of(info: Info, kind: str, make: Any) -> ConnectionPlan | tuple[Part, ...] | None:
     context = info.context
     if not (context.json_fragments and context.settings.catalog_json_in_sql):
         return None
     raw = graphql_core_info(info)
-    nodes = raw.field_nodes
-    key = (kind, context.settings.currency, *map(id, nodes))
+    return _cached_plan(kind, raw.field_nodes, raw.fragments, context.settings.currency, make)
+
+
+def _cached_plan(
+    kind: str,
+    nodes: Sequence[FieldNode],
+    fragments: Mapping[str, FragmentDefinitionNode],
+    currency: str,
+    make: Any,
+) -> ConnectionPlan | tuple[Part, ...] | None:
+    key = (kind, currency, *map(id, nodes))
     found = _plans.get(key)
     if found is None:
         try:
-            plan = make(nodes, raw.fragments, context.settings.currency)
+            plan = make(nodes, fragments, currency)
         except _Unsupported:
             plan = None
         if len(_plans) >= _MAX_PLANS:
@@ -138,7 +155,7 @@ def _product_template(
 
 
 async def product_connection_json(
-    info: Info,
+    engine: AsyncEngine,
     plan: ConnectionPlan,
     query: ProductQuery,
     order: ProductOrder,
@@ -149,7 +166,7 @@ async def product_connection_json(
     """The connection's JSON: the page read by one statement (a search: two), as graph.catalog.types
     reads it, each product's JSON built by PostgreSQL."""
     node = plan.node or (Part("__typename", "", '"Product"'),)
-    async with catalog.pooled_reads(info.context.catalog_engine) as conn:  # type: ignore[arg-type]
+    async with catalog.pooled_reads(engine) as conn:
         page = await catalog.product_page_json(
             conn, query, order, limit, after_key, node, with_total=plan.with_total
         )

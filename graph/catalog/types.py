@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 from enum import Enum
+from typing import Any
 
 import strawberry
 
@@ -263,6 +264,19 @@ _CURSOR_TYPES: dict[ProductOrder, tuple[type, ...]] = {
 }
 
 
+def page_request(
+    query: ProductQuery, sort: ProductSort | None, first: int | None, after: str | None
+) -> tuple[ProductOrder, int, tuple[Any, ...] | None, str]:
+    """The order, page size, cursor's keys and cursor kind of a page; PublicError when refused."""
+    limit = page_size(first)
+    order = ProductOrder(sort.value) if sort else ProductOrder.RELEVANCE
+    if order is ProductOrder.RELEVANCE and not query.search_words:
+        order = ProductOrder.NEWEST
+    cursor_kind = f"products:{order.value}"
+    after_key = decode_cursor(after, cursor_kind, _CURSOR_TYPES[order]) if after else None
+    return order, limit, after_key, cursor_kind
+
+
 async def product_connection(
     info: Info,
     query: ProductQuery,
@@ -276,14 +290,11 @@ async def product_connection(
     With a `json_plan` (graph.catalog.page_json) the connection comes back as its JSON text,
     which the executor puts in the answer as it is.
     """
-    limit = page_size(first)
-    order = ProductOrder(sort.value) if sort else ProductOrder.RELEVANCE
-    if order is ProductOrder.RELEVANCE and not query.search_words:
-        order = ProductOrder.NEWEST
-    cursor_kind = f"products:{order.value}"
-    after_key = decode_cursor(after, cursor_kind, _CURSOR_TYPES[order]) if after else None
+    order, limit, after_key, cursor_kind = page_request(query, sort, first, after)
     if json_plan is not None:
-        built = await product_connection_json(info, json_plan, query, order, limit, after_key, cursor_kind)
+        engine = info.context.catalog_engine
+        assert engine is not None
+        built = await product_connection_json(engine, json_plan, query, order, limit, after_key, cursor_kind)
         return built  # type: ignore[return-value]
 
     wanted = selected_names(info)
