@@ -114,6 +114,27 @@ async def test_every_subscriber_sharing_an_event_receives_exactly_strawberrys_me
             await ws.close()
 
 
+async def _subscribed_then_paid(
+    client: httpx.AsyncClient,
+    database_url: str,
+    order_id: str,
+    sockets: list[GraphQLWebSocket],
+    variables: dict[str, Any],
+    sent_once_built: list[Any],
+) -> list[str]:
+    """Every socket follows the order and sees it AWAITING_PAYMENT, then PAID: the first through
+    strawberry, the others sent once built. The operations' ids."""
+    ids = []
+    for ws in sockets:
+        ids.append(await ws.subscribe(FOLLOW, variables))
+        assert (await ws.next_payload())["data"]["orderStatusChanged"]["to"] == "AWAITING_PAYMENT"
+    await pay(client, database_url, order_id)
+    for ws in sockets:
+        assert (await ws.next_payload())["data"]["orderStatusChanged"]["to"] == "PAID"
+    assert len(sent_once_built) == len(sockets) - 1
+    return ids
+
+
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 async def test_after_events_sent_once_built_a_revocation_still_ends_with_an_error_then_complete(
     client: httpx.AsyncClient,
@@ -131,13 +152,9 @@ async def test_after_events_sent_once_built_a_revocation_still_ends_with_an_erro
     ]
     engine = own_engine(database_url)
     try:
-        for ws in sockets:
-            await ws.subscribe(FOLLOW, {"id": order_id})
-            assert (await ws.next_payload())["data"]["orderStatusChanged"]["to"] == "AWAITING_PAYMENT"
-        await pay(client, database_url, order_id)
-        for ws in sockets:
-            assert (await ws.next_payload())["data"]["orderStatusChanged"]["to"] == "PAID"
-        assert len(sent_once_built) == len(sockets) - 1
+        await _subscribed_then_paid(
+            client, database_url, order_id, sockets, {"id": order_id}, sent_once_built
+        )
 
         answer = await graphql(client, LOGOUT, {"refreshToken": customer["refreshToken"]})
         assert answer["data"]["logout"]["ok"] is True
@@ -173,14 +190,9 @@ async def test_an_operation_the_client_completed_is_sent_nothing_more(
     sockets = [await GraphQLWebSocket.open(server.url, protocol=protocol) for _ in range(3)]
     engine = own_engine(database_url)
     try:
-        ids = []
-        for ws in sockets:
-            ids.append(await ws.subscribe(FOLLOW, variables))
-            assert (await ws.next_payload())["data"]["orderStatusChanged"]["to"] == "AWAITING_PAYMENT"
-        await pay(client, database_url, order["order"]["id"])
-        for ws in sockets:
-            assert (await ws.next_payload())["data"]["orderStatusChanged"]["to"] == "PAID"
-        assert len(sent_once_built) == len(sockets) - 1
+        ids = await _subscribed_then_paid(
+            client, database_url, order["order"]["id"], sockets, variables, sent_once_built
+        )
 
         quitter = sockets[-1]
         await quitter.send({"type": "complete" if protocol == TRANSPORT_WS else "stop", "id": ids[-1]})
