@@ -4,6 +4,7 @@ from the e-mails a real SMTP server (aiosmtpd) received from the job worker."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -65,7 +66,15 @@ async def mail_of(inbox: Inbox, kind: str, to: str, count: int = 1) -> Any:
         found = [m for m in inbox.messages if message_id(m).startswith(f"<{kind}.") and recipient_of(m) == to]
         return found if len(found) >= count else []
 
-    return (await eventually(arrived, timeout=30, message=f"no {kind} e-mail to {to}"))[-1]
+    found = await eventually(arrived, timeout=30, message=f"no {kind} e-mail to {to}")
+    # Newest by issue, not by arrival: the worker sends jobs concurrently, so two links can arrive
+    # in either order. A link's message is keyed by its token's id (domain.account_tokens).
+    return sorted(found, key=_token_number)[-1]
+
+
+def _token_number(message: Any) -> int:
+    issued = re.search(r"\.token-(\d+)@", message_id(message))
+    return int(issued.group(1)) if issued else 0
 
 
 async def test_password_reset_through_the_emailed_link(
