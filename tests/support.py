@@ -64,16 +64,32 @@ class TypeLookups:
             self.types.append(record.args)
 
 
+def is_type_lookup(query: str) -> bool:
+    """One of the three statements of asyncpg's look-up of types it has no codec for (JIT off, the
+    look-up in pg_catalog.pg_type, JIT back): the driver's bookkeeping for its connection."""
+    return "pg_catalog.pg_type" in query or "set_config('jit'" in query
+
+
 class StatementCounter:
+    """The statements a request sends. asyncpg's type look-ups are kept apart (`type_lookups`): a
+    connection makes them when its codec cache lacks a type. core.db fills that cache when the
+    connection opens, but it can be emptied later (asyncpg's `reload_schema_state`, which SQLAlchemy's
+    asyncpg dialect calls on an engine's connections after a statement failed with a schema-change or
+    internal error); a full PgBouncer pass once counted such a refill inside a request (cause not
+    pinned down), and it is not the request's statement."""
+
     def __init__(self) -> None:
         self.statements: list[str] = []
+        self.type_lookups: list[str] = []
 
     def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         self.statements.append(statement)
 
     def driver_query(self, record: Any) -> None:
         """asyncpg's query logger; transaction control is not counted, as SQLAlchemy's events skip it."""
-        if not _TRANSACTION_CONTROL.match(record.query):
+        if is_type_lookup(record.query):
+            self.type_lookups.append(record.query)
+        elif not _TRANSACTION_CONTROL.match(record.query):
             self.statements.append(record.query)
 
     @property
@@ -82,6 +98,7 @@ class StatementCounter:
 
     def reset(self) -> None:
         self.statements.clear()
+        self.type_lookups.clear()
 
 
 async def graphql(
