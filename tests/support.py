@@ -72,11 +72,10 @@ def is_type_lookup(query: str) -> bool:
 
 class StatementCounter:
     """The statements a request sends. asyncpg's type look-ups are kept apart (`type_lookups`): a
-    connection makes them when its codec cache lacks a type. core.db fills that cache when the
-    connection opens, but it can be emptied later (asyncpg's `reload_schema_state`, which SQLAlchemy's
-    asyncpg dialect calls on an engine's connections after a statement failed with a schema-change or
-    internal error); a full PgBouncer pass once counted such a refill inside a request (cause not
-    pinned down), and it is not the request's statement."""
+    connection makes them when its codec cache lacks a type, which core.db fills when the connection
+    opens. A full PgBouncer pass once counted one inside a request all the same (cause not found: a
+    full pass instrumented for it saw no application connection's cache emptied), and a look-up is
+    the driver's bookkeeping for its connection, not a statement of the request."""
 
     def __init__(self) -> None:
         self.statements: list[str] = []
