@@ -71,7 +71,7 @@ def is_type_lookup(query: str) -> bool:
 
 
 class StatementCounter:
-    """The statements a request sends. asyncpg's type look-ups are kept apart (`type_lookups`): a
+    """The statements a request sends. asyncpg's type look-ups are not among them: a
     connection makes them when its codec cache lacks a type, which core.db fills when the connection
     opens. A full PgBouncer pass once counted one inside a request all the same (cause not found: a
     full pass instrumented for it saw no application connection's cache emptied), and a look-up is
@@ -79,16 +79,13 @@ class StatementCounter:
 
     def __init__(self) -> None:
         self.statements: list[str] = []
-        self.type_lookups: list[str] = []
 
     def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         self.statements.append(statement)
 
     def driver_query(self, record: Any) -> None:
-        """asyncpg's query logger; transaction control is not counted, as SQLAlchemy's events skip it."""
-        if is_type_lookup(record.query):
-            self.type_lookups.append(record.query)
-        elif not _TRANSACTION_CONTROL.match(record.query):
+        """asyncpg's query logger; transaction control is not counted (SQLAlchemy's events skip it), nor type look-ups."""
+        if not (is_type_lookup(record.query) or _TRANSACTION_CONTROL.match(record.query)):
             self.statements.append(record.query)
 
     @property
@@ -97,7 +94,6 @@ class StatementCounter:
 
     def reset(self) -> None:
         self.statements.clear()
-        self.type_lookups.clear()
 
 
 async def graphql(
