@@ -92,42 +92,74 @@ async def test_headers_at_the_limits_are_served(serve_with: Serve) -> None:
     assert status_of(await answer_then_close(reader)) == 200
 
 
+class Answer(asyncio.Protocol):
+    """A raw client connection that keeps what the server sent, whatever ends the connection.
+
+    A slow client may still be writing when the server answers and closes; its next byte is
+    answered by the server's kernel with a reset, and a `StreamReader` then raises that reset in
+    place of the answer it already holds. Here the answer is kept, and the server's close stops
+    the client's writes (`transport.is_closing()`)."""
+
+    def __init__(self) -> None:
+        self.received = bytearray()
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def data_received(self, data: bytes) -> None:
+        self.received += data
+
+    def eof_received(self) -> bool:
+        return False  # the server closed: close our side too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+    async def until_closed(self) -> bytes:
+        await asyncio.wait_for(self.closed, DEADLINE)
+        return bytes(self.received)
+
+
+async def open_answer(address: tuple[str, int]) -> tuple[asyncio.Transport, Answer]:
+    transport, answer = await asyncio.get_running_loop().create_connection(Answer, *address)
+    return transport, answer
+
+
 async def test_slow_headers_slow_bodies_and_silent_clients_are_closed(
     serve_with: Serve, database_url: str
 ) -> None:
     address = await serve_with(**QUICK)
     # Four kinds of slow client, a dozen of each, all at once.
-    silent = [await connect(address) for _ in range(12)]
-    trickling_headers = [await connect(address) for _ in range(12)]
-    trickling_body = [await connect(address) for _ in range(12)]
-    idle_after_answer = [await connect(address) for _ in range(12)]
-    for _, writer in trickling_headers:
-        writer.write(b"POST /graphql HTTP/1.1\r\nHost: x\r\n")
-    for _, writer in trickling_body:
-        writer.write(
+    silent = [await open_answer(address) for _ in range(12)]
+    trickling_headers = [await open_answer(address) for _ in range(12)]
+    trickling_body = [await open_answer(address) for _ in range(12)]
+    idle_after_answer = [await open_answer(address) for _ in range(12)]
+    for transport, _ in trickling_headers:
+        transport.write(b"POST /graphql HTTP/1.1\r\nHost: x\r\n")
+    for transport, _ in trickling_body:
+        transport.write(
             b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
             b'Content-Length: 1000\r\n\r\n{"query": '
         )
-    for _, writer in idle_after_answer:
-        writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    for transport, _ in idle_after_answer:
+        transport.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
 
-    async def trickle(writers: list[asyncio.StreamWriter], piece: bytes) -> None:
+    async def trickle(transports: list[asyncio.Transport], piece: bytes) -> None:
         # A byte every 0.1 s (the pace of the attack, not a wait) until the server closes.
         while True:
-            for writer in writers:
-                if not writer.is_closing():
-                    writer.write(piece)
+            for transport in transports:
+                if not transport.is_closing():
+                    transport.write(piece)
             await asyncio.sleep(0.1)
 
     tricklers = [
-        asyncio.create_task(trickle([w for _, w in trickling_headers], b"X")),
-        asyncio.create_task(trickle([w for _, w in trickling_body], b" ")),
+        asyncio.create_task(trickle([t for t, _ in trickling_headers], b"X")),
+        asyncio.create_task(trickle([t for t, _ in trickling_body], b" ")),
     ]
     try:
-        header_answers = await asyncio.gather(*(answer_then_close(r) for r, _ in trickling_headers))
-        body_answers = await asyncio.gather(*(answer_then_close(r) for r, _ in trickling_body))
-        silent_answers = await asyncio.gather(*(answer_then_close(r) for r, _ in silent))
-        idle_answers = await asyncio.gather(*(answer_then_close(r) for r, _ in idle_after_answer))
+        header_answers = await asyncio.gather(*(a.until_closed() for _, a in trickling_headers))
+        body_answers = await asyncio.gather(*(a.until_closed() for _, a in trickling_body))
+        silent_answers = await asyncio.gather(*(a.until_closed() for _, a in silent))
+        idle_answers = await asyncio.gather(*(a.until_closed() for _, a in idle_after_answer))
     finally:
         for trickler in tricklers:
             trickler.cancel()
