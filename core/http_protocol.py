@@ -11,6 +11,7 @@ server must not, even without a proxy in front, so this subclass of it:
   seconds after its headers; the application then sees the client disconnect.
 
 Idle keep-alive connections close after HTTP_KEEP_ALIVE_TIMEOUT (uvicorn's timeout_keep_alive).
+The protocol also sends each response's head and body in one system call (`CorkedTransport`).
 Both `serve` and the test suite start uvicorn with `uvicorn_options`, so tests exercise these
 limits as users get them. This module is the one place that knows uvicorn's protocol internals
 (its httptools parser callbacks and the `loop`, `transport`, `parser` and `cycle` they work on),
@@ -51,6 +52,72 @@ class HttpLimits:
             body_timeout=settings.http_body_timeout,
             keep_alive_timeout=settings.http_keep_alive_timeout,
         )
+
+
+class CorkedTransport:
+    """The connection's transport, with what one task step writes sent in one system call.
+
+    uvicorn writes a response's head when the application starts it and its body when it sends
+    it: two `send` calls for every answer, where one would do (a system call is a large part of a
+    small cached answer's CPU). Writes are held until the event loop's next pass (or until 64 KB
+    are held, or the connection closes, or its protocol changes) and then leave together, in order,
+    with `writelines`. Everything else is the transport's own."""
+
+    __slots__ = ("_held", "_held_bytes", "_loop", "_passthrough", "_transport")
+
+    HOLD_AT_MOST = 65_536
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._held: list[bytes] | None = None
+        self._held_bytes = 0
+        self._passthrough = False
+
+    def write(self, data: bytes) -> None:
+        if self._passthrough:
+            self._transport.write(data)
+            return
+        if self._held is None:
+            self._held, self._held_bytes = [data], len(data)
+            self._loop.call_soon(self.flush)
+        else:
+            self._held.append(data)
+            self._held_bytes += len(data)
+        if self._held_bytes >= self.HOLD_AT_MOST:
+            self.flush()
+
+    def writelines(self, data: Any) -> None:
+        for piece in data:
+            self.write(piece)
+
+    def flush(self) -> None:
+        held, self._held = self._held, None
+        if held and not self._transport.is_closing():
+            if len(held) == 1:
+                self._transport.write(held[0])
+            else:
+                self._transport.writelines(held)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def write_eof(self) -> None:
+        self.flush()
+        self._transport.write_eof()
+
+    def get_write_buffer_size(self) -> int:
+        return self._transport.get_write_buffer_size() + (self._held_bytes if self._held else 0)
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        # A WebSocket upgrade: its protocol writes straight through from here on.
+        self.flush()
+        self._passthrough = True
+        self._transport.set_protocol(protocol)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
 class _Refused(Exception):
@@ -125,7 +192,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     # ---------------------------------------------------------------- protocol
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        super().connection_made(CorkedTransport(transport, self.loop))  # type: ignore[arg-type]
         self._arm(self._limits.header_timeout, "The request headers took too long.")
 
     def connection_lost(self, exc: Exception | None) -> None:

@@ -353,6 +353,10 @@ def test_uvicorns_protocol_keeps_the_callbacks_and_state_the_guarded_protocol_us
         source = inspect.getsource(method)
         for attribute in attributes:
             assert re.search(rf"self\.{attribute}\b[^=]*=", source), f"{method.__qualname__} sets {attribute}"
+    # CorkedTransport: uvicorn writes responses through the transport it was given, and a WebSocket
+    # upgrade hands that transport to the new protocol with set_protocol (then writes go straight through).
+    assert inspect.getsource(RequestResponseCycle.send).count("self.transport.write(") >= 2
+    assert "self.transport.set_protocol(" in inspect.getsource(HttpToolsProtocol.handle_websocket_upgrade)
     loop = asyncio.new_event_loop()
     try:
         import uvicorn
