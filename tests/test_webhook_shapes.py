@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from app.factory import create_app
@@ -99,8 +99,11 @@ def test_every_signed_event_shape_answers_2xx_or_400(settings: Settings, databas
         order_pk = asyncio.run(an_order())
         accepted: set[str] = set()
 
+        # About 4 % of the generated events are well formed enough to be applied, so that 200 of
+        # them held none about once in a hundred runs: one such event always runs besides them.
         @settings_for_events
         @given(event=events(order_pk))
+        @example(event={"id": "evt_well_formed", "type": "checkout.session.expired", "data": {"object": {}}})
         def check(event: dict[str, Any]) -> None:
             body = orjson.dumps(event).decode()
             response = post_signed(url, body)
