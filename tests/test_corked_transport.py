@@ -92,3 +92,15 @@ async def test_nothing_is_sent_on_a_connection_already_closing() -> None:
     real.closing = True  # the peer went away meanwhile
     await next_pass()
     assert real.calls == []
+
+
+async def test_writelines_is_held_in_order_with_the_writes_around_it() -> None:
+    """Not passed through to the transport (which would send it ahead of what is held)."""
+    real = RecordingTransport()
+    corked = CorkedTransport(real, asyncio.get_running_loop())
+    corked.write(b"a")
+    corked.writelines([b"b", b"c"])
+    corked.write(b"d")
+    assert real.calls == []
+    await next_pass()
+    assert real.calls == [("writelines", [b"a", b"b", b"c", b"d"])]
