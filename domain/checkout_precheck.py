@@ -46,6 +46,7 @@ from domain import holding_limits
 from domain.errors import CheckoutCode, Problem
 from domain.holding_limits import HoldingLimits
 from models import stock_precheck_repository as availability
+from models.compiled import pooled_reads
 
 
 def out_of_stock(skus: list[str]) -> Problem:
@@ -65,7 +66,7 @@ async def precheck(
     engine: AsyncEngine, limits: HoldingLimits, *, cart_token: str | None, user_id: int | None
 ) -> Verdict:
     """OUT_OF_STOCK when the committed stock cannot cover the cart; else what the cart wants."""
-    async with engine.connect() as conn:  # no transaction on a direct connection (core.db.driver_of)
+    async with pooled_reads(engine) as conn:  # one autocommit statement (models.compiled)
         lines = await availability.active_cart_availability(conn, token=cart_token, user_id=user_id)
     if not lines or not all(line.product_active for line in lines):
         return Verdict(None, {})
@@ -225,7 +226,7 @@ async def _after_attempt(
         left, read_at = {variant_id: settled.left[variant_id] for variant_id in ids}, settled.at
     try:
         if not left and any(gate.waiting for gate in gates):
-            async with engine.connect() as conn:
+            async with pooled_reads(engine) as conn:
                 left = await availability.available(conn, ids)
     finally:
         for variant_id, gate in zip(ids, gates, strict=True):

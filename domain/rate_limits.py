@@ -20,6 +20,7 @@ from core.settings import RateLimit, Settings
 from domain.auth import InvalidEmail, normalize_email
 from domain.errors import LimitCode, Problem
 from models import rate_limit_repository as repo
+from models.compiled import pooled_reads
 
 logger = logging.getLogger(__name__)
 
@@ -161,9 +162,7 @@ async def count(engine: AsyncEngine, attempts: Sequence[Limited]) -> Refusal | N
     limited = _counted(attempts)
     if not limited:
         return None
-    async with (
-        engine.connect() as conn
-    ):  # one statement, one round trip (no transaction on a direct connection)
+    async with pooled_reads(engine) as conn:  # one statement, its own transaction, one round trip
         counts = await repo.count_attempts(
             conn,
             [repo.Attempt(attempt.bucket, _digest(attempt.key), limit.seconds) for attempt, limit in limited],

@@ -11,7 +11,8 @@ This module is the one place that reads a compiled statement's parameter order a
 (`positiontup`, `binds`: documented among SQLAlchemy's "Core Internals"); it is written for the
 version in WRITTEN_FOR, and tests/test_library_internals.py fails on any other.
 
-A read made only of compiled reads can also skip SQLAlchemy's `Connection` (`pooled_reads`): it
+A read made only of compiled reads (or of single statements written in SQL, `fetch_sql`: the
+checkout's rate-limit count and pre-check) can also skip SQLAlchemy's `Connection` (`pooled_reads`): it
 takes the pool's connection itself (`AsyncEngine.raw_connection`) and runs its statements on the
 driver, autocommit as asyncpg runs them outside a transaction. For the catalog page, checking a
 `Connection` out of the AUTOCOMMIT engine and back in (its events set and reset the isolation
@@ -61,7 +62,8 @@ Reads = AsyncConnection | PooledDriver
 
 @contextlib.asynccontextmanager
 async def pooled_reads(engine: AsyncEngine) -> AsyncIterator[Reads]:
-    """A connection for compiled reads (`compiled_read`, `fetch`) only.
+    """A connection for compiled reads (`compiled_read`, `fetch`) and single statements
+    (`fetch_sql`) only, each its own transaction (autocommit).
 
     Behind a transaction pooler a plain `engine.connect()`: there every statement needs its
     transaction (core.db.driver_of)."""
@@ -112,7 +114,13 @@ def compiled_read(
 async def fetch(conn: Reads, read: CompiledRead, values: Mapping[str, Any]) -> list[Any]:
     """The rows (asyncpg records, read by column name) of `read` with the passed `values`."""
     arguments = [values[name] if name in values else read.constants[name] for name in read.parameters]
+    return await fetch_sql(conn, read.sql, *arguments)
+
+
+async def fetch_sql(conn: Reads, sql: str, *arguments: Any) -> list[Any]:
+    """The rows of one statement written in SQL ($1, $2, ...) on the driver: on the pool's own
+    connection (`pooled_reads`) it is its own transaction, so a single upsert may run here too."""
     if type(conn) is PooledDriver:
-        return await conn.driver.fetch(read.sql, *arguments)
+        return await conn.driver.fetch(sql, *arguments)
     async with driver_of(conn) as driver:
-        return await driver.fetch(read.sql, *arguments)
+        return await driver.fetch(sql, *arguments)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from core.db import driver_of
+from models.compiled import Reads, fetch_sql
 from models.rate_limits import RateLimitCounter
 
 counters = RateLimitCounter.__table__
@@ -31,9 +31,9 @@ class Count:
     seconds_left: int
 
 
-# One statement, run on the driver's connection (core.db.driver_of): a row per attempt, its
-# window aligned on the database clock. SQLAlchemy's execution path was a third of its CPU, and
-# every checkout attempt of a burst counts one (issue 18, point 4).
+# One statement, run on the driver (models.compiled.fetch_sql, on the pool's own connection): a row
+# per attempt, its window aligned on the database clock. SQLAlchemy's execution path was a third of
+# its CPU, and every checkout attempt of a burst counts one (issue 18, point 4).
 _COUNT = """
     INSERT INTO rate_limit_counters AS c (bucket, key, window_start, expires_at, hits)
     SELECT a.bucket, a.key, w.start, w.start + make_interval(secs => a.seconds), 1
@@ -47,7 +47,7 @@ _COUNT = """
 """
 
 
-async def count_attempts(conn: AsyncConnection, attempts: Sequence[Attempt]) -> list[Count]:
+async def count_attempts(conn: Reads, attempts: Sequence[Attempt]) -> list[Count]:
     """Add one attempt to each (bucket, key) in its current window; the counts including it, in order.
 
     One atomic upsert: concurrent attempts, from any process, each see a distinct count. It needs
@@ -57,8 +57,7 @@ async def count_attempts(conn: AsyncConnection, attempts: Sequence[Attempt]) -> 
     buckets = [attempt.bucket for attempt in attempts]
     keys = [attempt.key for attempt in attempts]
     seconds = [attempt.window_seconds for attempt in attempts]
-    async with driver_of(conn) as driver:  # autocommit on a direct connection; a transaction behind a pooler
-        rows = await driver.fetch(_COUNT, buckets, keys, seconds)
+    rows = await fetch_sql(conn, _COUNT, buckets, keys, seconds)  # its own transaction
     by_bucket = {row[0]: Count(hits=row[1], seconds_left=max(row[2], 1)) for row in rows}
     return [by_bucket[attempt.bucket] for attempt in attempts]
 

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from core.db import driver_of
+from models.compiled import Reads, fetch_sql
 
 _LINES = """
     SELECT l.variant_id, v.sku, l.quantity, v.stock - v.reserved AS available, p.is_active AS product_active
@@ -43,11 +41,11 @@ class AvailabilityLine:
 
 
 async def active_cart_availability(
-    conn: AsyncConnection, *, token: str | None, user_id: int | None
+    conn: Reads, *, token: str | None, user_id: int | None
 ) -> list[AvailabilityLine]:
     """The lines of the active cart a checkout is about (none when there is no such active cart).
 
-    On the driver's connection (core.db.driver_of: autocommit on a direct connection, one
+    On the driver (models.compiled.fetch_sql: autocommit on the pool's own connection, one
     transaction behind a pooler): SQLAlchemy's execution path was a third of this read's CPU, and
     every sold-out checkout of a burst makes it.
     """
@@ -57,8 +55,7 @@ async def active_cart_availability(
         statement, values = OF_USER, (user_id,)
     else:
         return []
-    async with driver_of(conn) as driver:
-        rows = await driver.fetch(statement, *values)
+    rows = await fetch_sql(conn, statement, *values)
     return [AvailabilityLine(row[0], row[1], row[2], row[3], row[4]) for row in rows]
 
 
@@ -67,7 +64,6 @@ _AVAILABLE = (
 )
 
 
-async def available(conn: AsyncConnection, variant_ids: list[int]) -> dict[int, int]:
+async def available(conn: Reads, variant_ids: list[int]) -> dict[int, int]:
     """Each variant's stock - reserved, as last committed."""
-    async with driver_of(conn) as driver:
-        return {row[0]: row[1] for row in await driver.fetch(_AVAILABLE, variant_ids)}
+    return {row[0]: row[1] for row in await fetch_sql(conn, _AVAILABLE, variant_ids)}
