@@ -21,7 +21,7 @@ from domain import holding_limits, notifications, order_totals, price_lock
 from domain.addresses import normalise_address, redirect_allowed
 from domain.auth import InvalidEmail, normalize_email
 from domain.carts import could_be_cart_token
-from domain.checkout_precheck import Settled, out_of_stock, turn
+from domain.checkout_precheck import FirstLook, Settled, out_of_stock, turn
 from domain.errors import CheckoutCode, PaymentCode, Problem
 from domain.holding_limits import HoldingLimits
 from domain.orders import OrderStatus, change_status, order_token, publish
@@ -121,8 +121,14 @@ def _validate(
 
 
 async def checkout(
-    engine: AsyncEngine, payments: PaymentProvider, settings: CheckoutSettings, data: CheckoutInput
+    engine: AsyncEngine,
+    payments: PaymentProvider,
+    settings: CheckoutSettings,
+    data: CheckoutInput,
+    look: FirstLook | None = None,
 ) -> CheckoutResult:
+    """`look`: the request's rate-limit count and pre-check read of this cart, when it made them
+    together (domain.checkout_precheck.first_look); else the pre-check reads here."""
     email, address, problems = _validate(data, settings)
     if problems:
         return CheckoutResult(problems=problems)
@@ -130,7 +136,7 @@ async def checkout(
     # waiting on any row lock; attempts at the same variants take turns in this process.
     settled = Settled()  # what the reservation left, for those waiting their turn (no re-read)
     async with turn(
-        engine, settings.limits, cart_token=data.cart_token, user_id=data.user_id, settled=settled
+        engine, settings.limits, cart_token=data.cart_token, user_id=data.user_id, settled=settled, look=look
     ) as refused:
         if refused is not None:
             return CheckoutResult(problems=[refused])

@@ -42,9 +42,10 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain import holding_limits
+from domain import holding_limits, rate_limits
 from domain.errors import CheckoutCode, Problem
 from domain.holding_limits import HoldingLimits
+from domain.rate_limits import Limited, Refusal
 from models import stock_precheck_repository as availability
 from models.compiled import pooled_reads
 
@@ -68,6 +69,39 @@ async def precheck(
     """OUT_OF_STOCK when the committed stock cannot cover the cart; else what the cart wants."""
     async with pooled_reads(engine) as conn:  # one autocommit statement (models.compiled)
         lines = await availability.active_cart_availability(conn, token=cart_token, user_id=user_id)
+    return _verdict(limits, lines)
+
+
+@dataclass(slots=True, frozen=True)
+class FirstLook:
+    """A checkout's first statement: its rate-limit count and the pre-check's read, together."""
+
+    refusal: Refusal | None  # the rate limit's: answer it and stop
+    verdict: Verdict
+    began: int  # a `_clock` tick taken before the read (`turn`)
+
+
+async def first_look(
+    engine: AsyncEngine,
+    limits: HoldingLimits,
+    attempts: list[Limited],
+    *,
+    cart_token: str | None,
+    user_id: int | None,
+) -> FirstLook:
+    """Count the checkout attempt (domain.rate_limits) and take the pre-check's lock-free read in
+    one statement: a sold-out attempt costs one round trip to the database, not two. The count
+    is made whatever the read finds; a refused attempt's reading is simply not used."""
+    began = next(_clock)
+    counting = rate_limits.tally(attempts)
+    async with pooled_reads(engine) as conn:  # one statement, its own transaction
+        counts, lines = await availability.counted_cart_availability(
+            conn, counting.rows, token=cart_token, user_id=user_id
+        )
+    return FirstLook(counting.refusal(counts), _verdict(limits, lines), began)
+
+
+def _verdict(limits: HoldingLimits, lines: list[availability.AvailabilityLine]) -> Verdict:
     if not lines or not all(line.product_active for line in lines):
         return Verdict(None, {})
     wanted = [holding_limits.Wanted(line.variant_id, line.sku, line.quantity) for line in lines]
@@ -160,11 +194,17 @@ async def turn(
     cart_token: str | None,
     user_id: int | None,
     settled: Settled | None = None,
+    look: FirstLook | None = None,
 ) -> AsyncIterator[Problem | None]:
     """Yields OUT_OF_STOCK (refused without a lock), or None: the locked attempt may run now
-    (and records in `settled` what its committed reservation left, if it made one)."""
-    began = next(_clock)
-    verdict = await precheck(engine, limits, cart_token=cart_token, user_id=user_id)
+    (and records in `settled` what its committed reservation left, if it made one).
+
+    `look`: the request's `first_look` of this cart, which stands in for the pre-check's read."""
+    if look is not None:
+        began, verdict = look.began, look.verdict
+    else:
+        began = next(_clock)
+        verdict = await precheck(engine, limits, cart_token=cart_token, user_id=user_id)
     if verdict.refused is not None or not verdict.quantities:
         yield verdict.refused
         return

@@ -157,23 +157,45 @@ def _counted(attempts: Sequence[Limited]) -> list[tuple[Limited, RateLimit]]:
     return counted
 
 
+@dataclass(slots=True, frozen=True)
+class Tally:
+    """Attempts made ready for counting (`tally`) by a statement that may also read something
+    else in the same round trip (domain.checkout_precheck.first_look); `refusal` decides."""
+
+    limited: tuple[tuple[Limited, RateLimit], ...]
+
+    @property
+    def rows(self) -> list[repo.Attempt]:
+        return [
+            repo.Attempt(attempt.bucket, _digest(attempt.key), limit.seconds)
+            for attempt, limit in self.limited
+        ]
+
+    def refusal(self, counts: Sequence[repo.Count]) -> Refusal | None:
+        """A refusal when any limit is now exceeded, from the counts of `rows` (in their order)."""
+        hits = {
+            attempt.bucket: counted.hits for (attempt, _), counted in zip(self.limited, counts, strict=True)
+        }
+        exceeded = [
+            counted.seconds_left
+            for (attempt, limit), counted in zip(self.limited, counts, strict=True)
+            if counted.hits > limit.attempts and not (attempt.waived_by and hits.get(attempt.waived_by) == 1)
+        ]
+        return Refusal(retry_after=max(exceeded)) if exceeded else None
+
+
+def tally(attempts: Sequence[Limited]) -> Tally:
+    return Tally(tuple(_counted(attempts)))
+
+
 async def count(engine: AsyncEngine, attempts: Sequence[Limited]) -> Refusal | None:
     """Count one attempt against each limit; a refusal when any of them is now exceeded."""
-    limited = _counted(attempts)
-    if not limited:
+    counting = tally(attempts)
+    if not counting.limited:
         return None
     async with pooled_reads(engine) as conn:  # one statement, its own transaction, one round trip
-        counts = await repo.count_attempts(
-            conn,
-            [repo.Attempt(attempt.bucket, _digest(attempt.key), limit.seconds) for attempt, limit in limited],
-        )
-    hits = {attempt.bucket: counted.hits for (attempt, _), counted in zip(limited, counts, strict=True)}
-    exceeded = [
-        counted.seconds_left
-        for (attempt, limit), counted in zip(limited, counts, strict=True)
-        if counted.hits > limit.attempts and not (attempt.waived_by and hits.get(attempt.waived_by) == 1)
-    ]
-    return Refusal(retry_after=max(exceeded)) if exceeded else None
+        counts = await repo.count_attempts(conn, counting.rows)
+    return counting.refusal(counts)
 
 
 async def forget(engine: AsyncEngine, attempts: Sequence[Limited]) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from starlette.responses import Response
 
 from domain import rate_limits
-from domain.rate_limits import Limited
+from domain.rate_limits import Limited, Refusal
 from graph.common.types import UserError, user_errors
 from graph.context import Info
 
@@ -20,7 +20,11 @@ def client_address(info: Info) -> str | None:
 
 async def refused(info: Info, attempts: Sequence[Limited]) -> list[UserError]:
     """Count the attempts; when one is over its limit, the userErrors to answer, and a Retry-After header."""
-    refusal = await rate_limits.count(info.context.engine, attempts)
+    return answer(info, await rate_limits.count(info.context.engine, attempts))
+
+
+def answer(info: Info, refusal: Refusal | None) -> list[UserError]:
+    """The userErrors of a refusal (none: not refused), and its Retry-After header."""
     if refusal is None:
         return []
     response = info.context.response

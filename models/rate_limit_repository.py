@@ -34,17 +34,49 @@ class Count:
 # One statement, run on the driver (models.compiled.fetch_sql, on the pool's own connection): a row
 # per attempt, its window aligned on the database clock. SQLAlchemy's execution path was a third of
 # its CPU, and every checkout attempt of a burst counts one (issue 18, point 4).
-_COUNT = """
+_COUNT_FROM = """
     INSERT INTO rate_limit_counters AS c (bucket, key, window_start, expires_at, hits)
     SELECT a.bucket, a.key, w.start, w.start + make_interval(secs => a.seconds), 1
-    FROM unnest(CAST($1 AS text[]), CAST($2 AS bytea[]), CAST($3 AS int[]))
+    FROM unnest(CAST(${first} AS text[]), CAST(${second} AS bytea[]), CAST(${third} AS int[]))
         AS a(bucket, key, seconds)
     CROSS JOIN LATERAL (
         SELECT to_timestamp(floor(extract(epoch FROM now()) / a.seconds) * a.seconds) AS start
     ) AS w
     ON CONFLICT (bucket, key, window_start) DO UPDATE SET hits = c.hits + 1
-    RETURNING c.bucket, c.hits, CAST(ceil(extract(epoch FROM c.expires_at - now())) AS integer)
+    RETURNING c.bucket, c.hits,
+        CAST(ceil(extract(epoch FROM c.expires_at - now())) AS integer) AS seconds_left
 """
+
+
+def counting(first: int) -> str:
+    """The counting upsert with its three parameters numbered from `first` ($first: the buckets,
+    then the keys, then the window lengths; `arguments`), for a statement that counts attempts
+    together with a read, in one round trip (`WITH counted AS (...)`). It returns one row per
+    attempt: bucket, hits, seconds_left."""
+    return _COUNT_FROM.format(first=first, second=first + 1, third=first + 2).strip()
+
+
+_COUNT = counting(1)
+
+
+def arguments(attempts: Sequence[Attempt]) -> tuple[list[str], list[bytes], list[int]]:
+    """The three parameters of `counting` for these attempts."""
+    return (
+        [attempt.bucket for attempt in attempts],
+        [attempt.key for attempt in attempts],
+        [attempt.window_seconds for attempt in attempts],
+    )
+
+
+def counts_of(
+    attempts: Sequence[Attempt], buckets: Sequence[str], hits: Sequence[int], seconds: Sequence[int]
+) -> list[Count]:
+    """Each attempt's count, in order, from what `counting` returned (bucket, hits, seconds_left)."""
+    by_bucket = {
+        bucket: Count(hits=hit, seconds_left=max(left, 1))
+        for bucket, hit, left in zip(buckets, hits, seconds, strict=True)
+    }
+    return [by_bucket[attempt.bucket] for attempt in attempts]
 
 
 async def count_attempts(conn: Reads, attempts: Sequence[Attempt]) -> list[Count]:
@@ -54,12 +86,8 @@ async def count_attempts(conn: Reads, attempts: Sequence[Attempt]) -> list[Count
     no transaction of its own (an autocommit connection is one round trip).
     Buckets must differ within one call.
     """
-    buckets = [attempt.bucket for attempt in attempts]
-    keys = [attempt.key for attempt in attempts]
-    seconds = [attempt.window_seconds for attempt in attempts]
-    rows = await fetch_sql(conn, _COUNT, buckets, keys, seconds)  # its own transaction
-    by_bucket = {row[0]: Count(hits=row[1], seconds_left=max(row[2], 1)) for row in rows}
-    return [by_bucket[attempt.bucket] for attempt in attempts]
+    rows = await fetch_sql(conn, _COUNT, *arguments(attempts))  # its own transaction
+    return counts_of(attempts, [row[0] for row in rows], [row[1] for row in rows], [row[2] for row in rows])
 
 
 async def delete_ended_windows(conn: AsyncConnection) -> int:

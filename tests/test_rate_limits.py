@@ -172,6 +172,14 @@ async def test_guest_checkouts_are_limited_per_address(serve_with: Serve, databa
     assert orders[0].n == 2
 
 
+async def test_a_checkout_with_no_cart_at_all_is_counted_too(serve_with: Serve, database_url: str) -> None:
+    async with await serve_with(rate_limit_checkout=f"1/{DAY}") as client:
+        variables = {"email": "ada@example.com", "address": ADDRESS}  # no cartToken, not signed in
+        first = await post(client, CHECKOUT, variables, from_address("192.0.2.7"))
+        assert [error["code"] for error in errors_of(first)] == ["CART_NOT_FOUND"]
+        assert is_refused(await post(client, CHECKOUT, variables, from_address("192.0.2.7")), DAY)
+
+
 async def test_signed_in_checkouts_are_limited_per_user_wherever_they_come_from(
     serve_with: Serve, database_url: str
 ) -> None:

@@ -9,6 +9,7 @@ import strawberry
 from domain import order_actions, rate_limits
 from domain.access import actor_of, may_read_order
 from domain.checkout import CheckoutInput, CheckoutSettings, checkout
+from domain.checkout_precheck import first_look
 from domain.errors import OrderCode, Problem
 from domain.holding_limits import HoldingLimits
 from domain.orders import OrderStatus
@@ -26,7 +27,7 @@ from graph.orders.types import (
     OrderPayload,
 )
 from graph.orders.types import OrderStatus as OrderStatusType
-from graph.rate_limits import client_address, refused
+from graph.rate_limits import answer, client_address
 from resolvers.orders.lookup import load_order, require_staff, shipping_address_of
 
 
@@ -80,8 +81,18 @@ class OrderMutation:
         context = info.context
         settings = context.settings
         reader = await viewer(info)
-        attempt = rate_limits.checkout_attempt(settings, client_address(info), reader.id if reader else None)
-        if problems := await refused(info, attempt):
+        user_id = reader.id if reader else None
+        limits = HoldingLimits(
+            max_line_quantity=settings.order_max_line_quantity,
+            max_units=settings.order_max_units,
+            max_open=settings.order_max_open,
+            stock_share=settings.order_max_stock_share,
+            share_floor=settings.order_stock_share_floor,
+        )
+        # The rate limit's count and the pre-check's read of the cart, in one statement.
+        attempt = rate_limits.checkout_attempt(settings, client_address(info), user_id)
+        look = await first_look(context.engine, limits, attempt, cart_token=cart_token, user_id=user_id)
+        if problems := answer(info, look.refusal):
             return CheckoutPayload(order=None, checkout_url=None, order_token=None, user_errors=problems)
         if unverified := unverified_checkout(settings, await current_user(info)):  # issue 17
             return CheckoutPayload(
@@ -106,17 +117,11 @@ class OrderMutation:
                     *settings.cors_origin_list,
                 ],
                 token_secret=context.order_token_secret,
-                limits=HoldingLimits(
-                    max_line_quantity=settings.order_max_line_quantity,
-                    max_units=settings.order_max_units,
-                    max_open=settings.order_max_open,
-                    stock_share=settings.order_max_stock_share,
-                    share_floor=settings.order_stock_share_floor,
-                ),
+                limits=limits,
                 totals=TotalsSettings(settings.prices_include_tax, settings.shop_country),
             ),
             CheckoutInput(
-                user_id=reader.id if reader else None,
+                user_id=user_id,
                 user_email=reader.email if reader else None,
                 cart_token=cart_token,
                 email=email,
@@ -130,6 +135,7 @@ class OrderMutation:
                 vat_number=vat_number if vat_number and vat_number.strip() else None,
                 billing_address=address_dict(billing_address) if billing_address is not None else None,
             ),
+            look,
         )
         return CheckoutPayload(
             order=Order.from_row(result.order) if result.order else None,
