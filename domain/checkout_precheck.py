@@ -43,6 +43,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain import holding_limits, rate_limits
+from domain.carts import could_be_cart_token
 from domain.errors import CheckoutCode, Problem
 from domain.holding_limits import HoldingLimits
 from domain.rate_limits import Limited, Refusal
@@ -91,7 +92,10 @@ async def first_look(
 ) -> FirstLook:
     """Count the checkout attempt (domain.rate_limits) and take the pre-check's lock-free read in
     one statement: a sold-out attempt costs one round trip to the database, not two. The count
-    is made whatever the read finds; a refused attempt's reading is simply not used."""
+    is made whatever the read finds; a refused attempt's reading is simply not used. A token
+    that cannot be one of ours (checkout refuses it before its pre-check) reads no cart."""
+    if cart_token is not None and not could_be_cart_token(cart_token):
+        cart_token, user_id = None, None
     began = next(_clock)
     counting = rate_limits.tally(attempts)
     async with pooled_reads(engine) as conn:  # one statement, its own transaction
