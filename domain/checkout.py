@@ -27,7 +27,6 @@ from domain.holding_limits import HoldingLimits
 from domain.orders import OrderStatus, change_status, order_token, publish
 from domain.payments import CheckoutLine, CheckoutRequest, PaymentProvider, PaymentProviderUnavailable
 from domain.quotes import TotalsSettings
-from models import cart_repository as carts
 from models import checkout_repository as checkout_carts
 from models import inventory_repository as inventory
 from models import order_repository as orders
@@ -198,7 +197,7 @@ async def _create_order(
     email: str,
     address: dict[str, str | None],
 ) -> CheckoutResult:
-    cart = await checkout_carts.lock_cart(conn, token=data.cart_token, user_id=data.user_id)
+    cart = await checkout_carts.claim_cart(conn, token=data.cart_token, user_id=data.user_id)
     if cart is None:
         return CheckoutResult(
             problems=[Problem(CheckoutCode.CART_NOT_FOUND, "There is no such cart.", ("cart_token",))]
@@ -227,7 +226,10 @@ async def _create_order(
     if problems := await holding_limits.open_order_problems(conn, settings.limits, shopper):
         return CheckoutResult(problems=problems)
     order_lines = _order_lines(lines)
-    priced = await order_totals.price_order(conn, settings.totals, data, address, email, cart.id, order_lines)
+    facts = {line.variant_id: line.facts for line in lines}
+    priced = await order_totals.price_order(
+        conn, settings.totals, data, address, email, cart.id, order_lines, facts
+    )
     if priced.problems:
         return CheckoutResult(problems=priced.problems)
     order_lines = priced.lines
@@ -258,7 +260,6 @@ async def _create_order(
     )
     await publish(conn, order, change)
     await notifications.order_changed(conn, order.id, OrderStatus.AWAITING_PAYMENT.value)
-    await carts.set_cart_status(conn, cart.id, "checked_out")
     # The reservation comes last: the variants' row locks are held only from here to the commit,
     # so concurrent checkouts of one variant queue on it for two statements, not the whole order.
     quantities: dict[int, int] = {}

@@ -19,7 +19,7 @@ from domain import discounts, shipping, vat
 from domain.errors import CheckoutCode, Problem
 from domain.totals import Line, TaxRate, Totals, compute
 from models import totals_repository as repo
-from models.totals_repository import CodeRow, MethodRow, RateRow
+from models.totals_repository import CodeRow, LineFacts, MethodRow, RateRow
 
 
 @dataclass(slots=True, frozen=True)
@@ -80,8 +80,11 @@ async def quote(
     billing_country: str | None,
     code: CodeRow | None,
     now: datetime,
+    facts: dict[int, LineFacts] | None = None,
 ) -> Quote:
-    facts = await repo.line_facts(conn, sorted({line.variant_id for line in lines}))
+    """`facts`: the lines' variants' facts, when the caller read them already (else read here)."""
+    if facts is None:
+        facts = await repo.line_facts(conn, sorted({line.variant_id for line in lines}))
     country = address.get("country") or ""
     region = address.get("state")
     problems: list[Problem] = []

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from models.cart_repository import cart_lines, price_lock_holds
 from models.catalog import Product, ProductVariant
+from models.totals_repository import LineFacts
 
 products = Product.__table__
 variants = ProductVariant.__table__
@@ -36,23 +37,54 @@ class CheckoutCartLine:
     price_locked: bool
     current_price: int
     product_active: bool
+    product_id: int
+    category_id: int | None
+    tax_class: str
+    is_shipping_required: bool
+    weight_grams: int
+
+    @property
+    def facts(self) -> LineFacts:
+        """What the order's totals need to know of the line's variant (domain.quotes)."""
+        return LineFacts(
+            self.product_id, self.category_id, self.tax_class, self.is_shipping_required, self.weight_grams
+        )
 
 
-_LOCK_BY_TOKEN = text("SELECT id, user_id, status FROM carts WHERE token = :token FOR UPDATE")
-_LOCK_BY_USER = text(
-    "SELECT id, user_id, status FROM carts WHERE user_id = :user_id AND status = 'active'"
-    " ORDER BY id DESC LIMIT 1 FOR UPDATE"
+# The cart, locked, and marked checked out when it is active and the caller's: the flip is part
+# of the checkout's transaction, so any refusal after it (a rollback) gives the cart back. The
+# status returned is the one found, so that a repeated checkout sees its cart already checked out.
+_CLAIM = """
+    WITH target AS ({target}),
+    claimed AS (
+        UPDATE carts c SET status = 'checked_out', updated_at = now()
+        FROM target t
+        WHERE c.id = t.id AND t.status = 'active'
+            AND (t.user_id IS NULL OR t.user_id = CAST(:user_id AS bigint))
+        RETURNING c.id
+    )
+    SELECT t.id, t.user_id, t.status FROM target t
+"""
+_CLAIM_BY_TOKEN = text(
+    _CLAIM.format(target="SELECT id, user_id, status FROM carts WHERE token = :token FOR UPDATE")
+)
+_CLAIM_BY_USER = text(
+    _CLAIM.format(
+        target="SELECT id, user_id, status FROM carts WHERE user_id = :user_id AND status = 'active'"
+        " ORDER BY id DESC LIMIT 1 FOR UPDATE"
+    )
 )
 
 
-async def lock_cart(conn: AsyncConnection, *, token: str | None, user_id: int | None) -> CheckoutCart | None:
-    """The cart a checkout is about, locked: by token (anonymous or the caller's own), else the user's."""
+async def claim_cart(conn: AsyncConnection, *, token: str | None, user_id: int | None) -> CheckoutCart | None:
+    """The cart a checkout is about, locked: by token (anonymous or the caller's own), else the
+    user's; marked checked out in the same statement when it was active (`status`: as found)."""
     if token is not None:
-        row = (await conn.execute(_LOCK_BY_TOKEN, {"token": token})).first()
+        row = (await conn.execute(_CLAIM_BY_TOKEN, {"token": token, "user_id": user_id})).first()
         if row is None or (row.user_id is not None and row.user_id != user_id):
             return None
     elif user_id is not None:
-        row = (await conn.execute(_LOCK_BY_USER, {"user_id": user_id})).first()
+        row = (await conn.execute(_CLAIM_BY_USER, {"user_id": user_id})).first()
         if row is None:
             return None
     else:
@@ -72,6 +104,11 @@ _PRICED_CART_LINES = (
         price_lock_holds(bindparam("lock_ttl", type_=Interval)).label("price_locked"),
         variants.c.price.label("current_price"),
         and_(products.c.is_active, variants.c.deleted_at.is_(None)).label("product_active"),
+        products.c.id.label("product_id"),
+        products.c.category_id,
+        products.c.tax_class,
+        products.c.is_shipping_required,
+        variants.c.weight_grams,
     )
     .select_from(
         cart_lines.join(variants, variants.c.id == cart_lines.c.variant_id).join(
