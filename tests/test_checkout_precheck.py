@@ -46,13 +46,32 @@ async def test_a_sold_out_checkout_costs_one_statement_and_takes_no_lock(
     assert sql_statements.count == 1, sql_statements.statements
     assert "rate_limit_counters" in sql_statements.statements[0]
     assert "stock - v.reserved" in sql_statements.statements[0]
-    (counted,) = await sql(database_url, "SELECT hits FROM rate_limit_counters WHERE bucket = 'checkout:address'")
+    (counted,) = await sql(
+        database_url, "SELECT hits FROM rate_limit_counters WHERE bucket = 'checkout:address'"
+    )
     assert counted.hits == 2  # both attempts counted
     assert not any("FOR UPDATE" in statement for statement in sql_statements.statements)
     assert await stock_of(database_url, pk) == (1, 1)
     assert (await sql(database_url, "SELECT count(*) FROM orders"))[0][0] == 1
     (cart,) = await sql(database_url, "SELECT status FROM carts WHERE token = :t", t=second)
     assert cart.status == "active"  # the loser keeps its cart
+
+
+async def test_a_winning_checkout_claims_its_cart_with_the_lock_and_reads_line_facts_with_the_lines(
+    client: httpx.AsyncClient, database_url: str, sql_statements: StatementCounter
+) -> None:
+    variant_id, _, _ = await variant_with_stock(database_url, 3)
+    cart = await new_cart(client, variant_id)
+    sql_statements.reset()
+    assert _codes(await checkout(client, cart)) == []
+    statements = sql_statements.statements
+    (claim,) = [s for s in statements if "FOR UPDATE" in s and "FROM carts" in s]
+    assert "UPDATE carts" in claim  # the lock marks the cart checked out in the same statement
+    assert not any(s.lstrip().startswith("UPDATE carts") for s in statements)
+    # The totals' facts of each line's variant come with the priced lines, not in a read of their own.
+    assert not any("weight_grams" in s and "cart_lines" not in s for s in statements), statements
+    (row,) = await sql(database_url, "SELECT status FROM carts WHERE token = :t", t=cart)
+    assert row.status == "checked_out"
 
 
 async def test_a_repeated_checkout_of_the_last_unit_still_answers_its_order(

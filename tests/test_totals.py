@@ -246,6 +246,10 @@ async def test_checkout_refuses_what_does_not_apply_with_stable_codes(
             extra,
             result,
         )
+    # Each refusal came after the checkout had claimed the cart (its lock marks it checked out):
+    # the rollback gave it back every time.
+    (cart,) = await sql(database_url, "SELECT status FROM carts WHERE token = :t", t=token)
+    assert cart.status == "active"
     estimate = await graphql(client, ESTIMATE, {"token": token, "address": PARIS, "vat": "FR41303265045"})
     assert estimate["data"]["cart"]["estimate"]["vatNumberValid"] is False
     assert estimate["data"]["cart"]["estimate"]["tax"]["amount"] > 0
