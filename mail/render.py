@@ -42,6 +42,8 @@ _environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
     keep_trailing_newline=True,
+    # The templates ship with the code: no stat() of each file, on the event loop, at every render.
+    auto_reload=False,
 )
 
 # Currencies whose minor unit is the unit itself (Stripe's list of zero-decimal currencies).
