@@ -48,7 +48,6 @@ from domain.errors import CheckoutCode, Problem
 from domain.holding_limits import HoldingLimits
 from domain.rate_limits import Limited, Refusal
 from models import stock_precheck_repository as availability
-from models.compiled import pooled_reads
 
 
 def out_of_stock(skus: list[str]) -> Problem:
@@ -68,7 +67,7 @@ async def precheck(
     engine: AsyncEngine, limits: HoldingLimits, *, cart_token: str | None, user_id: int | None
 ) -> Verdict:
     """OUT_OF_STOCK when the committed stock cannot cover the cart; else what the cart wants."""
-    async with pooled_reads(engine) as conn:  # one autocommit statement (models.compiled)
+    async with engine.connect() as conn:  # one autocommit statement (models.compiled)
         lines = await availability.active_cart_availability(conn, token=cart_token, user_id=user_id)
     return _verdict(limits, lines)
 
@@ -98,7 +97,7 @@ async def first_look(
         cart_token, user_id = None, None
     began = next(_clock)
     counting = rate_limits.tally(attempts)
-    async with pooled_reads(engine) as conn:  # one statement, its own transaction
+    async with engine.connect() as conn:  # one statement, its own transaction
         counts, lines = await availability.counted_cart_availability(
             conn, counting.rows, token=cart_token, user_id=user_id
         )
@@ -270,7 +269,7 @@ async def _after_attempt(
         left, read_at = {variant_id: settled.left[variant_id] for variant_id in ids}, settled.at
     try:
         if not left and any(gate.waiting for gate in gates):
-            async with pooled_reads(engine) as conn:
+            async with engine.connect() as conn:
                 left = await availability.available(conn, ids)
     finally:
         for variant_id, gate in zip(ids, gates, strict=True):

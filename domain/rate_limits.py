@@ -20,7 +20,6 @@ from core.settings import RateLimit, Settings
 from domain.auth import InvalidEmail, normalize_email
 from domain.errors import LimitCode, Problem
 from models import rate_limit_repository as repo
-from models.compiled import pooled_reads
 
 logger = logging.getLogger(__name__)
 
@@ -193,7 +192,7 @@ async def count(engine: AsyncEngine, attempts: Sequence[Limited]) -> Refusal | N
     counting = tally(attempts)
     if not counting.limited:
         return None
-    async with pooled_reads(engine) as conn:  # one statement, its own transaction, one round trip
+    async with engine.connect() as conn:  # one statement, its own transaction, one round trip
         counts = await repo.count_attempts(conn, counting.rows)
     return counting.refusal(counts)
 
