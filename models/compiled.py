@@ -11,8 +11,9 @@ This module is the one place that reads a compiled statement's parameter order a
 (`positiontup`, `binds`: documented among SQLAlchemy's "Core Internals"); it is written for the
 version in WRITTEN_FOR, and tests/test_library_internals.py fails on any other.
 
-A read made only of compiled reads (or of single statements written in SQL, `fetch_sql`: the
-checkout's rate-limit count and pre-check) can also skip SQLAlchemy's `Connection` (`pooled_reads`): it
+A read made only of compiled reads (or of single statements written in SQL, `fetch_sql`, which the
+checkout's rate-limit count and pre-check run on a `Connection`'s driver) can also skip SQLAlchemy's
+`Connection` (`pooled_reads`): it
 takes the pool's connection itself (`AsyncEngine.raw_connection`) and runs its statements on the
 driver, autocommit as asyncpg runs them outside a transaction. For the catalog page, checking a
 `Connection` out of the AUTOCOMMIT engine and back in (its events set and reset the isolation

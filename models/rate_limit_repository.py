@@ -31,7 +31,7 @@ class Count:
     seconds_left: int
 
 
-# One statement, run on the driver (models.compiled.fetch_sql, on the pool's own connection): a row
+# One statement, run on the driver (models.compiled.fetch_sql: autocommit on a direct connection): a row
 # per attempt, its window aligned on the database clock. SQLAlchemy's execution path was a third of
 # its CPU, and every checkout attempt of a burst counts one (issue 18, point 4).
 _COUNT_FROM = """

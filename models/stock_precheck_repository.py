@@ -68,7 +68,7 @@ async def active_cart_availability(
 ) -> list[AvailabilityLine]:
     """The lines of the active cart a checkout is about (none when there is no such active cart).
 
-    On the driver (models.compiled.fetch_sql: autocommit on the pool's own connection, one
+    On the driver (models.compiled.fetch_sql: autocommit on a direct connection, one
     transaction behind a pooler): SQLAlchemy's execution path was a third of this read's CPU, and
     every sold-out checkout of a burst makes it.
     """
