@@ -197,7 +197,8 @@ async def _create_order(
     email: str,
     address: dict[str, str | None],
 ) -> CheckoutResult:
-    cart = await checkout_carts.claim_cart(conn, token=data.cart_token, user_id=data.user_id)
+    shopper = holding_limits.shopper(data.user_id, email, data.client_address)
+    cart = await checkout_carts.claim_cart(conn, token=data.cart_token, user_id=data.user_id, shopper=shopper)
     if cart is None:
         return CheckoutResult(
             problems=[Problem(CheckoutCode.CART_NOT_FOUND, "There is no such cart.", ("cart_token",))]
@@ -212,7 +213,9 @@ async def _create_order(
             ]
         )
 
-    lines = await checkout_carts.priced_cart_lines(conn, cart.id, timedelta(seconds=settings.price_lock_ttl))
+    lines, opened = await checkout_carts.claimed_lines(
+        conn, cart.id, timedelta(seconds=settings.price_lock_ttl), shopper
+    )
     if not lines:
         return CheckoutResult(
             problems=[Problem(CheckoutCode.CART_EMPTY, "The cart is empty.", ("cart_token",))]
@@ -222,8 +225,7 @@ async def _create_order(
         return CheckoutResult(problems=problems)
     if unavailable := [line.sku for line in lines if not line.product_active]:
         return CheckoutResult(problems=[out_of_stock(unavailable)])
-    shopper = holding_limits.shopper(data.user_id, email, data.client_address)
-    if problems := await holding_limits.open_order_problems(conn, settings.limits, shopper):
+    if problems := holding_limits.open_order_problems(settings.limits, opened):
         return CheckoutResult(problems=problems)
     order_lines = _order_lines(lines)
     facts = {line.variant_id: line.facts for line in lines}
@@ -239,7 +241,8 @@ async def _create_order(
             problems=[Problem(CheckoutCode.ORDER_TOO_LARGE, "The order total is too large.", ("cart_token",))]
         )
 
-    order = await orders.insert_order(
+    actor = f"user:{data.user_id}" if data.user_id else "guest"
+    placed = await orders.insert_order(
         conn,
         user_id=data.user_id,
         cart_id=cart.id,
@@ -249,15 +252,14 @@ async def _create_order(
         shipping_address=address,
         lines=order_lines,
         reservation_expires_at=datetime.now(UTC) + timedelta(seconds=settings.reservation_ttl),
+        reason="checkout created",
+        actor=actor,
         client_key=shopper.client_key,
         totals=priced.snapshot,
     )
+    order, change = placed.order, placed.change
     if problems := await order_totals.consume_code(conn, priced, order.id, email):
         return CheckoutResult(problems=problems)
-    actor = f"user:{data.user_id}" if data.user_id else "guest"
-    change = await orders.append_history(
-        conn, order.id, None, OrderStatus.AWAITING_PAYMENT.value, "checkout created", actor
-    )
     await publish(conn, order, change)
     await notifications.order_changed(conn, order.id, OrderStatus.AWAITING_PAYMENT.value)
     # The reservation comes last: the variants' row locks are held only from here to the commit,

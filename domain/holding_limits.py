@@ -14,13 +14,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from core.pii import keyed_digest
 from domain.errors import CheckoutCode, Problem
 from domain.rate_limits import UNKNOWN_ADDRESS, address_key
-from models import holding_repository as repo
-from models.holding_repository import Shopper
+from models.holding_repository import OpenOrders, Shopper
 
 FIELD = ("cart_token",)
 
@@ -73,13 +70,11 @@ def size_problems(limits: HoldingLimits, lines: Sequence[Wanted]) -> list[Proble
     return problems
 
 
-async def open_order_problems(conn: AsyncConnection, limits: HoldingLimits, who: Shopper) -> list[Problem]:
-    """The open-order cap, inside the checkout's transaction.
-
-    The shopper's checkouts are serialised first, so two at once cannot both pass the count.
+def open_order_problems(limits: HoldingLimits, opened: OpenOrders) -> list[Problem]:
+    """The open-order cap, from the shopper's orders awaiting payment as the checkout's transaction
+    counted them once it held the shopper's lock (models.checkout_repository.claim_cart and
+    claimed_lines), so two checkouts at once cannot both pass the count.
     """
-    await repo.lock_shopper(conn, who)
-    opened = await repo.open_orders(conn, who)
     if max(opened.by_user, opened.by_email, opened.by_client) >= limits.max_open:
         return [
             Problem(

@@ -10,6 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from models.cart_repository import cart_lines, price_lock_holds
 from models.catalog import Product, ProductVariant
+from models.holding_repository import (
+    OPEN_ORDER_COUNTS,
+    SHOPPER_LOCKS,
+    OpenOrders,
+    Shopper,
+    open_order_params,
+    open_orders_of,
+    shopper_lock_params,
+)
 from models.totals_repository import LineFacts
 
 products = Product.__table__
@@ -63,28 +72,35 @@ _CLAIM = """
             AND (t.user_id IS NULL OR t.user_id = CAST(:user_id AS bigint))
         RETURNING c.id
     )
-    SELECT t.id, t.user_id, t.status FROM target t
+    SELECT t.id, t.user_id, t.status, {locks} AS shopper_locks FROM target t
 """
 _CLAIM_BY_TOKEN = text(
-    _CLAIM.format(target="SELECT id, user_id, status FROM carts WHERE token = :token FOR UPDATE")
+    _CLAIM.format(
+        target="SELECT id, user_id, status FROM carts WHERE token = :token FOR UPDATE", locks=SHOPPER_LOCKS
+    )
 )
 _CLAIM_BY_USER = text(
     _CLAIM.format(
         target="SELECT id, user_id, status FROM carts WHERE user_id = :user_id AND status = 'active'"
-        " ORDER BY id DESC LIMIT 1 FOR UPDATE"
+        " ORDER BY id DESC LIMIT 1 FOR UPDATE",
+        locks=SHOPPER_LOCKS,
     )
 )
 
 
-async def claim_cart(conn: AsyncConnection, *, token: str | None, user_id: int | None) -> CheckoutCart | None:
+async def claim_cart(
+    conn: AsyncConnection, *, token: str | None, user_id: int | None, shopper: Shopper
+) -> CheckoutCart | None:
     """The cart a checkout is about, locked: by token (anonymous or the caller's own), else the
-    user's; marked checked out in the same statement when it was active (`status`: as found)."""
+    user's; marked checked out in the same statement when it was active (`status`: as found).
+    With the cart's lock, the same statement takes the shopper's (models.holding_repository)."""
+    locks = shopper_lock_params(shopper)
     if token is not None:
-        row = (await conn.execute(_CLAIM_BY_TOKEN, {"token": token, "user_id": user_id})).first()
+        row = (await conn.execute(_CLAIM_BY_TOKEN, {"token": token, "user_id": user_id, **locks})).first()
         if row is None or (row.user_id is not None and row.user_id != user_id):
             return None
     elif user_id is not None:
-        row = (await conn.execute(_CLAIM_BY_USER, {"user_id": user_id})).first()
+        row = (await conn.execute(_CLAIM_BY_USER, {"user_id": user_id, **locks})).first()
         if row is None:
             return None
     else:
@@ -126,6 +142,21 @@ async def priced_cart_lines(
     """Lines with what their price depends on: the lock, whether it holds, and today's price."""
     params = {"cart_id": cart_id, "lock_ttl": price_lock_ttl}
     return [CheckoutCartLine(**row._mapping) for row in await conn.execute(_PRICED_CART_LINES, params)]
+
+
+_LINE_FIELDS = tuple(CheckoutCartLine.__dataclass_fields__)
+_PRICED_LINES_AND_OPEN_ORDERS = _PRICED_CART_LINES.add_columns(*OPEN_ORDER_COUNTS)
+
+
+async def claimed_lines(
+    conn: AsyncConnection, cart_id: int, price_lock_ttl: timedelta, shopper: Shopper
+) -> tuple[list[CheckoutCartLine], OpenOrders]:
+    """`priced_cart_lines` of the claimed cart, with the shopper's orders awaiting payment counted
+    in the same statement (after the claim's, so under the shopper's lock). No lines: none counted."""
+    params = {"cart_id": cart_id, "lock_ttl": price_lock_ttl, **open_order_params(shopper)}
+    rows = (await conn.execute(_PRICED_LINES_AND_OPEN_ORDERS, params)).all()
+    lines = [CheckoutCartLine(*(row._mapping[name] for name in _LINE_FIELDS)) for row in rows]
+    return lines, open_orders_of(rows[0]) if rows else OpenOrders(0, 0, 0)
 
 
 async def reopen_cart(conn: AsyncConnection, cart_id: int) -> None:

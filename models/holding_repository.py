@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import BigInteger, LargeBinary, bindparam, text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import BigInteger, LargeBinary, bindparam, func, literal_column, select
 
 from core.pii import blind_index
+from models.orders import Order
+
+orders = Order.__table__
 
 
 @dataclass(slots=True, frozen=True)
@@ -37,38 +40,15 @@ class Shopper:
         return sorted(keys)
 
 
-_OPEN_ORDERS = text(
-    """
-    SELECT count(*) FILTER (WHERE o.user_id = :user_id) AS by_user,
-           count(*) FILTER (WHERE o.email_index = :email_index) AS by_email,
-           count(*) FILTER (WHERE o.client_key = :client_key) AS by_client
-    FROM orders o
-    WHERE o.status = 'AWAITING_PAYMENT'
-      AND (o.user_id = :user_id OR o.email_index = :email_index OR o.client_key = :client_key)
-    """
-).bindparams(
-    bindparam("user_id", type_=BigInteger),
-    bindparam("email_index", type_=LargeBinary),
-    bindparam("client_key", type_=LargeBinary),
-)
+# Serialises one shopper's checkouts until the transaction ends, so that what they count holds:
+# an expression for the select list of the checkout's first locked statement (the cart's claim,
+# models.checkout_repository), which takes every key's lock in the keys' fixed order (the
+# aggregate consumes the array in order). Parameter: `shopper_lock_params`.
+SHOPPER_LOCKS = "(SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(:shopper_keys AS bigint[])) AS k)"
 
 
-_LOCKS = {
-    count: text("SELECT " + ", ".join(f"pg_advisory_xact_lock(:key{i})" for i in range(count))).bindparams(
-        *(bindparam(f"key{i}", type_=BigInteger) for i in range(count))
-    )
-    for count in (1, 2, 3)  # one key per identity (Shopper.lock_keys)
-}
-
-
-async def lock_shopper(conn: AsyncConnection, shopper: Shopper) -> None:
-    """Serialise one shopper's checkouts until the transaction ends, so that what they count holds.
-
-    One statement takes every key's lock, in the keys' fixed order (a one-row select list is
-    evaluated left to right): the same waits as one statement per key, in one round trip."""
-    keys = shopper.lock_keys()
-    if keys:
-        await conn.execute(_LOCKS[len(keys)], {f"key{i}": key for i, key in enumerate(keys)})
+def shopper_lock_params(shopper: Shopper) -> dict[str, Any]:
+    return {"shopper_keys": shopper.lock_keys()}
 
 
 @dataclass(slots=True, frozen=True)
@@ -78,9 +58,37 @@ class OpenOrders:
     by_client: int
 
 
-async def open_orders(conn: AsyncConnection, shopper: Shopper) -> OpenOrders:
-    """The shopper's orders awaiting payment, counted by each of their identities."""
-    email_index = blind_index(shopper.email.lower()) if shopper.email else None
-    params = {"user_id": shopper.user_id, "email_index": email_index, "client_key": shopper.client_key}
-    row = (await conn.execute(_OPEN_ORDERS, params)).one()
-    return OpenOrders(by_user=row.by_user, by_email=row.by_email, by_client=row.by_client)
+def _open_by(column: Any, param: str, type_: Any) -> Any:
+    # The status as a literal, so that the partial indexes of migration 0005 match any plan.
+    return (
+        select(func.count())
+        .select_from(orders)
+        .where(
+            orders.c.status == literal_column("'AWAITING_PAYMENT'"),
+            column == bindparam(param, type_=type_),
+        )
+        .scalar_subquery()
+    )
+
+
+# The shopper's orders awaiting payment, counted by each of their identities: columns for a
+# statement of the checkout's transaction that runs after `lock_shopper`'s (the statement's
+# snapshot is then taken once the shopper's lock is held). Parameters: `open_order_params`.
+OPEN_ORDER_COUNTS = (
+    _open_by(orders.c.user_id, "open_user_id", BigInteger).label("open_by_user"),
+    _open_by(orders.c.email_index, "open_email_index", LargeBinary).label("open_by_email"),
+    _open_by(orders.c.client_key, "open_client_key", LargeBinary).label("open_by_client"),
+)
+
+
+def open_order_params(shopper: Shopper) -> dict[str, Any]:
+    return {
+        "open_user_id": shopper.user_id,
+        "open_email_index": blind_index(shopper.email.lower()) if shopper.email else None,
+        "open_client_key": shopper.client_key,
+    }
+
+
+def open_orders_of(row: Any) -> OpenOrders:
+    """`OPEN_ORDER_COUNTS` as read in a row."""
+    return OpenOrders(row.open_by_user, row.open_by_email, row.open_by_client)
