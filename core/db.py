@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -98,12 +99,22 @@ def _unnamed() -> str:
     return ""
 
 
+# The AUTOCOMMIT engine of each engine, while something holds it (the app's state does): making
+# one costs some 50 us, too much for a request.
+_autocommit: weakref.WeakValueDictionary[int, AsyncEngine] = weakref.WeakValueDictionary()
+
+
 def read_engine_of(engine: AsyncEngine) -> AsyncEngine:
-    """The engine of plain reads: AUTOCOMMIT (no BEGIN/COMMIT round trips) on a direct connection;
-    behind a transaction pooler the engine itself, so that each read is one transaction."""
+    """The engine of plain reads and of single-statement writes (a statement is its own
+    transaction): AUTOCOMMIT (no BEGIN/COMMIT round trips) on a direct connection; behind a
+    transaction pooler the engine itself, so that each of them is one transaction."""
     if engine.get_execution_options().get(BEHIND_POOLER):
         return engine
-    return engine.execution_options(isolation_level="AUTOCOMMIT")
+    # Keyed by the engine's identity: the AUTOCOMMIT engine holds the engine, so the id stays its own.
+    found = _autocommit.get(id(engine))
+    if found is None:
+        found = _autocommit[id(engine)] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return found
 
 
 @contextlib.asynccontextmanager

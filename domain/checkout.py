@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from core.db import read_engine_of
 from domain import holding_limits, notifications, order_totals, price_lock
 from domain.addresses import normalise_address, redirect_allowed
 from domain.auth import InvalidEmail, normalize_email
@@ -176,7 +177,9 @@ async def checkout(
                     )
                 ]
             )
-        async with engine.begin() as conn:
+        # One UPDATE: on the AUTOCOMMIT engine begin() sends no BEGIN or COMMIT (behind a pooler,
+        # where that engine is the engine itself, it is a transaction as before).
+        async with read_engine_of(engine).begin() as conn:
             refreshed = await orders.set_payment_session(
                 conn, order.id, session.id, session.url, request.success_url, request.cancel_url
             )

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core import pii
+from core.db import read_engine_of
 from core.queue import enqueue
 from core.settings import Settings
 from mail.render import MessageKind, build_message, default_sender, render
@@ -107,9 +108,10 @@ async def send_order_email(engine: AsyncEngine, mailer: Mailer, order_id: int, k
     if kind not in ORDER_KINDS:
         raise ValueError(f"not an order message: {kind}")
     if mailer.transport is None:
-        # Captured, not sent: the reads and the capture are one transaction (nothing leaves the
-        # process in between), where sending takes three (read; claim; mark sent after the send).
-        async with engine.begin() as conn:
+        # Captured, not sent: the reads, then the capture in one statement (claim and mark at once:
+        # nothing leaves the process in between), each its own transaction (no BEGIN/COMMIT round
+        # trips on a direct connection); sending takes three (read; claim; mark sent after the send).
+        async with read_engine_of(engine).begin() as conn:
             message = await _order_message(conn, mailer, order_id, kind)
             if isinstance(message, str):
                 return message
@@ -252,7 +254,7 @@ async def _deliver(
     context: dict[str, Any],
 ) -> str:
     if mailer.transport is None:
-        async with engine.begin() as conn:
+        async with read_engine_of(engine).begin() as conn:  # one statement (see send_order_email)
             message = {"key": key, "order_id": order_id, "recipient": recipient, "context": context}
             return await _capture(conn, mailer, kind, message)
     rendered = render(kind, context)
