@@ -79,13 +79,17 @@ class StatementCounter:
 
     def __init__(self) -> None:
         self.statements: list[str] = []
+        self.transaction_control: list[str] = []  # BEGIN, COMMIT, ROLLBACK...: round trips of their own
 
     def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         self.statements.append(statement)
 
     def driver_query(self, record: Any) -> None:
-        """asyncpg's query logger; transaction control is not counted (SQLAlchemy's events skip it), nor type look-ups."""
-        if not (is_type_lookup(record.query) or _TRANSACTION_CONTROL.match(record.query)):
+        """asyncpg's query logger; transaction control is not counted (SQLAlchemy's events skip it)
+        but kept apart, type look-ups are left out."""
+        if _TRANSACTION_CONTROL.match(record.query):
+            self.transaction_control.append(record.query.split()[0].upper().rstrip(";"))
+        elif not is_type_lookup(record.query):
             self.statements.append(record.query)
 
     @property
@@ -94,6 +98,7 @@ class StatementCounter:
 
     def reset(self) -> None:
         self.statements.clear()
+        self.transaction_control.clear()
 
 
 async def graphql(

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import event
 
 from core.settings import Settings
@@ -113,6 +114,24 @@ async def test_a_winning_checkout_folds_the_shoppers_lock_count_and_order_rows_i
         t=token,
     )
     assert tuple(change) == (None, "AWAITING_PAYMENT", "checkout created", "guest")
+
+
+@pytest.mark.direct_database(reason="behind a pooler every statement is a transaction of its own")
+async def test_a_winning_checkout_sends_one_begin_and_one_commit(
+    client: httpx.AsyncClient, database_url: str, sql_statements: StatementCounter
+) -> None:
+    """The rate limit, the pre-check and the payment session's UPDATE are single statements, each
+    its own transaction without BEGIN/COMMIT round trips; only the order's transaction has them."""
+    variant_id, pk, _ = await variant_with_stock(database_url, 5)
+    cart = await new_cart(client, variant_id)
+    sql_statements.reset()
+    placed = await checkout(client, cart)
+    assert _codes(placed) == [] and placed["checkoutUrl"]
+    assert sql_statements.transaction_control == ["BEGIN", "COMMIT"], sql_statements.transaction_control
+    assert any(
+        "payment_session_id" in s and s.lstrip().startswith("UPDATE") for s in sql_statements.statements
+    )
+    assert await stock_of(database_url, pk) == (5, 1)
 
 
 async def test_a_repeated_checkout_of_the_last_unit_still_answers_its_order(
