@@ -19,7 +19,7 @@ from pgqueuer import PgQueuer
 from pgqueuer.executors import DatabaseRetryEntrypointExecutor, EntrypointExecutorParameters
 from sqlalchemy.engine import make_url
 
-from core.db import create_engine
+from core.db import create_engine, read_engine_of
 from core.metrics import counting_failures
 from core.settings import Settings
 from domain.notifications import Mailer
@@ -79,6 +79,9 @@ class Worker:
             max_overflow=2,
             behind_pooler=self.settings.behind_pooler(self.database_url),
         )
+        # Its AUTOCOMMIT engine, made once and held while the worker runs (core.db.read_engine_of
+        # keeps it only while something does): the captured e-mails' single statements use it.
+        autocommit = read_engine_of(engine)
         try:
             resources = Resources(self.settings, engine, self.payments, mailer(self.settings))
             pgq = PgQueuer.from_asyncpg_pool(pool)
@@ -99,6 +102,7 @@ class Worker:
                 heartbeat_timeout=timedelta(seconds=self.settings.job_heartbeat_timeout),
             )
         finally:
+            del autocommit
             await engine.dispose()
             await pool.close()
 
