@@ -19,54 +19,42 @@ class Reservation:
     left: dict[int, int]  # units of each variant on sale after the reservation (when it was made)
 
 
+_LOCK_FOR_RESERVATION = text(
+    """
+    SELECT id, stock - reserved AS available FROM product_variants
+    WHERE id = ANY(CAST(:ids AS bigint[])) ORDER BY id FOR NO KEY UPDATE
+    """
+)
+_RESERVE = text(
+    """
+    UPDATE product_variants v SET reserved = v.reserved + w.quantity
+    FROM unnest(CAST(:ids AS bigint[]), CAST(:quantities AS int[])) AS w(id, quantity)
+    WHERE v.id = w.id
+    """
+)
+
+
 async def reserve(conn: AsyncConnection, quantities: Mapping[int, int]) -> Reservation:
     """Hold every quantity, or nothing: the variant ids short of stock (none on success), and each
     variant's units left on sale after this reservation, read under the row lock.
 
     The lock is FOR NO KEY UPDATE, the one the UPDATE itself takes: the order lines a checkout
     inserts before reserving hold FOR KEY SHARE on their variants (the foreign key), which this
-    lock does not wait for; FOR UPDATE would, and two checkouts would deadlock."""
+    lock does not wait for; FOR UPDATE would, and two checkouts would deadlock.
+
+    Two statements, not one: the first locks the rows in id order and reads their latest
+    versions (a locking read waits for a concurrent writer, then reads what it committed); the
+    second, whose snapshot is taken after the locks are held, adds to exactly what was checked.
+    One statement that locked in a CTE and updated from the statement's own older snapshot was
+    found to write a reservation over a stale row when a restock committed while it waited
+    (tests/test_inventory_race.py)."""
     ids = sorted(quantities)
-    wanted = [quantities[variant_id] for variant_id in ids]
-    # One statement locks, checks and updates (one round trip less while the row locks are held):
-    # `locked` waits for the row locks and reads the rows' latest versions; the UPDATE runs only
-    # when every wanted quantity is covered (all or nothing) and, meeting rows a concurrent
-    # transaction changed after the statement's snapshot, re-reads their latest (now locked by
-    # us) versions as READ COMMITTED updates do, so `reserved` is added to what was checked.
-    result = await conn.execute(
-        text(
-            """
-            WITH wanted AS (
-                SELECT * FROM unnest(CAST(:ids AS bigint[]), CAST(:quantities AS int[])) AS w(id, quantity)
-            ), locked AS (
-                SELECT v.id, v.stock - v.reserved AS available
-                FROM product_variants v JOIN wanted USING (id)
-                ORDER BY v.id
-                FOR NO KEY UPDATE OF v
-            ), checked AS (
-                SELECT wanted.id, wanted.quantity, locked.available FROM wanted LEFT JOIN locked USING (id)
-            ), updated AS (
-                UPDATE product_variants v SET reserved = v.reserved + checked.quantity
-                FROM checked
-                WHERE v.id = checked.id
-                  AND NOT EXISTS (
-                      SELECT FROM checked c WHERE c.available IS NULL OR c.available < c.quantity
-                  )
-                RETURNING v.id
-            )
-            SELECT checked.id, checked.available, (SELECT count(*) FROM updated) AS updated
-            FROM checked ORDER BY checked.id
-            """
-        ),
-        {"ids": ids, "quantities": wanted},
-    )
-    rows = result.all()
+    rows = (await conn.execute(_LOCK_FOR_RESERVATION, {"ids": ids})).all()
     available = {row.id: row.available for row in rows}
-    short = [i for i in ids if available[i] is None or available[i] < quantities[i]]
+    short = [i for i in ids if i not in available or available[i] < quantities[i]]
     if short:
         return Reservation(short, {})
-    if rows[0].updated != len(ids):  # cannot happen: every variant was locked and covered
-        raise RuntimeError("a reservation did not update every variant")
+    await conn.execute(_RESERVE, {"ids": ids, "quantities": [quantities[i] for i in ids]})
     return Reservation([], {i: available[i] - quantities[i] for i in ids})
 
 
