@@ -216,9 +216,10 @@ async def _create_order(
             ]
         )
 
-    lines, opened = await checkout_carts.claimed_lines(
-        conn, cart.id, timedelta(seconds=settings.price_lock_ttl), shopper
+    claimed = await checkout_carts.claimed_lines(
+        conn, cart.id, timedelta(seconds=settings.price_lock_ttl), shopper, address
     )
+    lines = claimed.lines
     if not lines:
         return CheckoutResult(
             problems=[Problem(CheckoutCode.CART_EMPTY, "The cart is empty.", ("cart_token",))]
@@ -228,12 +229,12 @@ async def _create_order(
         return CheckoutResult(problems=problems)
     if unavailable := [line.sku for line in lines if not line.product_active]:
         return CheckoutResult(problems=[out_of_stock(unavailable)])
-    if problems := holding_limits.open_order_problems(settings.limits, opened):
+    if problems := holding_limits.open_order_problems(settings.limits, claimed.open_orders):
         return CheckoutResult(problems=problems)
     order_lines = _order_lines(lines)
     facts = {line.variant_id: line.facts for line in lines}
     priced = await order_totals.price_order(
-        conn, settings.totals, data, address, email, cart.id, order_lines, facts
+        conn, settings.totals, data, address, email, cart.id, order_lines, facts, claimed.references
     )
     if priced.problems:
         return CheckoutResult(problems=priced.problems)

@@ -18,7 +18,7 @@ from domain.vat import REVERSE_CHARGE_REASON
 from models import checkout_repository as checkout_carts
 from models import totals_repository as repo
 from models.order_repository import NewOrderLine, OrderRow, OrderTotals
-from models.totals_repository import CodeRow, LineFacts
+from models.totals_repository import CodeRow, LineFacts, References
 
 if TYPE_CHECKING:
     from domain.checkout import CheckoutInput
@@ -58,11 +58,13 @@ async def price_order(
     cart_id: int,
     lines: list[NewOrderLine],
     facts: dict[int, LineFacts] | None = None,
+    references: References | None = None,
 ) -> PricedOrder:
     """The quote for the order's lines, as the snapshot the order stores (`facts`: the lines'
-    variants' facts when the caller read them with the lines)."""
+    variants' facts, `references`: the cart's code and the address's methods and rates, when the
+    caller read them with the lines)."""
     billing = normalise_address(data.billing_address)[0] if data.billing_address else address
-    code = await repo.code_of_cart(conn, cart_id)
+    code = references.code if references is not None else await repo.code_of_cart(conn, cart_id)
     q = await quote(
         conn,
         settings,
@@ -74,6 +76,7 @@ async def price_order(
         code=code,
         now=datetime.now(UTC),
         facts=facts,
+        references=references,
     )
     problems = [*q.problems, *(_checkout_field(p) for p in q.code_problems)]
     if problems:

@@ -19,7 +19,7 @@ from domain import discounts, shipping, vat
 from domain.errors import CheckoutCode, Problem
 from domain.totals import Line, TaxRate, Totals, compute
 from models import totals_repository as repo
-from models.totals_repository import CodeRow, LineFacts, MethodRow, RateRow
+from models.totals_repository import CodeRow, LineFacts, MethodRow, RateRow, References
 
 
 @dataclass(slots=True, frozen=True)
@@ -81,8 +81,10 @@ async def quote(
     code: CodeRow | None,
     now: datetime,
     facts: dict[int, LineFacts] | None = None,
+    references: References | None = None,
 ) -> Quote:
-    """`facts`: the lines' variants' facts, when the caller read them already (else read here)."""
+    """`facts`: the lines' variants' facts, `references`: the address's shipping methods and tax
+    rates, when the caller read them already (else read here)."""
     if facts is None:
         facts = await repo.line_facts(conn, sorted({line.variant_id for line in lines}))
     country = address.get("country") or ""
@@ -109,7 +111,12 @@ async def quote(
     methods: list[PricedMethod] = []
     chosen: PricedMethod | None = None
     if ships:
-        for method in await repo.methods_for_address(conn, country, region, address.get("postal_code")):
+        found = (
+            references.methods
+            if references is not None
+            else await repo.methods_for_address(conn, country, region, address.get("postal_code"))
+        )
+        for method in found:
             methods.append(
                 PricedMethod(method, shipping.method_price(method, subtotal=subtotal, weight_grams=weight))
             )
@@ -146,7 +153,12 @@ async def quote(
         )
     reverse = vat.reverse_charge(settings.shop_country, billing_country or country, checked)
 
-    rates = await repo.rates_for(conn, country, region) if country else []
+    if not country:
+        rates = []
+    elif references is not None:
+        rates = references.rates
+    else:
+        rates = await repo.rates_for(conn, country, region)
     line_rates = [
         rate_for(rates, facts[line.variant_id].tax_class if line.variant_id in facts else "standard", region)
         for line in lines

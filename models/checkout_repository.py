@@ -19,7 +19,7 @@ from models.holding_repository import (
     open_orders_of,
     shopper_lock_params,
 )
-from models.totals_repository import LineFacts
+from models.totals_repository import REFERENCE_COLUMNS, LineFacts, References, reference_params, references_of
 
 products = Product.__table__
 variants = ProductVariant.__table__
@@ -145,18 +145,37 @@ async def priced_cart_lines(
 
 
 _LINE_FIELDS = tuple(CheckoutCartLine.__dataclass_fields__)
-_PRICED_LINES_AND_OPEN_ORDERS = _PRICED_CART_LINES.add_columns(*OPEN_ORDER_COUNTS)
+_CLAIMED_LINES = _PRICED_CART_LINES.add_columns(*OPEN_ORDER_COUNTS, *REFERENCE_COLUMNS)
+
+
+@dataclass(slots=True, frozen=True)
+class ClaimedLines:
+    lines: list[CheckoutCartLine]
+    open_orders: OpenOrders  # the shopper's orders awaiting payment
+    references: References | None  # None when the cart has no lines
 
 
 async def claimed_lines(
-    conn: AsyncConnection, cart_id: int, price_lock_ttl: timedelta, shopper: Shopper
-) -> tuple[list[CheckoutCartLine], OpenOrders]:
-    """`priced_cart_lines` of the claimed cart, with the shopper's orders awaiting payment counted
-    in the same statement (after the claim's, so under the shopper's lock). No lines: none counted."""
-    params = {"cart_id": cart_id, "lock_ttl": price_lock_ttl, **open_order_params(shopper)}
-    rows = (await conn.execute(_PRICED_LINES_AND_OPEN_ORDERS, params)).all()
+    conn: AsyncConnection,
+    cart_id: int,
+    price_lock_ttl: timedelta,
+    shopper: Shopper,
+    address: dict[str, str | None],
+) -> ClaimedLines:
+    """`priced_cart_lines` of the claimed cart and, in the same statement, what checkout decides
+    with them: the shopper's orders awaiting payment (counted after the claim's statement, so
+    under the shopper's lock) and the totals' references for the shipping address."""
+    params = {
+        "cart_id": cart_id,
+        "lock_ttl": price_lock_ttl,
+        **open_order_params(shopper),
+        **reference_params(address),
+    }
+    rows = (await conn.execute(_CLAIMED_LINES, params)).all()
+    if not rows:
+        return ClaimedLines([], OpenOrders(0, 0, 0), None)
     lines = [CheckoutCartLine(*(row._mapping[name] for name in _LINE_FIELDS)) for row in rows]
-    return lines, open_orders_of(rows[0]) if rows else OpenOrders(0, 0, 0)
+    return ClaimedLines(lines, open_orders_of(rows[0]), references_of(rows[0]))
 
 
 async def reopen_cart(conn: AsyncConnection, cart_id: int) -> None:

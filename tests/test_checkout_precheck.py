@@ -25,7 +25,7 @@ from domain.holding_limits import HoldingLimits
 from tests.shop import cart_add, checkout, in_stock_variants, new_cart, serve, stock_of, variant_with_stock
 from tests.support import MANY_OPEN_ORDERS, StatementCounter, eventually, own_engine, sql
 
-RESERVE = "FOR NO KEY UPDATE OF v"  # the reservation's lock (models.inventory_repository.reserve)
+RESERVE = "ORDER BY id FOR NO KEY UPDATE"  # the reservation's lock (models.inventory_repository.reserve)
 
 
 def _codes(result: dict[str, Any]) -> list[str]:
@@ -75,12 +75,12 @@ async def test_a_winning_checkout_claims_its_cart_with_the_lock_and_reads_line_f
     assert row.status == "checked_out"
 
 
-async def test_a_winning_checkout_folds_the_shoppers_lock_count_and_order_rows_into_the_statements_around_them(
+async def test_a_winning_checkout_folds_its_lock_counts_references_and_order_rows_into_the_statements_around_them(
     client: httpx.AsyncClient, database_url: str, sql_statements: StatementCounter
 ) -> None:
-    """The shopper's lock rides on the cart's claim, the open-order count on the priced lines
-    (a later statement, so it counts under that lock), and the order, its lines and its first
-    history entry are one INSERT: three statements fewer per order than one each."""
+    """The shopper's lock rides on the cart's claim, the open-order count and the totals'
+    references on the priced lines (a later statement, so it counts under that lock), and the
+    order, its lines and its first history entry are one INSERT: six statements fewer per order."""
     variants = await in_stock_variants(database_url, 3)
     token = (await cart_add(client, [(v["id"], i + 1) for i, v in enumerate(variants)]))["cart"]["token"]
     sql_statements.reset()
@@ -93,6 +93,9 @@ async def test_a_winning_checkout_folds_the_shoppers_lock_count_and_order_rows_i
     (lines,) = [s for s in statements if "FROM cart_lines" in s and "price_locked" in s]
     assert "AWAITING_PAYMENT" in lines and statements.index(lines) > statements.index(claim)
     assert not any("FROM orders" in s and "cart_lines" not in s for s in statements), statements
+    # The totals' references come with the lines too (tests/test_checkout_references.py).
+    for table in ("cart_discount_codes", "shipping_methods", "tax_rates"):
+        assert [s for s in statements if table in s] == [lines], table
     (placing,) = [s for s in statements if "INSERT INTO orders" in s]
     assert "INSERT INTO order_lines" in placing and "INSERT INTO order_status_history" in placing
     assert not any(s.lstrip().startswith(("INSERT INTO order_lines", "INSERT INTO order_status_history"))
