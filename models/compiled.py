@@ -20,6 +20,9 @@ driver, autocommit as asyncpg runs them outside a transaction. For the catalog p
 level) cost some 75-90 us of CPU more than this. Returning the connection may close it (beyond
 the pool's size), which awaits inside SQLAlchemy: `sqlalchemy.util.greenlet_spawn` runs it, as
 AsyncEngine itself does (not in SQLAlchemy's documented API, hence the version pin here too).
+Only the catalog page uses it: taking the checkout's single statements on the pool's own
+connection made a storefront's day with orders slower in every A/B pair (README, issue 18's
+fourth pass), so they run on a `Connection`'s driver.
 """
 
 from __future__ import annotations
@@ -119,8 +122,9 @@ async def fetch(conn: Reads, read: CompiledRead, values: Mapping[str, Any]) -> l
 
 
 async def fetch_sql(conn: Reads, sql: str, *arguments: Any) -> list[Any]:
-    """The rows of one statement written in SQL ($1, $2, ...) on the driver: on the pool's own
-    connection (`pooled_reads`) it is its own transaction, so a single upsert may run here too."""
+    """The rows of one statement written in SQL ($1, $2, ...) on the driver of `conn`: a
+    `Connection` (`driver_of`, in its transaction if it has one), or the pool's own connection
+    (`pooled_reads`, where each statement is its own transaction)."""
     if type(conn) is PooledDriver:
         return await conn.driver.fetch(sql, *arguments)
     async with driver_of(conn) as driver:
