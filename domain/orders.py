@@ -96,10 +96,18 @@ async def change_status(
     values: dict[str, object] = {"status": target.value, **fields}
     if stock_state != order.stock_state:
         values["stock_state"] = stock_state
-    # The order as it now is, from the update itself (nothing below writes the order row).
-    updated = await orders.update_order_returning(conn, order.id, **values)
-    assert updated is not None
-    change = await orders.append_history(conn, order.id, current.value, target.value, reason, actor)
+    # The order as it now is and its history entry, from one statement (nothing below writes the order row).
+    changed = await orders.change_order(
+        conn,
+        order.id,
+        from_status=current.value,
+        to_status=target.value,
+        reason=reason,
+        actor=actor,
+        **values,
+    )
+    assert changed is not None
+    updated, change = changed.order, changed.change
     await publish(conn, order, change)
     metrics.order_status_changed(current.value, target.value)
     await notifications.order_changed(conn, order.id, target.value)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ARRAY, bindparam, func, insert, null, select, text, true, tuple_, update
+from sqlalchemy import ARRAY, bindparam, func, insert, select, text, true, tuple_, update
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -149,9 +149,9 @@ _HISTORY_OF_ORDER = (
 
 
 @dataclass(slots=True, frozen=True)
-class PlacedOrder:
-    order: OrderRow
-    change: StatusChangeRow  # its first history entry
+class ChangedOrder:
+    order: OrderRow  # as the statement left it
+    change: StatusChangeRow  # the history entry the statement appended
 
 
 # What `insert` fills in of an order (the others have the database's defaults).
@@ -165,6 +165,39 @@ _GIVEN_LINE = (
     "variant_id", "sku", "product_name", "variant_name", "quantity", "unit_price", "line_total",
     "discount", "tax", "tax_basis_points",
 )  # fmt: skip
+
+
+def _with_change(changed: Any) -> Any:
+    """A statement that appends the history entry of the order row(s) `changed` (a CTE returning
+    the order's columns) and answers both (`_changed`), its parameters: from_status, to_status,
+    reason, actor."""
+    new_change = (
+        insert(history)
+        .from_select(
+            ["order_id", "from_status", "to_status", "reason", "actor"],
+            select(
+                changed.c.id,
+                bindparam("from_status", type_=history.c.from_status.type),
+                bindparam("to_status", type_=history.c.to_status.type),
+                bindparam("reason", type_=history.c.reason.type),
+                bindparam("actor", type_=history.c.actor.type),
+            ),
+        )
+        .returning(*_history_columns)
+        .cte("new_change")
+    )
+    return select(*changed.c, *(column.label(f"change_{column.key}") for column in new_change.c)).select_from(
+        changed.join(new_change, true())
+    )
+
+
+def _changed(row: Any) -> ChangedOrder:
+    found = row._mapping
+    order = OrderRow(**{name: found[name] for name in OrderRow.__dataclass_fields__})
+    change = StatusChangeRow(
+        **{name: found[f"change_{name}"] for name in StatusChangeRow.__dataclass_fields__}
+    )
+    return ChangedOrder(order, change)
 
 
 def _placing() -> Any:
@@ -195,26 +228,7 @@ def _placing() -> Any:
         .returning(order_lines.c.id)
         .cte("new_lines")
     )
-    new_change = (
-        insert(history)
-        .from_select(
-            ["order_id", "from_status", "to_status", "reason", "actor"],
-            select(
-                new_order.c.id,
-                null(),
-                new_order.c.status,
-                bindparam("reason", type_=history.c.reason.type),
-                bindparam("actor", type_=history.c.actor.type),
-            ),
-        )
-        .returning(*_history_columns)
-        .cte("new_change")
-    )
-    return (
-        select(*new_order.c, *(column.label(f"change_{column.key}") for column in new_change.c))
-        .select_from(new_order.join(new_change, true()))
-        .add_cte(new_lines)
-    )
+    return _with_change(new_order).add_cte(new_lines)
 
 
 _PLACE_ORDER = _placing()
@@ -235,7 +249,7 @@ async def insert_order(
     actor: str,
     client_key: bytes | None = None,
     totals: OrderTotals | None = None,
-) -> PlacedOrder:
+) -> ChangedOrder:
     """A new order with its lines and its first history entry (from no status to `status`)."""
     subtotal = sum(line.quantity * line.unit_price for line in lines)
     snapshot = totals or OrderTotals()
@@ -264,6 +278,8 @@ async def insert_order(
         "billing_address": snapshot.billing_address,
         "reservation_expires_at": reservation_expires_at,
         "client_key": client_key,
+        "from_status": None,
+        "to_status": status,
         "reason": reason,
         "actor": actor,
         "line_variant_id": [line.variant_id for line in lines],
@@ -277,10 +293,7 @@ async def insert_order(
         "line_tax": [line.tax for line in lines],
         "line_tax_basis_points": [line.tax_basis_points for line in lines],
     }
-    row = (await conn.execute(_PLACE_ORDER, params)).one()._mapping
-    order = OrderRow(**{name: row[name] for name in OrderRow.__dataclass_fields__})
-    change = StatusChangeRow(**{name: row[f"change_{name}"] for name in StatusChangeRow.__dataclass_fields__})
-    return PlacedOrder(order, change)
+    return _changed((await conn.execute(_PLACE_ORDER, params)).one())
 
 
 async def lock_order(conn: AsyncConnection, order_id: int) -> OrderRow | None:
@@ -308,17 +321,35 @@ async def update_order(conn: AsyncConnection, order_id: int, **values: Any) -> N
     await conn.execute(update(orders).where(orders.c.id == order_id).values(updated_at=func.now(), **values))
 
 
-async def update_order_returning(conn: AsyncConnection, order_id: int, **values: Any) -> OrderRow | None:
-    """`update_order`, answering the order as it now is (one statement, not an update and a read)."""
-    row = (
-        await conn.execute(
-            update(orders)
-            .where(orders.c.id == order_id)
-            .values(updated_at=func.now(), **values)
-            .returning(*_order_columns)
-        )
-    ).first()
-    return _order(row) if row else None
+async def change_order(
+    conn: AsyncConnection,
+    order_id: int,
+    *,
+    from_status: str,
+    to_status: str,
+    reason: str | None,
+    actor: str,
+    **values: Any,
+) -> ChangedOrder | None:
+    """Update the order (`values`, its status among them) and append the history entry of the
+    change, in one statement; answers the order as it now is and the entry, None when there is
+    no such order."""
+    updated = (
+        update(orders)
+        .where(orders.c.id == bindparam("order_id"))
+        .values(updated_at=func.now(), **values)
+        .returning(*_order_columns)
+        .cte("changed")
+    )
+    params = {
+        "order_id": order_id,
+        "from_status": from_status,
+        "to_status": to_status,
+        "reason": reason,
+        "actor": actor,
+    }
+    row = (await conn.execute(_with_change(updated), params)).first()
+    return _changed(row) if row else None
 
 
 async def set_payment_session(
