@@ -72,7 +72,7 @@ def _open_by(column: Any, param: str, type_: Any) -> Any:
 
 
 # The shopper's orders awaiting payment, counted by each of their identities: columns for a
-# statement of the checkout's transaction that runs after `lock_shopper`'s (the statement's
+# statement of the checkout's transaction that runs after the one that takes `SHOPPER_LOCKS` (its
 # snapshot is then taken once the shopper's lock is held). Parameters: `open_order_params`.
 OPEN_ORDER_COUNTS = (
     _open_by(orders.c.user_id, "open_user_id", BigInteger).label("open_by_user"),
