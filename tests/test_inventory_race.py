@@ -15,10 +15,13 @@ import asyncio
 
 from sqlalchemy import text
 
-from models.inventory_repository import Reservation, reserve
+from models.inventory_repository import Reservation, commit, reserve
 from tests.shop import stock_of, variant_with_stock
 from tests.support import eventually, own_engine, sql
 
+COMMITTING = (
+    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%FOR UPDATE%'"
+)
 WAITING = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%FOR NO KEY UPDATE%'"
 
 
@@ -50,6 +53,36 @@ async def test_reservations_waiting_on_a_restock_reserve_from_what_it_committed(
     # The one unit the restock gave back is reserved once; the other buyer is told it is gone.
     assert sorted(results, key=lambda r: len(r.short)) == [Reservation([], {pk: 0}), Reservation([pk], {})]
     assert await stock_of(database_url, pk) == (5, 5)
+
+
+async def test_a_payments_stock_commit_waiting_on_a_restock_keeps_the_restocked_units(
+    database_url: str,
+) -> None:
+    """The same interleaving for the other stock movements (`_apply`: a payment's commit here):
+    the update waits for the restock and subtracts from what it committed, losing nothing."""
+    _, pk, _ = await variant_with_stock(database_url, 4)
+    await sql(database_url, "UPDATE product_variants SET reserved = 2 WHERE id = :pk", pk=pk)
+    engine = own_engine(database_url, pool_size=2)
+    try:
+
+        async def pay() -> None:
+            async with engine.connect() as conn, conn.begin():
+                await commit(conn, {pk: 2})
+
+        async with engine.connect() as restock:
+            await restock.begin()
+            await restock.execute(
+                text("UPDATE product_variants SET stock = stock + 3 WHERE id = :pk"), {"pk": pk}
+            )
+            paying = asyncio.create_task(pay())
+            await eventually(
+                lambda: _count(database_url, COMMITTING, 1), message="the commit waits on the restock"
+            )
+            await restock.commit()
+        await paying
+    finally:
+        await engine.dispose()
+    assert await stock_of(database_url, pk) == (5, 0)  # 4 + 3 restocked - 2 sold; nothing held
 
 
 async def _count(database_url: str, statement: str, at_least: int) -> bool:
