@@ -198,7 +198,7 @@ def _as_json(query: Any, name: str, *order: Any) -> Any:
 
 
 # `References` as three JSON columns, for a statement of checkout's transaction that reads the
-# cart's lines (models.checkout_repository.claimed_lines): two round trips fewer than one read
+# cart's lines (models.checkout_repository.claimed_lines): three round trips fewer than one read
 # each. Parameters: `reference_params` and the statement's own `cart_id`.
 REFERENCE_COLUMNS = (
     select(func.row_to_json(literal_column("found_code")))
