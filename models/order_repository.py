@@ -135,8 +135,7 @@ def _order(row: Any) -> OrderRow:
 
 # The order flow's hottest reads, built once: a statement built per call costs 50-75 us of Python
 # (construction and SQLAlchemy's cache key) before it is even sent, several times per order.
-# Inserts built once, their values given at execution (the columns are those of the parameters).
-_INSERT_ORDER = insert(orders).returning(*_order_columns)
+# An insert built once, its values given at execution (the columns are those of the parameters).
 _APPEND_HISTORY = insert(history).returning(*_history_columns)
 _LOCK_ORDER = select(*_order_columns).where(orders.c.id == bindparam("order_id")).with_for_update()
 _ORDER_BY_ID = select(*_order_columns).where(orders.c.id == bindparam("order_id"))
