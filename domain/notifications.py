@@ -127,12 +127,12 @@ async def _order_message(
     conn: AsyncConnection, mailer: Mailer, order_id: int, kind: MessageKind
 ) -> dict[str, Any] | str:
     """What `_deliver` needs to send an order's message, or why there is none ("no_order", "erased")."""
-    order = (await orders.orders_by_ids(conn, [order_id])).get(order_id)
-    if order is None:
+    found = await orders.order_with_lines(conn, order_id)  # one statement
+    if found is None:
         return "no_order"
+    order, lines = found.order, found.lines
     if order.email.endswith("@" + ERASED_DOMAIN):
         return "erased"
-    lines = (await orders.lines_of_orders(conn, [order_id])).get(order_id, [])
     reason = None
     if kind in SHOWS_REASON:
         history = await orders.history_of_orders(conn, [order_id])

@@ -22,7 +22,7 @@ from domain import notifications
 from models import inventory_repository as inventory
 from models import order_repository as orders
 from models import totals_repository as discount_uses
-from models.order_repository import OrderRow, StatusChangeRow
+from models.order_repository import OrderLineRow, OrderRow, OrderWithLines, StatusChangeRow
 from models.orders import OrderStatus
 
 S = OrderStatus
@@ -70,7 +70,7 @@ async def change_status(
     actor: str,
     reason: str | None = None,
     only_from: Collection[OrderStatus] | None = None,
-    locked: OrderRow | None = None,
+    locked: OrderWithLines | None = None,
     **fields: object,
 ) -> StatusChange:
     """Move an order to `target` inside the caller's transaction.
@@ -78,10 +78,15 @@ async def change_status(
     `only_from` narrows the allowed starting points further (a payment event may only
     move an order that is still waiting for it). A move the lifecycle forbids raises
     InvalidTransition; one outside `only_from` changes nothing and returns `changed == False`.
-    `locked` is the order when the caller has locked it already in this transaction (FOR UPDATE).
+    `locked` is the order and its lines when the caller has locked it already in this transaction
+    (`order_with_lines(..., lock=True)`): no statement of its own to lock it or read its lines.
     """
-    order = locked if locked is not None and locked.id == order_id else None
-    order = order or await orders.lock_order(conn, order_id)
+    lines: list[OrderLineRow] | None = None
+    if locked is not None and locked.order.id == order_id:
+        order: OrderRow | None = locked.order
+        lines = locked.lines
+    else:
+        order = await orders.lock_order(conn, order_id)
     if order is None:
         raise LookupError(order_id)
     current = OrderStatus(order.status)
@@ -90,7 +95,7 @@ async def change_status(
     if not can_change(current, target):
         raise InvalidTransition(current, target)
 
-    stock_state = await _move_stock(conn, order, current, target)
+    stock_state = await _move_stock(conn, order, current, target, lines)
     if current in UNPAID and target in (S.CANCELLED, S.FAILED):
         await discount_uses.release_uses(conn, order.id)  # a code's use comes back (issue 15)
     values: dict[str, object] = {"status": target.value, **fields}
@@ -115,12 +120,17 @@ async def change_status(
 
 
 async def _move_stock(
-    conn: AsyncConnection, order: OrderRow, current: OrderStatus, target: OrderStatus
+    conn: AsyncConnection,
+    order: OrderRow,
+    current: OrderStatus,
+    target: OrderStatus,
+    lines: list[OrderLineRow] | None = None,
 ) -> str:
     """Stock follows the order: held while unpaid, sold when paid, back on sale if it never ships."""
     if order.stock_state not in ("reserved", "committed"):
         return order.stock_state
-    lines = (await orders.lines_of_orders(conn, [order.id])).get(order.id, [])
+    if lines is None:
+        lines = (await orders.lines_of_orders(conn, [order.id])).get(order.id, [])
     quantities: dict[int, int] = {}
     for line in lines:
         if line.variant_id is not None:

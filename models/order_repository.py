@@ -10,8 +10,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ARRAY, bindparam, func, insert, select, text, true, tuple_, update
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy import (
+    ARRAY,
+    JSON,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    select,
+    text,
+    true,
+    tuple_,
+    type_coerce,
+    update,
+)
+from sqlalchemy.dialects.postgresql import aggregate_order_by, distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -138,6 +151,21 @@ def _order(row: Any) -> OrderRow:
 # An insert built once, its values given at execution (the columns are those of the parameters).
 _APPEND_HISTORY = insert(history).returning(*_history_columns)
 _LOCK_ORDER = select(*_order_columns).where(orders.c.id == bindparam("order_id")).with_for_update()
+# An order's lines as one JSON array of arrays (columns in OrderLineRow's order, lines by id), to
+# read with the order in the same statement: lines never change once the order is placed.
+_LINES_JSON = type_coerce(
+    select(
+        func.coalesce(
+            func.json_agg(aggregate_order_by(func.json_build_array(*_line_columns), order_lines.c.id)),
+            literal_column("'[]'::json"),
+        )
+    )
+    .where(order_lines.c.order_id == orders.c.id)
+    .scalar_subquery(),
+    JSON,
+).label("order_lines")
+_ORDER_WITH_LINES = select(*_order_columns, _LINES_JSON).where(orders.c.id == bindparam("order_id"))
+_LOCK_ORDER_WITH_LINES = _ORDER_WITH_LINES.with_for_update(of=orders)
 _ORDER_BY_ID = select(*_order_columns).where(orders.c.id == bindparam("order_id"))
 _ORDER_BY_SESSION = select(*_order_columns).where(orders.c.payment_session_id == bindparam("session_id"))
 _LINES_OF_ORDER = (
@@ -299,6 +327,28 @@ async def insert_order(
 async def lock_order(conn: AsyncConnection, order_id: int) -> OrderRow | None:
     row = (await conn.execute(_LOCK_ORDER, {"order_id": order_id})).first()
     return _order(row) if row else None
+
+
+@dataclass(slots=True, frozen=True)
+class OrderWithLines:
+    order: OrderRow
+    lines: list[OrderLineRow]  # by id (the cart's order)
+
+
+def _with_lines(row: Any) -> OrderWithLines:
+    found = row._mapping
+    order = OrderRow(**{name: found[name] for name in OrderRow.__dataclass_fields__})
+    return OrderWithLines(order, [OrderLineRow(*values) for values in found["order_lines"]])
+
+
+async def order_with_lines(
+    conn: AsyncConnection, order_id: int, *, lock: bool = False
+) -> OrderWithLines | None:
+    """The order and its lines in one statement (the e-mail job's, the payment event's read);
+    `lock`: FOR UPDATE of the order row, for the caller's transaction."""
+    statement = _LOCK_ORDER_WITH_LINES if lock else _ORDER_WITH_LINES
+    row = (await conn.execute(statement, {"order_id": order_id})).first()
+    return _with_lines(row) if row else None
 
 
 async def order_by_cart(conn: AsyncConnection, cart_id: int) -> OrderRow | None:

@@ -359,8 +359,8 @@ async def test_sandbox_mail_is_captured_and_shown_in_the_mailbox(
 async def test_a_captured_order_mail_is_read_and_captured_without_begin_or_commit(
     client: httpx.AsyncClient, settings: Settings, database_url: str
 ) -> None:
-    """The order and its lines are read, and the message claimed and marked captured, in single
-    statements (each its own transaction): no BEGIN/COMMIT round trips around them."""
+    """The order with its lines is read in one statement, and the message claimed and marked
+    captured in another (each its own transaction): no BEGIN/COMMIT round trips around them."""
     variant_id, _, _ = await variant_with_stock(database_url, 10)
     result = await checkout(client, await new_cart(client, variant_id))
     order = await order_row(database_url, result["order"]["id"])
@@ -382,8 +382,17 @@ async def test_a_captured_order_mail_is_read_and_captured_without_begin_or_commi
     assert outcome in ("captured", "already_sent")
     assert counter.transaction_control == [], counter.transaction_control
     assert any("mail_messages" in statement for statement in counter.statements), counter.statements
-    rows = await sql(database_url, "SELECT status FROM mail_messages WHERE order_id = :o", o=order.id)
+    # The order and its lines are one read (models.order_repository.order_with_lines).
+    reads = {statement for statement in counter.statements if "mail_messages" not in statement}
+    assert len(reads) == 1 and "order_lines" in reads.pop(), counter.statements
+    rows = await sql(database_url, "SELECT id, status FROM mail_messages WHERE order_id = :o", o=order.id)
     assert [row.status for row in rows] == ["captured"]
+    # The line read with the order is in the message (the mailbox shows the captured text).
+    (line,) = await sql(
+        database_url, "SELECT quantity, product_name FROM order_lines WHERE order_id = :o", o=order.id
+    )
+    message = await client.get(f"/mailbox/{rows[0].id}")
+    assert message.status_code == 200 and f"{line.quantity} x {line.product_name}" in message.text
 
 
 async def test_the_mailbox_is_not_served_in_a_deployment(shop: httpx.AsyncClient) -> None:

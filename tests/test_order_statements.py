@@ -1,5 +1,6 @@
 """What an order's status change sends to the database (domain.orders.change_status, the one
-state machine): the order's update and its history entry are one statement."""
+state machine): the order's update and its history entry are one statement, and a payment event
+locks the order and reads its lines in one."""
 
 from __future__ import annotations
 
@@ -20,6 +21,10 @@ async def test_a_payment_updates_the_order_and_appends_its_history_in_one_statem
     assert response.status_code == 200 and response.json()["outcome"] == "paid", response.text
 
     statements = sql_statements.statements
+    # The event locks the order and reads its lines (whose stock the change moves) in one statement.
+    (locked,) = [s for s in statements if "FOR UPDATE OF orders" in s]
+    assert "order_lines" in locked
+    assert not any(s.lstrip().startswith("SELECT order_lines.") for s in statements), statements
     (moved,) = [s for s in statements if "UPDATE orders" in s]
     assert "INSERT INTO order_status_history" in moved
     assert not any(s.lstrip().startswith("INSERT INTO order_status_history") for s in statements), statements
