@@ -25,7 +25,7 @@ from domain.carts import could_be_cart_token
 from domain.checkout_precheck import FirstLook, Settled, out_of_stock, turn
 from domain.errors import CheckoutCode, PaymentCode, Problem
 from domain.holding_limits import HoldingLimits
-from domain.orders import OrderStatus, change_status, order_token, publish
+from domain.orders import OrderStatus, change_status, order_token
 from domain.payments import CheckoutLine, CheckoutRequest, PaymentProvider, PaymentProviderUnavailable
 from domain.quotes import TotalsSettings
 from models import checkout_repository as checkout_carts
@@ -261,10 +261,9 @@ async def _create_order(
         client_key=shopper.client_key,
         totals=priced.snapshot,
     )
-    order, change = placed.order, placed.change
+    order = placed.order  # the statement also appended its history entry and published it
     if problems := await order_totals.consume_code(conn, priced, order.id, email):
         return CheckoutResult(problems=problems)
-    await publish(conn, order, change)
     await notifications.order_changed(conn, order.id, OrderStatus.AWAITING_PAYMENT.value)
     # The reservation comes last: the variants' row locks are held only from here to the commit,
     # so concurrent checkouts of one variant queue on it for three round trips (lock, update, commit),

@@ -31,11 +31,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.runtime import without_collections_until_woken
 from models import order_repository
 from models.account_repository import LOGIN_REVOKED_CHANNEL
-from models.order_repository import OrderRow
+from models.order_repository import STATUS_CHANNEL, OrderRow
 
 logger = logging.getLogger(__name__)
 
-CHANNEL = "order_status"
+CHANNEL = STATUS_CHANNEL
 SUBSCRIBER_BUFFER = 64
 HEALTH_CHECK_INTERVAL = 5.0
 # How long the health check's `SELECT 1` may take. Generous: a process busy delivering to

@@ -2,7 +2,8 @@
 
 Every status change goes through `change_status`: it locks the order, refuses moves the
 lifecycle does not allow, moves stock as the change requires, appends to the history,
-and publishes the change with pg_notify inside the same transaction.
+and publishes the change with pg_notify inside the same transaction (the history entry's
+statement queues it: models.order_repository.change_order).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 
-import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core import metrics
@@ -111,9 +111,8 @@ async def change_status(
         actor=actor,
         **values,
     )
-    assert changed is not None
+    assert changed is not None  # and published: the statement queued its notification
     updated, change = changed.order, changed.change
-    await publish(conn, order, change)
     metrics.order_status_changed(current.value, target.value)
     await notifications.order_changed(conn, order.id, target.value)
     return StatusChange(order=updated, change=change)
@@ -146,18 +145,6 @@ async def _move_stock(
         await inventory.restock(conn, quantities)
         return "restocked"
     return order.stock_state
-
-
-async def publish(conn: AsyncConnection, order: OrderRow, change: StatusChangeRow) -> None:
-    payload = {
-        "order_id": order.id,
-        "user_id": order.user_id,
-        "change_id": change.id,
-        "from": change.from_status,
-        "to": change.to_status,
-        "at": change.at.isoformat(),
-    }
-    await orders.notify_status_change(conn, orjson.dumps(payload).decode())
 
 
 # ---------------------------------------------------------------- guest access
