@@ -6,8 +6,10 @@ gets. tests/conftest.py's `serving_for_the_test` checks the same for every serve
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 
-from core.db import ARRAY_TYPES, create_engine, driver_of
+from core.db import ARRAY_TYPES, create_engine, driver_of, read_engine_of
 from tests.support import TypeLookups
 
 
@@ -31,3 +33,20 @@ async def test_a_new_connection_binds_and_reads_every_array_type_without_a_look_
             assert lookups.types != []  # is looked up, and the watch sees it
     finally:
         await engine.dispose()
+
+
+def test_the_autocommit_engine_is_made_once_per_engine_while_it_is_held() -> None:
+    """core.db.read_engine_of: one AUTOCOMMIT engine per engine (making one per request cost some
+    50 us), kept only while something holds it; behind a pooler, the engine itself."""
+    url = "postgresql://app@localhost/shop"
+    engine, other = create_engine(url), create_engine(url)
+    reads = read_engine_of(engine)
+    assert read_engine_of(engine) is reads
+    assert reads.get_execution_options()["isolation_level"] == "AUTOCOMMIT"
+    assert read_engine_of(other) is not reads
+    held = weakref.ref(reads)
+    del reads
+    gc.collect()
+    assert held() is None, "nothing held it, yet it was kept"
+    pooled = create_engine(url, behind_pooler=True)
+    assert read_engine_of(pooled) is pooled
