@@ -20,7 +20,7 @@ import uuid
 from collections import Counter, OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import asyncpg
@@ -327,7 +327,9 @@ class OrderEventHub:
                 change_id=int(raw["change_id"]),
                 from_status=raw.get("from"),
                 to_status=raw["to"],
-                at=datetime.fromisoformat(raw["at"]),
+                # In UTC, as the history's rows read: PostgreSQL writes the payload's time in the
+                # session's time zone (models.order_repository._with_change).
+                at=datetime.fromisoformat(raw["at"]).astimezone(UTC),
             )
         except (ValueError, KeyError, TypeError):
             logger.error("ignored a malformed order status notification")
