@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +169,31 @@ async def test_a_rolled_back_change_publishes_nothing(
         await pay(client, database_url, order["order"]["id"])
         assert (await ws.next_payload())["data"]["orderStatusChanged"]["to"] == "PAID"
     finally:
+        await ws.close()
+
+
+async def test_an_event_time_reads_in_utc_whatever_the_changing_session_time_zone(
+    client: httpx.AsyncClient, server: RunningServer, database_url: str
+) -> None:
+    """The notification's time is written by PostgreSQL in the changing session's zone; the
+    subscriber reads it in UTC, as the order's history answers it."""
+    order = await guest_order(client, database_url)
+    row = await order_row(database_url, order["order"]["id"])
+    ws = await GraphQLWebSocket.open(server.url)
+    engine = own_engine(database_url)
+    try:
+        await ws.subscribe(FOLLOW, {"id": order["order"]["id"], "token": order["orderToken"]})
+        assert (await ws.next_payload())["data"]["orderStatusChanged"]["to"] == "AWAITING_PAYMENT"
+        async with engine.begin() as conn:
+            await conn.exec_driver_sql("SET LOCAL TIME ZONE 'Asia/Kolkata'")
+            change = await change_status(conn, row.id, OrderStatus.CANCELLED, actor="test", reason="zone")
+        assert change.change is not None
+        event = (await ws.next_payload())["data"]["orderStatusChanged"]
+        assert event["to"] == "CANCELLED"
+        assert event["at"].endswith("+00:00"), event["at"]
+        assert datetime.fromisoformat(event["at"]) == change.change.at
+    finally:
+        await engine.dispose()
         await ws.close()
 
 
