@@ -5,7 +5,8 @@ Prices are domain.cart_prices; merging an anonymous cart into a user's is domain
 Every mutating function expects to run inside one transaction and starts by locking the cart
 row, which serialises the mutations of one cart: the stock and size checks made on what it
 reads still hold when it writes. A rejected call raises `Rejected`, so the transaction rolls
-back and nothing changes.
+back and nothing changes. `start_cart` (a new anonymous cart) has no cart to lock yet and
+writes in one statement.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from core.db import read_engine_of
 from domain.cart_prices import CartView, cart_view, line_total, line_write
 from domain.errors import CartCode, Problem, Rejected
 from models import cart_repository as repo
@@ -177,9 +179,35 @@ async def add_lines(
     lines: Sequence[LineRequest],
     lock_ttl: timedelta,
 ) -> CartView:
-    problems: list[Problem] = []
+    added, indexes = _requested(lines)
+    cart = await lock_cart(conn, viewer_id=viewer_id, token=cart_token, create=True)
+    state = await repo.cart_state(conn, cart.id, lock_ttl, list(added))
+    written = await repo.write_lines(conn, cart.id, _additions(state, added, indexes))
+    return cart_view(cart, lines_after_additions(state, written))
+
+
+async def start_cart(engine: AsyncEngine, *, lines: Sequence[LineRequest]) -> CartView:
+    """`add_lines` without a cart token, signed out: a new anonymous cart with its lines.
+
+    Nothing is there to lock yet, so no transaction is needed: one read of the variants, then
+    one statement that inserts the cart with its lines (both or neither), each its own
+    transaction (models.cart_repository.insert_cart_with_lines). The checks are `add_lines'`,
+    on the same read-committed figures it would read; a rejected call writes nothing.
+    """
+    added, indexes = _requested(lines)
+    async with read_engine_of(engine).begin() as conn:
+        state = CartState(lines=[], other_variants=await repo.variants_for_sale(conn, list(added)))
+        writes = _additions(state, added, indexes)
+        cart, written = await repo.insert_cart_with_lines(conn, new_cart_token(), writes)
+    return cart_view(cart, lines_after_additions(state, written))
+
+
+def _requested(lines: Sequence[LineRequest]) -> tuple[dict[int, int], dict[int, list[int]]]:
+    """Units to add per variant (repeated variants summed) and the request lines naming each;
+    raises `Rejected` for lines that can never be added."""
     if len(lines) > MAX_CART_LINES:
         raise Rejected([_too_many_lines("lines")])
+    problems: list[Problem] = []
     added: dict[int, int] = {}  # variant id -> quantity to add, summed over repeated variants
     indexes: dict[int, list[int]] = {}
     for index, line in enumerate(lines):
@@ -196,9 +224,13 @@ async def add_lines(
         indexes.setdefault(line.variant_id, []).append(index)
     if problems:
         raise Rejected(problems)
+    return added, indexes
 
-    cart = await lock_cart(conn, viewer_id=viewer_id, token=cart_token, create=True)
-    state = await repo.cart_state(conn, cart.id, lock_ttl, list(added))
+
+def _additions(state: CartState, added: dict[int, int], indexes: dict[int, list[int]]) -> list[LineWrite]:
+    """The line writes that add `added` to the cart `state` read; raises `Rejected` when a
+    variant is not for sale, stock or the cart's limits cannot take them."""
+    problems: list[Problem] = []
     in_cart = {line.variant.id: line for line in state.lines}
     subtotal = sum(line_total(line) for line in state.lines)
     writes: list[LineWrite] = []
@@ -224,9 +256,7 @@ async def add_lines(
     problems += filter(None, [_subtotal_problem("lines", subtotal)])
     if problems:
         raise Rejected(problems)
-
-    written = await repo.write_lines(conn, cart.id, writes)
-    return cart_view(cart, lines_after_additions(state, written))
+    return writes
 
 
 def lines_after_additions(state: CartState, written: Sequence[WrittenLine]) -> list[CartLineRow]:

@@ -190,6 +190,44 @@ async def insert_cart(conn: AsyncConnection, token: str, user_id: int | None) ->
     return _cart_row(row) if row else None
 
 
+_INSERT_CART_WITH_LINES = text(
+    """
+    WITH cart AS (
+        INSERT INTO carts (token) VALUES (:token) RETURNING id, token, user_id, status
+    ), written AS (
+        INSERT INTO cart_lines (cart_id, variant_id, quantity, unit_price, locked_quantity, price_locked_at)
+        SELECT cart.id, w.variant_id, w.quantity, w.unit_price, w.locked_quantity,
+               coalesce(w.locked_at, now())
+        FROM cart, unnest(:variant_ids, :quantities, :unit_prices, :locked_quantities, :locked_at)
+            AS w(variant_id, quantity, unit_price, locked_quantity, locked_at)
+        RETURNING id, variant_id, quantity, unit_price, price_locked_at, locked_quantity
+    )
+    SELECT cart.id, cart.token, cart.user_id, cart.status, written.id AS line_id, written.variant_id,
+           written.quantity, written.unit_price, written.price_locked_at, written.locked_quantity
+    FROM cart LEFT JOIN written ON true
+    ORDER BY written.id
+    """
+).bindparams(
+    bindparam("token", type_=String),
+    bindparam("variant_ids", type_=ARRAY(BigInteger)),
+    bindparam("quantities", type_=ARRAY(Integer)),
+    bindparam("unit_prices", type_=ARRAY(Integer)),
+    bindparam("locked_quantities", type_=ARRAY(Integer)),
+    bindparam("locked_at", type_=ARRAY(DateTime(timezone=True))),
+)
+
+
+async def insert_cart_with_lines(
+    conn: AsyncConnection, token: str, writes: Sequence[LineWrite]
+) -> tuple[CartRow, list[WrittenLine]]:
+    """A new anonymous cart and its lines, in one statement: both or neither."""
+    result = await conn.execute(_INSERT_CART_WITH_LINES, {"token": token, **_write_arguments(writes)})
+    rows = result.all()
+    # A line's columns follow the cart's, in WrittenLine's order (as `write_lines` returns them).
+    written = [WrittenLine(*row[4:]) for row in rows if row.line_id is not None]
+    return _cart_row(rows[0]), written
+
+
 async def soft_delete_carts_of_user(conn: AsyncConnection, user_id: int) -> None:
     """Mark the user's carts deleted (an account deleted): no lookup finds them again."""
     await conn.execute(
@@ -279,6 +317,19 @@ async def cart_state(
     return CartState(lines=lines, other_variants=others)
 
 
+_VARIANTS_FOR_SALE = (
+    select(*_variant_columns)
+    .select_from(_for_sale)
+    .where(variants.c.id == any_(bindparam("variant_ids", type_=ARRAY(BigInteger))))
+)
+
+
+async def variants_for_sale(conn: AsyncConnection, variant_ids: Sequence[int]) -> dict[int, VariantRow]:
+    """Those of `variant_ids` that are for sale (as `cart_state` reads the variants not in a cart)."""
+    result = await conn.execute(_VARIANTS_FOR_SALE, {"variant_ids": list(variant_ids)})
+    return {row.variant_id: _variant_row(row) for row in result}
+
+
 _WRITE = text(
     """
     INSERT INTO cart_lines AS cl (cart_id, variant_id, quantity, unit_price, locked_quantity, price_locked_at)
@@ -318,18 +369,18 @@ async def write_lines(conn: AsyncConnection, cart_id: int, writes: Sequence[Line
     """Write lines of a cart as given (the caller holds the cart's lock), creating missing ones."""
     if not writes:
         return []
-    result = await conn.execute(
-        _WRITE,
-        {
-            "cart_id": cart_id,
-            "variant_ids": [write.variant_id for write in writes],
-            "quantities": [write.quantity for write in writes],
-            "unit_prices": [write.unit_price for write in writes],
-            "locked_quantities": [write.locked_quantity for write in writes],
-            "locked_at": [write.price_locked_at for write in writes],
-        },
-    )
+    result = await conn.execute(_WRITE, {"cart_id": cart_id, **_write_arguments(writes)})
     return [WrittenLine(*row) for row in result]
+
+
+def _write_arguments(writes: Sequence[LineWrite]) -> dict[str, list[Any]]:
+    return {
+        "variant_ids": [write.variant_id for write in writes],
+        "quantities": [write.quantity for write in writes],
+        "unit_prices": [write.unit_price for write in writes],
+        "locked_quantities": [write.locked_quantity for write in writes],
+        "locked_at": [write.price_locked_at for write in writes],
+    }
 
 
 _PLACE = text(

@@ -543,6 +543,37 @@ async def test_adding_to_an_existing_cart_costs_three_statements(
     assert sql_statements.count == 3, sql_statements.statements
 
 
+async def test_starting_a_cart_costs_two_statements_and_no_transaction(
+    client: httpx.AsyncClient, database_url: str, sql_statements: StatementCounter, behind_pooler: bool
+) -> None:
+    first, second = await in_stock_variants(database_url, 2)
+    payload = await cart_add(client, [(first["id"], 1), (second["id"], 2)])
+    assert payload["userErrors"] == [] and len(payload["cart"]["lines"]) == 2
+    # read the variants; insert the cart with its lines (domain.carts.start_cart)
+    assert sql_statements.count == 2, sql_statements.statements
+    assert "INSERT INTO carts" in sql_statements.statements[1]
+    assert "INSERT INTO cart_lines" in sql_statements.statements[1]
+    # nothing to lock, so no transaction: each statement is its own (one, behind a pooler)
+    expected = ["BEGIN", "COMMIT"] if behind_pooler else []
+    assert sql_statements.transaction_control == expected, sql_statements.transaction_control
+    assert await read_cart(client, payload["cart"]["token"]) == payload["cart"]
+
+
+async def test_a_refused_start_writes_no_cart(client: httpx.AsyncClient, database_url: str) -> None:
+    (variant,) = await in_stock_variants(database_url, 1)
+    available = (
+        await sql(
+            database_url,
+            "SELECT stock - reserved AS n FROM product_variants WHERE id = :pk",
+            pk=variant["pk"],
+        )
+    )[0].n
+    refused = await cart_add(client, [(variant["id"], 1), (variant["id"], available)])
+    assert codes(refused) == ["OUT_OF_STOCK"] and refused["cart"] is None
+    assert await cart_count(database_url) == 0
+    assert await sql(database_url, "SELECT id FROM cart_lines") == []
+
+
 async def test_adding_signed_in_costs_one_statement_more(
     client: httpx.AsyncClient, database_url: str, sql_statements: StatementCounter
 ) -> None:

@@ -22,13 +22,19 @@ from resolvers.carts.queries import price_lock_ttl
 
 
 async def _change_cart(
-    info: Info, change: Callable[[AsyncConnection, int | None], Awaitable[CartView]]
+    info: Info,
+    change: Callable[[AsyncConnection, int | None], Awaitable[CartView]],
+    start: Callable[[], Awaitable[CartView]] | None = None,
 ) -> CartPayload:
-    """Run one cart mutation in one transaction; a rejected one changes nothing."""
+    """Run one cart mutation in one transaction (or `start`, signed out, when it is given: a new
+    cart, which needs none); a rejected one changes nothing."""
     signed_in = await viewer(info)  # before the transaction: never hold two connections at once
     try:
-        async with info.context.engine.begin() as conn:
-            view = await change(conn, signed_in.id if signed_in else None)
+        if start is not None and signed_in is None:
+            view = await start()
+        else:
+            async with info.context.engine.begin() as conn:
+                view = await change(conn, signed_in.id if signed_in else None)
     except Rejected as rejected:
         return CartPayload(cart=None, user_errors=user_errors(rejected.problems))
     return CartPayload(cart=Cart.from_view(view, info), user_errors=[])
@@ -52,6 +58,9 @@ class CartMutation:
                 lines=requests,
                 lock_ttl=price_lock_ttl(info),
             ),
+            start=None
+            if cart_token is not None
+            else lambda: cart_rules.start_cart(info.context.engine, lines=requests),
         )
 
     @strawberry.mutation
