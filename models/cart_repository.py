@@ -12,7 +12,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, any_, bindparam, delete, exists, func, null, select, text, union_all, update
+from sqlalchemy import (
+    BindParameter,
+    and_,
+    any_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    null,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement, Select
@@ -190,6 +203,17 @@ async def insert_cart(conn: AsyncConnection, token: str, user_id: int | None) ->
     return _cart_row(row) if row else None
 
 
+def _line_write_parameters() -> tuple[BindParameter[Any], ...]:
+    """The arrays of line writes a statement unnests (their values: `_write_arguments`)."""
+    return (
+        bindparam("variant_ids", type_=ARRAY(BigInteger)),
+        bindparam("quantities", type_=ARRAY(Integer)),
+        bindparam("unit_prices", type_=ARRAY(Integer)),
+        bindparam("locked_quantities", type_=ARRAY(Integer)),
+        bindparam("locked_at", type_=ARRAY(DateTime(timezone=True))),
+    )
+
+
 _INSERT_CART_WITH_LINES = text(
     """
     WITH cart AS (
@@ -209,11 +233,7 @@ _INSERT_CART_WITH_LINES = text(
     """
 ).bindparams(
     bindparam("token", type_=String),
-    bindparam("variant_ids", type_=ARRAY(BigInteger)),
-    bindparam("quantities", type_=ARRAY(Integer)),
-    bindparam("unit_prices", type_=ARRAY(Integer)),
-    bindparam("locked_quantities", type_=ARRAY(Integer)),
-    bindparam("locked_at", type_=ARRAY(DateTime(timezone=True))),
+    *_line_write_parameters(),
 )
 
 
@@ -345,11 +365,7 @@ _WRITE = text(
     """
 ).bindparams(
     bindparam("cart_id", type_=BigInteger),
-    bindparam("variant_ids", type_=ARRAY(BigInteger)),
-    bindparam("quantities", type_=ARRAY(Integer)),
-    bindparam("unit_prices", type_=ARRAY(Integer)),
-    bindparam("locked_quantities", type_=ARRAY(Integer)),
-    bindparam("locked_at", type_=ARRAY(DateTime(timezone=True))),
+    *_line_write_parameters(),
 )
 
 
