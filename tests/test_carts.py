@@ -10,7 +10,7 @@ import httpx
 
 from graph.ids import to_global_id
 from tests.accounts import login, register, signed_up
-from tests.shop import cart_add, cart_remove, cart_update, in_stock_variants, read_cart
+from tests.shop import cart_add, cart_remove, cart_update, in_stock_variants, read_cart, variant_with_stock
 from tests.support import StatementCounter, codes, sql
 
 
@@ -560,15 +560,8 @@ async def test_starting_a_cart_costs_two_statements_and_no_transaction(
 
 
 async def test_a_refused_start_writes_no_cart(client: httpx.AsyncClient, database_url: str) -> None:
-    (variant,) = await in_stock_variants(database_url, 1)
-    available = (
-        await sql(
-            database_url,
-            "SELECT stock - reserved AS n FROM product_variants WHERE id = :pk",
-            pk=variant["pk"],
-        )
-    )[0].n
-    refused = await cart_add(client, [(variant["id"], 1), (variant["id"], available)])
+    variant_id, _, _ = await variant_with_stock(database_url, 5)
+    refused = await cart_add(client, [(variant_id, 1), (variant_id, 5)])  # 6 of the 5 there are
     assert codes(refused) == ["OUT_OF_STOCK"] and refused["cart"] is None
     assert await cart_count(database_url) == 0
     assert await sql(database_url, "SELECT id FROM cart_lines") == []
