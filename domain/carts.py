@@ -6,7 +6,7 @@ Every mutating function expects to run inside one transaction and starts by lock
 row, which serialises the mutations of one cart: the stock and size checks made on what it
 reads still hold when it writes. A rejected call raises `Rejected`, so the transaction rolls
 back and nothing changes. `start_cart` (a new anonymous cart) has no cart to lock yet and
-writes in one statement.
+writes in one statement; `add_to_cart` chooses between it and `add_lines`.
 """
 
 from __future__ import annotations
@@ -111,8 +111,9 @@ async def lock_cart(
 ) -> CartRow:
     """Lock the cart a mutation works on: the token's cart, else the viewer's own cart.
 
-    With `create`, a signed-in viewer without a cart gets one, and a signed-out caller without
-    a token gets a new anonymous cart. Raises `Rejected` (CART_NOT_FOUND) otherwise.
+    With `create`, a signed-in viewer without a cart gets one. Raises `Rejected`
+    (CART_NOT_FOUND) otherwise: a signed-out caller without a token has no cart to lock (a new
+    anonymous cart is `start_cart`'s, which `add_to_cart` chooses for that case).
     """
     if token is not None:
         cart = await repo.lock_active_cart_by_token(conn, token) if could_be_cart_token(token) else None
@@ -125,10 +126,6 @@ async def lock_cart(
         cart = await repo.lock_active_cart_of_user(conn, viewer_id)
         if cart is None:
             raise _cart_not_found("You have no cart yet.")
-        return cart
-    if create:
-        cart = await repo.insert_cart(conn, new_cart_token(), None)
-        assert cart is not None
         return cart
     raise _cart_not_found("Pass the cart's token, or sign in.")
 
@@ -169,6 +166,24 @@ def _subtotal_problem(field: str, subtotal: int) -> Problem | None:
             (field,), "The cart's total would be larger than a cart can hold.", CartCode.INVALID_QUANTITY
         )
     return None
+
+
+async def add_to_cart(
+    engine: AsyncEngine,
+    *,
+    viewer_id: int | None,
+    cart_token: str | None,
+    lines: Sequence[LineRequest],
+    lock_ttl: timedelta,
+) -> CartView:
+    """cartLinesAdd: signed out and without a token, a new anonymous cart (`start_cart`);
+    otherwise `add_lines` on the locked cart (the token's, else the viewer's), in one transaction."""
+    if cart_token is None and viewer_id is None:
+        return await start_cart(engine, lines=lines)
+    async with engine.begin() as conn:
+        return await add_lines(
+            conn, viewer_id=viewer_id, cart_token=cart_token, lines=lines, lock_ttl=lock_ttl
+        )
 
 
 async def add_lines(

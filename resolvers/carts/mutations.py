@@ -21,23 +21,27 @@ from graph.ids import pk_of
 from resolvers.carts.queries import price_lock_ttl
 
 
-async def _change_cart(
-    info: Info,
-    change: Callable[[AsyncConnection, int | None], Awaitable[CartView]],
-    start: Callable[[], Awaitable[CartView]] | None = None,
-) -> CartPayload:
-    """Run one cart mutation in one transaction (or `start`, signed out, when it is given: a new
-    cart, which needs none); a rejected one changes nothing."""
-    signed_in = await viewer(info)  # before the transaction: never hold two connections at once
+async def _cart_payload(info: Info, run: Callable[[int | None], Awaitable[CartView]]) -> CartPayload:
+    """Answer a cart mutation: `run` gets the viewer's id (None signed out); a rejected one
+    changes nothing and answers its userErrors."""
+    signed_in = await viewer(info)  # before any transaction: never hold two connections at once
     try:
-        if start is not None and signed_in is None:
-            view = await start()
-        else:
-            async with info.context.engine.begin() as conn:
-                view = await change(conn, signed_in.id if signed_in else None)
+        view = await run(signed_in.id if signed_in else None)
     except Rejected as rejected:
         return CartPayload(cart=None, user_errors=user_errors(rejected.problems))
     return CartPayload(cart=Cart.from_view(view, info), user_errors=[])
+
+
+async def _change_cart(
+    info: Info, change: Callable[[AsyncConnection, int | None], Awaitable[CartView]]
+) -> CartPayload:
+    """Run one cart mutation in one transaction."""
+
+    async def run(viewer_id: int | None) -> CartView:
+        async with info.context.engine.begin() as conn:
+            return await change(conn, viewer_id)
+
+    return await _cart_payload(info, run)
 
 
 @strawberry.type
@@ -49,18 +53,15 @@ class CartMutation:
         self, info: Info, *, cart_token: str | None = None, lines: list[CartLineInput]
     ) -> CartPayload:
         requests = [LineRequest(pk_of(line.variant_id, "ProductVariant"), line.quantity) for line in lines]
-        return await _change_cart(
+        return await _cart_payload(
             info,
-            lambda conn, viewer_id: cart_rules.add_lines(
-                conn,
+            lambda viewer_id: cart_rules.add_to_cart(
+                info.context.engine,
                 viewer_id=viewer_id,
                 cart_token=cart_token,
                 lines=requests,
                 lock_ttl=price_lock_ttl(info),
             ),
-            start=None
-            if cart_token is not None
-            else lambda: cart_rules.start_cart(info.context.engine, lines=requests),
         )
 
     @strawberry.mutation
