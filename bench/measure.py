@@ -38,21 +38,28 @@ def mean_usage(usages: list[Usage]) -> Usage:
         other=statistics.fmean(u.other for u in usages),
         peak_rss=max(u.peak_rss for u in usages),
         sessions_per_second=statistics.fmean(u.sessions_per_second for u in usages),
+        worker=statistics.fmean(u.worker for u in usages),
     )
 
 
 class Measurer:
     def __init__(
-        self, generator: Generator, plan: Plan, log: Callable[[str], None], postgres: Postgres
+        self,
+        generator: Generator,
+        plan: Plan,
+        log: Callable[[str], None],
+        postgres: Postgres,
+        worker_pid: int | None = None,
     ) -> None:
         self.generator = generator
         self.plan = plan
         self.log = log
         self.postgres = postgres
+        self.worker_pid = worker_pid  # the separate job worker's process, if the server has one
         self.in_process = generator.name != "wrk"
 
     def monitor(self, server_pid: int) -> Monitor:
-        return Monitor(server_pid, self.postgres.processes, self._sessions)
+        return Monitor(server_pid, self.postgres.processes, self._sessions, self.worker_pid)
 
     def _sessions(self) -> int:
         return pgstats.sessions(self.postgres.dsn(pgstats.STATS_DATABASE, pgstats.BENCH_ROLE))

@@ -51,15 +51,21 @@ class Usage:
     other: float
     peak_rss: int
     sessions_per_second: float  # connections opened to the application's database
+    worker: float = 0.0  # the job worker process (`--job-worker separate`), not counted in `other`
 
 
 class Monitor:
     """Samples the server's RSS in a thread while a run lasts; accounts CPU at start and end."""
 
     def __init__(
-        self, server_pid: int, postgres: Callable[[], list[psutil.Process]], sessions: Callable[[], int]
+        self,
+        server_pid: int,
+        postgres: Callable[[], list[psutil.Process]],
+        sessions: Callable[[], int],
+        worker_pid: int | None = None,
     ) -> None:
         self.server = psutil.Process(server_pid)
+        self.worker = psutil.Process(worker_pid) if worker_pid is not None else None
         self.postgres = postgres
         self.sessions = sessions
         self.peak_rss = 0
@@ -82,6 +88,7 @@ class Monitor:
         self._started = time.monotonic()
         self._busy = machine_busy_seconds()
         self._server_cpu = cpu_seconds([self.server]).get(self.server.pid, 0.0)
+        self._worker_cpu = self._worker_seconds()
         self._postgres_cpu = cpu_seconds(self.postgres())
         self._self_cpu = _own_cpu()
         self._sessions = self.sessions()
@@ -106,7 +113,8 @@ class Monitor:
         # The benchmark's own process (this one) counts as load generator work, not as `other`.
         own = _own_cpu() - self._self_cpu
         generator = generator_cpu_seconds if generator_in_this_process else generator_cpu_seconds + own
-        other = max(0.0, busy - server - postgres - generator)
+        worker = self._worker_seconds() - self._worker_cpu
+        other = max(0.0, busy - server - postgres - generator - worker)
         return Usage(
             server=server / elapsed,
             postgres=postgres / elapsed,
@@ -114,7 +122,11 @@ class Monitor:
             other=other / elapsed,
             peak_rss=self.peak_rss,
             sessions_per_second=sessions / elapsed,
+            worker=worker / elapsed,
         )
+
+    def _worker_seconds(self) -> float:
+        return cpu_seconds([self.worker]).get(self.worker.pid, 0.0) if self.worker else 0.0
 
 
 def _own_cpu() -> float:

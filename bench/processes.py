@@ -62,6 +62,7 @@ class AppServer:
     url: str
     postgres: Postgres
     log: Path
+    worker: subprocess.Popen[bytes] | None = None  # the job worker, when it runs apart (`--job-worker`)
 
 
 def free_port() -> int:
@@ -136,8 +137,13 @@ def stop_postgres(postgres: Postgres) -> None:
 
 
 @contextlib.contextmanager
-def app_server(data_dir: Path, log: Path) -> Iterator[AppServer]:
+def app_server(data_dir: Path, log: Path, job_worker: str = "in-process") -> Iterator[AppServer]:
+    """`job_worker`: "in-process" (the demo's `RUN_WORKER` on), or "separate": `RUN_WORKER=off` and
+    `python main.py worker` beside the server, as deployed (compose.yaml), pinned to GENERATOR_CPU
+    so that the server's core is the server's (it joins the server's embedded PostgreSQL)."""
     env = server_environment(data_dir)
+    if job_worker == "separate":
+        env["RUN_WORKER"] = "off"
     # `migrate` creates the database (and stops its PostgreSQL on exit), so pg_stat_statements can be
     # preloaded when `serve` starts PostgreSQL again.
     migrate = subprocess.run(
@@ -158,19 +164,44 @@ def app_server(data_dir: Path, log: Path) -> Iterator[AppServer]:
             start_new_session=True,  # a Ctrl-C reaches the benchmark, which stops the server in order
         )
     postgres: Postgres | None = None
+    worker: subprocess.Popen[bytes] | None = None
     try:
         url = f"http://127.0.0.1:{port}"
         wait_ready(url + "/readyz", process, log)
         postgres = Postgres.from_data_dir(data_dir)
         pin(process.pid, {SERVER_CPU})
-        yield AppServer(process=process, url=url, postgres=postgres, log=log)
+        if job_worker == "separate":
+            worker = _start_worker(env, log.with_name("worker.log"))
+        yield AppServer(process=process, url=url, postgres=postgres, log=log, worker=worker)
     finally:
+        if worker is not None:
+            stop(worker)
         stop(process)
         if postgres is None and (data_dir / "pgdata" / "postmaster.pid").exists():
             with contextlib.suppress(ValueError, IndexError, OSError):
                 postgres = Postgres.from_data_dir(data_dir)
         if postgres is not None:
             stop_postgres(postgres)
+
+
+def _start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as output:
+        worker = subprocess.Popen(
+            [sys.executable, "main.py", "worker"],
+            cwd=ROOT,
+            env={**env, "LOG_LEVEL": "info"},  # its start line; per job it logs nothing at info here
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + READY_TIMEOUT
+    while "job worker running" not in log.read_text(errors="replace"):
+        if worker.poll() is not None or time.monotonic() > deadline:
+            stop(worker)
+            raise RuntimeError(f"`main.py worker` did not start:\n{log.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.2)
+    pin(worker.pid, {GENERATOR_CPU})
+    return worker
 
 
 @contextlib.contextmanager

@@ -30,11 +30,20 @@ class Row:
     counts: list[tuple[str, StatementCount]] = field(default_factory=list)
 
 
+_JOB_WORKER = {
+    "in-process": "Background jobs (e-mail) run inside the server process (`RUN_WORKER` on, the demo's way).",
+    "separate": "Background jobs (e-mail) run in a process of their own, as deployed (`RUN_WORKER=off`"
+    " `python main.py serve` and `python main.py worker`), pinned to CPU 1 with the generator; its CPU"
+    " share is shown as `+wN`.",
+}
+
+
 @dataclass
 class Report:
     plan: Plan
     generator: str
     postgres_version: str
+    job_worker: str = "in-process"  # where the server's background jobs run (`--job-worker`)
     rows: list[Row] = field(default_factory=list)
     hand_written: Row | None = None
     hello: Row | None = None
@@ -80,7 +89,7 @@ class Report:
         note = "; ".join(filter(None, [row.note, *problems]))
         cpu = "/".join(
             f"{share * 100:.0f}" for share in (usage.server, usage.postgres, usage.generator, usage.other)
-        )
+        ) + (f" +w{usage.worker * 100:.0f}" if self.job_worker == "separate" else "")
         cells = [
             row.name,
             f"{load.requests_per_second:,.0f}",
@@ -106,7 +115,7 @@ class Report:
             f"Method: {plan.rounds} round(s) of {plan.duration:g} s after a {plan.warmup:g} s warm-up,"
             f" medians; load generator: {self.generator}, 32 keep-alive connections; server:"
             " `python main.py serve`, one worker, its Python process pinned to CPU 0, its PostgreSQL"
-            " unpinned; generator on CPU 1. SQL/request: pg_stat_statements over"
+            f" unpinned; generator on CPU 1. {_JOB_WORKER[self.job_worker]} SQL/request: pg_stat_statements over"
             f" {plan.statement_requests} sequential requests, transaction control left out (shown as"
             " `+N tx`). CPU %: shares of one core during the rounds (`other`: every other process on"
             " the machine). Ratios: req/s over the ceiling's req/s.",

@@ -81,6 +81,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--sizes-requests", type=int, default=40, help="--sizes: requests per shape (default 40)"
     )
     parser.add_argument(
+        "--job-worker", choices=["in-process", "separate"], default="in-process",
+        help="background jobs inside the server (the demo's way, default), or in `main.py worker`"
+        " beside it with RUN_WORKER=off (as deployed)",
+    )  # fmt: skip
+    parser.add_argument(
         "--only-day", action="store_true", help="run only workload 6, a storefront's day (--only day)"
     )
     parser.add_argument(
@@ -201,16 +206,19 @@ def run(args: argparse.Namespace) -> Report:
     server_log = data_dir / "serve.log"
     try:
         log(f"starting the server (DATA_DIR={data_dir}): migrate, then serve with the demo catalog")
-        with app_server(data_dir, server_log) as server:
+        with app_server(data_dir, server_log, args.job_worker) as server:
             log(f"server ready at {server.url}, pid {server.process.pid} pinned to CPU 0")
+            if server.worker is not None:
+                log(f"job worker apart, pid {server.worker.pid} pinned to CPU {GENERATOR_CPU}")
             pin(os.getpid(), {GENERATOR_CPU})  # the benchmark itself: CPU 1, with the load generator
             pgstats.enable(server.postgres.dsn(pgstats.STATS_DATABASE))
             version = pgstats.server_version(server.postgres.dsn(pgstats.STATS_DATABASE, pgstats.BENCH_ROLE))
-            report = Report(plan, generator.name, version)
+            report = Report(plan, generator.name, version, job_worker=args.job_worker)
             only = frozenset(part.strip() for part in args.only.split(",") if part.strip())
             if args.only_day:
                 only = frozenset({"day"})
-            benchmark(server, report, Measurer(generator, plan, log, server.postgres), only)
+            worker_pid = server.worker.pid if server.worker is not None else None
+            benchmark(server, report, Measurer(generator, plan, log, server.postgres, worker_pid), only)
             log("stopping the server")
         report.details += details(report, server_log)
         if not only or "fanout" in only:
