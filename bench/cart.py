@@ -34,8 +34,10 @@ def stock_variants(app_dsn: str) -> list[str]:
     ]
 
 
-def new_cart(client: httpx.Client, variant: str) -> str:
-    data = graphql.call(client, workloads.CART_ADD, variantId=variant)
+def new_cart(client: httpx.Client, variant: str, shopper: int = 0) -> str:
+    """Started from the shopper's own address (new carts are rate limited per client address)."""
+    headers = {"X-Forwarded-For": f"10.250.{shopper % 250 + 1}.9"}
+    data = graphql.post(client, workloads.body(workloads.CART_ADD, variantId=variant), headers)
     return graphql.payload(data, "cartLinesAdd")["cart"]["token"]
 
 
@@ -44,7 +46,7 @@ def round_trips(client: httpx.Client, variants: list[str]) -> LoadSpec:
     sequences = []
     for shopper in range(CONNECTIONS):
         mine = [variants[(shopper + line) % len(variants)] for line in range(LINES_PER_CART)]
-        token = new_cart(client, mine[0])
+        token = new_cart(client, mine[0], shopper)
         read = workloads.body(workloads.CART_READ, token=token)
         sequence = []
         for variant in mine:

@@ -143,9 +143,16 @@ def run_round(
     stats_dsn = server.postgres.dsn(pgstats.STATS_DATABASE, pgstats.BENCH_ROLE)
     variant = pick_variant(app_dsn, number, plan.units)
     variant_id = workloads.global_id("ProductVariant", variant)
-    carts = [
-        graphql.payload(graphql.call(client, workloads.CART_ADD, variantId=variant_id), "cartLinesAdd")
-        for _ in range(plan.buyers)
+    carts = [  # each buyer's cart started from the buyer's address (new carts are rate limited per address)
+        graphql.payload(
+            graphql.post(
+                client,
+                workloads.body(workloads.CART_ADD, variantId=variant_id),
+                {"X-Forwarded-For": buyer_address(buyer)},
+            ),
+            "cartLinesAdd",
+        )
+        for buyer in range(plan.buyers)
     ]
     bodies = [
         workloads.body(workloads.CHECKOUT, cartToken=cart["cart"]["token"], email=f"buyer{buyer}@example.com")

@@ -241,6 +241,7 @@ async def run(
             "STRIPE_WEBHOOK_SECRET": SECRET,
             "WORKERS": str(workers),
             "RATE_LIMIT_CHECKOUT": "off",
+            "RATE_LIMIT_CART": "off",
             # Thousands of sockets opening at once: connection_init may wait its turn.
             "WS_INIT_TIMEOUT": "300",
             # Every round's order is opened up front, unpaid, by one shopper.

@@ -124,6 +124,7 @@ class Settings(BaseSettings):
     rate_limit_register_email: str = "5/600"  # per e-mail address
     rate_limit_refresh: str = "60/60"  # per client address
     rate_limit_checkout: str = "60/600"  # per signed-in user, else per client address
+    rate_limit_cart: str = "120/600"  # new anonymous carts (cartLinesAdd, no cartToken) per client address
     rate_limit_review: str = "30/3600"  # reviewSubmit per customer: each write drops the catalog cache
     # Background jobs (README: "Background jobs"): a worker inside `serve` (on/off), retries.
     run_worker: str = "on"
@@ -182,6 +183,7 @@ class Settings(BaseSettings):
         "rate_limit_register_email",
         "rate_limit_refresh",
         "rate_limit_checkout",
+        "rate_limit_cart",
         "rate_limit_review",
         "rate_limit_account_email",
         "rate_limit_account_mail",

@@ -168,6 +168,12 @@ def _subtotal_problem(field: str, subtotal: int) -> Problem | None:
     return None
 
 
+def starts_cart(viewer_id: int | None, cart_token: str | None) -> bool:
+    """Whether `add_to_cart` starts a new anonymous cart: signed out and without a cart token
+    (a start is rate limited per client address, domain.rate_limits.cart_start_attempt)."""
+    return cart_token is None and viewer_id is None
+
+
 async def add_to_cart(
     engine: AsyncEngine,
     *,
@@ -178,7 +184,7 @@ async def add_to_cart(
 ) -> CartView:
     """cartLinesAdd: signed out and without a token, a new anonymous cart (`start_cart`);
     otherwise `add_lines` on the locked cart (the token's, else the viewer's), in one transaction."""
-    if cart_token is None and viewer_id is None:
+    if starts_cart(viewer_id, cart_token):
         return await start_cart(engine, lines=lines)
     async with engine.begin() as conn:
         return await add_lines(

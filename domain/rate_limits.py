@@ -1,4 +1,5 @@
-"""Rate limits on signing in, registering, refreshing tokens and checking out, kept in PostgreSQL.
+"""Rate limits on signing in, registering, refreshing tokens, starting carts and checking out, kept
+in PostgreSQL.
 
 Limits hold across every server process and host because the counts live in the database. An
 attempt is counted before the operation runs, in a short transaction of its own: a refused attempt
@@ -130,6 +131,12 @@ def checkout_attempt(settings: Settings, address: str | None, user_id: int | Non
     if user_id is not None:
         return [Limited("checkout:user", str(user_id), limit)]
     return [Limited("checkout:address", address_key(address), limit)]
+
+
+def cart_start_attempt(settings: Settings, address: str | None) -> list[Limited]:
+    """A new anonymous cart (domain.carts.starts_cart): each is a row kept for
+    ANONYMOUS_CART_RETENTION, so a client may not start them without end."""
+    return [Limited("cart:address", address_key(address), RateLimit.parse(settings.rate_limit_cart))]
 
 
 def review_attempt(settings: Settings, user_id: int) -> list[Limited]:

@@ -347,6 +347,7 @@ NO_RATE_LIMITS = {
     "rate_limit_register_email": "off",
     "rate_limit_refresh": "off",
     "rate_limit_checkout": "off",
+    "rate_limit_cart": "off",
     "rate_limit_review": "off",
 }
 # ...and for tests that also keep many unpaid orders open at once from one address and e-mail.

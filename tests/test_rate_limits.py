@@ -1,4 +1,4 @@
-"""Rate limits on login, register, refreshToken and checkoutCreate, held in PostgreSQL."""
+"""Rate limits on login, register, refreshToken, new carts and checkoutCreate, held in PostgreSQL."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from core.settings import RateLimit, Settings
 from domain import rate_limits
 from domain.rate_limits import address_key
 from tests.accounts import LOGIN, PASSWORD, REFRESH, REGISTER, new_email, plain
-from tests.shop import ADDRESS, CHECKOUT, WEBHOOK_SECRET, new_cart, variant_with_stock
+from tests.shop import ADD, ADDRESS, CHECKOUT, WEBHOOK_SECRET, new_cart, variant_with_stock
 from tests.support import NO_RATE_LIMITS, graphql, own_engine, serve_process, served, sql
 
 Serve = Callable[..., Any]
@@ -146,6 +146,39 @@ async def test_refresh_is_limited_per_address(serve_with: Serve) -> None:
             answer = await post(client, REFRESH, {"refreshToken": "stolen"}, from_address("192.0.2.7"))
             assert errors_of(answer)[0]["code"] == "INVALID_TOKEN"
         assert is_refused(await post(client, REFRESH, {"refreshToken": "x"}, from_address("192.0.2.7")), DAY)
+
+
+# ---------------------------------------------------------------- new carts
+
+
+async def test_new_anonymous_carts_are_limited_per_address(serve_with: Serve, database_url: str) -> None:
+    variant_id, _, _ = await variant_with_stock(database_url, 50)
+    lines = [{"variantId": variant_id, "quantity": 1}]
+    async with await serve_with(rate_limit_cart=f"2/{DAY}") as client:
+
+        async def add(address: str, **extra: Any) -> httpx.Response:
+            return await post(client, ADD, {"lines": lines, **extra}, from_address(address))
+
+        # A refused start still counts: attempts are counted before the operation runs.
+        failed = await add("192.0.2.1", lines=[{"variantId": variant_id, "quantity": 0}])
+        assert errors_of(failed)[0]["code"] == "INVALID_QUANTITY"
+        started = await add("192.0.2.1")
+        assert errors_of(started) == []
+        token = started.json()["data"]["cartLinesAdd"]["cart"]["token"]
+        refused = await add("192.0.2.1")
+        assert is_refused(refused, DAY) and refused.json()["data"]["cartLinesAdd"]["cart"] is None
+        # The cart it has is not limited, another address has a limit of its own, and a signed-in
+        # customer's cart is theirs (one per account), not a new anonymous one.
+        for _ in range(3):
+            assert errors_of(await add("192.0.2.1", cartToken=token)) == []
+        assert errors_of(await add("192.0.2.2")) == []
+        registered = await post(client, REGISTER, {"email": new_email(), "password": PASSWORD, "name": "Ada"})
+        bearer = {"Authorization": f"Bearer {registered.json()['data']['register']['accessToken']}"}
+        for _ in range(3):
+            answer = await post(client, ADD, {"lines": lines}, {**bearer, **from_address("192.0.2.1")})
+            assert errors_of(answer) == []
+    carts = await sql(database_url, "SELECT count(*) FILTER (WHERE user_id IS NULL) AS anonymous FROM carts")
+    assert carts[0].anonymous == 2  # 192.0.2.1's one and 192.0.2.2's; the refused start wrote nothing
 
 
 # ---------------------------------------------------------------- checkout

@@ -8,7 +8,7 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain import carts as cart_rules
-from domain import order_totals
+from domain import order_totals, rate_limits
 from domain.cart_prices import CartView
 from domain.carts import LineChange, LineRequest
 from domain.errors import DiscountCode as DiscountCodeError
@@ -18,6 +18,7 @@ from graph.carts.types import Cart, CartLineInput, CartLineUpdateInput, CartPayl
 from graph.common.types import user_errors
 from graph.context import Info
 from graph.ids import pk_of
+from graph.rate_limits import client_address, refused
 from resolvers.carts.queries import price_lock_ttl
 
 
@@ -53,6 +54,11 @@ class CartMutation:
         self, info: Info, *, cart_token: str | None = None, lines: list[CartLineInput]
     ) -> CartPayload:
         requests = [LineRequest(pk_of(line.variant_id, "ProductVariant"), line.quantity) for line in lines]
+        signed_in = await viewer(info)  # looked up once per request: _cart_payload's is the same
+        if cart_rules.starts_cart(signed_in.id if signed_in else None, cart_token):
+            start = rate_limits.cart_start_attempt(info.context.settings, client_address(info))
+            if problems := await refused(info, start):  # counted first: a refused start writes nothing
+                return CartPayload(cart=None, user_errors=problems)
         return await _cart_payload(
             info,
             lambda viewer_id: cart_rules.add_to_cart(
