@@ -543,18 +543,21 @@ async def test_adding_to_an_existing_cart_costs_three_statements(
     assert sql_statements.count == 3, sql_statements.statements
 
 
-async def test_starting_a_cart_costs_two_statements_and_no_transaction(
+async def test_starting_a_cart_costs_three_statements_and_no_transaction(
     client: httpx.AsyncClient, database_url: str, sql_statements: StatementCounter, behind_pooler: bool
 ) -> None:
     first, second = await in_stock_variants(database_url, 2)
     payload = await cart_add(client, [(first["id"], 1), (second["id"], 2)])
     assert payload["userErrors"] == [] and len(payload["cart"]["lines"]) == 2
-    # read the variants; insert the cart with its lines (domain.carts.start_cart)
-    assert sql_statements.count == 2, sql_statements.statements
-    assert "INSERT INTO carts" in sql_statements.statements[1]
-    assert "INSERT INTO cart_lines" in sql_statements.statements[1]
-    # nothing to lock, so no transaction: each statement is its own (one, behind a pooler)
-    expected = ["BEGIN", "COMMIT"] if behind_pooler else []
+    # the rate limit's count (RATE_LIMIT_CART); read the variants; insert the cart with its
+    # lines (domain.carts.start_cart)
+    assert sql_statements.count == 3, sql_statements.statements
+    assert "rate_limit_counters" in sql_statements.statements[0]
+    assert "INSERT INTO carts" in sql_statements.statements[2]
+    assert "INSERT INTO cart_lines" in sql_statements.statements[2]
+    # nothing to lock, so no transaction: each statement is its own (behind a pooler, the count
+    # is one and the read with the insert another)
+    expected = ["BEGIN", "COMMIT"] * 2 if behind_pooler else []
     assert sql_statements.transaction_control == expected, sql_statements.transaction_control
     assert await read_cart(client, payload["cart"]["token"]) == payload["cart"]
 
