@@ -22,27 +22,26 @@ from graph.rate_limits import client_address, refused
 from resolvers.carts.queries import price_lock_ttl
 
 
-async def _cart_payload(info: Info, run: Callable[[int | None], Awaitable[CartView]]) -> CartPayload:
-    """Answer a cart mutation: `run` gets the viewer's id (None signed out); a rejected one
-    changes nothing and answers its userErrors."""
-    signed_in = await viewer(info)  # before any transaction: never hold two connections at once
+async def _answer(view: Awaitable[CartView], info: Info) -> CartPayload:
+    """A cart mutation's answer: the cart, or the userErrors of a rejected one (which changed nothing)."""
     try:
-        view = await run(signed_in.id if signed_in else None)
+        cart = await view
     except Rejected as rejected:
         return CartPayload(cart=None, user_errors=user_errors(rejected.problems))
-    return CartPayload(cart=Cart.from_view(view, info), user_errors=[])
+    return CartPayload(cart=Cart.from_view(cart, info), user_errors=[])
 
 
 async def _change_cart(
     info: Info, change: Callable[[AsyncConnection, int | None], Awaitable[CartView]]
 ) -> CartPayload:
     """Run one cart mutation in one transaction."""
+    signed_in = await viewer(info)  # before the transaction: never hold two connections at once
 
-    async def run(viewer_id: int | None) -> CartView:
+    async def run() -> CartView:
         async with info.context.engine.begin() as conn:
-            return await change(conn, viewer_id)
+            return await change(conn, signed_in.id if signed_in else None)
 
-    return await _cart_payload(info, run)
+    return await _answer(run(), info)
 
 
 @strawberry.type
@@ -54,21 +53,20 @@ class CartMutation:
         self, info: Info, *, cart_token: str | None = None, lines: list[CartLineInput]
     ) -> CartPayload:
         requests = [LineRequest(pk_of(line.variant_id, "ProductVariant"), line.quantity) for line in lines]
-        signed_in = await viewer(info)  # looked up once per request: _cart_payload's is the same
-        if cart_rules.starts_cart(signed_in.id if signed_in else None, cart_token):
+        signed_in = await viewer(info)
+        viewer_id = signed_in.id if signed_in else None
+        if cart_rules.starts_cart(viewer_id, cart_token):
             start = rate_limits.cart_start_attempt(info.context.settings, client_address(info))
             if problems := await refused(info, start):  # counted first: a refused start writes nothing
                 return CartPayload(cart=None, user_errors=problems)
-        return await _cart_payload(
-            info,
-            lambda viewer_id: cart_rules.add_to_cart(
-                info.context.engine,
-                viewer_id=viewer_id,
-                cart_token=cart_token,
-                lines=requests,
-                lock_ttl=price_lock_ttl(info),
-            ),
+        added = cart_rules.add_to_cart(
+            info.context.engine,
+            viewer_id=viewer_id,
+            cart_token=cart_token,
+            lines=requests,
+            lock_ttl=price_lock_ttl(info),
         )
+        return await _answer(added, info)
 
     @strawberry.mutation
     async def cart_lines_update(
