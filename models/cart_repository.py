@@ -296,6 +296,14 @@ async def active_cart_of_user(
 # ---------------------------------------------------------------- lines
 
 
+# Those of `variant_ids` that are for sale (a cart's state adds: and not in the cart yet).
+_VARIANTS_FOR_SALE = (
+    select(*_variant_columns)
+    .select_from(_for_sale)
+    .where(variants.c.id == any_(bindparam("variant_ids", type_=ARRAY(BigInteger))))
+)
+
+
 def _cart_state_statement() -> Select[Any]:
     cart_id = bindparam("cart_id", type_=BigInteger)
     in_cart = (
@@ -303,14 +311,9 @@ def _cart_state_statement() -> Select[Any]:
         .select_from(_lines_for_sale)
         .where(cart_lines.c.cart_id == cart_id)
     )
-    not_in_cart = (
-        select(*_variant_columns, *(null().label(column.key) for column in _line_columns(_LOCK_TTL)))
-        .select_from(_for_sale)
-        .where(
-            variants.c.id == any_(bindparam("variant_ids", type_=ARRAY(BigInteger))),
-            ~exists().where(cart_lines.c.cart_id == cart_id, cart_lines.c.variant_id == variants.c.id),
-        )
-    )
+    not_in_cart = _VARIANTS_FOR_SALE.add_columns(
+        *(null().label(column.key) for column in _line_columns(_LOCK_TTL))
+    ).where(~exists().where(cart_lines.c.cart_id == cart_id, cart_lines.c.variant_id == variants.c.id))
     statement = union_all(in_cart, not_in_cart)
     return statement.order_by(
         statement.selected_columns.line_id.nulls_last(), statement.selected_columns.variant_id
@@ -335,13 +338,6 @@ async def cart_state(
         else:
             lines.append(_line_row(row))
     return CartState(lines=lines, other_variants=others)
-
-
-_VARIANTS_FOR_SALE = (
-    select(*_variant_columns)
-    .select_from(_for_sale)
-    .where(variants.c.id == any_(bindparam("variant_ids", type_=ARRAY(BigInteger))))
-)
 
 
 async def variants_for_sale(conn: AsyncConnection, variant_ids: Sequence[int]) -> dict[int, VariantRow]:
