@@ -36,9 +36,7 @@ def stock_variants(app_dsn: str) -> list[str]:
 
 def new_cart(client: httpx.Client, variant: str, shopper: int = 0) -> str:
     """Started from the shopper's own address (new carts are rate limited per client address)."""
-    headers = {"X-Forwarded-For": f"10.250.{shopper % 250 + 1}.9"}
-    data = graphql.post(client, workloads.body(workloads.CART_ADD, variantId=variant), headers)
-    return graphql.payload(data, "cartLinesAdd")["cart"]["token"]
+    return graphql.new_cart(client, variant, {"X-Forwarded-For": f"10.250.{shopper % 250 + 1}.9"})
 
 
 def round_trips(client: httpx.Client, variants: list[str]) -> LoadSpec:

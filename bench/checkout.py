@@ -144,18 +144,11 @@ def run_round(
     variant = pick_variant(app_dsn, number, plan.units)
     variant_id = workloads.global_id("ProductVariant", variant)
     carts = [  # each buyer's cart started from the buyer's address (new carts are rate limited per address)
-        graphql.payload(
-            graphql.post(
-                client,
-                workloads.body(workloads.CART_ADD, variantId=variant_id),
-                {"X-Forwarded-For": buyer_address(buyer)},
-            ),
-            "cartLinesAdd",
-        )
+        graphql.new_cart(client, variant_id, {"X-Forwarded-For": buyer_address(buyer)})
         for buyer in range(plan.buyers)
     ]
     bodies = [
-        workloads.body(workloads.CHECKOUT, cartToken=cart["cart"]["token"], email=f"buyer{buyer}@example.com")
+        workloads.body(workloads.CHECKOUT, cartToken=cart, email=f"buyer{buyer}@example.com")
         for buyer, cart in enumerate(carts)
     ]
     before = pgstats.settle(stats_dsn)

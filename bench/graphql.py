@@ -32,6 +32,13 @@ def call(client: httpx.Client, query: str, **variables: Any) -> dict[str, Any]:
     return post(client, workloads.body(query, **variables))
 
 
+def new_cart(client: httpx.Client, variant: str, headers: dict[str, str] | None = None) -> str:
+    """A new cart holding one unit of the variant, started with these headers (new carts are rate
+    limited per client address, so callers pass each shopper's own X-Forwarded-For); its token."""
+    data = post(client, workloads.body(workloads.CART_ADD, variantId=variant), headers)
+    return payload(data, "cartLinesAdd")["cart"]["token"]
+
+
 def payload(data: dict[str, Any], field: str) -> dict[str, Any]:
     """A mutation's payload, GraphQLFailure when it reports userErrors."""
     result = data[field]

@@ -93,8 +93,7 @@ def measure(url: str, pid: int, variants: list[str], orders: int) -> dict[str, l
             headers = {"X-Forwarded-For": buyer_address(buyer)}
             variant = variants[buyer % len(variants)]
             t0 = _cpu(process)
-            body = workloads.body(workloads.CART_ADD, variantId=variant)
-            cart = graphql.payload(graphql.post(client, body, headers), "cartLinesAdd")["cart"]["token"]
+            cart = graphql.new_cart(client, variant, headers)
             t1 = _cpu(process)
             body = workloads.body(workloads.CHECKOUT, cartToken=cart, email=f"cpu{buyer}@example.com")
             created = graphql.payload(graphql.post(client, body, headers), "checkoutCreate")

@@ -141,8 +141,7 @@ class OrderFlow:
         headers = {"X-Forwarded-For": buyer_address(buyer)}
         try:
             variant = self.variants[buyer % len(self.variants)]
-            body = workloads.body(workloads.CART_ADD, variantId=variant)
-            cart = graphql.payload(graphql.post(client, body, headers), "cartLinesAdd")["cart"]["token"]
+            cart = graphql.new_cart(client, variant, headers)
             body = workloads.body(workloads.CHECKOUT, cartToken=cart, email=f"day{buyer}@example.com")
             created = graphql.payload(graphql.post(client, body, headers), "checkoutCreate")
             paid = client.post(urlsplit(created["checkoutUrl"]).path + "/pay", headers=headers)
