@@ -255,7 +255,7 @@ class OrderView(ConsoleView):
         item.totals = _breakdown(breakdown)
         item.billing_address = list(breakdown.billing_address)
         item.vat_number = detail.order.vat_number or "none given"  # not starlette-admin's "-null-"
-        item.history = [_history_line(change) for change in detail.history]
+        item.history = [_history_line(change, detail.actors[change.actor]) for change in detail.history]
         return item
 
     async def find_by_pks(self, request: Request, pks: list[Any]) -> Sequence[Any]:
@@ -394,12 +394,12 @@ class OrderView(ConsoleView):
         return _done(request, result, f"Order {escape(str(pk))} is {done}.")
 
 
-def _history_line(change: StatusChangeRow) -> str:
-    """One change as staff read it: "2026-12-05 09:30:00 UTC Paid → Processing by staff:1: reason"."""
+def _history_line(change: StatusChangeRow, by: str) -> str:
+    """One change as staff read it:
+    "2026-12-05 09:30:00 UTC Paid → Processing by Ada Admin <ada@shop.example> (staff): reason"."""
     moved = f"{LABELS[change.from_status]} → " if change.from_status else ""
-    return (
-        f"{change.at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC {moved}{LABELS[change.to_status]}"
-        f" by {change.actor}" + (f": {change.reason}" if change.reason else "")
+    return f"{change.at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC {moved}{LABELS[change.to_status]} by {by}" + (
+        f": {change.reason}" if change.reason else ""
     )
 
 

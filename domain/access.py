@@ -12,7 +12,7 @@ from domain.orders import order_token_matches
 from models.account_repository import UserRow
 from models.order_repository import OrderRow
 
-__all__ = ["UserRow", "Viewer", "actor_of", "may_read_order", "viewer_of"]
+__all__ = ["UserRow", "Viewer", "actor_name", "actor_of", "actor_user_id", "may_read_order", "viewer_of"]
 
 
 @dataclass(slots=True, frozen=True)
@@ -42,3 +42,26 @@ def actor_of(reader: Viewer | None) -> str:
     if reader is None:
         return "guest"
     return f"staff:{reader.id}" if reader.is_staff else f"user:{reader.id}"
+
+
+# The other actors the order history records: the payment provider's webhook (domain.payment_events)
+# and the shop's own jobs (reservation expiry, a failed payment session).
+_NAMED = {"guest": "the buyer (guest checkout)", "system": "the shop (automatically)", "stripe": "Stripe"}
+
+
+def actor_user_id(actor: str) -> int | None:
+    """The user an actor of `actor_of` names ("staff:N", "user:N"); None for the others."""
+    kind, _, number = actor.partition(":")
+    return int(number) if kind in ("staff", "user") and number.isdigit() else None
+
+
+def actor_name(actor: str, users: dict[int, UserRow]) -> str:
+    """An actor as staff read it: "Ada Admin <ada@shop.example> (staff)", "the customer
+    bob@example.com", "Stripe"; the recorded actor itself when the user is not in `users`."""
+    user_id = actor_user_id(actor)
+    user = users.get(user_id) if user_id is not None else None
+    if user is None:
+        return _NAMED.get(actor, actor)
+    if actor.startswith("staff:"):
+        return f"{user.name} <{user.email}> (staff)" if user.name else f"{user.email} (staff)"
+    return f"the customer {user.email}"

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.settings import Settings
 from domain import auth, rate_limits
-from domain.access import Viewer, viewer_of
+from domain.access import Viewer, actor_name, actor_user_id, viewer_of
 from domain.auth import InvalidEmail, LoginOrigin, check_password, normalize_email
 from models import account_repository as accounts
 from models import order_repository as orders
@@ -115,6 +115,8 @@ class OrderDetail:
     order: OrderRow
     lines: list[OrderLineRow]
     history: list[StatusChangeRow]
+    # Who made each change, as staff read it (domain.access.actor_name), by the recorded actor.
+    actors: dict[str, str]
 
 
 async def order_detail(engine: AsyncEngine, number: int) -> OrderDetail | None:
@@ -124,5 +126,8 @@ async def order_detail(engine: AsyncEngine, number: int) -> OrderDetail | None:
             return None
         order = found[0]
         lines = await orders.lines_of_orders(conn, [order.id])
-        history = await orders.history_of_orders(conn, [order.id])
-    return OrderDetail(order=order, lines=lines.get(order.id, []), history=history.get(order.id, []))
+        history = (await orders.history_of_orders(conn, [order.id])).get(order.id, [])
+        user_ids = {user_id for change in history if (user_id := actor_user_id(change.actor)) is not None}
+        users = await accounts.users_by_ids(conn, sorted(user_ids)) if user_ids else {}
+    actors = {change.actor: actor_name(change.actor, users) for change in history}
+    return OrderDetail(order=order, lines=lines.get(order.id, []), history=history, actors=actors)

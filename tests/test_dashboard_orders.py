@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from domain.access import UserRow, actor_name, actor_user_id
 from tests.dashboard import (
     csrf_of,
     listed_actions,
@@ -124,7 +125,9 @@ async def test_the_order_page_shows_addresses_as_lines_and_the_totals_part_by_pa
     assert "none given" in uk_html  # no VAT number (not the library's "-null-")
     assert "-null-" not in uk_html  # no tracking number yet: a dash
     history = page.lines["history"]
-    assert len(history) == 1 and history[0].endswith(" UTC Awaiting Payment by guest: checkout created")
+    assert len(history) == 1 and history[0].endswith(
+        " UTC Awaiting Payment by the buyer (guest checkout): checkout created"
+    )
 
     # A French business with a valid VAT number: reverse charge, no VAT, its reason and number shown.
     page = order_page(fr_html)
@@ -155,6 +158,16 @@ async def test_staff_refund_one_paid_order_and_cancel_another_with_their_reasons
         # A cancelled order was refunded by its cancellation.
         refused = await row_action(staff, "orders", "refund", cancelled, csrf, reason="twice")
         assert refused.status_code == 400 and "INVALID_TRANSITION" in refused.text, refused.text
+        refunded_page = order_page((await open_page(staff, "/admin/orders/detail", pk=refunded)).text)
+        cancelled_page = order_page((await open_page(staff, "/admin/orders/detail", pk=cancelled)).text)
+    # The history names who made each change (the staff member by name and address, escaped), not
+    # the ids it records.
+    staff_member = "Ada Shopper <boss@example.com> (staff)"
+    history = [line.split(" UTC ", 1)[1] for line in refunded_page.lines["history"]]
+    assert history[0] == "Awaiting Payment by the buyer (guest checkout): checkout created"
+    assert history[1].startswith("Awaiting Payment → Paid by Stripe")
+    assert history[-1] == f"Paid → Refunded by {staff_member}: Damaged <box>"
+    assert cancelled_page.lines["history"][-1].endswith(f" UTC Paid → Cancelled by {staff_member}: cancelled")
     rows = await sql(
         database_url,
         "SELECT o.number, o.status, h.to_status, h.reason, h.actor FROM orders o"
@@ -271,3 +284,20 @@ async def test_a_paid_order_without_a_payment_to_refund_is_not_offered_refund(
         assert offered_actions(page) == OFFERED["PAID"] - {"refund"}
         rows = listed_actions((await open_page(staff, "/admin/orders/list", q="nopayment@example.com")).text)
         assert rows[str(order["number"])] - {"view"} == OFFERED["PAID"] - {"refund"}
+
+
+def test_history_actors_are_named_for_staff_and_ids_kept_when_the_user_is_gone() -> None:
+    ada = UserRow(id=7, email="ada@shop.example", name="Ada Admin", is_staff=True)
+    bob = UserRow(id=8, email="bob@example.com", name="", is_staff=False)
+    users = {7: ada, 8: bob}
+    assert actor_name("staff:7", users) == "Ada Admin <ada@shop.example> (staff)"
+    assert actor_name("staff:8", users) == "bob@example.com (staff)"  # no name: the address alone
+    assert actor_name("user:8", users) == "the customer bob@example.com"
+    assert actor_name("staff:9", users) == "staff:9"  # not found: what the history recorded
+    assert actor_name("system", users) == "the shop (automatically)"
+    assert [actor_user_id(actor) for actor in ("staff:7", "user:8", "stripe", "staff:x")] == [
+        7,
+        8,
+        None,
+        None,
+    ]
