@@ -6,6 +6,10 @@ sandbox's pay: the signed payment webhook), and reads the server process's CPU t
 (every thread, from /proc schedstat) before and after each step. After each pay it waits for the
 order's jobs (e-mail) to settle and counts that as "after pay" (and likewise after checkout); the idle CPU of the same wait
 (without an order) is measured first and subtracted. Medians in ms of CPU per step.
+
+Then as many orders again back to back, without waits: their CPU per order, jobs included. On this
+machine that is about half the sum of the steps, which each pay a wake-up cost after a wait (see
+`back_to_back`); a server under load pays the back-to-back price.
 """
 
 from __future__ import annotations
@@ -113,6 +117,33 @@ def measure(url: str, pid: int, variants: list[str], orders: int) -> dict[str, l
     return steps
 
 
+def back_to_back(url: str, pid: int, variants: list[str], orders: int) -> float:
+    """Seconds of server CPU per paid order when orders follow one another without a pause (their
+    jobs included, the process's idle CPU over as long subtracted).
+
+    The per-step figures of `measure` are taken after 0.25 s waits, and on this machine a process
+    that has just idled pays a wake-up cost on each request (a hello-world Starlette answer costs
+    85 µs back to back and about 450 µs after 0.25 s idle): those figures overstate what an order
+    costs a busy server, which this one does not.
+    """
+    process = psutil.Process(pid)
+    with httpx.Client(base_url=url, timeout=30) as client:
+        before, started = _cpu(process), time.monotonic()
+        for buyer in range(400_000, 400_000 + orders):
+            headers = {"X-Forwarded-For": buyer_address(buyer)}
+            cart = graphql.new_cart(client, variants[buyer % len(variants)], headers)
+            body = workloads.body(workloads.CHECKOUT, cartToken=cart, email=f"hot{buyer}@example.com")
+            created = graphql.payload(graphql.post(client, body, headers), "checkoutCreate")
+            paid = client.post(urlsplit(created["checkoutUrl"]).path + "/pay", headers=headers)
+            assert paid.status_code in (200, 303), paid.status_code
+        time.sleep(2 * SETTLE)  # the last orders' jobs
+        used, elapsed = _cpu(process) - before, time.monotonic() - started
+        idle_before = _cpu(process)
+        time.sleep(2.0)
+        idle_rate = (_cpu(process) - idle_before) / 2.0
+    return (used - idle_rate * elapsed) / orders
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=100)
@@ -137,6 +168,7 @@ def main() -> None:
             if spy is not None:
                 spy.send_signal(signal.SIGINT)
                 spy.wait()
+            hot = back_to_back(server.url, server.process.pid, variants, args.orders)
     statements = []
     for key, (query, calls) in after.items():
         calls -= before.get(key, ("", 0))[1]
@@ -163,6 +195,7 @@ def main() -> None:
     print(
         f"{'order':10} mean {total * 1000:6.2f} ms CPU (idle {idle * 1000:.2f} ms per {SETTLE} s subtracted)"
     )
+    print(f"{'order':10} back to back {hot * 1000:6.2f} ms CPU, jobs included (no waits: no wake-up costs)")
 
 
 if __name__ == "__main__":
