@@ -28,6 +28,7 @@ class Row:
     failed: bool = False
     # The statements behind `statements`, one by one, under a label each.
     counts: list[tuple[str, StatementCount]] = field(default_factory=list)
+    job_worker_apart: bool = False  # measured with the job worker apart, whatever the report's topology
 
 
 _JOB_WORKER = {
@@ -89,7 +90,7 @@ class Report:
         note = "; ".join(filter(None, [row.note, *problems]))
         cpu = "/".join(
             f"{share * 100:.0f}" for share in (usage.server, usage.postgres, usage.generator, usage.other)
-        ) + (f" +w{usage.worker * 100:.0f}" if self.job_worker == "separate" else "")
+        ) + (f" +w{usage.worker * 100:.0f}" if self.job_worker == "separate" or row.job_worker_apart else "")
         cells = [
             row.name,
             f"{load.requests_per_second:,.0f}",

@@ -28,7 +28,7 @@ from bench.cart import NAME as CART_NAME
 from bench.cart import run_cart
 from bench.ceilings import run_hand_written, run_hello
 from bench.checkout import run_checkout
-from bench.loadgen import choose_generator
+from bench.loadgen import Generator, choose_generator
 from bench.measure import Measurer, Plan
 from bench.processes import GENERATOR_CPU, ROOT, AppServer, app_server, pin
 from bench.reads import reads, run_read
@@ -91,7 +91,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--only",
         default="",
-        help="comma-separated parts to run: reads, cart, checkout, day, apq, fanout, ceilings (default all)",
+        help="comma-separated parts to run: reads, cart, checkout, day, day-apart, apq, fanout, ceilings"
+        " (default all; day-apart: workload 6 again on a server whose jobs run in a worker apart)",
     )
     parser.add_argument(
         "--fanout", default=None,
@@ -220,12 +221,31 @@ def run(args: argparse.Namespace) -> Report:
             worker_pid = server.worker.pid if server.worker is not None else None
             benchmark(server, report, Measurer(generator, plan, log, server.postgres, worker_pid), only)
             log("stopping the server")
+        if args.job_worker == "in-process" and (not only or "day-apart" in only):
+            report.rows += guarded(
+                f"{DAY_NAME}; job worker apart)", lambda: day_apart(plan, generator, data_dir)
+            )
         report.details += details(report, server_log)
         if not only or "fanout" in only:
             report.details += fanout(args, report)
         return report
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def day_apart(plan: Plan, generator: Generator, data_dir: Path) -> list[Row]:
+    """Workload 6 on a fresh server of the deployed topology (compose.yaml): `RUN_WORKER=off` and
+    `python main.py worker` beside it, pinned to CPU 1 with the generator. The rows of the run's own
+    server keep the demo's topology (jobs inside it), so that they compare with earlier runs."""
+    log("starting a server whose jobs run in a worker apart (as deployed), for workload 6 again")
+    with app_server(data_dir / "apart", data_dir / "apart.log", "separate") as server:
+        assert server.worker is not None
+        pgstats.enable(server.postgres.dsn(pgstats.STATS_DATABASE))
+        measurer = Measurer(generator, plan, log, server.postgres, server.worker.pid)
+        with httpx.Client(base_url=server.url, timeout=120) as client:
+            rows = run_storefront_day(server, client, measurer, apart=True)
+        log("stopping that server")
+    return rows
 
 
 def fanout(args: argparse.Namespace, report: Report) -> list[str]:

@@ -174,7 +174,12 @@ def _hit_ratio(server: AppServer, measurer: Measurer, spec: LoadSpec) -> tuple[f
     return max(0.0, 1 - misses / max(result.requests, 1)), result.requests
 
 
-def run_storefront_day(server: AppServer, client: httpx.Client, measurer: Measurer) -> list[Row]:
+def run_storefront_day(
+    server: AppServer, client: httpx.Client, measurer: Measurer, apart: bool = False
+) -> list[Row]:
+    """The day without orders, then with them. `apart`: the server's jobs run in a worker of their
+    own (bench.processes.app_server's "separate"), said in the rows' names."""
+    topology = "; job worker apart" if apart else ""
     app_dsn = server.postgres.dsn(pgstats.APP_DATABASE, pgstats.BENCH_ROLE)
     variants = order_variants(app_dsn)
     reads = pool(client)
@@ -190,17 +195,23 @@ def run_storefront_day(server: AppServer, client: httpx.Client, measurer: Measur
         seconds = time.monotonic() - started
     ratio = day.load.requests_per_second / max(pure.load.requests_per_second, 1)
     return [
-        _row(f"{NAME}, no orders)", pure, f"cache hit ratio {pure_hits:.1%}; {len(reads)} distinct reads"),
         _row(
-            f"{NAME} + {ORDERS_PER_SECOND} checkouts/s paid)",
+            f"{NAME}, no orders{topology})",
+            pure,
+            f"cache hit ratio {pure_hits:.1%}; {len(reads)} distinct reads",
+            apart=apart,
+        ),
+        _row(
+            f"{NAME} + {ORDERS_PER_SECOND} checkouts/s paid{topology})",
             day,
             f"cache hit ratio {day_hits:.1%}; {ratio:.0%} of the row above;"
             f" orders: {flow.paid / seconds:.1f} paid/s ({flow.paid} paid, {flow.failed} failed,"
             f" {flow.started} started{'; first failure: ' + flow.first_error if flow.first_error else ''})",
             failed=flow.failed > flow.started // 10,
+            apart=apart,
         ),
     ]
 
 
-def _row(name: str, measured: Measured, note: str, failed: bool = False) -> Row:
-    return Row(name, measured, "", note, failed=failed)
+def _row(name: str, measured: Measured, note: str, failed: bool = False, apart: bool = False) -> Row:
+    return Row(name, measured, "", note, failed=failed, job_worker_apart=apart)
