@@ -44,9 +44,14 @@ def actor_of(reader: Viewer | None) -> str:
     return f"staff:{reader.id}" if reader.is_staff else f"user:{reader.id}"
 
 
-# The other actors the order history records: the payment provider's webhook (domain.payment_events)
-# and the shop's own jobs (reservation expiry, a failed payment session).
-_NAMED = {"guest": "the buyer (guest checkout)", "system": "the shop (automatically)", "stripe": "Stripe"}
+# The other actors the order history records: the payment provider's webhook (domain.payment_events;
+# recorded as "stripe", also for the sandbox's events, which take the same path) and the shop's own
+# jobs (reservation expiry, a failed payment session).
+_NAMED = {
+    "guest": "the buyer (guest checkout)",
+    "system": "the shop (automatically)",
+    "stripe": "the payment provider (webhook)",
+}
 
 
 def actor_user_id(actor: str) -> int | None:
@@ -57,7 +62,8 @@ def actor_user_id(actor: str) -> int | None:
 
 def actor_name(actor: str, users: dict[int, UserRow]) -> str:
     """An actor as staff read it: "Ada Admin <ada@shop.example> (staff)", "the customer
-    bob@example.com", "Stripe"; the recorded actor itself when the user is not in `users`."""
+    bob@example.com", "the payment provider (webhook)"; the recorded actor itself when the user
+    is not in `users`."""
     user_id = actor_user_id(actor)
     user = users.get(user_id) if user_id is not None else None
     if user is None:

@@ -165,7 +165,7 @@ async def test_staff_refund_one_paid_order_and_cancel_another_with_their_reasons
     staff_member = "Ada Shopper <boss@example.com> (staff)"
     history = [line.split(" UTC ", 1)[1] for line in refunded_page.lines["history"]]
     assert history[0] == "Awaiting Payment by the buyer (guest checkout): checkout created"
-    assert history[1].startswith("Awaiting Payment → Paid by Stripe")
+    assert history[1].startswith("Awaiting Payment → Paid by the payment provider (webhook)")
     assert history[-1] == f"Paid → Refunded by {staff_member}: Damaged <box>"
     assert cancelled_page.lines["history"][-1].endswith(f" UTC Paid → Cancelled by {staff_member}: cancelled")
     rows = await sql(
