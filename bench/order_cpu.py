@@ -34,7 +34,7 @@ from bench import graphql, pgstats, workloads
 from bench.checkout import buyer_address
 from bench.processes import app_server
 from bench.profile import py_spy
-from bench.storefront_day import order_variants
+from bench.storefront_day import order_variants, paid_order
 
 SETTLE = 0.25  # seconds for an order's jobs to run after its payment
 
@@ -124,18 +124,13 @@ def back_to_back(url: str, pid: int, variants: list[str], orders: int) -> float:
     The per-step figures of `measure` are taken after 0.25 s waits, and on this machine a process
     that has just idled pays a wake-up cost on each request (a hello-world Starlette answer costs
     85 µs back to back and about 450 µs after 0.25 s idle): those figures overstate what an order
-    costs a busy server, which this one does not.
+    costs a busy server, which this one does not. The orders are workload 6's (`paid_order`).
     """
     process = psutil.Process(pid)
     with httpx.Client(base_url=url, timeout=30) as client:
         before, started = _cpu(process), time.monotonic()
         for buyer in range(400_000, 400_000 + orders):
-            headers = {"X-Forwarded-For": buyer_address(buyer)}
-            cart = graphql.new_cart(client, variants[buyer % len(variants)], headers)
-            body = workloads.body(workloads.CHECKOUT, cartToken=cart, email=f"hot{buyer}@example.com")
-            created = graphql.payload(graphql.post(client, body, headers), "checkoutCreate")
-            paid = client.post(urlsplit(created["checkoutUrl"]).path + "/pay", headers=headers)
-            assert paid.status_code in (200, 303), paid.status_code
+            paid_order(client, variants[buyer % len(variants)], buyer, f"hot{buyer}@example.com")
         time.sleep(2 * SETTLE)  # the last orders' jobs
         used, elapsed = _cpu(process) - before, time.monotonic() - started
         idle_before = _cpu(process)

@@ -100,6 +100,18 @@ def order_variants(app_dsn: str) -> list[str]:
     return [workloads.global_id("ProductVariant", row["id"]) for row in rows]
 
 
+def paid_order(client: httpx.Client, variant: str, buyer: int, email: str) -> None:
+    """One order as the flow places it, from the buyer's own address: a cart holding the variant,
+    `checkoutCreate`, and the sandbox's pay (the signed payment webhook)."""
+    headers = {"X-Forwarded-For": buyer_address(buyer)}
+    cart = graphql.new_cart(client, variant, headers)
+    body = workloads.body(workloads.CHECKOUT, cartToken=cart, email=email)
+    created = graphql.payload(graphql.post(client, body, headers), "checkoutCreate")
+    paid = client.post(urlsplit(created["checkoutUrl"]).path + "/pay", headers=headers)
+    if paid.status_code not in (200, 303):
+        raise RuntimeError(f"pay: {paid.status_code}")
+
+
 class OrderFlow:
     """Checkouts started at a steady rate from a thread pool, each paid at once (sandbox)."""
 
@@ -138,15 +150,8 @@ class OrderFlow:
     def _order(self, client: httpx.Client, buyer: int) -> None:
         with self._lock:
             self.started += 1
-        headers = {"X-Forwarded-For": buyer_address(buyer)}
         try:
-            variant = self.variants[buyer % len(self.variants)]
-            cart = graphql.new_cart(client, variant, headers)
-            body = workloads.body(workloads.CHECKOUT, cartToken=cart, email=f"day{buyer}@example.com")
-            created = graphql.payload(graphql.post(client, body, headers), "checkoutCreate")
-            paid = client.post(urlsplit(created["checkoutUrl"]).path + "/pay", headers=headers)
-            if paid.status_code not in (200, 303):
-                raise RuntimeError(f"pay: {paid.status_code}")
+            paid_order(client, self.variants[buyer % len(self.variants)], buyer, f"day{buyer}@example.com")
             with self._lock:
                 self.paid += 1
         except Exception as error:
