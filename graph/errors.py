@@ -67,6 +67,16 @@ def log_unexpected_errors(errors: list[GraphQLError]) -> None:
             )
 
 
+def _answered(error: GraphQLError) -> GraphQLError:
+    """An error for the client, without the frames it was raised through: they referred to the
+    operation that holds the error (a reference cycle, which would keep the whole request alive
+    until a full garbage collection; tests/test_request_garbage.py). Nothing logs these."""
+    error.__traceback__ = None
+    if error.original_error is not None:
+        error.original_error.__traceback__ = None
+    return error
+
+
 class MaskUnexpectedErrors(SchemaExtension):
     """Replace unexpected errors with a generic message and the request id."""
 
@@ -89,7 +99,9 @@ class MaskUnexpectedErrors(SchemaExtension):
         result = self.execution_context.result
         if result is None or not result.errors:
             return
-        result.errors = [self._mask(error) if is_unexpected(error) else error for error in result.errors]
+        result.errors = [
+            self._mask(error) if is_unexpected(error) else _answered(error) for error in result.errors
+        ]
 
     def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
         # Each event of a subscription is sent before the operation ends: mask it on its way out.
