@@ -67,6 +67,8 @@ async def current_user(info: Info) -> UserRow | None:
     if isinstance(context.request, WebSocket):
         return await _look_up(context)
     if context.viewer_lookup is None:
+        if _credentials(context) is None:  # a guest: nothing to look up, no task to run
+            return None
         context.viewer_lookup = asyncio.ensure_future(_look_up(context))
     return await context.viewer_lookup
 
