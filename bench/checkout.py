@@ -231,8 +231,8 @@ def run_checkout(server: AppServer, client: httpx.Client, measurer: Measurer) ->
     name = f"5. checkout, {plan.buyers} buyers for {plan.units} units"
     measurer.log(name)
     if plan.warmup > 0:
-        # As every workload warms up: a first burst on a fresh server costs twice the CPU of the
-        # next ones (each of the pool's connections prepares the checkout's statements on first
+        # As every workload warms up: a first burst on a fresh server costs a fifth to a half more
+        # CPU than the next ones (each of the pool's connections prepares the checkout's statements on first
         # use), which a running shop paid long ago. On a variant of its own; its answers are checked
         # the same way, not counted.
         warm, _ = run_round(server, client, measurer, plan.checkout_rounds, warm_up=True)
