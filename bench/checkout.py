@@ -232,9 +232,9 @@ def run_checkout(server: AppServer, client: httpx.Client, measurer: Measurer) ->
     measurer.log(name)
     if plan.warmup > 0:
         # As every workload warms up: a first burst on a fresh server costs a fifth to a half more
-        # CPU than the next ones (each of the pool's connections prepares the checkout's statements on first
-        # use), which a running shop paid long ago. On a variant of its own; its answers are checked
-        # the same way, not counted.
+        # CPU than the next ones (falling round after round, as it would while more of the pool's
+        # connections have prepared the checkout's statements), which a running shop paid long
+        # ago. On a variant of its own; its answers are checked the same way, not counted.
         warm, _ = run_round(server, client, measurer, plan.checkout_rounds, warm_up=True)
         if warm.verdict(plan.units) != "nothing oversold":
             raise RuntimeError(f"the warm-up burst oversold or lost units: {warm}")

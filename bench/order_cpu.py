@@ -151,8 +151,8 @@ def main() -> None:
             measure(server.url, server.process.pid, variants, 20)  # warm-up
             spy = None
             if args.profile:
-                command = [py_spy(), "record", "--pid", str(server.process.pid), "--rate", "120",
-                           "--format", "raw", "--output", args.profile]  # fmt: skip
+                command = [py_spy(), "record", "--pid", str(server.process.pid), "--rate", "500",
+                           "--format", "raw", "--nonblocking", "--output", args.profile]  # fmt: skip
                 spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 time.sleep(1)
             stats_dsn = server.postgres.dsn(pgstats.STATS_DATABASE, pgstats.BENCH_ROLE)

@@ -3,7 +3,7 @@
 A request kept alive by a cycle waits for the garbage collector, and with it everything it
 reached; under load the oldest generation then filled with hundreds of finished requests, and
 the collection that freed them paused every request in flight for tens of milliseconds
-(graph/execution.py, `helpers_holding_weakly`). Checked with the collector off while the
+(graph/execution.py, `helpers_holding_weakly`; graph/errors.py, `_answered`). Checked with the collector off while the
 requests run, then one collection that keeps what it finds (gc.DEBUG_SAVEALL).
 """
 
