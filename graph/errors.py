@@ -105,9 +105,12 @@ class MaskUnexpectedErrors(SchemaExtension):
 
     def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
         # Each event of a subscription is sent before the operation ends: mask it on its way out.
+        # (Logged already: the schema's process_errors sees every result first, resolvers.schema.)
         errors = getattr(result, "errors", None)
         if errors:
-            result.errors = [self._mask(error) if is_unexpected(error) else error for error in errors]  # type: ignore[union-attr]
+            result.errors = [  # type: ignore[union-attr]
+                self._mask(error) if is_unexpected(error) else _answered(error) for error in errors
+            ]
         yield
 
     @staticmethod

@@ -154,6 +154,22 @@ def _order(row: Any) -> OrderRow:
 # An insert built once, its values given at execution (the columns are those of the parameters).
 _APPEND_HISTORY = insert(history).returning(*_history_columns)
 _LOCK_ORDER = select(*_order_columns).where(orders.c.id == bindparam("order_id")).with_for_update()
+# Recorded once per checkout, built once too (its values given at execution).
+_SET_PAYMENT_SESSION = (
+    update(orders)
+    .where(
+        orders.c.id == bindparam("order_id"),
+        orders.c.payment_session_id.is_(None) | (orders.c.payment_session_id == bindparam("session_id")),
+    )
+    .values(
+        payment_session_id=bindparam("session_id"),
+        payment_url=bindparam("new_payment_url"),
+        success_url=bindparam("new_success_url"),
+        cancel_url=bindparam("new_cancel_url"),
+        updated_at=func.now(),
+    )
+    .returning(*_order_columns)
+)
 # An order's lines as one JSON array of arrays (columns in OrderLineRow's order, lines by id), to
 # read with the order in the same statement: lines never change once the order is placed.
 _LINES_JSON = type_coerce(
@@ -437,23 +453,14 @@ async def set_payment_session(
 ) -> OrderRow | None:
     """Record the session of an order once; a second identical call (an idempotent retry) records
     it again. Answers the order as it now is, or None when it has another session (not changed)."""
-    row = (
-        await conn.execute(
-            update(orders)
-            .where(
-                orders.c.id == order_id,
-                (orders.c.payment_session_id.is_(None)) | (orders.c.payment_session_id == session_id),
-            )
-            .values(
-                payment_session_id=session_id,
-                payment_url=url,
-                success_url=success_url,
-                cancel_url=cancel_url,
-                updated_at=func.now(),
-            )
-            .returning(*_order_columns)
-        )
-    ).first()
+    params = {
+        "order_id": order_id,
+        "session_id": session_id,
+        "new_payment_url": url,
+        "new_success_url": success_url,
+        "new_cancel_url": cancel_url,
+    }
+    row = (await conn.execute(_SET_PAYMENT_SESSION, params)).first()
     return _order(row) if row else None
 
 

@@ -3,8 +3,9 @@
 A request kept alive by a cycle waits for the garbage collector, and with it everything it
 reached; under load the oldest generation then filled with hundreds of finished requests, and
 the collection that freed them paused every request in flight for tens of milliseconds
-(graph/execution.py, `helpers_holding_weakly`; graph/errors.py, `_answered`). Checked with the collector off while the
-requests run, then one collection that keeps what it finds (gc.DEBUG_SAVEALL).
+(graph/execution.py, `helpers_holding_weakly`; graph/errors.py, `_answered`). Checked with the
+collector off while the requests run, then one collection that keeps what it finds
+(gc.DEBUG_SAVEALL).
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
+from graphql import GraphQLError
 from starlette.requests import Request
+from strawberry.types import ExecutionResult
 
 from graph.context import Context
+from graph.errors import Forbidden, MaskUnexpectedErrors
 from graph.library_internals import ExecutionContextBase
 from tests.shop import checkout, new_cart, paid_order, variant_with_stock
 from tests.support import graphql
@@ -69,3 +73,22 @@ async def test_finished_requests_leave_nothing_to_collect(
     # Each of these requests is freed as it ends: there is nothing of them for the collector.
     left = leftovers()
     assert left == [], repr(left)
+
+
+def test_a_subscription_events_client_error_is_sent_without_its_frames() -> None:
+    """A subscription's events leave through the extension's per-result hook, not through the
+    operation's: a client's error there loses the frames it was raised through as well."""
+    original = Forbidden()
+    try:
+        raise original
+    except Forbidden as raised:
+        error = GraphQLError(raised.message, original_error=raised)
+        error.__traceback__ = raised.__traceback__
+    assert original.__traceback__ is not None
+    event = ExecutionResult(data=None, errors=[error])
+    hook = MaskUnexpectedErrors().on_stream_result(event)
+    next(hook)  # up to the event's sending: the masking is done
+    hook.close()
+    (sent,) = event.errors or []
+    assert sent.message == "You are not allowed to do this." and sent.original_error is original
+    assert sent.__traceback__ is None and original.__traceback__ is None
