@@ -266,8 +266,8 @@ async def _create_order(
         return CheckoutResult(problems=problems)
     await notifications.order_changed(conn, order.id, OrderStatus.AWAITING_PAYMENT.value)
     # The reservation comes last: the variants' row locks are held only from here to the commit,
-    # so concurrent checkouts of one variant queue on it for three round trips (lock, update, commit),
-    # not the whole order.
+    # so concurrent checkouts of one variant queue on it for two round trips (the update, the
+    # commit; three for a cart of several variants: lock, update, commit), not the whole order.
     quantities: dict[int, int] = {}
     for line in lines:
         quantities[line.variant_id] = quantities.get(line.variant_id, 0) + line.quantity
