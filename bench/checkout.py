@@ -211,12 +211,15 @@ def run_round(
 
 def _spy(pid: int, number: int) -> subprocess.Popen[bytes] | None:
     """BENCH_CHECKOUT_PROFILE=PREFIX: py-spy records the server during each round's burst only
-    (collapsed stacks at 1,000 Hz in PREFIX.<round>.txt; `.venv/bin/pip install py-spy`)."""
+    (collapsed stacks at 1,000 Hz in PREFIX.<round>.txt; `.venv/bin/pip install py-spy`).
+    Without pausing the server for each sample (--nonblocking): paused, the burst took twice the
+    CPU and three times as long, so the profile was of another burst. Some stacks come out cut
+    short (read while they changed); the rest are the burst as it runs."""
     prefix = os.environ.get("BENCH_CHECKOUT_PROFILE")
     if not prefix:
         return None
     out = f"{prefix}.{number + 1}.txt"
-    arguments = ["record", "--pid", str(pid), "--rate", "1000", "--format", "raw", "-o", out]
+    arguments = ["record", "--pid", str(pid), "--rate", "1000", "--nonblocking", "--format", "raw", "-o", out]
     spy = subprocess.Popen([py_spy(), *arguments], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1.0)  # py-spy attaches
     return spy
