@@ -307,6 +307,19 @@ async def test_an_out_of_stock_variant_cannot_be_added(
     # Stock that runs out while the page is open: the server refuses, the shopper is told.
     available = page.locator('input[name="variant"]:checked')
     chosen = await available.get_attribute("value")
+    chosen_label = page.locator("label.variant", has=page.locator(f'input[value="{chosen}"]'))
+    await expect(chosen_label).to_contain_text("3 in stock")
+    await sql(
+        database_url,
+        "UPDATE product_variants SET stock = 1 WHERE id = :id",
+        id=int(base64.b64decode(chosen).decode().split(":")[1]),
+    )
+    await page.get_by_label("Quantity").fill("2")
+    await page.get_by_role("button", name="Add to cart").click()
+    await expect(page.get_by_role("alert")).to_contain_text("is left now")
+    await expect(chosen_label).to_contain_text("1 in stock")
+    await expect(available).to_have_attribute("value", chosen)
+    await page.get_by_label("Quantity").fill("1")
     await sql(
         database_url,
         "UPDATE product_variants SET stock = 0, reserved = 0 WHERE product_id = "
@@ -314,7 +327,15 @@ async def test_an_out_of_stock_variant_cannot_be_added(
         id=item.pk,
     )
     await page.get_by_role("button", name="Add to cart").click()
-    await expect(page.get_by_role("alert")).to_contain_text("available")
+    # Told in the shopper's words (the variant's name, not its SKU), and the page shows the stock
+    # as it is now without a reload: nothing left to choose, the button says so.
+    await expect(page.get_by_role("alert")).to_contain_text("sold out while you were looking")
+    await expect(page.get_by_role("alert")).not_to_contain_text("available")
+    await expect(page.locator("label.variant", has=page.locator(f'input[value="{chosen}"]'))).to_contain_text(
+        "Out of stock"
+    )
+    await expect(page.locator('input[name="variant"]:enabled')).to_have_count(0)
+    await expect(page.get_by_role("button", name="Out of stock")).to_be_disabled()
     await shots.take(page, "refused")
     assert chosen and chosen != item.variant_id
     assert await sql(database_url, "SELECT count(*) AS n FROM cart_lines") == [(0,)]

@@ -54,7 +54,7 @@ export async function productView(main, slug) {
         <h1>${product.name}</h1>
         <p>${product.description}</p>
         <form id="add-form" novalidate>
-          <fieldset>
+          <fieldset id="variants">
             <legend>Choose a variant</legend>
             ${product.variants.map((v) => variantOption(v, v === firstAvailable))}
           </fieldset>
@@ -84,6 +84,34 @@ export async function productView(main, slug) {
     const variant = product.variants.find((v) => v.id === event.target.value);
     quantity.max = String(Math.min(variant.quantityAvailable, MAX_QUANTITY));
   });
+  // Re-reads the product and redraws its variants (stock, what can be chosen, the quantity's
+  // bound); the shopper's variant stays chosen while any of it is left. Returns the notice.
+  async function restock(variantId) {
+    let fresh;
+    try {
+      fresh = (await gql(PRODUCT, { slug })).product;
+    } catch (error) {
+      return errorText(error);
+    }
+    if (!fresh) return "This product is no longer for sale.";
+    product = fresh;
+    const wanted = product.variants.find((v) => v.id === variantId);
+    const chosen = wanted?.quantityAvailable > 0 ? wanted : product.variants.find((v) => v.quantityAvailable > 0);
+    main.querySelector("#variants").innerHTML = String(
+      html`<legend>Choose a variant</legend>${product.variants.map((v) => variantOption(v, v === chosen))}`,
+    );
+    quantity.max = String(Math.min(chosen?.quantityAvailable || 1, MAX_QUANTITY));
+    const button = main.querySelector("#add-button");
+    button.textContent = chosen ? "Add to cart" : "Out of stock";
+    if (!chosen) button.dataset.soldOut = "true";
+    const name = wanted ? wanted.name : "This variant";
+    const left = wanted?.quantityAvailable || 0;
+    if (left > 0) return `Only ${left} of ${name} ${left === 1 ? "is" : "are"} left now. Choose up to ${left}.`;
+    return chosen
+      ? `Sorry, ${name} sold out while you were looking. Other variants are still in stock.`
+      : `Sorry, ${name} sold out while you were looking.`;
+  }
+
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const variantId = form.querySelector('input[name="variant"]:checked')?.value;
@@ -106,7 +134,10 @@ export async function productView(main, slug) {
         session.cartToken = null; // that cart was checked out or has expired: start a new one
         ({ cartLinesAdd } = await gql(ADD, { cartToken: null, lines }));
       }
-      if (cartLinesAdd.userErrors.length) {
+      if (cartLinesAdd.userErrors.some((e) => e.code === "OUT_OF_STOCK")) {
+        // Stock changed since the page was shown: show what is on sale now, and say so plainly.
+        result.innerHTML = String(notice("error", await restock(variantId)));
+      } else if (cartLinesAdd.userErrors.length) {
         result.innerHTML = String(notice("error", userErrorText(cartLinesAdd.userErrors)));
       } else {
         if (!session.auth) session.cartToken = cartLinesAdd.cart.token;
@@ -117,7 +148,7 @@ export async function productView(main, slug) {
     } catch (error) {
       result.innerHTML = String(notice("error", errorText(error)));
     } finally {
-      button.disabled = false;
+      button.disabled = button.dataset.soldOut === "true";
     }
   });
 }
