@@ -16,7 +16,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
 from app.graphql import GraphQLApp
-from app.lean_page import LeanCatalogPage
+from app.lean_paths import LeanPaths
 from core import metrics, pii
 from core.catalog_cache import CATALOG_CHANNEL, CatalogCache, CatalogCacheMiddleware
 from core.cors import Cors
@@ -153,7 +153,7 @@ def create_app(
             Route(
                 "/graphql",
                 with_persisted_queries(
-                    CatalogCacheMiddleware(LeanCatalogPage(graphql, schema, settings), catalog_cache),
+                    CatalogCacheMiddleware(LeanPaths(graphql, schema, settings), catalog_cache),
                     settings,
                 ),
                 methods=["GET", "POST"],

@@ -20,20 +20,7 @@ class GraphQLApp(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = TransportWSHandler
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
-        state = request.app.state
-        return Context(
-            request=request,
-            response=response,
-            engine=state.engine,
-            read_engine=state.read_engine,
-            catalog_engine=state.replica.catalog_engine() if state.replica else state.read_engine,
-            settings=state.settings,
-            jwt_secret=state.jwt_secret,
-            payments=state.payments,
-            order_events=state.order_events,
-            order_token_secret=state.order_token_secret,
-            json_fragments=not isinstance(request, WebSocket),
-        )
+        return request_context(request, response)
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
@@ -51,3 +38,21 @@ class GraphQLApp(GraphQL[Context, None]):
         if not isinstance(parsed, dict | list):
             raise HTTPException(400, "The request body must be a JSON object.")
         return parsed
+
+
+def request_context(request: Request | WebSocket, response: Response | WebSocket) -> Context:
+    """The resolvers' context of a request (strawberry's view, and app/lean_checkout.py)."""
+    state = request.app.state
+    return Context(
+        request=request,
+        response=response,
+        engine=state.engine,
+        read_engine=state.read_engine,
+        catalog_engine=state.replica.catalog_engine() if state.replica else state.read_engine,
+        settings=state.settings,
+        jwt_secret=state.jwt_secret,
+        payments=state.payments,
+        order_events=state.order_events,
+        order_token_secret=state.order_token_secret,
+        json_fragments=not isinstance(request, WebSocket),
+    )

@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     # A `products` page whose whole selection PostgreSQL builds is answered without strawberry's
     # view and executor (app/lean_page.py); same bytes, limits, errors and metrics.
     catalog_lean_page: bool = True
+    # checkoutCreate with a plain selection is answered without strawberry's view, executor and
+    # argument conversion (app/lean_checkout.py); same bytes, headers, errors and metrics.
+    checkout_lean_path: bool = True
     # The largest catalog CSV staff may upload in the dashboard (/admin/catalog-import/upload); every
     # other request body stays under core.http_guard.MAX_BODY_BYTES.
     catalog_upload_max_bytes: int = Field(default=50_000_000, ge=1_000_000, le=1_000_000_000)

@@ -52,3 +52,12 @@ class Context:
 
 
 Info = StrawberryInfo[Context, None]
+
+
+@dataclass(frozen=True, slots=True)
+class PlainInfo:
+    """All that the resolvers and their helpers read of strawberry's Info: its context. Given to a
+    resolver's function by a path that runs it without strawberry's executor (app/lean_checkout.py)."""
+
+    context: Context
+

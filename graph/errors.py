@@ -77,6 +77,16 @@ def _answered(error: GraphQLError) -> GraphQLError:
     return error
 
 
+def client_errors(errors: list[GraphQLError]) -> list[GraphQLError]:
+    """What a path that executes without strawberry's schema (app/lean_checkout.py) answers for
+    errors raised while executing: logged as the schema logs them (resolvers.schema), then masked
+    as MaskUnexpectedErrors masks them."""
+    log_unexpected_errors(errors)
+    return [
+        MaskUnexpectedErrors.mask(error) if is_unexpected(error) else _answered(error) for error in errors
+    ]
+
+
 class MaskUnexpectedErrors(SchemaExtension):
     """Replace unexpected errors with a generic message and the request id."""
 
@@ -95,12 +105,12 @@ class MaskUnexpectedErrors(SchemaExtension):
             if not is_unexpected(error):
                 raise
             log_unexpected_errors([error])
-            raise self._mask(error) from None
+            raise self.mask(error) from None
         result = self.execution_context.result
         if result is None or not result.errors:
             return
         result.errors = [
-            self._mask(error) if is_unexpected(error) else _answered(error) for error in result.errors
+            self.mask(error) if is_unexpected(error) else _answered(error) for error in result.errors
         ]
 
     def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
@@ -109,12 +119,12 @@ class MaskUnexpectedErrors(SchemaExtension):
         errors = getattr(result, "errors", None)
         if errors:
             result.errors = [  # type: ignore[union-attr]
-                self._mask(error) if is_unexpected(error) else _answered(error) for error in errors
+                self.mask(error) if is_unexpected(error) else _answered(error) for error in errors
             ]
         yield
 
     @staticmethod
-    def _mask(error: GraphQLError) -> GraphQLError:
+    def mask(error: GraphQLError) -> GraphQLError:
         request_id = current_request_id()
         return GraphQLError(
             f"Internal server error. Quote request id {request_id} when reporting it.",

@@ -35,10 +35,13 @@ class OperationMetrics(SchemaExtension):
         if result is not None:
             errors += list(getattr(result, "errors", None) or [])
             data = getattr(result, "data", None)
-        user_errors = _user_error_codes(data) if operation_type == "mutation" else []
-        metrics.graphql_operation(
-            context.operation_name, operation_type, (_code(error) for error in errors), user_errors
-        )
+        record(context.operation_name, operation_type, errors, data)
+
+
+def record(operation_name: str | None, operation_type: str, errors: list[GraphQLError], data: Any) -> None:
+    """One executed operation's metrics, from its errors (as answered) and its data."""
+    user_errors = _user_error_codes(data) if operation_type == "mutation" else []
+    metrics.graphql_operation(operation_name, operation_type, (_code(error) for error in errors), user_errors)
 
 
 def _code(error: GraphQLError) -> object:

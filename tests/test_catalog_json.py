@@ -401,11 +401,13 @@ def test_another_extension_switches_the_lean_path_off(settings: Settings) -> Non
     import strawberry
     from strawberry.extensions import SchemaExtension
 
+    from app.lean_paths import LeanPaths
     from resolvers.schema import Query, schema
 
     class Another(SchemaExtension):
         pass
 
-    assert lean_page.LeanCatalogPage(None, schema, settings).usable  # type: ignore[arg-type]
+    lean = LeanPaths(None, schema, settings)  # type: ignore[arg-type]
+    assert lean.usable and lean.page.usable and lean.checkout.usable
     other = strawberry.Schema(query=Query, extensions=[*schema.extensions, Another])
-    assert not lean_page.LeanCatalogPage(None, other, settings).usable  # type: ignore[arg-type]
+    assert not LeanPaths(None, other, settings).usable  # type: ignore[arg-type]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import strawberry
@@ -49,6 +49,20 @@ class AddressInput:
     state: str | None = None
     postal_code: str
     country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code.")
+
+
+def address_input_of(value: Mapping[str, Any]) -> AddressInput:
+    """An AddressInput from its value as graphql-core coerces it (schema names; optional fields
+    may be missing), as strawberry would build it (app/lean_checkout.py)."""
+    return AddressInput(
+        name=value["name"],
+        line1=value["line1"],
+        line2=value.get("line2"),
+        city=value["city"],
+        state=value.get("state"),
+        postal_code=value["postalCode"],
+        country=value["country"],
+    )
 
 
 def address_dict(address: AddressInput) -> dict[str, str | None]:
