@@ -60,4 +60,3 @@ class PlainInfo:
     resolver's function by a path that runs it without strawberry's executor (app/lean_checkout.py)."""
 
     context: Context
-
