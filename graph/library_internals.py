@@ -99,7 +99,7 @@ def graphql_core_schema(context: ExecutionContext) -> GraphQLSchema:
 
 
 def graphql_core_schema_of(schema: Any) -> GraphQLSchema:
-    """The graphql-core schema a strawberry schema executes with (app.lean_page)."""
+    """The graphql-core schema a strawberry schema executes with (app.lean_paths)."""
     return schema._schema  # type: ignore[no-any-return]
 
 

@@ -312,7 +312,7 @@ def _too_large(error: GraphQLError, limits: QueryLimits) -> GraphQLError:
 def passes_before_validation(
     document: DocumentNode, variables: object, operation_name: str | None, limits: QueryLimits
 ) -> bool:
-    """Whether OperationLimits.on_validate lets this request through to validation (app.lean_page:
+    """Whether OperationLimits.on_validate lets this request through to validation (app.lean_request:
     a request it would refuse takes the standard path, which answers the error)."""
     operations = sum(isinstance(node, OperationDefinitionNode) for node in document.definitions)
     if operations > 1 and operation_name is None:
