@@ -44,6 +44,7 @@ _FILTER_FIELDS = {
     "maxPrice": "max_price",
     "inStock": "in_stock",
 }
+
 answered = [0]  # requests this path answered, in this process (tests look)
 
 
