@@ -55,7 +55,7 @@ from starlette.types import Scope
 from app.graphql import request_context
 from app.lean_request import Operation
 from core.settings import Settings
-from graph.common.types import address_input_of
+from graph.common.types import AddressInput, address_input_of
 from graph.context import PlainInfo
 from graph.errors import client_errors
 from graph.library_internals import reads_plain_attribute, strawberry_field
@@ -263,9 +263,8 @@ class _Prepared:
             data = {}
             for root_key, typename in self.root:
                 data[root_key] = _complete(self.selection, payload) if typename is None else typename
-        except (
-            Exception
-        ) as raised:  # the field is non-null: the whole `data` is null, as the executor answers
+        except Exception as raised:
+            # checkoutCreate is non-null: the whole `data` is null, as the executor answers
             errors = client_errors([located_error(raised, [self.node], [key])])
             data = None
         record(self.operation.name, "mutation", errors, data)
@@ -283,5 +282,5 @@ class _Prepared:
         return response
 
 
-def _address(value: Any) -> Any:
+def _address(value: Any) -> AddressInput | None:
     return None if value is None else address_input_of(value)

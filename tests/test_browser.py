@@ -18,6 +18,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
+from app import lean_checkout
 from app.factory import create_app
 from core.settings import Settings
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, Shots, foreign_storefront, listening_socket, serving
@@ -175,9 +176,12 @@ async def test_guest_buys_two_items_and_the_order_page_turns_paid_by_itself(
     await shots.take(page, "cart")
     await page.get_by_role("link", name="Check out").click()
     await shots.take(page, "checkout")
+    lean_before = lean_checkout.answered[0]
     await fill_checkout(page, "guest@example.com")
 
     await page.wait_for_url(f"{store}/sandbox/checkout/*")
+    # The storefront's checkout selection is one app/lean_checkout.py answers (README, issue 18).
+    assert lean_checkout.answered[0] == lean_before + 1
     await shots.take(page, "sandbox")
     watcher, order_id = await watch_order(context, store)
     await shots.take(watcher, "order-awaiting-payment")
